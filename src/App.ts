@@ -1,0 +1,54 @@
+/**
+ * The process as Layers: infrastructure (PostgreSQL with migrations, Redis, NATS with its
+ * topology), the outbox relay, observability, and — for the `api` role — the HTTP/WS server on
+ * the configured transport. `main.ts` runs it; tests build it with their own configuration.
+ */
+import { Effect, Layer } from "effect"
+import { AppConfig } from "./config/AppConfig.ts"
+import * as Database from "./db/Database.ts"
+import * as Outbox from "./db/Outbox.ts"
+import type { ApiHandlers, HandlerServices } from "./http/Handlers.ts"
+import { opsHandlers } from "./http/routes/ops.ts"
+import { systemHandlers } from "./http/routes/system.ts"
+import * as Server from "./http/Server.ts"
+import * as Gateway from "./http/ws/Gateway.ts"
+import * as Metrics from "./observability/Metrics.ts"
+import * as Probes from "./observability/Probes.ts"
+import * as Redis from "./redis/Redis.ts"
+import * as Bus from "./streams/Bus.ts"
+import * as Nats from "./streams/Nats.ts"
+import * as OutboxRelay from "./streams/OutboxRelay.ts"
+import { ensureTopology } from "./streams/Topology.ts"
+
+export const handlers = {
+  ops: opsHandlers,
+  system: systemHandlers
+} satisfies ApiHandlers<HandlerServices>
+
+const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provideMerge(Nats.layer))
+
+/** PostgreSQL (migrated), Redis and NATS (topology declared). */
+export const InfraLive = Layer.mergeAll(Database.layer, Redis.layer, NatsWithTopology)
+
+/** Infrastructure plus the services every role uses. */
+export const CoreLive = Layer.mergeAll(Bus.layer, Outbox.layer, Metrics.layer).pipe(Layer.provideMerge(InfraLive))
+
+const OutboxGauge = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const metrics = yield* Metrics.Metrics
+    const repo = yield* Outbox.OutboxRepo
+    metrics.gauge("aperture_outbox_backlog", "Outbox rows not yet published to JetStream", repo.backlog)
+  })
+)
+
+export const HttpLive = Server.layer(handlers).pipe(Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer)))
+
+/** Everything this process runs, by its roles. */
+export const AppLive = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const relay = OutboxRelay.layer
+    const http = config.roles.has("api") ? HttpLive : Layer.empty
+    return Layer.mergeAll(relay, OutboxGauge, http)
+  })
+).pipe(Layer.provideMerge(CoreLive))

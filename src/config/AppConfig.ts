@@ -1,0 +1,154 @@
+/**
+ * Every setting Aperture reads, with its default and validation, in one place.
+ * Nothing else in `src/` reads the environment: services depend on `AppConfig`.
+ * A bad value stops start-up with a ConfigError naming the variable.
+ */
+import * as os from "node:os"
+import { Config, ConfigError, Context, Effect, Either, Layer, Redacted } from "effect"
+
+export type Role = "api" | "actors" | "media"
+export type Transport = "uws" | "node" | "auto"
+export type MediaStoreKind = "fs" | "s3"
+
+export interface AppConfigShape {
+  readonly nodeId: string
+  readonly host: string
+  readonly port: number
+  readonly roles: ReadonlySet<Role>
+  readonly transport: Transport
+  readonly databaseUrl: Redacted.Redacted
+  readonly redisUrl: Redacted.Redacted
+  readonly redisKeyPrefix: string
+  readonly natsUrl: string
+  /** Prefix for stream names, subjects and KV buckets, so several deployments (or test runs) share one NATS. */
+  readonly natsPrefix: string
+  readonly dataDir: string
+  readonly mediaStore: MediaStoreKind
+  readonly s3: {
+    readonly endpoint: string
+    readonly accessKey: Redacted.Redacted
+    readonly secretKey: Redacted.Redacted
+    readonly bucket: string
+  }
+  readonly limits: {
+    readonly jsonBodyBytes: number
+    readonly uploadBytes: number
+    readonly wsMaxFrameBytes: number
+    readonly wsMaxBufferedBytes: number
+    readonly wsIdleTimeoutSeconds: number
+  }
+  readonly celebrityThreshold: number
+  readonly actorPartitions: number
+  readonly outbox: { readonly pollMillis: number; readonly batchSize: number }
+  readonly readyTimeoutMillis: number
+  readonly shutdownGraceMillis: number
+  readonly traceSampleRate: number
+  readonly logLevel: "debug" | "info" | "warning" | "error"
+  readonly corsOrigins: ReadonlyArray<string>
+}
+
+export class AppConfig extends Context.Tag("AppConfig")<AppConfig, AppConfigShape>() {}
+
+const between = (name: string, min: number, max: number) => (config: Config.Config<number>) =>
+  Config.validate(config, {
+    message: `${name} must be between ${min} and ${max}`,
+    validation: (n) => n >= min && n <= max
+  })
+
+const positiveInt = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  Config.integer(name).pipe(Config.withDefault(fallback), between(name, 1, max))
+
+const list = <A extends string>(name: string, allowed: ReadonlyArray<A>, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapOrFail((raw) => {
+      const items = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+      const bad = items.filter((s) => !allowed.includes(s as A))
+      return bad.length > 0 || items.length === 0
+        ? Either.left(
+          ConfigError.InvalidData([name], `${name} must be a comma-separated subset of ${allowed.join(", ")}; got "${raw}"`)
+        )
+        : Either.right(items as Array<A>)
+    })
+  )
+
+const url = (name: string, protocols: ReadonlyArray<string>, fallback: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({
+      message: `${name} must be a URL with protocol ${protocols.join(" or ")}`,
+      validation: (raw) => {
+        try {
+          return protocols.includes(new URL(raw).protocol)
+        } catch {
+          return false
+        }
+      }
+    })
+  )
+
+const prefix = (name: string, fallback: string, pattern: RegExp) =>
+  Config.string(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `${name} must match ${pattern}`, validation: (s) => pattern.test(s) })
+  )
+
+export const appConfig: Config.Config<AppConfigShape> = Config.all({
+  nodeId: prefix("NODE_ID", `${os.hostname()}-${process.pid}`, /^[A-Za-z0-9_.-]{1,64}$/),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: Config.port("PORT").pipe(Config.withDefault(8080)),
+  roles: list<Role>("ROLES", ["api", "actors", "media"], "api,actors,media").pipe(Config.map((r) => new Set(r))),
+  transport: Config.literal("uws", "node", "auto")("HTTP_TRANSPORT").pipe(Config.withDefault("auto" as const)),
+  databaseUrl: url("DATABASE_URL", ["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/aperture").pipe(
+    Config.map(Redacted.make)
+  ),
+  redisUrl: url("REDIS_URL", ["redis:", "rediss:"], "redis://127.0.0.1:6379").pipe(Config.map(Redacted.make)),
+  redisKeyPrefix: prefix("REDIS_KEY_PREFIX", "ap:", /^[A-Za-z0-9_:.-]{0,64}$/),
+  natsUrl: url("NATS_URL", ["nats:", "tls:"], "nats://127.0.0.1:4222"),
+  natsPrefix: prefix("NATS_PREFIX", "", /^([A-Za-z0-9_-]{1,32})?$/),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./data")),
+  mediaStore: Config.literal("fs", "s3")("MEDIA_STORE").pipe(Config.withDefault("fs" as const)),
+  s3: Config.all({
+    endpoint: url("S3_ENDPOINT", ["http:", "https:"], "http://127.0.0.1:9000"),
+    accessKey: Config.redacted("S3_ACCESS_KEY").pipe(Config.withDefault(Redacted.make("minioadmin"))),
+    secretKey: Config.redacted("S3_SECRET_KEY").pipe(Config.withDefault(Redacted.make("minioadmin"))),
+    bucket: prefix("S3_BUCKET", "aperture", /^[a-z0-9][a-z0-9.-]{2,62}$/)
+  }),
+  limits: Config.all({
+    jsonBodyBytes: positiveInt("MAX_JSON_BODY_BYTES", 64 * 1024, 16 * 1024 * 1024),
+    uploadBytes: positiveInt("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
+    wsMaxFrameBytes: positiveInt("WS_MAX_FRAME_BYTES", 16 * 1024, 16 * 1024 * 1024),
+    wsMaxBufferedBytes: positiveInt("WS_MAX_BUFFERED_BYTES", 1024 * 1024, 256 * 1024 * 1024),
+    wsIdleTimeoutSeconds: positiveInt("WS_IDLE_TIMEOUT_SECONDS", 60, 960).pipe(between("WS_IDLE_TIMEOUT_SECONDS", 8, 960))
+  }),
+  celebrityThreshold: positiveInt("CELEBRITY_THRESHOLD", 10_000),
+  actorPartitions: positiveInt("ACTOR_PARTITIONS", 64, 1024),
+  outbox: Config.all({
+    pollMillis: positiveInt("OUTBOX_POLL_MS", 250, 60_000),
+    batchSize: positiveInt("OUTBOX_BATCH", 200, 10_000)
+  }),
+  readyTimeoutMillis: positiveInt("READY_TIMEOUT_MS", 1000, 30_000),
+  shutdownGraceMillis: positiveInt("SHUTDOWN_GRACE_MS", 10_000, 600_000),
+  traceSampleRate: Config.number("TRACE_SAMPLE_RATE").pipe(Config.withDefault(0), between("TRACE_SAMPLE_RATE", 0, 1)),
+  logLevel: Config.literal("debug", "info", "warning", "error")("LOG_LEVEL").pipe(Config.withDefault("info" as const)),
+  corsOrigins: Config.string("CORS_ORIGINS").pipe(
+    Config.withDefault(""),
+    Config.map((s) => s.split(",").map((o) => o.trim()).filter((o) => o.length > 0))
+  )
+})
+
+/** Reads the configuration from the environment (through Effect's ConfigProvider). */
+export const layer = Layer.effect(AppConfig, appConfig)
+
+/** The configuration with some settings replaced; used by tests and benchmarks. */
+export const layerWith = (overrides: Partial<AppConfigShape>) =>
+  Layer.effect(AppConfig, Effect.map(appConfig, (c) => ({ ...c, ...overrides })))
+
+/** Settings that are safe to print: secrets stay redacted. */
+export const describe = (c: AppConfigShape): Record<string, unknown> => ({
+  ...c,
+  roles: [...c.roles],
+  databaseUrl: String(c.databaseUrl),
+  redisUrl: String(c.redisUrl),
+  s3: { ...c.s3, accessKey: String(c.s3.accessKey), secretKey: String(c.s3.secretKey) }
+})

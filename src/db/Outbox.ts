@@ -1,0 +1,88 @@
+/**
+ * Outbox rows: written by domain writes inside their own transaction, read in id order by the relay.
+ * `append` refuses to run outside a transaction — an event without its write (or a write without
+ * its event) is exactly what the outbox exists to prevent.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer } from "effect"
+import { EventEnvelope, eventSubject } from "../domain/Events.ts"
+
+export interface OutboxRow {
+  readonly id: string
+  readonly eventId: string
+  readonly subject: string
+  readonly payload: unknown
+}
+
+export const NOTIFY_CHANNEL = "aperture_outbox"
+/** Key of the transaction-level advisory lock that makes one relay at a time publish, in order. */
+const RELAY_LOCK = 0x4150_4f42 // "APOB"
+
+export class OutboxRepo extends Context.Tag("OutboxRepo")<OutboxRepo, {
+  readonly append: (type: string, payload: unknown) => Effect.Effect<EventEnvelope>
+  /** Runs `f` over the oldest pending rows while holding the relay lock; false when another relay holds it. */
+  readonly withPendingBatch: <A, E, R>(
+    limit: number,
+    f: (rows: ReadonlyArray<OutboxRow>) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<{ readonly locked: boolean; readonly result: A | undefined }, E, R>
+  readonly markPublished: (ids: ReadonlyArray<string>) => Effect.Effect<void>
+  readonly backlog: Effect.Effect<number>
+  readonly prunePublished: (olderThanSeconds: number) => Effect.Effect<number>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+
+  const append = Effect.fn("Outbox.append")(function*(type: string, payload: unknown) {
+    const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+    if (inTransaction._tag === "None") {
+      return yield* Effect.dieMessage(`Outbox.append(${type}) must run inside sql.withTransaction`)
+    }
+    const event = new EventEnvelope({
+      id: crypto.randomUUID(),
+      type,
+      occurredAt: new Date().toISOString(),
+      payload
+    })
+    yield* sql`
+      INSERT INTO outbox (event_id, subject, payload)
+      VALUES (${event.id}, ${eventSubject(type)}, ${JSON.stringify(event)}::jsonb)`
+    // delivered at commit, dropped on rollback: wakes the relay without polling
+    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`
+    return event
+  }, Effect.orDie)
+
+  const withPendingBatch = <A, E, R>(limit: number, f: (rows: ReadonlyArray<OutboxRow>) => Effect.Effect<A, E, R>) =>
+    sql.withTransaction(
+      Effect.gen(function*() {
+        const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.pipe(
+          Effect.orDie
+        )
+        if (!lock?.locked) return { locked: false, result: undefined }
+        const rows = yield* sql<OutboxRow>`
+          SELECT id::text, event_id, subject, payload FROM outbox
+          WHERE published_at IS NULL ORDER BY id LIMIT ${limit}`.pipe(Effect.orDie)
+        return { locked: true, result: yield* f(rows) }
+      })
+    ).pipe(Effect.catchTag("SqlError", Effect.die))
+
+  const markPublished = (ids: ReadonlyArray<string>) =>
+    ids.length === 0
+      ? Effect.void
+      : sql`UPDATE outbox SET published_at = now() WHERE id IN ${sql.in(ids)}`.pipe(Effect.asVoid, Effect.orDie)
+
+  const backlog = sql<{ n: string }>`SELECT count(*)::text AS n FROM outbox WHERE published_at IS NULL`.pipe(
+    Effect.map((rows) => Number(rows[0]?.n ?? 0)),
+    Effect.orDie
+  )
+
+  const prunePublished = (olderThanSeconds: number) =>
+    sql<{ n: string }>`
+      WITH gone AS (
+        DELETE FROM outbox WHERE published_at < now() - make_interval(secs => ${olderThanSeconds}) RETURNING 1
+      ) SELECT count(*)::text AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), Effect.orDie)
+
+  return OutboxRepo.of({ append, withPendingBatch, markPublished, backlog, prunePublished })
+})
+
+export const layer = Layer.effect(OutboxRepo, make)

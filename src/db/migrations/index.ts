@@ -1,0 +1,6 @@
+/** Migrations in the order they apply; the key's number is the migration id. */
+import outbox from "./0001_outbox.ts"
+
+export const migrations = {
+  "0001_outbox": outbox
+}

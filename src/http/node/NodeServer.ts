@@ -1,0 +1,232 @@
+/**
+ * The standard transport: the same handlers registered with `HttpApiBuilder` and served by
+ * `@effect/platform-node`'s server on node:http — what Aperture runs on under Deno and wherever
+ * uWS cannot load. A middleware in front of the builder uses the shared route table so that
+ * unknown paths, wrong methods, wrong content types, oversize and malformed bodies, and inputs
+ * that do not decode get exactly the responses the uWS transport gives. `/ws` upgrades are taken
+ * before the platform sees them and served by `ws` behind the same connection interface.
+ */
+import {
+  HttpApiBuilder,
+  type HttpApiGroup,
+  HttpApp,
+  HttpIncomingMessage,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Option, Runtime } from "effect"
+import * as Http from "node:http"
+import { WebSocketServer, type WebSocket } from "ws"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { Api } from "../../domain/Api.ts"
+import {
+  BadRequest,
+  MethodNotAllowed,
+  NotFound,
+  PayloadTooLarge,
+  UnsupportedMediaType
+} from "../../domain/ApiError.ts"
+import { Metrics } from "../../observability/Metrics.ts"
+import { docAssets } from "../Docs.ts"
+import { encodeApiError, fromCause } from "../ErrorResponse.ts"
+import type { AnyHandler, ApiHandlers, GroupName, HandlerServices } from "../Handlers.ts"
+import { RequestContext, requestIdFrom } from "../RequestContext.ts"
+import { acceptsContentType, compileRoutes, lookup } from "../Routes.ts"
+import { HttpListening } from "../Server.ts"
+import { CurrentTransport } from "../Transport.ts"
+import type { WsConnection } from "../ws/Connection.ts"
+import { Gateway } from "../ws/Gateway.ts"
+
+const errorResponse = (error: unknown, extraHeaders: Record<string, string> = {}) => {
+  const e = encodeApiError(error)!
+  return HttpServerResponse.text(e.body, {
+    status: e.status,
+    contentType: "application/json",
+    headers: { ...e.headers, ...extraHeaders }
+  })
+}
+
+/**
+ * Registers every handler of a group's table with `HttpApiBuilder`. The tables are checked against
+ * the contract where they are written (`GroupHandlers`); here they are registered generically.
+ */
+const groupLayer = <G extends GroupName>(name: G, table: Record<string, AnyHandler>) =>
+  HttpApiBuilder.group(Api, name, (handlers) => {
+    let h: any = handlers
+    for (const [endpoint, handler] of Object.entries(table)) h = h.handle(endpoint, handler)
+    return h
+  }) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<"aperture", G>, never, HandlerServices>
+
+const middleware = (handlers: ApiHandlers<HandlerServices>) => {
+  const routes = compileRoutes(handlers)
+  return (app: HttpApp.Default) =>
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const metrics = yield* Metrics
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const started = performance.now()
+      const path = request.url.split("?", 1)[0]!
+      const requestId = requestIdFrom(request.headers["x-request-id"])
+      const found = lookup(routes, request.method, path)
+      let routeLabel = "unmatched"
+
+      const respond = Effect.gen(function*() {
+        const asset = request.method === "GET" ? docAssets[path] : undefined
+        if (asset) {
+          routeLabel = path
+          return HttpServerResponse.text(asset.body(), {
+            contentType: asset.contentType,
+            headers: { "cache-control": asset.cacheControl }
+          })
+        }
+        if (found._tag === "NotFound") {
+          return errorResponse(new NotFound({ message: `no route for ${request.method} ${path}` }))
+        }
+        if (found._tag === "MethodNotAllowed") {
+          return errorResponse(new MethodNotAllowed({ message: `${request.method} is not allowed on ${path}` }), {
+            allow: found.allow.join(", ")
+          })
+        }
+        const route = found.route
+        routeLabel = route.path
+        let json: unknown = undefined
+        if (route.payloadTypes.length > 0) {
+          if (!acceptsContentType(route, request.headers["content-type"])) {
+            return errorResponse(new UnsupportedMediaType({ message: `send the body as ${route.payloadTypes.join(" or ")}` }))
+          }
+          const tooLarge = errorResponse(new PayloadTooLarge({ message: `body is larger than ${config.limits.jsonBodyBytes} bytes` }), {
+            connection: "close"
+          })
+          if (Number(request.headers["content-length"] ?? "0") > config.limits.jsonBodyBytes) return tooLarge
+          const text = yield* request.text.pipe(
+            HttpIncomingMessage.withMaxBodySize(Option.some(config.limits.jsonBodyBytes)),
+            Effect.option
+          )
+          if (Option.isNone(text)) return tooLarge
+          try {
+            json = text.value.length === 0 ? undefined : JSON.parse(text.value)
+          } catch {
+            return errorResponse(new BadRequest({ message: "body is not valid JSON" }))
+          }
+        }
+        // decode with the shared decoders first, so a bad input reads the same on both transports
+        const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : ""
+        const decoded = yield* route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json }).pipe(
+          Effect.either
+        )
+        if (decoded._tag === "Left") return errorResponse(decoded.left)
+        return yield* app
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.map(fromCause(cause), (e) =>
+            HttpServerResponse.text(e.body, { status: e.status, contentType: "application/json", headers: e.headers }))
+        ),
+        Effect.provideService(RequestContext, {
+          requestId,
+          method: request.method,
+          path,
+          headers: request.headers,
+          remoteAddress: Option.getOrElse(request.remoteAddress, () => "")
+        })
+      )
+      const response = yield* respond
+      metrics.observeRequest(routeLabel, request.method, response.status, (performance.now() - started) / 1000)
+      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+    })
+}
+
+const wsConnection = (ws: WebSocket, id: string, remoteAddress: string): WsConnection => ({
+  id,
+  remoteAddress,
+  send: (text) => {
+    if (ws.readyState !== ws.OPEN) return "closed"
+    ws.send(text)
+    return ws.bufferedAmount > 0 ? "buffered" : "sent"
+  },
+  bufferedAmount: () => ws.bufferedAmount,
+  close: (code, reason) => {
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason)
+  },
+  isOpen: () => ws.readyState === ws.OPEN
+})
+
+/**
+ * A node:http server whose `/ws` upgrades go to our WebSocket server and whose `close` first says
+ * goodbye (1001) to open sockets, so the platform's graceful close is not held up by them.
+ */
+const makeNodeServer = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const gateway = yield* Gateway
+  const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.wsMaxFrameBytes })
+  const server = Http.createServer()
+  server.keepAliveTimeout = 5_000
+  const emit = server.emit.bind(server) as (event: string, ...args: Array<unknown>) => boolean
+  server.emit = ((event: string, ...args: Array<unknown>) => {
+    if (event === "upgrade") {
+      const [req, socket, head] = args as [Http.IncomingMessage, import("node:stream").Duplex, Buffer]
+      if ((req.url ?? "").split("?", 1)[0] === "/ws") {
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const conn = wsConnection(ws, crypto.randomUUID(), req.socket.remoteAddress ?? "")
+          let alive = true
+          ws.on("pong", () => {
+            alive = true
+          })
+          const heartbeat = setInterval(() => {
+            if (!alive) return ws.terminate()
+            alive = false
+            ws.ping()
+          }, (config.limits.wsIdleTimeoutSeconds * 1000) / 2)
+          ws.on("message", (data, isBinary) => {
+            runFork(gateway.message(conn, isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString()))
+          })
+          ws.on("close", () => {
+            clearInterval(heartbeat)
+            runFork(gateway.close(conn))
+          })
+          ws.on("error", () => ws.terminate())
+          runFork(gateway.open(conn))
+        })
+        return true
+      }
+    }
+    return emit(event, ...args)
+  }) as typeof server.emit
+  const close = server.close.bind(server)
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const ws of wss.clients) ws.close(1001, "server shutting down")
+    wss.close()
+    return close(cb)
+  }) as typeof server.close
+  return server
+})
+
+export const layer = (handlers: ApiHandlers<HandlerServices>) => {
+  const [first, ...rest] = (Object.entries(handlers) as Array<[GroupName, Record<string, AnyHandler>]>).map(([name, table]) =>
+    groupLayer(name, table)
+  )
+  const groups = Layer.mergeAll(first!, ...rest)
+  const api = HttpApiBuilder.api(Api).pipe(Layer.provide(groups))
+  const serverLayer = Layer.unwrapEffect(
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const server = yield* makeNodeServer
+      return NodeHttpServer.layer(() => server, { port: config.port, host: config.host })
+    })
+  )
+  const listening = Layer.effect(
+    HttpListening,
+    Effect.gen(function*() {
+      const server = yield* HttpServer.HttpServer
+      const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+      yield* Effect.logInfo(`listening on http://${server.address._tag === "TcpAddress" ? server.address.hostname : ""}:${port} (node)`)
+      return { port }
+    })
+  )
+  return Layer.mergeAll(HttpApiBuilder.serve(middleware(handlers)).pipe(Layer.provide(api)), listening).pipe(
+    Layer.provide(serverLayer),
+    Layer.provide(Layer.succeed(CurrentTransport, "node"))
+  )
+}

@@ -1,0 +1,39 @@
+import { Effect } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { NodeInfo, SampleItem, SampleList } from "../../domain/System.ts"
+import type { GroupHandlers } from "../Handlers.ts"
+import { CurrentTransport } from "../Transport.ts"
+
+const VERSION = "0.1.0"
+const epoch = Date.UTC(2026, 0, 1)
+
+/** A fixed, deterministic list: the full JSON path (query decoding, encoding, metrics) without I/O. */
+const sampleItems = Array.from({ length: 50 }, (_, i) =>
+  new SampleItem({
+    id: `item_${(i + 1).toString(36).padStart(6, "0")}`,
+    title: `Sample item ${i + 1}`,
+    rank: i + 1,
+    createdAt: new Date(epoch + i * 60_000).toISOString(),
+    tags: ["sample", i % 2 === 0 ? "even" : "odd"]
+  }))
+
+export const systemHandlers = {
+  info: () =>
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const transport = yield* CurrentTransport
+      return new NodeInfo({
+        name: "aperture",
+        version: VERSION,
+        nodeId: config.nodeId,
+        roles: [...config.roles],
+        transport,
+        runtime: "Deno" in globalThis ? "deno" : `node ${process.versions.node}`
+      })
+    }),
+  sample: ({ urlParams }) =>
+    Effect.succeed(
+      new SampleList({ items: sampleItems.slice(0, urlParams.limit), nextCursor: null, hasMore: urlParams.limit < sampleItems.length })
+    ),
+  echo: ({ payload }) => Effect.succeed(payload)
+} satisfies GroupHandlers<"system", AppConfig | CurrentTransport>

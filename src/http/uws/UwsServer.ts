@@ -1,0 +1,389 @@
+/**
+ * The contract served natively by uWebSockets.js: uWS's own router dispatches each endpoint of the
+ * compiled route table to its handler, one fiber per request. Everything the request carries is
+ * copied synchronously, `onAborted` is registered before any async work, responses are written
+ * inside `cork`, bodies are read with a hard limit, and large or streamed responses respect
+ * backpressure through `onWritable`. Shutdown stops listening, lets in-flight requests finish
+ * (up to the grace period), then closes what is left.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer, Runtime, Stream } from "effect"
+import type * as UWS from "uWebSockets.js"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../domain/ApiError.ts"
+import { Metrics } from "../../observability/Metrics.ts"
+import { docAssets } from "../Docs.ts"
+import { encodeApiError, fromCause } from "../ErrorResponse.ts"
+import type { ApiHandlers, HandlerServices } from "../Handlers.ts"
+import { RequestContext, requestIdFrom } from "../RequestContext.ts"
+import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
+import { HttpListening } from "../Server.ts"
+import { CurrentTransport } from "../Transport.ts"
+import type { WsConnection } from "../ws/Connection.ts"
+import { Gateway } from "../ws/Gateway.ts"
+
+export type Uws = typeof UWS
+
+interface Outgoing {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string | Uint8Array | Stream.Stream<Uint8Array, unknown> | undefined
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "200 OK", 201: "201 Created", 202: "202 Accepted", 204: "204 No Content", 206: "206 Partial Content",
+  301: "301 Moved Permanently", 302: "302 Found", 304: "304 Not Modified", 400: "400 Bad Request",
+  401: "401 Unauthorized", 403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed",
+  409: "409 Conflict", 413: "413 Payload Too Large", 415: "415 Unsupported Media Type",
+  416: "416 Range Not Satisfiable", 422: "422 Unprocessable Entity", 429: "429 Too Many Requests",
+  500: "500 Internal Server Error", 503: "503 Service Unavailable"
+}
+const statusLine = (status: number) => STATUS_TEXT[status] ?? String(status)
+
+const fromEncoded = (e: EncodedBody): Outgoing => ({
+  status: e.status,
+  headers: e.contentType === undefined ? {} : { "content-type": e.contentType },
+  body: e.body
+})
+
+const fromServerResponse = (r: HttpServerResponse.HttpServerResponse): Outgoing => {
+  const headers: Record<string, string> = { ...r.headers }
+  const body = r.body
+  switch (body._tag) {
+    case "Uint8Array":
+      headers["content-type"] ??= body.contentType
+      return { status: r.status, headers, body: body.body }
+    case "Raw":
+      return { status: r.status, headers, body: typeof body.body === "string" ? body.body : String(body.body) }
+    case "Stream":
+      headers["content-type"] ??= body.contentType
+      if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength)
+      return { status: r.status, headers, body: body.stream }
+    default:
+      return { status: r.status, headers, body: undefined }
+  }
+}
+
+const errorOutgoing = (error: unknown): Outgoing => {
+  const e = encodeApiError(error)!
+  return { status: e.status, headers: { "content-type": "application/json", ...e.headers }, body: e.body }
+}
+
+export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const metrics = yield* Metrics
+    const gateway = yield* Gateway
+    const runtime = yield* Effect.runtime<HandlerServices>()
+    const runFork = Runtime.runFork(runtime)
+    const routes = compileRoutes(handlers)
+    const app = uws.App()
+    const sampleRate = config.traceSampleRate
+    const maxBody = config.limits.jsonBodyBytes
+    let inFlight = 0
+    const idle = yield* Deferred.make<void>()
+    let closing = false
+
+    /** Writes a response: small bodies in one corked call, large ones chunked on `onWritable`. */
+    const write = (res: UWS.HttpResponse, state: { aborted: boolean }, requestId: string, out: Outgoing, done: () => void) => {
+      if (state.aborted) return done()
+      const head = () => {
+        res.writeStatus(statusLine(out.status))
+        res.writeHeader("x-request-id", requestId)
+        for (const k in out.headers) res.writeHeader(k, out.headers[k]!)
+        if (closing) res.writeHeader("connection", "close")
+      }
+      const body = out.body
+      if (body === undefined || typeof body === "string" || (body instanceof Uint8Array && body.byteLength <= 64 * 1024)) {
+        res.cork(() => {
+          head()
+          if (body === undefined) res.endWithoutBody()
+          else res.end(body as string | Uint8Array)
+        })
+        return done()
+      }
+      if (body instanceof Uint8Array) return writeLarge(res, state, body, head, done)
+      return writeStream(res, state, body, head, done)
+    }
+
+    const writeLarge = (res: UWS.HttpResponse, state: { aborted: boolean }, body: Uint8Array, head: () => void, done: () => void) => {
+      const total = body.byteLength
+      let ok = false
+      let finished = false
+      res.cork(() => {
+        head()
+        ;[ok, finished] = res.tryEnd(body, total)
+      })
+      if (finished) return done()
+      if (!ok) {
+        const start = res.getWriteOffset()
+        res.onWritable((offset) => {
+          if (state.aborted) return true
+          const [ok2, finished2] = res.tryEnd(body.subarray(offset - start), total)
+          if (finished2) done()
+          return ok2
+        })
+      }
+    }
+
+    const writeStream = (
+      res: UWS.HttpResponse,
+      state: { aborted: boolean },
+      body: Stream.Stream<Uint8Array, unknown>,
+      head: () => void,
+      done: () => void
+    ) => {
+      res.cork(head)
+      const drained = () =>
+        Effect.async<void>((resume) => {
+          res.onWritable(() => {
+            resume(Effect.void)
+            return true
+          })
+        })
+      const pump = Stream.runForEach(body, (chunk) =>
+        Effect.suspend(() => {
+          if (state.aborted) return Effect.interrupt
+          let ok = true
+          res.cork(() => {
+            ok = res.write(chunk)
+          })
+          return ok ? Effect.void : drained()
+        })).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: () => Effect.sync(() => !state.aborted && res.cork(() => res.end())),
+            onFailure: (cause) =>
+              Effect.sync(() => {
+                if (!state.aborted) res.close()
+              }).pipe(Effect.zipRight(Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("response stream failed", cause)))
+          }),
+          Effect.ensuring(Effect.sync(done))
+        )
+      runFork(pump)
+    }
+
+    const finishOne = () => {
+      inFlight--
+      if (closing && inFlight === 0) Deferred.unsafeDone(idle, Exit.void)
+    }
+
+    const dispatch = (route: CompiledRoute) => (res: UWS.HttpResponse, req: UWS.HttpRequest) => {
+      const started = performance.now()
+      const headers: Record<string, string> = {}
+      req.forEach((k, v) => {
+        headers[k] = v
+      })
+      const params: Record<string, string> = {}
+      for (let i = 0; i < route.paramNames.length; i++) {
+        params[route.paramNames[i]!] = decodeURIComponent(req.getParameter(i) ?? "")
+      }
+      const query = req.getQuery() ?? ""
+      const path = req.getUrl()
+      const method = route.method
+      const requestId = requestIdFrom(headers["x-request-id"])
+      const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+      const state = { aborted: false, fiber: undefined as Fiber.RuntimeFiber<Outgoing> | undefined }
+      inFlight++
+      res.onAborted(() => {
+        state.aborted = true
+        state.fiber?.unsafeInterruptAsFork(FiberId.none)
+      })
+      const finish = (out: Outgoing) =>
+        write(res, state, requestId, out, () => {
+          metrics.observeRequest(route.path, method, out.status, (performance.now() - started) / 1000)
+          finishOne()
+        })
+
+      const run = (json: unknown) => {
+        let program: Effect.Effect<Outgoing, never, HandlerServices> = route.decode({ params, query, headers, json }).pipe(
+          Effect.flatMap((input) => route.handler(input)),
+          Effect.flatMap(route.encodeSuccess),
+          Effect.map((r) => HttpServerResponse.isServerResponse(r) ? fromServerResponse(r) : fromEncoded(r)),
+          Effect.catchAllCause((cause) =>
+            Effect.map(fromCause(cause), (e) => ({
+              status: e.status,
+              headers: { "content-type": "application/json", ...e.headers },
+              body: e.body
+            }))
+          ),
+          Effect.provideService(RequestContext, { requestId, method, path, headers, remoteAddress })
+        )
+        if (sampleRate > 0 && Math.random() < sampleRate) {
+          program = Effect.withSpan(program, `${method} ${route.path}`, { attributes: { requestId } })
+        }
+        const fiber = runFork(program)
+        state.fiber = fiber
+        fiber.addObserver((exit) => finish(Exit.isSuccess(exit) ? exit.value : errorOutgoing(new BadRequest({ message: "request interrupted" }))))
+      }
+
+      if (route.payloadTypes.length === 0) return run(undefined)
+      if (!acceptsContentType(route, headers["content-type"])) {
+        return finish(errorOutgoing(new UnsupportedMediaType({ message: `send the body as ${route.payloadTypes.join(" or ")}` })))
+      }
+      const declared = Number(headers["content-length"] ?? "0")
+      const tooLarge = () =>
+        finish({
+          ...errorOutgoing(new PayloadTooLarge({ message: `body is larger than ${maxBody} bytes` })),
+          headers: { "content-type": "application/json", connection: "close" }
+        })
+      if (declared > maxBody) return tooLarge()
+      readBody(res, maxBody, (body) => {
+        if (body === undefined) return tooLarge()
+        let json: unknown
+        try {
+          json = body.byteLength === 0 ? undefined : JSON.parse(body.toString("utf8"))
+        } catch {
+          return finish(errorOutgoing(new BadRequest({ message: "body is not valid JSON" })))
+        }
+        run(json)
+      })
+    }
+
+    for (const route of routes) {
+      const pattern = route.path
+      const h = dispatch(route)
+      switch (route.method) {
+        case "GET":
+          app.get(pattern, h)
+          break
+        case "POST":
+          app.post(pattern, h)
+          break
+        case "PUT":
+          app.put(pattern, h)
+          break
+        case "PATCH":
+          app.patch(pattern, h)
+          break
+        case "DELETE":
+          app.del(pattern, h)
+          break
+      }
+    }
+
+    for (const [pattern, asset] of Object.entries(docAssets)) {
+      app.get(pattern, (res) => {
+        const body = asset.body()
+        res.cork(() => {
+          res.writeStatus("200 OK").writeHeader("content-type", asset.contentType).writeHeader("cache-control", asset.cacheControl)
+          res.end(body)
+        })
+      })
+    }
+
+    interface SocketData {
+      readonly id: string
+      readonly remoteAddress: string
+      open: boolean
+      conn?: WsConnection
+    }
+    app.ws<SocketData>("/ws", {
+      maxPayloadLength: config.limits.wsMaxFrameBytes,
+      idleTimeout: config.limits.wsIdleTimeoutSeconds,
+      // the gateway closes with 1013 at the configured limit; this is uWS's hard stop above it
+      maxBackpressure: config.limits.wsMaxBufferedBytes * 2,
+      closeOnBackpressureLimit: 1,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const key = req.getHeader("sec-websocket-key")
+        const protocol = req.getHeader("sec-websocket-protocol")
+        const extensions = req.getHeader("sec-websocket-extensions")
+        const data: SocketData = {
+          id: crypto.randomUUID(),
+          remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+          open: false
+        }
+        res.upgrade(data, key, protocol, extensions, context)
+      },
+      open: (ws) => {
+        const data = ws.getUserData()
+        data.open = true
+        data.conn = {
+          id: data.id,
+          remoteAddress: data.remoteAddress,
+          send: (text) => {
+            if (!data.open) return "closed"
+            const r = ws.send(text, false)
+            return r === 1 ? "sent" : r === 0 ? "buffered" : "closed"
+          },
+          bufferedAmount: () => (data.open ? ws.getBufferedAmount() : 0),
+          close: (code, reason) => {
+            if (data.open) {
+              data.open = false
+              ws.end(code, reason)
+            }
+          },
+          isOpen: () => data.open
+        }
+        runFork(gateway.open(data.conn))
+      },
+      message: (ws, message) => {
+        const conn = ws.getUserData().conn
+        if (conn) runFork(gateway.message(conn, Buffer.from(message).toString("utf8")))
+      },
+      close: (ws) => {
+        const data = ws.getUserData()
+        data.open = false
+        if (data.conn) runFork(gateway.close(data.conn))
+      }
+    })
+
+    app.any("/*", (res, req) => {
+      const method = req.getMethod().toUpperCase()
+      const path = req.getUrl()
+      res.onAborted(() => undefined)
+      const found = lookup(routes, method, path)
+      const out = found._tag === "MethodNotAllowed"
+        ? {
+          ...errorOutgoing(new MethodNotAllowed({ message: `${method} is not allowed on ${path}` })),
+          headers: { "content-type": "application/json", allow: found.allow.join(", ") }
+        }
+        : errorOutgoing(new NotFound({ message: `no route for ${method} ${path}` }))
+      res.cork(() => {
+        res.writeStatus(statusLine(out.status))
+        for (const k in out.headers) res.writeHeader(k, out.headers[k]!)
+        res.end(out.body as string)
+      })
+    })
+
+    const listenSocket = yield* Effect.async<UWS.us_listen_socket, Error>((resume) => {
+      app.listen(config.host, config.port, (token) => {
+        resume(token ? Effect.succeed(token) : Effect.fail(new Error(`uWS could not listen on ${config.host}:${config.port}`)))
+      })
+    })
+    const port = uws.us_socket_local_port(listenSocket as never)
+    yield* Effect.logInfo(`listening on http://${config.host}:${port} (uws)`)
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        closing = true
+        uws.us_listen_socket_close(listenSocket)
+        if (inFlight > 0) {
+          yield* Deferred.await(idle).pipe(Effect.timeout(Duration.millis(config.shutdownGraceMillis)), Effect.ignore)
+        }
+        app.close()
+        yield* Effect.logInfo("http server closed (uws)")
+      })
+    )
+    return { port }
+  })
+
+/** Reads a request body up to `limit` bytes; calls back with undefined when it is larger. */
+const readBody = (res: UWS.HttpResponse, limit: number, cb: (body: Buffer | undefined) => void) => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let over = false
+  res.onData((chunk, isLast) => {
+    if (over) return
+    size += chunk.byteLength
+    if (size > limit) {
+      over = true
+      return cb(undefined)
+    }
+    chunks.push(Buffer.from(chunk.slice(0)))
+    if (isLast) cb(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+  })
+}
+
+export const layer = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
+  Layer.scoped(HttpListening, make(uws, handlers)).pipe(Layer.provide(Layer.succeed(CurrentTransport, "uws")))

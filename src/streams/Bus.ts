@@ -1,0 +1,127 @@
+/**
+ * Typed JetStream access: `publish` encodes with a Schema, sets `Nats-Msg-Id` and returns after the
+ * PubAck; `consume` turns a durable pull consumer into a Stream of deliveries that the caller acks,
+ * naks with a delay, or terminates explicitly. A payload that does not decode is terminated and
+ * logged with its subject and sequence — never retried forever, never dropped silently.
+ */
+import type { JsMsg, PubAck } from "@nats-io/jetstream"
+import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Nats, NatsError } from "./Nats.ts"
+
+export interface Topic<A, I> {
+  /** Logical subject (without the deployment prefix). */
+  readonly subject: string
+  readonly schema: Schema.Schema<A, I>
+}
+
+export const topic = <A, I>(subject: string, schema: Schema.Schema<A, I>): Topic<A, I> => ({ subject, schema })
+
+export interface Delivery<A> {
+  readonly value: A
+  readonly subject: string
+  readonly streamSequence: number
+  readonly deliveryCount: number
+  readonly msgId: string | undefined
+  readonly ack: Effect.Effect<void>
+  /** Redeliver after `delayMillis` (or the consumer's backoff when omitted). */
+  readonly nak: (delayMillis?: number) => Effect.Effect<void>
+  /** Stop redelivering this message. */
+  readonly term: (reason: string) => Effect.Effect<void>
+  /** Extend the ack deadline while a long job runs. */
+  readonly working: Effect.Effect<void>
+}
+
+export interface BusShape {
+  readonly publish: <A, I>(
+    topic: Topic<A, I>,
+    value: A,
+    options: { readonly msgId: string; readonly subjectSuffix?: string }
+  ) => Effect.Effect<PubAck, NatsError>
+  /** Publishes an already-encoded JSON payload to a logical subject (the outbox relay's path). */
+  readonly publishRaw: (
+    subject: string,
+    payload: Uint8Array,
+    options: { readonly msgId: string }
+  ) => Effect.Effect<PubAck, NatsError>
+  readonly consume: <A, I>(
+    stream: string,
+    durable: string,
+    schema: Schema.Schema<A, I>,
+    options?: { readonly maxMessages?: number }
+  ) => Stream.Stream<Delivery<A>, NatsError>
+}
+
+export class Bus extends Context.Tag("Bus")<Bus, BusShape>() {}
+
+const encoder = new TextEncoder()
+
+export const make = Effect.gen(function*() {
+  const nats = yield* Nats
+
+  const publishRaw: BusShape["publishRaw"] = (subject, payload, { msgId }) =>
+    Effect.tryPromise({
+      // `msgID` is sent as the Nats-Msg-Id header: JetStream drops a repeat inside the duplicate window
+      try: () => nats.js.publish(nats.subject(subject), payload, { msgID: msgId, timeout: 5000 }),
+      catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
+    })
+
+  const publish: BusShape["publish"] = (t, value, options) =>
+    Schema.encode(t.schema)(value).pipe(
+      Effect.orDie,
+      Effect.flatMap((encoded) =>
+        publishRaw(options.subjectSuffix ? `${t.subject}.${options.subjectSuffix}` : t.subject, encoder.encode(JSON.stringify(encoded)), options)
+      )
+    )
+
+  const consume = <A, I>(
+    stream: string,
+    durable: string,
+    schema: Schema.Schema<A, I>,
+    options?: { readonly maxMessages?: number }
+  ): Stream.Stream<Delivery<A>, NatsError> => {
+    const decode = Schema.decodeUnknownOption(Schema.parseJson(schema))
+    return Stream.unwrapScoped(
+      Effect.gen(function*() {
+        const consumer = yield* Effect.tryPromise({
+          try: () => nats.js.consumers.get(nats.name(stream), durable),
+          catch: (cause) => new NatsError({ op: `consumer ${durable}`, cause })
+        })
+        const messages = yield* Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => consumer.consume({ max_messages: options?.maxMessages ?? 64 }),
+            catch: (cause) => new NatsError({ op: `consume ${durable}`, cause })
+          }),
+          (m) => Effect.promise(() => m.close().catch(() => undefined))
+        )
+        return Stream.fromAsyncIterable(messages, (cause) => new NatsError({ op: `consume ${durable}`, cause })).pipe(
+          Stream.mapEffect((msg) => {
+            const value = decode(msg.string())
+            if (Option.isSome(value)) return Effect.succeed(Option.some(toDelivery(msg, value.value)))
+            return Effect.logError("undecodable message terminated").pipe(
+              Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, durable }),
+              Effect.zipRight(Effect.sync(() => msg.term("undecodable payload"))),
+              Effect.as(Option.none<Delivery<A>>())
+            )
+          }),
+          Stream.filterMap((delivery) => delivery)
+        )
+      })
+    )
+  }
+
+  return Bus.of({ publish, publishRaw, consume })
+})
+
+const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
+  value,
+  subject: msg.subject,
+  streamSequence: msg.seq,
+  deliveryCount: msg.info.deliveryCount,
+  msgId: msg.headers?.get("Nats-Msg-Id") || undefined,
+  ack: Effect.sync(() => msg.ack()),
+  nak: (delayMillis) => Effect.sync(() => msg.nak(delayMillis)),
+  term: (reason) => Effect.sync(() => msg.term(reason)),
+  working: Effect.sync(() => msg.working())
+})
+
+export const layer = Layer.effect(Bus, make)

@@ -1,0 +1,85 @@
+/**
+ * Publishes outbox rows to JetStream in id order, `Nats-Msg-Id` = event id, and marks each row
+ * sent only after its PubAck — inside the transaction that holds the relay lock, so with several
+ * nodes exactly one relay publishes at a time and order is kept. Woken by NOTIFY at commit, with a
+ * poll as the safety net. While NATS is down the relay backs off and rows wait; nothing is lost,
+ * and a row published but not yet marked (a crash in between) is deduplicated by JetStream.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { NOTIFY_CHANNEL, OutboxRepo } from "../db/Outbox.ts"
+import { Bus } from "./Bus.ts"
+
+const encoder = new TextEncoder()
+
+export const drainOnce = Effect.fn("OutboxRelay.drainOnce")(function*(batchSize: number) {
+  const repo = yield* OutboxRepo
+  const bus = yield* Bus
+  const outcome = yield* repo.withPendingBatch(batchSize, (rows) =>
+    Effect.gen(function*() {
+      const sent: Array<string> = []
+      let failure: unknown = undefined
+      for (const row of rows) {
+        const published = yield* bus.publishRaw(row.subject, encoder.encode(JSON.stringify(row.payload)), {
+          msgId: row.eventId
+        }).pipe(Effect.either)
+        if (published._tag === "Left") {
+          failure = published.left
+          break // keep order: nothing after a failed row goes out before it
+        }
+        sent.push(row.id)
+      }
+      yield* repo.markPublished(sent)
+      return { published: sent.length, pending: rows.length, failure }
+    }))
+  return outcome.result ?? { published: 0, pending: 0, failure: undefined }
+})
+
+export const run = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const pg = yield* PgClient.PgClient
+  const repo = yield* OutboxRepo
+  const wake = yield* Queue.sliding<void>(1)
+
+  yield* pg.listen(NOTIFY_CHANNEL).pipe(
+    Stream.runForEach(() => wake.offer(undefined)),
+    Effect.tapErrorCause((cause) => Effect.logWarning("outbox listen lost; polling until it returns", cause)),
+    Effect.retry(Schedule.spaced("1 second")),
+    Effect.forkScoped
+  )
+
+  yield* repo.prunePublished(24 * 60 * 60).pipe(
+    Effect.repeat(Schedule.spaced("1 minute")),
+    Effect.catchAllCause((cause) => Effect.logWarning("outbox prune failed", cause)),
+    Effect.forkScoped
+  )
+
+  const poll = Duration.millis(config.outbox.pollMillis)
+  let failures = 0
+  const loop: Effect.Effect<void, never, OutboxRepo | Bus> = Effect.gen(function*() {
+    const result = yield* drainOnce(config.outbox.batchSize).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logError("outbox relay batch failed", cause).pipe(
+          Effect.as({ published: 0, pending: 1, failure: cause as unknown })
+        )
+      )
+    )
+    if (result.failure !== undefined) {
+      failures++
+      if (failures === 1) yield* Effect.logWarning("outbox relay cannot publish; retrying with backoff", result.failure)
+      yield* Effect.sleep(Duration.millis(Math.min(config.outbox.pollMillis * 2 ** failures, 5_000)))
+    } else {
+      if (failures > 0) yield* Effect.logInfo("outbox relay publishing again")
+      failures = 0
+      // a full batch means more may be waiting; otherwise sleep until a commit or the poll
+      if (result.pending < config.outbox.batchSize) {
+        yield* wake.take.pipe(Effect.timeout(poll), Effect.ignore)
+      }
+    }
+  })
+  yield* Effect.forever(loop).pipe(Effect.forkScoped)
+  yield* Effect.logInfo("outbox relay started")
+})
+
+export const layer = Layer.scopedDiscard(run)

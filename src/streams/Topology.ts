@@ -1,0 +1,165 @@
+/**
+ * The JetStream layout of ARCHITECTURE.md, declared idempotently at start: each stream, consumer
+ * and KV bucket is created when missing and updated to this configuration when present.
+ * Only keys NATS 2.9 accepts are used (no per-message TTL, no priority groups, no multi-filter
+ * consumers); `compose.yaml` runs a current server, where the same declarations also apply.
+ */
+import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type StreamConfig } from "@nats-io/jetstream"
+import { Kvm } from "@nats-io/kv"
+import { nanos } from "@nats-io/transport-node"
+import { Effect } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { Nats, NatsError, type NatsShape } from "./Nats.ts"
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export const StreamNames = {
+  events: "EVENTS",
+  mailbox: "MAILBOX",
+  media: "MEDIA",
+  mediaDlq: "MEDIA_DLQ",
+  inbox: "INBOX"
+} as const
+
+export const BucketNames = { shards: "shards", nodes: "nodes" } as const
+
+export const ConsumerNames = {
+  mediaWorker: "media-worker",
+  mailboxPartition: (partition: number) => `mbox-${partition}`
+} as const
+
+/** Delays between redeliveries of a media job: about 1 s, 5 s, 30 s, then 2 min. */
+export const mediaBackoffMillis = [1_000, 5_000, 30_000, 120_000] as const
+
+type StreamSpec = Omit<Partial<StreamConfig>, "name" | "subjects"> & { readonly name: string; readonly subjects: ReadonlyArray<string> }
+type ConsumerSpec = Partial<ConsumerConfig> & { readonly stream: string; readonly durable_name: string }
+
+export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
+  {
+    name: StreamNames.events,
+    subjects: ["ev.>"],
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(7 * DAY_MS),
+    duplicate_window: nanos(10 * 60 * 1000),
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old
+  },
+  {
+    name: StreamNames.mailbox,
+    subjects: ["mbox.>"],
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: nanos(2 * 60 * 1000),
+    storage: StorageType.File,
+    max_msg_size: 1024 * 1024,
+    discard: DiscardPolicy.New,
+    // a partition key is part of the subject; `partitions` only documents the layout here
+    description: `actor mailboxes, ${partitions} partitions`
+  },
+  {
+    name: StreamNames.media,
+    subjects: ["media.>"],
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: nanos(10 * 60 * 1000),
+    storage: StorageType.File,
+    discard: DiscardPolicy.New
+  },
+  {
+    name: StreamNames.mediaDlq,
+    subjects: ["dlq.media.>"],
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(30 * DAY_MS),
+    storage: StorageType.File
+  },
+  {
+    name: StreamNames.inbox,
+    subjects: ["inbox.>"],
+    retention: RetentionPolicy.Limits,
+    max_msgs_per_subject: 1000,
+    max_age: nanos(3 * DAY_MS),
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old
+  }
+]
+
+export const consumerSpecs = (partitions: number): ReadonlyArray<ConsumerSpec> => [
+  {
+    stream: StreamNames.media,
+    durable_name: ConsumerNames.mediaWorker,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(60_000),
+    max_deliver: mediaBackoffMillis.length + 1,
+    backoff: mediaBackoffMillis.map(nanos),
+    filter_subject: "media.>"
+  },
+  ...Array.from({ length: partitions }, (_, p): ConsumerSpec => ({
+    stream: StreamNames.mailbox,
+    durable_name: ConsumerNames.mailboxPartition(p),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: 5,
+    filter_subject: `mbox.*.${p}.>`
+  }))
+]
+
+const call = <A>(op: string, f: () => Promise<A>) =>
+  Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
+
+const isNotFound = (e: NatsError) => /not found/i.test(e.message)
+
+const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
+  const config = { ...spec, name: nats.name(spec.name), subjects: spec.subjects.map(nats.subject) }
+  return call(`stream info ${config.name}`, () => nats.jsm.streams.info(config.name)).pipe(
+    Effect.flatMap((info) => {
+      // retention cannot change on a live stream; keep what is there and update the rest
+      const { retention: _retention, ...update } = config
+      return info.config.retention === spec.retention
+        ? call(`stream update ${config.name}`, () => nats.jsm.streams.update(config.name, update))
+        : Effect.logWarning(`stream ${config.name} has a different retention; left as it is`)
+    }),
+    Effect.catchIf(isNotFound, () => call(`stream add ${config.name}`, () => nats.jsm.streams.add(config))),
+    Effect.asVoid
+  )
+}
+
+const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
+  const { stream, ...rest } = spec
+  const config = rest.filter_subject === undefined ? rest : { ...rest, filter_subject: nats.subject(rest.filter_subject) }
+  const streamName = nats.name(stream)
+  return call(`consumer info ${spec.durable_name}`, () => nats.jsm.consumers.info(streamName, spec.durable_name)).pipe(
+    Effect.flatMap(() => {
+      const { durable_name, deliver_policy: _d, ...update } = config
+      return call(`consumer update ${durable_name}`, () => nats.jsm.consumers.update(streamName, durable_name, update))
+    }),
+    Effect.catchIf(isNotFound, () => call(`consumer add ${spec.durable_name}`, () => nats.jsm.consumers.add(streamName, config))),
+    Effect.asVoid
+  )
+}
+
+const ensureBucket = (nats: NatsShape, name: string, ttlMillis: number) =>
+  call(`kv ${name}`, () => new Kvm(nats.js).create(nats.name(name), { ttl: ttlMillis, history: 1 })).pipe(Effect.asVoid)
+
+/** Creates or updates everything; safe to run on every start and on several nodes at once. */
+export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
+  const nats = yield* Nats
+  const config = yield* AppConfig
+  yield* Effect.forEach(streamSpecs(config.actorPartitions), (s) => ensureStream(nats, s), { discard: true })
+  yield* Effect.forEach(consumerSpecs(config.actorPartitions), (c) => ensureConsumer(nats, c), {
+    concurrency: 8,
+    discard: true
+  })
+  yield* ensureBucket(nats, BucketNames.shards, 15_000)
+  yield* ensureBucket(nats, BucketNames.nodes, 15_000)
+  yield* Effect.logInfo("jetstream topology ready")
+})
+
+/** Removes every stream and bucket of a prefix; used by tests to clean up after themselves. */
+export const deleteTopology = Effect.fn("Topology.delete")(function*() {
+  const nats = yield* Nats
+  const names = [...Object.values(StreamNames), ...Object.values(BucketNames).map((b) => `KV_${b}`)]
+  yield* Effect.forEach(names, (n) => {
+    const name = n.startsWith("KV_") ? `KV_${nats.name(n.slice(3))}` : nats.name(n)
+    return call(`stream delete ${name}`, () => nats.jsm.streams.delete(name)).pipe(Effect.ignore)
+  }, { discard: true })
+})
