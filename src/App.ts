@@ -43,12 +43,16 @@ const OutboxGauge = Layer.effectDiscard(
 
 export const HttpLive = Server.layer(handlers).pipe(Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer)))
 
+/** What every node runs in the background, whatever its roles. */
+const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge)
+
+/** A node with the `api` role: background work plus the HTTP/WS server. */
+export const ApiNodeLive = Layer.mergeAll(BackgroundLive, HttpLive).pipe(Layer.provideMerge(CoreLive))
+
+/** A node without the `api` role (actors and media workers arrive with their issues). */
+export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
+
 /** Everything this process runs, by its roles. */
 export const AppLive = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const config = yield* AppConfig
-    const relay = OutboxRelay.layer
-    const http = config.roles.has("api") ? HttpLive : Layer.empty
-    return Layer.mergeAll(relay, OutboxGauge, http)
-  })
-).pipe(Layer.provideMerge(CoreLive))
+  Effect.map(AppConfig, (config) => config.roles.has("api") ? ApiNodeLive : WorkerNodeLive)
+)

@@ -4,7 +4,7 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream"
-import { Context, Data, Effect, Layer, Stream } from "effect"
+import { Context, Data, Effect, Layer, Runtime } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 
 export class NatsError extends Data.TaggedError("NatsError")<{ readonly op: string; readonly cause: unknown }> {
@@ -48,7 +48,7 @@ export const make = (options: { readonly url: string; readonly prefix: string; r
           Effect.zipRight(Effect.logInfo("nats drained"))
         )
     )
-    yield* watchStatus(connection).pipe(Effect.forkScoped)
+    yield* watchStatus(connection)
     const jsm = yield* Effect.tryPromise({
       try: () => jetstreamManager(connection, { timeout: 5000 }),
       catch: (cause) => new NatsError({ op: "jetstream", cause })
@@ -59,16 +59,31 @@ export const make = (options: { readonly url: string; readonly prefix: string; r
     return Nats.of({ connection, js, jsm, subject, name, prefix: options.prefix })
   })
 
+/**
+ * Logs disconnects and reconnects. The status iterator never ends on its own, so it is read by a
+ * detached loop and stopped on release (a fiber blocked on it could not be interrupted cleanly).
+ */
 const watchStatus = (nc: NatsConnection) =>
-  Stream.fromAsyncIterable(nc.status(), (cause) => new NatsError({ op: "status", cause })).pipe(
-    Stream.filter((status) => status.type === "disconnect" || status.type === "reconnect" || status.type === "error"),
-    Stream.runForEach((status) =>
-      (status.type === "reconnect" ? Effect.logInfo("nats reconnected") : Effect.logWarning(`nats ${status.type}`)).pipe(
-        Effect.annotateLogs("server", "server" in status ? String(status.server) : "")
-      )
-    ),
-    Effect.ignore
-  )
+  Effect.gen(function*() {
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const statuses = nc.status()
+        void (async () => {
+          for await (const status of statuses) {
+            if (status.type !== "disconnect" && status.type !== "reconnect" && status.type !== "error") continue
+            const server = "server" in status ? String(status.server) : ""
+            runFork(
+              (status.type === "reconnect" ? Effect.logInfo("nats reconnected") : Effect.logWarning(`nats ${status.type}`))
+                .pipe(Effect.annotateLogs("server", server))
+            )
+          }
+        })()
+        return statuses
+      }),
+      (statuses) => Effect.sync(() => (statuses as { stop?: () => void }).stop?.())
+    )
+  })
 
 export const layer = Layer.scoped(
   Nats,

@@ -117,6 +117,10 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
           Effect.either
         )
         if (decoded._tag === "Left") return errorResponse(decoded.left)
+        // the platform writes the app's response itself; a pre-response handler is how to add to it
+        yield* HttpApp.appendPreResponseHandler((_req, response) =>
+          Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
+        )
         return yield* app
       }).pipe(
         Effect.catchAllCause((cause) =>

@@ -17,6 +17,7 @@ import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import type { ApiHandlers, HandlerServices } from "../Handlers.ts"
 import { RequestContext, requestIdFrom } from "../RequestContext.ts"
 import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
+import { CloseCode } from "../../domain/Ws.ts"
 import { HttpListening } from "../Server.ts"
 import { CurrentTransport } from "../Transport.ts"
 import type { WsConnection } from "../ws/Connection.ts"
@@ -278,7 +279,8 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       conn?: WsConnection
     }
     app.ws<SocketData>("/ws", {
-      maxPayloadLength: config.limits.wsMaxFrameBytes,
+      // frames over the limit are closed with 1009 in `message`; uWS cuts off far larger ones itself
+      maxPayloadLength: config.limits.wsMaxFrameBytes * 4,
       idleTimeout: config.limits.wsIdleTimeoutSeconds,
       // the gateway closes with 1013 at the configured limit; this is uWS's hard stop above it
       maxBackpressure: config.limits.wsMaxBufferedBytes * 2,
@@ -319,7 +321,9 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       },
       message: (ws, message) => {
         const conn = ws.getUserData().conn
-        if (conn) runFork(gateway.message(conn, Buffer.from(message).toString("utf8")))
+        if (conn === undefined) return
+        if (message.byteLength > config.limits.wsMaxFrameBytes) return conn.close(CloseCode.tooBig, "frame too large")
+        runFork(gateway.message(conn, Buffer.from(message).toString("utf8")))
       },
       close: (ws) => {
         const data = ws.getUserData()
