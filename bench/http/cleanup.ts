@@ -28,7 +28,9 @@ export const deleteNatsPrefix = async (url: string, prefix: string): Promise<num
 
 /** Deletes every key starting with `prefix` (SCAN, not KEYS, so Redis is never blocked); returns how many. */
 export const deleteRedisPrefix = async (url: string, prefix: string): Promise<number> => {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 })
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: () => null })
+  // connection errors already reject connect() below; without a listener ioredis also prints them
+  redis.on("error", () => undefined)
   try {
     await redis.connect()
     let deleted = 0

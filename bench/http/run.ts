@@ -17,7 +17,7 @@
 import autocannon, { type Result } from "autocannon"
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -239,20 +239,28 @@ const stopServer = async (server: Server): Promise<void> => {
   }
 }
 
+/** Set on Ctrl-C/SIGTERM, so the failures the interruption causes in the main flow stay quiet. */
+let interrupted = false
+
+/** Gives the servers a moment to stop cleanly, then drops this run's NATS and Redis state. */
+const stopOnSignal = async () => {
+  for (const child of live) child.kill("SIGTERM")
+  const deadline = Date.now() + 3_000
+  while (live.size > 0 && Date.now() < deadline) await sleep(100)
+  await Promise.race([cleanupPrefixes(), sleep(3_000)])
+}
+
 /** Kills leftovers however the run ends: normal exit, error, Ctrl-C or SIGTERM. */
 const installExitHandlers = () => {
+  // last resort, synchronous: whatever is still alive when this process exits is killed outright
   process.on("exit", () => {
     for (const child of live) child.kill("SIGKILL")
   })
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
+      interrupted = true
       console.error(`\n${signal}: stopping servers`)
-      for (const child of live) child.kill("SIGTERM")
-      // give them a moment to shut down cleanly; the exit handler SIGKILLs whatever remains
-      const deadline = Date.now() + 3_000
-      setInterval(() => {
-        if (live.size === 0 || Date.now() > deadline) process.exit(signal === "SIGINT" ? 130 : 143)
-      }, 100)
+      void stopOnSignal().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
     })
   }
 }
@@ -270,6 +278,44 @@ interface RoundResult {
   readonly timeouts: number
   readonly non2xx: number
   readonly bodyMatches: boolean
+  /** CPU used during the measurement, in cores (1 = one core busy); null where /proc is missing. */
+  readonly serverCores: number | null
+  readonly loadgenCores: number
+}
+
+// USER_HZ, the unit of /proc/<pid>/stat times: 100 on every mainstream Linux build
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
+const processCpuSeconds = (pid: number): number | null => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // the command name may contain spaces; fields restart after its ")" at field 3, so utime/stime (14, 15) are at 11, 12
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Runs `work` and reports how busy the server and this process (autocannon) were meanwhile: it
+ * tells a server-bound result (server ≈ 1 core) from one limited by the load generator.
+ */
+const withCpu = async <A>(server: Server, work: () => Promise<A>) => {
+  const pid = server.child.pid ?? -1
+  const wall0 = performance.now()
+  const server0 = processCpuSeconds(pid)
+  const self0 = process.cpuUsage()
+  const result = await work()
+  const wallSeconds = (performance.now() - wall0) / 1000
+  const server1 = processCpuSeconds(pid)
+  const self = process.cpuUsage(self0)
+  return {
+    result,
+    serverCores: server0 === null || server1 === null ? null : (server1 - server0) / wallSeconds,
+    loadgenCores: (self.user + self.system) / 1e6 / wallSeconds
+  }
 }
 
 /** Compares the served body with the expected one; a mismatch is a warning, not a failure. */
@@ -300,7 +346,7 @@ const benchTarget = async (target: Target, round: number): Promise<RoundResult> 
   try {
     const bodyMatches = await checkBody(server)
     await load(server, settings.warmupSeconds)
-    const r = await load(server, settings.durationSeconds)
+    const { result: r, serverCores, loadgenCores } = await withCpu(server, () => load(server, settings.durationSeconds))
     if (r.errors + r.timeouts + r.non2xx > 0) {
       console.warn(`  WARNING: ${target.label}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx responses`)
     }
@@ -314,7 +360,9 @@ const benchTarget = async (target: Target, round: number): Promise<RoundResult> 
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
-      bodyMatches
+      bodyMatches,
+      serverCores,
+      loadgenCores
     }
   } finally {
     await stopServer(server)
@@ -335,7 +383,8 @@ const runRounds = async (): Promise<Record<TargetId, Array<RoundResult>>> => {
       results[target.id].push(r)
       console.log(
         `[round ${round}/${settings.rounds}] ${target.label.padEnd(9)} ${fmtInt(r.reqPerSec).padStart(8)} req/s  ` +
-          `p50 ${fmtMs(r.p50Ms)} ms  p99 ${fmtMs(r.p99Ms)} ms${r.bodyMatches ? "" : "  (body differs)"}`
+          `p50 ${fmtMs(r.p50Ms)} ms  p99 ${fmtMs(r.p99Ms)} ms  ` +
+          `CPU server ${fmtCores(r.serverCores)} loadgen ${fmtCores(r.loadgenCores)}${r.bodyMatches ? "" : "  (body differs)"}`
       )
       await sleep(settings.pauseBetweenMillis)
     }
@@ -383,7 +432,9 @@ const ratiosOf = (m: Record<TargetId, Medians>): ReadonlyArray<Ratio> => [
 ]
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US")
-const fmtMs = (n: number) => n.toFixed(2)
+// autocannon records latencies in whole milliseconds, so more digits would be noise
+const fmtMs = (n: number) => n.toFixed(1)
+const fmtCores = (n: number | null) => (n === null ? "n/a" : `${Math.round(n * 100)}%`)
 
 const printTable = (medians: Record<TargetId, Medians>, ratios: ReadonlyArray<Ratio>) => {
   const header = ["target", "req/s (median)", "p50 ms", "p99 ms"]
@@ -396,6 +447,7 @@ const printTable = (medians: Record<TargetId, Medians>, ratios: ReadonlyArray<Ra
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")
   console.log(`\n${line(header)}\n${widths.map((w) => "-".repeat(w)).join("-|-")}`)
   for (const row of rows) console.log(line(row))
+  console.log("(latencies have autocannon's 1 ms resolution)")
 
   console.log("")
   const nameWidth = Math.max(...ratios.map((r) => r.name.length))
@@ -473,6 +525,7 @@ const main = async () => {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
+    if (interrupted) return // the signal handler is already stopping everything and will exit
     if (e instanceof StartError) {
       console.error(`\nERROR: ${e.message}`)
       console.error(`--- stderr of ${e.server.target.label} ---\n${e.server.stderr.toString() || "(empty)"}`)

@@ -1,0 +1,80 @@
+/**
+ * Private service processes for fault tests: a test that stops Redis or restarts NATS does it to
+ * its own server on its own port, never to the shared ones other test files are using.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect } from "effect"
+
+export const freePort = Effect.async<number>((resume) => {
+  const server = net.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as net.AddressInfo
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const waitForPort = (port: number, timeoutMs = 10_000) =>
+  Effect.async<void, Error>((resume) => {
+    const deadline = Date.now() + timeoutMs
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1")
+      socket.once("connect", () => {
+        socket.destroy()
+        resume(Effect.void)
+      })
+      socket.once("error", () => {
+        socket.destroy()
+        if (Date.now() > deadline) resume(Effect.fail(new Error(`port ${port} did not open`)))
+        else setTimeout(attempt, 50)
+      })
+    }
+    attempt()
+  })
+
+const stopProcess = (child: ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    child.once("exit", () => resume(Effect.void))
+    child.kill("SIGTERM")
+  })
+
+export interface ServiceProcess {
+  readonly port: number
+  readonly url: string
+  readonly stop: Effect.Effect<void>
+  readonly start: Effect.Effect<void, Error>
+}
+
+/** A service process that can be stopped and started again on the same port and data. */
+const managed = (command: string, args: (port: number) => Array<string>, url: (port: number) => string) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    let child: ChildProcess | undefined
+    const start = Effect.suspend(() => {
+      child = spawn(command, args(port), { stdio: "ignore" })
+      return waitForPort(port)
+    })
+    const stop = Effect.suspend(() => (child ? stopProcess(child) : Effect.void))
+    yield* Effect.acquireRelease(start, () => stop)
+    return { port, url: url(port), stop, start } satisfies ServiceProcess
+  })
+
+export const privateNats = Effect.gen(function*() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aperture-nats-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  return yield* managed(
+    "nats-server",
+    (port) => ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir],
+    (port) => `nats://127.0.0.1:${port}`
+  )
+})
+
+export const privateRedis = managed(
+  "redis-server",
+  (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
+  (port) => `redis://127.0.0.1:${port}`
+)
