@@ -99,7 +99,7 @@ export const make = Effect.gen(function*() {
             if (Option.isSome(value)) return Effect.succeed(Option.some(toDelivery(msg, value.value)))
             return Effect.logError("undecodable message terminated").pipe(
               Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, durable }),
-              Effect.zipRight(Effect.sync(() => msg.term("undecodable payload"))),
+              Effect.zipRight(Effect.sync(() => msg.term())),
               Effect.as(Option.none<Delivery<A>>())
             )
           }),
@@ -118,9 +118,15 @@ const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
   streamSequence: msg.seq,
   deliveryCount: msg.info.deliveryCount,
   msgId: msg.headers?.get("Nats-Msg-Id") || undefined,
-  ack: Effect.sync(() => msg.ack()),
+  // confirmed by the server: after this the message will not come back
+  ack: Effect.promise(() => msg.ackAck().catch(() => false)).pipe(Effect.asVoid),
   nak: (delayMillis) => Effect.sync(() => msg.nak(delayMillis)),
-  term: (reason) => Effect.sync(() => msg.term(reason)),
+  // NATS 2.9 does not parse "+TERM <reason>" (2.10 does), so the reason goes to the log instead
+  term: (reason) =>
+    Effect.logWarning("message terminated").pipe(
+      Effect.annotateLogs({ subject: msg.subject, seq: msg.seq, reason }),
+      Effect.zipRight(Effect.sync(() => msg.term()))
+    ),
   working: Effect.sync(() => msg.working())
 })
 

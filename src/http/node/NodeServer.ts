@@ -133,7 +133,8 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
           path,
           headers: request.headers,
           remoteAddress: Option.getOrElse(request.remoteAddress, () => "")
-        })
+        }),
+        Effect.annotateLogs("requestId", requestId)
       )
       const response = yield* respond
       metrics.observeRequest(routeLabel, request.method, response.status, (performance.now() - started) / 1000)

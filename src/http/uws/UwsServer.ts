@@ -207,7 +207,8 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
               body: e.body
             }))
           ),
-          Effect.provideService(RequestContext, { requestId, method, path, headers, remoteAddress })
+          Effect.provideService(RequestContext, { requestId, method, path, headers, remoteAddress }),
+          Effect.annotateLogs("requestId", requestId)
         )
         if (sampleRate > 0 && Math.random() < sampleRate) {
           program = Effect.withSpan(program, `${method} ${route.path}`, { attributes: { requestId } })
