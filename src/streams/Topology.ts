@@ -154,12 +154,20 @@ export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   yield* Effect.logInfo("jetstream topology ready")
 })
 
-/** Removes every stream and bucket of a prefix; used by tests to clean up after themselves. */
+/**
+ * Removes every stream and KV bucket under this deployment's prefix (tests use it to clean up).
+ * Refuses to run without a prefix: that would be the production layout.
+ */
 export const deleteTopology = Effect.fn("Topology.delete")(function*() {
   const nats = yield* Nats
-  const names = [...Object.values(StreamNames), ...Object.values(BucketNames).map((b) => `KV_${b}`)]
-  yield* Effect.forEach(names, (n) => {
-    const name = n.startsWith("KV_") ? `KV_${nats.name(n.slice(3))}` : nats.name(n)
-    return call(`stream delete ${name}`, () => nats.jsm.streams.delete(name)).pipe(Effect.ignore)
-  }, { discard: true })
+  if (nats.prefix === "") return yield* Effect.dieMessage("deleteTopology needs a NATS prefix")
+  const names = yield* call("stream list", async () => {
+    const all: Array<string> = []
+    for await (const name of nats.jsm.streams.names()) all.push(name)
+    return all
+  })
+  const mine = names.filter((n) => n.startsWith(`${nats.prefix}_`) || n.startsWith(`KV_${nats.prefix}_`))
+  yield* Effect.forEach(mine, (name) => call(`stream delete ${name}`, () => nats.jsm.streams.delete(name)).pipe(Effect.ignore), {
+    discard: true
+  })
 })

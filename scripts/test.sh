@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: dependencies, services, type check, then every
+# test (HTTP and WebSocket on both transports, fault tests, process and Deno smoke tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+npm ci --no-audit --no-fund
+bash scripts/services.sh
+npx tsc --noEmit -p .
+npx vitest run
