@@ -9,7 +9,7 @@ major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$major" -lt 20 ]; then echo "setup: Node.js 20 or newer is required (found $(node -v))" >&2; exit 1; fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 bash scripts/services.sh
 export PORT="${PORT:-8080}"

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npm ci --no-audit --no-fund
+# `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional binaries (deno,
+# msgpackr) out of the lock file, which `npm ci` then rejects; the lock still pins every version
+npm install --no-audit --no-fund
 bash scripts/services.sh
 npx tsc --noEmit -p .
 npx vitest run

@@ -5,6 +5,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
+import * as Logging from "./observability/Logging.ts"
 import { AppLive } from "./App.ts"
 import { AppConfig, describe, layer as ConfigLive } from "./config/AppConfig.ts"
 
@@ -23,7 +24,7 @@ const program = Effect.gen(function*() {
 
 program.pipe(
   Effect.provide(ConfigLive),
-  Effect.provide(Logger.json),
+  Effect.provide(Logging.layer),
   Effect.tapErrorCause((cause) => Effect.logError("aperture failed to start", cause)),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -5,7 +5,7 @@
  * and to check bodies before `HttpApiBuilder` sees them — so both answer bad input the same way.
  */
 import { HttpApi, HttpApiSchema, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { Api } from "../domain/Api.ts"
 import { BadRequest } from "../domain/ApiError.ts"
 import type { AnyHandler, ApiHandlers, HandlerServices } from "./Handlers.ts"
@@ -34,8 +34,8 @@ export interface CompiledRoute {
   readonly matcher: RegExp
   /** Content types the payload may be sent as; empty when the endpoint takes no body. */
   readonly payloadTypes: ReadonlyArray<string>
-  readonly decode: (input: RawInput) => Effect.Effect<Record<string, unknown>, BadRequest>
-  readonly encodeSuccess: (value: unknown) => Effect.Effect<EncodedBody | HttpServerResponse.HttpServerResponse>
+  readonly decode: (input: RawInput) => Either.Either<Record<string, unknown>, BadRequest>
+  readonly encodeSuccess: (value: unknown) => EncodedBody | HttpServerResponse.HttpServerResponse
   readonly handler: AnyHandler
 }
 
@@ -56,40 +56,87 @@ export const badRequestFrom = (where: string) => (error: ParseResult.ParseError)
     }))
   })
 
+/** Input schemas have no requirements, so they decode synchronously (no fiber per input). */
 const decoderOf = (schema: Option.Option<unknown>, where: string) =>
   Option.match(schema, {
     onNone: () => undefined,
     onSome: (s) => {
-      const decode = Schema.decodeUnknown(s as unknown as Schema.Schema<unknown, unknown>, { onExcessProperty: "ignore" })
-      return (u: unknown) => Effect.mapError(decode(u), badRequestFrom(where))
+      const decode = Schema.decodeUnknownEither(s as unknown as Schema.Schema<unknown, unknown>, { onExcessProperty: "ignore" })
+      const toBadRequest = badRequestFrom(where)
+      return (u: unknown) => Either.mapLeft(decode(u), toBadRequest)
     }
   })
+
+/**
+ * Whether encoding with `ast` leaves a value's JSON unchanged: plain data, refinements, and
+ * `Schema.Class` wrappers (a class instance stringifies to exactly its encoded fields). For such
+ * schemas the success path is `JSON.stringify` alone — the handler's return type has already been
+ * checked against the schema at compile time — which is most of the cost of a small JSON route.
+ */
+export const isJsonIdentity = (ast: SchemaAST.AST): boolean => {
+  switch (ast._tag) {
+    case "StringKeyword":
+    case "NumberKeyword":
+    case "BooleanKeyword":
+    case "Literal":
+    case "UnknownKeyword":
+    case "AnyKeyword":
+    case "Enums":
+    case "TemplateLiteral":
+      return true
+    case "Refinement":
+      return isJsonIdentity(ast.from)
+    case "TypeLiteral":
+      return ast.propertySignatures.every((p) => isJsonIdentity(p.type)) &&
+        ast.indexSignatures.every((i) => isJsonIdentity(i.type))
+    case "TupleType":
+      return ast.elements.every((e) => isJsonIdentity(e.type)) && ast.rest.every((r) => isJsonIdentity(r.type))
+    case "Union":
+      return ast.types.every(isJsonIdentity)
+    case "Transformation":
+      return ast.transformation._tag === "FinalTransformation" && ast.to._tag === "Declaration" &&
+        ast.from._tag === "TypeLiteral" && isJsonIdentity(ast.from)
+    default:
+      return false
+  }
+}
 
 const encoderOf = (successes: ReadonlyMap<number, { readonly ast: Option.Option<SchemaAST.AST> }>) => {
   const members = [...successes].map(([status, { ast }]) =>
     Option.match(ast, {
-      onNone: () => ({ status, is: (_: unknown) => true, encode: (_: unknown) => Effect.succeed<EncodedBody>({ status, contentType: undefined, body: undefined }) }),
+      onNone: () => ({ status, is: (_: unknown) => true, encode: (_: unknown): EncodedBody => ({ status, contentType: undefined, body: undefined }) }),
       onSome: (ast) => {
         const schema = Schema.make<unknown, unknown, never>(ast)
         const encoding = HttpApiSchema.getEncoding(ast)
-        const encode = Schema.encode(schema)
+        const encode = Schema.encodeSync(schema)
+        const is = Schema.is(schema)
+        if (encoding.kind === "Json" && isJsonIdentity(ast)) {
+          return {
+            status,
+            is,
+            encode: (value: unknown): EncodedBody => ({ status, contentType: encoding.contentType, body: JSON.stringify(value) })
+          }
+        }
         return {
           status,
-          is: Schema.is(schema),
-          encode: (value: unknown) =>
-            Effect.map(encode(value), (encoded): EncodedBody => ({
+          is,
+          encode: (value: unknown): EncodedBody => {
+            const encoded = encode(value)
+            return {
               status,
               contentType: encoding.contentType,
               body: encoding.kind === "Json" ? JSON.stringify(encoded) : encoded as string | Uint8Array
-            }))
+            }
+          }
         }
       }
     })
   )
-  return (value: unknown) => {
-    if (HttpServerResponse.isServerResponse(value)) return Effect.succeed(value)
+  /** Throws when a handler's value does not encode: a defect, which the transports answer with a 500. */
+  return (value: unknown): EncodedBody | HttpServerResponse.HttpServerResponse => {
+    if (HttpServerResponse.isServerResponse(value)) return value
     const member = members.length === 1 ? members[0]! : members.find((m) => m.is(value)) ?? members[0]!
-    return Effect.orDie(member.encode(value))
+    return member.encode(value)
   }
 }
 
@@ -119,23 +166,38 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
         payloadTypes,
         handler,
         encodeSuccess: encoderOf(successes),
-        decode: (raw) =>
-          Effect.gen(function*() {
-            const input: Record<string, unknown> = {}
-            if (decodePath) input.path = yield* decodePath(raw.params)
-            if (decodeQuery) {
-              // a repeated key becomes an array, a single one stays a string
-              const params: Record<string, string | Array<string>> = {}
+        decode: (raw) => {
+          const input: Record<string, unknown> = {}
+          if (decodePath) {
+            const r = decodePath(raw.params)
+            if (Either.isLeft(r)) return Either.left(r.left)
+            input.path = r.right
+          }
+          if (decodeQuery) {
+            // a repeated key becomes an array, a single one stays a string
+            const params: Record<string, string | Array<string>> = {}
+            if (raw.query !== "") {
               for (const [k, v] of new URLSearchParams(raw.query)) {
                 const prev = params[k]
                 params[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]
               }
-              input.urlParams = yield* decodeQuery(params)
             }
-            if (decodeHeaders) input.headers = yield* decodeHeaders(raw.headers)
-            if (decodePayload && hasBody) input.payload = yield* decodePayload(raw.json)
-            return input
-          })
+            const r = decodeQuery(params)
+            if (Either.isLeft(r)) return Either.left(r.left)
+            input.urlParams = r.right
+          }
+          if (decodeHeaders) {
+            const r = decodeHeaders(raw.headers)
+            if (Either.isLeft(r)) return Either.left(r.left)
+            input.headers = r.right
+          }
+          if (decodePayload && hasBody) {
+            const r = decodePayload(raw.json)
+            if (Either.isLeft(r)) return Either.left(r.left)
+            input.payload = r.right
+          }
+          return Either.right(input)
+        }
       })
     }
   })

@@ -16,7 +16,7 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option, Runtime } from "effect"
+import { Effect, Either, Layer, Option, Runtime } from "effect"
 import * as Http from "node:http"
 import { WebSocketServer, type WebSocket } from "ws"
 import { AppConfig } from "../../config/AppConfig.ts"
@@ -32,7 +32,7 @@ import { Metrics } from "../../observability/Metrics.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import type { AnyHandler, ApiHandlers, GroupName, HandlerServices } from "../Handlers.ts"
-import { RequestContext, requestIdFrom } from "../RequestContext.ts"
+import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, lookup } from "../Routes.ts"
 import { HttpListening } from "../Server.ts"
 import { CurrentTransport } from "../Transport.ts"
@@ -113,10 +113,8 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
         }
         // decode with the shared decoders first, so a bad input reads the same on both transports
         const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : ""
-        const decoded = yield* route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json }).pipe(
-          Effect.either
-        )
-        if (decoded._tag === "Left") return errorResponse(decoded.left)
+        const decoded = route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json })
+        if (Either.isLeft(decoded)) return errorResponse(decoded.left)
         // the platform writes the app's response itself; a pre-response handler is how to add to it
         yield* HttpApp.appendPreResponseHandler((_req, response) =>
           Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))

@@ -7,7 +7,7 @@
  * (up to the grace period), then closes what is left.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Cause, Deferred, Duration, Effect, Exit, Fiber, FiberId, Layer, Runtime, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, Layer, Runtime, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../domain/ApiError.ts"
@@ -15,7 +15,7 @@ import { Metrics } from "../../observability/Metrics.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import type { ApiHandlers, HandlerServices } from "../Handlers.ts"
-import { RequestContext, requestIdFrom } from "../RequestContext.ts"
+import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
 import { CloseCode } from "../../domain/Ws.ts"
 import { HttpListening } from "../Server.ts"
@@ -183,7 +183,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const method = route.method
       const requestId = requestIdFrom(headers["x-request-id"])
       const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const state = { aborted: false, fiber: undefined as Fiber.RuntimeFiber<Outgoing> | undefined }
+      const state = { aborted: false, fiber: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined }
       inFlight++
       res.onAborted(() => {
         state.aborted = true
@@ -195,27 +195,51 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
           finishOne()
         })
 
-      const run = (json: unknown) => {
-        let program: Effect.Effect<Outgoing, never, HandlerServices> = route.decode({ params, query, headers, json }).pipe(
-          Effect.flatMap((input) => route.handler(input)),
-          Effect.flatMap(route.encodeSuccess),
-          Effect.map((r) => HttpServerResponse.isServerResponse(r) ? fromServerResponse(r) : fromEncoded(r)),
-          Effect.catchAllCause((cause) =>
-            Effect.map(fromCause(cause), (e) => ({
-              status: e.status,
-              headers: { "content-type": "application/json", ...e.headers },
-              body: e.body
-            }))
-          ),
-          Effect.provideService(RequestContext, { requestId, method, path, headers, remoteAddress }),
-          Effect.annotateLogs("requestId", requestId)
+      const context = { requestId, method, path, headers, remoteAddress }
+      const jsonError = (e: { status: number; body: string; headers: Readonly<Record<string, string>> }): Outgoing => ({
+        status: e.status,
+        headers: { "content-type": "application/json", ...e.headers },
+        body: e.body
+      })
+      const failed = (cause: Cause.Cause<unknown>) => {
+        if (state.aborted) return finish({ status: 499, headers: {}, body: undefined })
+        const failure = Cause.failureOption(cause)
+        const known = failure._tag === "Some" ? encodeApiError(failure.value) : undefined
+        if (known) return finish(jsonError(known))
+        // a defect: logged (with the request id) before answering 500
+        runFork(fromCause(cause).pipe(Effect.provideService(RequestContext, context))).addObserver((exit) =>
+          finish(Exit.isSuccess(exit) ? jsonError(exit.value) : errorOutgoing(new BadRequest({ message: "request failed" })))
         )
+      }
+      const completed = (exit: Exit.Exit<unknown, unknown>) => {
+        if (Exit.isFailure(exit)) return failed(exit.cause)
+        let encoded: ReturnType<CompiledRoute["encodeSuccess"]>
+        try {
+          encoded = route.encodeSuccess(exit.value)
+        } catch (defect) {
+          return failed(Cause.die(defect))
+        }
+        finish(HttpServerResponse.isServerResponse(encoded) ? fromServerResponse(encoded) : fromEncoded(encoded))
+      }
+
+      const run = (json: unknown) => {
+        const input = route.decode({ params, query, headers, json })
+        if (Either.isLeft(input)) return finish(errorOutgoing(input.left))
+        let effect: Effect.Effect<unknown, unknown, HandlerServices>
+        try {
+          effect = route.handler(input.right)
+        } catch (defect) {
+          return failed(Cause.die(defect))
+        }
+        // a handler that answered without doing anything effectful needs no fiber at all
+        if (Exit.isExit(effect)) return completed(effect)
+        let program = Effect.provideService(effect, RequestContext, context)
         if (sampleRate > 0 && Math.random() < sampleRate) {
           program = Effect.withSpan(program, `${method} ${route.path}`, { attributes: { requestId } })
         }
         const fiber = runFork(program)
         state.fiber = fiber
-        fiber.addObserver((exit) => finish(Exit.isSuccess(exit) ? exit.value : errorOutgoing(new BadRequest({ message: "request interrupted" }))))
+        fiber.addObserver(completed)
       }
 
       if (route.payloadTypes.length === 0) return run(undefined)

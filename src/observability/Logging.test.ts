@@ -1,0 +1,25 @@
+import { assert, it } from "@effect/vitest"
+import { Effect, Logger } from "effect"
+import { jsonLogger } from "./Logging.ts"
+import { RequestContext } from "./RequestContext.ts"
+
+it.effect("log lines written while serving a request carry its request id; others do not", () =>
+  Effect.gen(function*() {
+    const lines: Array<string> = []
+    const capture = Logger.replace(Logger.defaultLogger, Logger.map(jsonLogger, (line) => void lines.push(line)))
+    yield* Effect.logWarning("inside").pipe(
+      Effect.provideService(RequestContext, {
+        requestId: "req-12345678",
+        method: "GET",
+        path: "/x",
+        headers: {},
+        remoteAddress: "127.0.0.1"
+      }),
+      Effect.provide(capture)
+    )
+    yield* Effect.logWarning("outside").pipe(Effect.provide(capture))
+    const [inside, outside] = lines.map((l) => JSON.parse(l))
+    assert.strictEqual(inside.message, "inside")
+    assert.strictEqual(inside.annotations.requestId, "req-12345678")
+    assert.strictEqual(outside.annotations.requestId, undefined)
+  }))
