@@ -3,8 +3,10 @@
  * answers from uWS and from the standard node transport.
  */
 import { assert, describe, layer } from "@effect/vitest"
+import { FetchHttpClient, HttpApiClient } from "@effect/platform"
 import { Effect } from "effect"
-import { openSocket, request, TestApp } from "./support/app.ts"
+import { Api } from "../src/domain/Api.ts"
+import { baseUrl, openSocket, request, TestApp } from "./support/app.ts"
 
 const json = (body: unknown): RequestInit => ({
   method: "POST",
@@ -35,6 +37,15 @@ for (const transport of ["uws", "node"] as const) {
           const info = yield* request("/api/v1/system/info")
           assert.strictEqual(info.json.transport, transport)
         }))
+
+      it.effect("the typed client generated from the contract calls the server", () =>
+        Effect.gen(function*() {
+          const client = yield* HttpApiClient.make(Api, { baseUrl: yield* baseUrl })
+          const list = yield* client.system.sample({ urlParams: { limit: 2 } })
+          assert.deepStrictEqual(list.items.map((i) => i.rank), [1, 2])
+          const echoed = yield* client.system.echo({ payload: { message: "typed" } })
+          assert.strictEqual(echoed.message, "typed")
+        }).pipe(Effect.provide(FetchHttpClient.layer)))
 
       it.effect("a query that does not decode is a 400 naming the field", () =>
         Effect.gen(function*() {
