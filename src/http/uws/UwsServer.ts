@@ -111,13 +111,15 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const total = body.byteLength
       let ok = false
       let finished = false
+      let start = 0
       res.cork(() => {
         head()
+        // offsets passed to onWritable count from here: the body's first byte
+        start = res.getWriteOffset()
         ;[ok, finished] = res.tryEnd(body, total)
       })
       if (finished) return done()
       if (!ok) {
-        const start = res.getWriteOffset()
         res.onWritable((offset) => {
           if (state.aborted) return true
           const [ok2, finished2] = res.tryEnd(body.subarray(offset - start), total)
@@ -288,12 +290,21 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     }
 
     for (const [pattern, asset] of Object.entries(docAssets)) {
-      app.get(pattern, (res) => {
-        const body = asset.body()
-        res.cork(() => {
-          res.writeStatus("200 OK").writeHeader("content-type", asset.contentType).writeHeader("cache-control", asset.cacheControl)
-          res.end(body)
+      let bytes: Uint8Array | undefined
+      app.get(pattern, (res, req) => {
+        const requestId = requestIdFrom(req.getHeader("x-request-id") || undefined)
+        const state = { aborted: false }
+        res.onAborted(() => {
+          state.aborted = true
         })
+        inFlight++
+        bytes ??= Buffer.from(asset.body())
+        // the docs script is megabytes: `write` streams it on `onWritable` rather than buffering it all
+        write(res, state, requestId, {
+          status: 200,
+          headers: { "content-type": asset.contentType, "cache-control": asset.cacheControl },
+          body: bytes
+        }, finishOne)
       })
     }
 
