@@ -2,12 +2,10 @@
  * Chooses the transport: `uws` (native, the default where it loads), `node` (the standard
  * transport), or `auto` — uWS when its binary loads here, otherwise node, said in one log line.
  */
-import { Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { ApiHandlers, HandlerServices } from "./Handlers.ts"
 import type { Uws } from "./uws/UwsServer.ts"
-
-export class HttpListening extends Context.Tag("HttpListening")<HttpListening, { readonly port: number }>() {}
 
 // the package is CommonJS: its default export is the module object
 const loadUws = Effect.tryPromise(async () => (await import("uWebSockets.js")).default as unknown as Uws)

@@ -3,7 +3,7 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import WebSocket from "ws"
 import { ApiNodeLive } from "../../src/App.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
-import { HttpListening } from "../../src/http/Server.ts"
+import { HttpListening } from "../../src/http/Transport.ts"
 import { TestConfig } from "./harness.ts"
 
 export const TestApp = (overrides: Partial<AppConfigShape> = {}) =>
