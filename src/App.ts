@@ -8,9 +8,23 @@ import { AppConfig } from "./config/AppConfig.ts"
 import * as Database from "./db/Database.ts"
 import * as Outbox from "./db/Outbox.ts"
 import type { ApiHandlers, HandlerServices } from "./http/Handlers.ts"
+import { authHandlers } from "./http/routes/auth.ts"
+import { graphHandlers } from "./http/routes/graph.ts"
 import { opsHandlers } from "./http/routes/ops.ts"
+import { searchHandlers } from "./http/routes/search.ts"
+import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
 import * as Server from "./http/Server.ts"
+import * as Auth from "./http/Auth.ts"
+import * as GraphRepo from "./db/Graph.ts"
+import * as SessionsRepo from "./db/Sessions.ts"
+import * as UsersRepo from "./db/Users.ts"
+import * as RateLimiter from "./redis/RateLimiter.ts"
+import * as Accounts from "./social/Accounts.ts"
+import * as Limits from "./social/Limits.ts"
+import * as PasswordHasher from "./social/PasswordHasher.ts"
+import * as Sessions from "./social/Sessions.ts"
+import * as Social from "./social/Social.ts"
 import * as Gateway from "./http/ws/Gateway.ts"
 import * as Metrics from "./observability/Metrics.ts"
 import * as Probes from "./observability/Probes.ts"
@@ -22,7 +36,11 @@ import { ensureTopology } from "./streams/Topology.ts"
 
 export const handlers = {
   ops: opsHandlers,
-  system: systemHandlers
+  system: systemHandlers,
+  auth: authHandlers,
+  users: usersHandlers,
+  graph: graphHandlers,
+  search: searchHandlers
 } satisfies ApiHandlers<HandlerServices>
 
 const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provideMerge(Nats.layer))
@@ -41,7 +59,20 @@ const OutboxGauge = Layer.effectDiscard(
   })
 )
 
-export const HttpLive = Server.layer(handlers).pipe(Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer)))
+const PasswordHasherLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (c) => PasswordHasher.layerWith({ ...PasswordHasher.owaspParams, logN: c.scryptLogN }))
+)
+
+/** Accounts, sessions, the graph and their repositories. */
+export const SocialLive = Layer.mergeAll(Accounts.layer, Social.layer).pipe(
+  Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive)),
+  Layer.provideMerge(Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, RateLimiter.layer))
+)
+
+export const HttpLive = Server.layer(handlers).pipe(
+  Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer, Auth.layer)),
+  Layer.provide(SocialLive)
+)
 
 /** What every node runs in the background, whatever its roles. */
 const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge)

@@ -7,7 +7,7 @@ import { FetchHttpClient, HttpApiClient } from "@effect/platform"
 import { Effect } from "effect"
 import { Api } from "../src/domain/Api.ts"
 import { docsScript } from "../src/http/Docs.ts"
-import { baseUrl, openSocket, request, TestApp } from "./support/app.ts"
+import { baseUrl, openSocketAs, request, signup, TestApp } from "./support/app.ts"
 
 const json = (body: unknown): RequestInit => ({
   method: "POST",
@@ -141,8 +141,10 @@ for (const transport of ["uws", "node"] as const) {
 
       it.scoped("/ws greets with hello and answers ping", () =>
         Effect.gen(function*() {
-          const socket = yield* openSocket()
+          const account = yield* signup()
+          const socket = yield* openSocketAs(account)
           const hello = yield* socket.next("hello")
+          assert.strictEqual(hello.payload.userId, account.id)
           assert.strictEqual(typeof hello.ts, "string")
           assert.strictEqual(hello.id, null)
           assert.strictEqual(hello.payload.inboxSeq, 0)
@@ -153,7 +155,7 @@ for (const transport of ["uws", "node"] as const) {
 
       it.scoped("/ws answers bad frames with error frames and closes repeated abuse with 1008", () =>
         Effect.gen(function*() {
-          const socket = yield* openSocket()
+          const socket = yield* openSocketAs(yield* signup())
           yield* socket.next("hello")
           socket.send("not json")
           const error = yield* socket.next("error")
@@ -165,7 +167,7 @@ for (const transport of ["uws", "node"] as const) {
 
       it.scoped("/ws closes a frame over the size limit with 1009", () =>
         Effect.gen(function*() {
-          const socket = yield* openSocket()
+          const socket = yield* openSocketAs(yield* signup())
           yield* socket.next("hello")
           socket.send({ type: "ping", payload: "x".repeat(20 * 1024) })
           const closed = yield* socket.waitClosed()

@@ -45,6 +45,22 @@ export interface AppConfigShape {
   readonly traceSampleRate: number
   readonly logLevel: "debug" | "info" | "warning" | "error"
   readonly corsOrigins: ReadonlyArray<string>
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  readonly trustProxy: boolean
+  readonly sessions: {
+    readonly ttlSeconds: number
+    /** `auto`: Secure when the request came over https (directly or per X-Forwarded-Proto). */
+    readonly cookieSecure: "auto" | "always" | "never"
+  }
+  /** log2 of scrypt's N; 15 is OWASP's setting (with r=8, p=3). Lower only for tests. */
+  readonly scryptLogN: number
+  readonly rateLimits: {
+    readonly signupsPerIpPerHour: number
+    readonly loginFailuresPerAccountPer15Min: number
+    readonly loginFailuresPerIpPer15Min: number
+    readonly followsPerUserPerHour: number
+    readonly writesPerUserPerMinute: number
+  }
 }
 
 export class AppConfig extends Context.Tag("AppConfig")<AppConfig, AppConfigShape>() {}
@@ -133,8 +149,25 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   logLevel: Config.literal("debug", "info", "warning", "error")("LOG_LEVEL").pipe(Config.withDefault("info" as const)),
   corsOrigins: Config.string("CORS_ORIGINS").pipe(
     Config.withDefault(""),
-    Config.map((s) => s.split(",").map((o) => o.trim()).filter((o) => o.length > 0))
-  )
+    Config.map((s) => s.split(",").map((o) => o.trim().replace(/\/$/, "")).filter((o) => o.length > 0)),
+    Config.validate({
+      message: "CORS_ORIGINS must be a comma-separated list of origins such as https://example.com",
+      validation: (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o))
+    })
+  ),
+  trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+  sessions: Config.all({
+    ttlSeconds: positiveInt("SESSION_TTL_SECONDS", 30 * 24 * 60 * 60, 365 * 24 * 60 * 60),
+    cookieSecure: Config.literal("auto", "always", "never")("COOKIE_SECURE").pipe(Config.withDefault("auto" as const))
+  }),
+  scryptLogN: Config.integer("PASSWORD_SCRYPT_LOG_N").pipe(Config.withDefault(15), between("PASSWORD_SCRYPT_LOG_N", 10, 20)),
+  rateLimits: Config.all({
+    signupsPerIpPerHour: positiveInt("RATE_SIGNUPS_PER_IP_PER_HOUR", 20),
+    loginFailuresPerAccountPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_ACCOUNT", 5),
+    loginFailuresPerIpPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_IP", 50),
+    followsPerUserPerHour: positiveInt("RATE_FOLLOWS_PER_HOUR", 200),
+    writesPerUserPerMinute: positiveInt("RATE_WRITES_PER_MINUTE", 120)
+  })
 })
 
 /** Reads the configuration from the environment (through Effect's ConfigProvider). */

@@ -4,6 +4,7 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+import * as A from "./Accounts.ts"
 import * as E from "./ApiError.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
@@ -25,9 +26,53 @@ export class SystemGroup extends HttpApiGroup.make("system")
   .prefix("/api/v1")
 {}
 
+export class AuthGroup extends HttpApiGroup.make("auth")
+  .add(HttpApiEndpoint.post("signup", "/auth/signup").setPayload(A.Signup).addSuccess(A.AuthResult, { status: 201 }))
+  .add(HttpApiEndpoint.post("login", "/auth/login").setPayload(A.Login).addSuccess(A.AuthResult))
+  .add(HttpApiEndpoint.post("logout", "/auth/logout").addSuccess(HttpApiSchema.NoContent))
+  .add(HttpApiEndpoint.get("me", "/auth/me").addSuccess(A.Me))
+  .add(HttpApiEndpoint.post("wsTicket", "/auth/ws-ticket").addSuccess(A.WsTicket))
+  .prefix("/api/v1")
+{}
+
+export class UsersGroup extends HttpApiGroup.make("users")
+  .add(HttpApiEndpoint.get("profile", "/users/:username").setPath(A.UsernamePath).addSuccess(A.Profile))
+  .add(HttpApiEndpoint.patch("update", "/users/me").setPayload(A.ProfileUpdate).addSuccess(A.Me))
+  .add(HttpApiEndpoint.get("blocks", "/users/me/blocks").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage))
+  .prefix("/api/v1")
+{}
+
+export class GraphGroup extends HttpApiGroup.make("graph")
+  .add(HttpApiEndpoint.post("follow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState))
+  .add(HttpApiEndpoint.del("unfollow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState))
+  .add(
+    HttpApiEndpoint.get("followers", "/users/:username/followers").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
+      .addSuccess(A.UserPage)
+  )
+  .add(
+    HttpApiEndpoint.get("following", "/users/:username/following").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
+      .addSuccess(A.UserPage)
+  )
+  .add(HttpApiEndpoint.get("requests", "/follow-requests").setUrlParams(A.PageQuery).addSuccess(A.FollowRequestPage))
+  .add(HttpApiEndpoint.post("approve", "/follow-requests/:id/approve").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent))
+  .add(HttpApiEndpoint.post("deny", "/follow-requests/:id/deny").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent))
+  .add(HttpApiEndpoint.post("block", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent))
+  .add(HttpApiEndpoint.del("unblock", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent))
+  .prefix("/api/v1")
+{}
+
+export class SearchGroup extends HttpApiGroup.make("search")
+  .add(HttpApiEndpoint.get("users", "/search/users").setUrlParams(A.SearchQuery).addSuccess(A.UserPage))
+  .prefix("/api/v1")
+{}
+
 export class Api extends HttpApi.make("aperture")
   .add(OpsGroup)
   .add(SystemGroup)
+  .add(AuthGroup)
+  .add(UsersGroup)
+  .add(GraphGroup)
+  .add(SearchGroup)
   .addError(E.BadRequestWire)
   .addError(E.UnauthorizedWire)
   .addError(E.ForbiddenWire)

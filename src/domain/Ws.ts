@@ -12,7 +12,7 @@ export const ServerFrame = Schema.Struct({
 })
 export type ServerFrame = typeof ServerFrame.Type
 
-export const Hello = Schema.Struct({ userId: Schema.NullOr(Schema.String), inboxSeq: Schema.Number, connectionId: Schema.String })
+export const Hello = Schema.Struct({ userId: Schema.String, inboxSeq: Schema.Number, connectionId: Schema.String })
 
 export const ClientPing = Schema.Struct({ type: Schema.Literal("ping"), payload: Schema.optional(Schema.Unknown) })
 export const ClientResume = Schema.Struct({

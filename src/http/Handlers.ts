@@ -38,3 +38,11 @@ export type HandlerServices =
   | import("../observability/Probes.ts").Probes
   | import("../observability/Metrics.ts").Metrics
   | import("./Transport.ts").CurrentTransport
+  | import("../observability/RequestContext.ts").RequestContext
+  | import("./Auth.ts").Auth
+  | import("../social/Accounts.ts").Accounts
+  | import("../social/Sessions.ts").Sessions
+  | import("../social/Social.ts").Social
+
+/** What the server's layers must provide: everything but the per-request context the transports add. */
+export type ServerServices = Exclude<HandlerServices, import("../observability/RequestContext.ts").RequestContext>

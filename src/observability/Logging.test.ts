@@ -13,7 +13,8 @@ it.effect("log lines written while serving a request carry its request id; other
         method: "GET",
         path: "/x",
         headers: {},
-        remoteAddress: "127.0.0.1"
+        remoteAddress: "127.0.0.1",
+        responseHeaders: []
       }),
       Effect.provide(capture)
     )

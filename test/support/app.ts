@@ -1,14 +1,15 @@
 /** The whole application on an isolated configuration, plus small HTTP/WS helpers for tests. */
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Data, Effect, Layer, Logger, LogLevel } from "effect"
 import WebSocket from "ws"
 import { ApiNodeLive } from "../../src/App.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { HttpListening } from "../../src/http/Transport.ts"
 import { TestConfig } from "./harness.ts"
 
+/** The whole application on an isolated configuration (cheap scrypt parameters to keep tests quick). */
 export const TestApp = (overrides: Partial<AppConfigShape> = {}) =>
   ApiNodeLive.pipe(
-    Layer.provideMerge(TestConfig(overrides)),
+    Layer.provideMerge(TestConfig({ scryptLogN: 10, ...overrides })),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )
 
@@ -37,20 +38,69 @@ export const request = (path: string, init: RequestInit = {}) =>
     })
   })
 
+export interface Account {
+  readonly id: string
+  readonly username: string
+  readonly token: string
+  /** The `Cookie` header value of its session. */
+  readonly cookie: string
+  readonly bearer: { readonly authorization: string }
+}
+
+let accountCounter = 0
+/** Signs up a fresh account (a distinct X-Forwarded-For per account keeps signup limits out of the way). */
+export const signup = (options: { readonly username?: string; readonly isPrivate?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const username = options.username ?? `u${Date.now().toString(36)}${(accountCounter++).toString(36)}`
+    const r = yield* request("/api/v1/auth/signup", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, email: `${username}@example.com`, password: "correct horse battery staple" })
+    })
+    if (r.status !== 201) return yield* Effect.dieMessage(`signup failed: ${r.status} ${r.text}`)
+    const cookie = (r.headers.get("set-cookie") ?? "").split(";")[0]!
+    const account: Account = {
+      id: r.json.user.id,
+      username,
+      token: r.json.token,
+      cookie,
+      bearer: { authorization: `Bearer ${r.json.token}` }
+    }
+    if (options.isPrivate) {
+      const p = yield* request("/api/v1/users/me", {
+        method: "PATCH",
+        headers: { ...account.bearer, "content-type": "application/json" },
+        body: JSON.stringify({ isPrivate: true })
+      })
+      if (p.status !== 200) return yield* Effect.dieMessage(`making private failed: ${p.status} ${p.text}`)
+    }
+    return account
+  })
+
 /** A WebSocket client that records frames, for asserting on the protocol. */
-export const openSocket = (path = "/ws") =>
+export const openSocket = (path = "/ws", headers: Record<string, string> = {}) =>
   Effect.gen(function*() {
     const base = (yield* baseUrl).replace("http", "ws")
     return yield* Effect.acquireRelease(
       Effect.async<TestSocket, Error>((resume) => {
-        const ws = new WebSocket(base + path)
+        const ws = new WebSocket(base + path, { headers })
         const socket = new TestSocket(ws)
         ws.once("open", () => resume(Effect.succeed(socket)))
         ws.once("error", (e) => resume(Effect.fail(e)))
-        ws.once("unexpected-response", (_req, res) => resume(Effect.fail(new Error(`upgrade refused: ${res.statusCode}`))))
+        ws.once("unexpected-response", (_req, res) => resume(Effect.fail(new UpgradeRefused({ status: res.statusCode ?? 0 }))))
       }),
       (s) => Effect.sync(() => s.ws.terminate())
     )
+  })
+
+export class UpgradeRefused extends Data.TaggedError("UpgradeRefused")<{ readonly status: number }> {}
+
+/** Opens `/ws` as an account: with a fresh ticket by default, or with its cookie. */
+export const openSocketAs = (account: Account, via: "ticket" | "cookie" = "ticket") =>
+  Effect.gen(function*() {
+    if (via === "cookie") return yield* openSocket("/ws", { cookie: account.cookie })
+    const t = yield* request("/api/v1/auth/ws-ticket", { method: "POST", headers: account.bearer })
+    return yield* openSocket(`/ws?ticket=${t.json.ticket}`)
   })
 
 export class TestSocket {

@@ -1,6 +1,8 @@
 /** Migrations in the order they apply; the key's number is the migration id. */
 import outbox from "./0001_outbox.ts"
+import accounts from "./0002_accounts.ts"
 
 export const migrations = {
-  "0001_outbox": outbox
+  "0001_outbox": outbox,
+  "0002_accounts": accounts
 }

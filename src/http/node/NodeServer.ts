@@ -16,8 +16,9 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Either, Layer, Option, Runtime } from "effect"
+import { Effect, Either, Exit, Layer, Option, Runtime } from "effect"
 import * as Http from "node:http"
+import type { Duplex } from "node:stream"
 import { WebSocketServer, type WebSocket } from "ws"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { Api } from "../../domain/Api.ts"
@@ -29,9 +30,11 @@ import {
   UnsupportedMediaType
 } from "../../domain/ApiError.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { Auth } from "../Auth.ts"
+import { corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
-import type { AnyHandler, ApiHandlers, GroupName, HandlerServices } from "../Handlers.ts"
+import type { AnyHandler, ApiHandlers, GroupName, HandlerServices, ServerServices } from "../Handlers.ts"
 import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, lookup } from "../Routes.ts"
 import { CurrentTransport, HttpListening } from "../Transport.ts"
@@ -56,7 +59,7 @@ const groupLayer = <G extends GroupName>(name: G, table: Record<string, AnyHandl
     let h: any = handlers
     for (const [endpoint, handler] of Object.entries(table)) h = h.handle(endpoint, handler)
     return h
-  }) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<"aperture", G>, never, HandlerServices>
+  }) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<"aperture", G>, never, ServerServices>
 
 const middleware = (handlers: ApiHandlers<HandlerServices>) => {
   const routes = compileRoutes(handlers)
@@ -70,7 +73,30 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
       const requestId = requestIdFrom(request.headers["x-request-id"])
       const found = lookup(routes, request.method, path)
       let routeLabel = "unmatched"
+      const context = {
+        requestId,
+        method: request.method,
+        path,
+        headers: request.headers,
+        remoteAddress: Option.getOrElse(request.remoteAddress, () => ""),
+        responseHeaders: [] as Array<readonly [string, string]>
+      }
+      if (request.method === "OPTIONS") {
+        const answer = preflight(request.headers.origin, config.corsOrigins)
+        return HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
+      }
 
+      const cors = corsHeaders(request.headers.origin, config.corsOrigins)
+      let decorated = false
+      // request id, CORS and handler-set headers (cookies, rate limits), on whichever response goes out
+      const withHeaders = (response: HttpServerResponse.HttpServerResponse) => {
+        if (decorated) return response
+        decorated = true
+        let r = HttpServerResponse.setHeaders(response, { ...cors, "x-request-id": requestId })
+        // a response sets at most one cookie, so a plain header map is enough here
+        for (const [k, v] of context.responseHeaders) r = HttpServerResponse.setHeader(r, k, v)
+        return r
+      }
       const respond = Effect.gen(function*() {
         const asset = request.method === "GET" ? docAssets[path] : undefined
         if (asset) {
@@ -115,32 +141,25 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
         const decoded = route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json })
         if (Either.isLeft(decoded)) return errorResponse(decoded.left)
         // the platform writes the app's response itself; a pre-response handler is how to add to it
-        yield* HttpApp.appendPreResponseHandler((_req, response) =>
-          Effect.succeed(HttpServerResponse.setHeader(response, "x-request-id", requestId))
-        )
+        yield* HttpApp.appendPreResponseHandler((_req, response) => Effect.succeed(withHeaders(response)))
         return yield* app
       }).pipe(
         Effect.catchAllCause((cause) =>
           Effect.map(fromCause(cause), (e) =>
             HttpServerResponse.text(e.body, { status: e.status, contentType: "application/json", headers: e.headers }))
         ),
-        Effect.provideService(RequestContext, {
-          requestId,
-          method: request.method,
-          path,
-          headers: request.headers,
-          remoteAddress: Option.getOrElse(request.remoteAddress, () => "")
-        }),
+        Effect.provideService(RequestContext, context),
         Effect.annotateLogs("requestId", requestId)
       )
       const response = yield* respond
       metrics.observeRequest(routeLabel, request.method, response.status, (performance.now() - started) / 1000)
-      return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+      return withHeaders(response)
     })
 }
 
-const wsConnection = (ws: WebSocket, id: string, remoteAddress: string): WsConnection => ({
+const wsConnection = (ws: WebSocket, id: string, userId: string, remoteAddress: string): WsConnection => ({
   id,
+  userId,
   remoteAddress,
   send: (text) => {
     if (ws.readyState !== ws.OPEN) return "closed"
@@ -154,42 +173,62 @@ const wsConnection = (ws: WebSocket, id: string, remoteAddress: string): WsConne
   isOpen: () => ws.readyState === ws.OPEN
 })
 
+const refuseUpgrade = (socket: Duplex) => {
+  const body = JSON.stringify({
+    error: { code: "Unauthorized", message: "sign in, or pass a ticket from POST /api/v1/auth/ws-ticket" }
+  })
+  socket.end(
+    `HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`
+  )
+}
+
 /**
- * A node:http server whose `/ws` upgrades go to our WebSocket server and whose `close` first says
- * goodbye (1001) to open sockets, so the platform's graceful close is not held up by them.
+ * A node:http server whose `/ws` upgrades go to our WebSocket server (after authenticating them)
+ * and whose `close` first says goodbye (1001) to open sockets, so the platform's graceful close is
+ * not held up by them.
  */
 const makeNodeServer = Effect.gen(function*() {
   const config = yield* AppConfig
   const gateway = yield* Gateway
+  const auth = yield* Auth
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.wsMaxFrameBytes })
+
+  const serveSocket = (ws: WebSocket, userId: string, remoteAddress: string) => {
+    const conn = wsConnection(ws, crypto.randomUUID(), userId, remoteAddress)
+    let alive = true
+    ws.on("pong", () => {
+      alive = true
+    })
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate()
+      alive = false
+      ws.ping()
+    }, (config.limits.wsIdleTimeoutSeconds * 1000) / 2)
+    ws.on("message", (data, isBinary) => {
+      runFork(gateway.message(conn, isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString()))
+    })
+    ws.on("close", () => {
+      clearInterval(heartbeat)
+      runFork(gateway.close(conn))
+    })
+    ws.on("error", () => ws.terminate())
+    runFork(gateway.open(conn))
+  }
+
   const server = Http.createServer()
   server.keepAliveTimeout = 5_000
   const emit = server.emit.bind(server) as (event: string, ...args: Array<unknown>) => boolean
   server.emit = ((event: string, ...args: Array<unknown>) => {
     if (event === "upgrade") {
-      const [req, socket, head] = args as [Http.IncomingMessage, import("node:stream").Duplex, Buffer]
+      const [req, socket, head] = args as [Http.IncomingMessage, Duplex, Buffer]
       if ((req.url ?? "").split("?", 1)[0] === "/ws") {
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const conn = wsConnection(ws, crypto.randomUUID(), req.socket.remoteAddress ?? "")
-          let alive = true
-          ws.on("pong", () => {
-            alive = true
-          })
-          const heartbeat = setInterval(() => {
-            if (!alive) return ws.terminate()
-            alive = false
-            ws.ping()
-          }, (config.limits.wsIdleTimeoutSeconds * 1000) / 2)
-          ws.on("message", (data, isBinary) => {
-            runFork(gateway.message(conn, isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString()))
-          })
-          ws.on("close", () => {
-            clearInterval(heartbeat)
-            runFork(gateway.close(conn))
-          })
-          ws.on("error", () => ws.terminate())
-          runFork(gateway.open(conn))
+        const ticket = new URL(req.url ?? "/", "http://localhost").searchParams.get("ticket") ?? undefined
+        runFork(auth.upgrade({ headers: req.headers as Record<string, string>, ticket })).addObserver((exit) => {
+          const userId = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
+          if (userId === undefined) return refuseUpgrade(socket)
+          wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, userId, req.socket.remoteAddress ?? ""))
         })
         return true
       }

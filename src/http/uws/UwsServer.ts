@@ -7,14 +7,16 @@
  * (up to the grace period), then closes what is left.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, Layer, Runtime, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, Layer, Option, Runtime, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../domain/ApiError.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { Auth } from "../Auth.ts"
+import { corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
-import type { ApiHandlers, HandlerServices } from "../Handlers.ts"
+import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
 import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
 import { CloseCode } from "../../domain/Ws.ts"
@@ -74,7 +76,8 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     const config = yield* AppConfig
     const metrics = yield* Metrics
     const gateway = yield* Gateway
-    const runtime = yield* Effect.runtime<HandlerServices>()
+    const auth = yield* Auth
+    const runtime = yield* Effect.runtime<ServerServices>()
     const runFork = Runtime.runFork(runtime)
     const routes = compileRoutes(handlers)
     const app = uws.App()
@@ -85,12 +88,20 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     let closing = false
 
     /** Writes a response: small bodies in one corked call, large ones chunked on `onWritable`. */
-    const write = (res: UWS.HttpResponse, state: { aborted: boolean }, requestId: string, out: Outgoing, done: () => void) => {
+    const write = (
+      res: UWS.HttpResponse,
+      state: { aborted: boolean },
+      requestId: string,
+      out: Outgoing,
+      done: () => void,
+      extra: ReadonlyArray<readonly [string, string]> = []
+    ) => {
       if (state.aborted) return done()
       const head = () => {
         res.writeStatus(statusLine(out.status))
         res.writeHeader("x-request-id", requestId)
         for (const k in out.headers) res.writeHeader(k, out.headers[k]!)
+        for (const [k, v] of extra) res.writeHeader(k, v)
         if (closing) res.writeHeader("connection", "close")
       }
       const body = out.body
@@ -190,13 +201,16 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         state.aborted = true
         state.fiber?.unsafeInterruptAsFork(FiberId.none)
       })
-      const finish = (out: Outgoing) =>
+      const context = { requestId, method, path, headers, remoteAddress, responseHeaders: [] as Array<readonly [string, string]> }
+      const cors = corsHeaders(headers.origin, config.corsOrigins)
+      const finish = (out: Outgoing) => {
+        for (const k in cors) context.responseHeaders.push([k, cors[k]!])
         write(res, state, requestId, out, () => {
           metrics.observeRequest(route.path, method, out.status, (performance.now() - started) / 1000)
           finishOne()
-        })
+        }, context.responseHeaders)
+      }
 
-      const context = { requestId, method, path, headers, remoteAddress }
       const jsonError = (e: { status: number; body: string; headers: Readonly<Record<string, string>> }): Outgoing => ({
         status: e.status,
         headers: { "content-type": "application/json", ...e.headers },
@@ -309,6 +323,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
 
     interface SocketData {
       readonly id: string
+      readonly userId: string
       readonly remoteAddress: string
       open: boolean
       conn?: WsConnection
@@ -325,18 +340,36 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         const key = req.getHeader("sec-websocket-key")
         const protocol = req.getHeader("sec-websocket-protocol")
         const extensions = req.getHeader("sec-websocket-extensions")
-        const data: SocketData = {
-          id: crypto.randomUUID(),
-          remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-          open: false
-        }
-        res.upgrade(data, key, protocol, extensions, context)
+        const headers: Record<string, string> = {}
+        req.forEach((k, v) => {
+          headers[k] = v
+        })
+        const ticket = new URLSearchParams(req.getQuery() ?? "").get("ticket") ?? undefined
+        const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+        let aborted = false
+        res.onAborted(() => {
+          aborted = true
+        })
+        runFork(auth.upgrade({ headers, ticket })).addObserver((exit) => {
+          if (aborted) return
+          const userId = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
+          res.cork(() => {
+            if (userId === undefined) {
+              res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json")
+                .end(JSON.stringify({ error: { code: "Unauthorized", message: "sign in, or pass a ticket from POST /api/v1/auth/ws-ticket" } }))
+              return
+            }
+            const data: SocketData = { id: crypto.randomUUID(), userId, remoteAddress, open: false }
+            res.upgrade(data, key, protocol, extensions, context)
+          })
+        })
       },
       open: (ws) => {
         const data = ws.getUserData()
         data.open = true
         data.conn = {
           id: data.id,
+          userId: data.userId,
           remoteAddress: data.remoteAddress,
           send: (text) => {
             if (!data.open) return "closed"
@@ -365,6 +398,15 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         data.open = false
         if (data.conn) runFork(gateway.close(data.conn))
       }
+    })
+
+    app.options("/*", (res, req) => {
+      const answer = preflight(req.getHeader("origin") || undefined, config.corsOrigins)
+      res.cork(() => {
+        res.writeStatus(statusLine(answer.status))
+        for (const k in answer.headers) res.writeHeader(k, answer.headers[k]!)
+        res.endWithoutBody()
+      })
     })
 
     app.any("/*", (res, req) => {

@@ -7,6 +7,8 @@ export type SendResult = "sent" | "buffered" | "closed"
 
 export interface WsConnection {
   readonly id: string
+  /** The signed-in user this socket belongs to (authenticated at upgrade). */
+  readonly userId: string
   readonly remoteAddress: string
   readonly send: (text: string) => SendResult
   readonly bufferedAmount: () => number

@@ -51,7 +51,7 @@ export const make = Effect.gen(function*() {
     open: (conn) =>
       Effect.sync(() => {
         open.set(conn.id, { badFrames: 0 })
-        send(conn, frame("hello", { userId: null, inboxSeq: 0, connectionId: conn.id }))
+        send(conn, frame("hello", { userId: conn.userId, inboxSeq: 0, connectionId: conn.id }))
       }),
     message: (conn, text) => {
       const parsed = decode(text)
@@ -61,7 +61,10 @@ export const make = Effect.gen(function*() {
           return Effect.sync(() => void send(conn, frame("pong", {})))
         case "resume":
         case "typing":
-          return badFrame(conn, `${parsed.value.type} needs a signed-in session`)
+          // inbox replay and typing arrive with the real-time issue; say so rather than ignore it
+          return Effect.sync(() =>
+            void send(conn, frame("error", { code: "Unsupported", message: `${parsed.value.type} is not available yet` }))
+          )
       }
     },
     close: (conn) => Effect.sync(() => void open.delete(conn.id)),

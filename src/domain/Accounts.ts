@@ -1,0 +1,156 @@
+/** Accounts, profiles and the social graph as they appear on the wire. */
+import { Schema } from "effect"
+
+const trimmedLower = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => s.trim().toLowerCase(),
+  encode: (s) => s
+})
+
+/** 1–30 of `a-z 0-9 . _`; input is trimmed and lower-cased, so names are unique case-insensitively. */
+export const Username = trimmedLower.pipe(
+  Schema.filter((s) => /^[a-z0-9._]{1,30}$/.test(s), {
+    message: () => "a username is 1–30 characters of a-z, 0-9, '.' and '_'"
+  })
+)
+
+export const Email = trimmedLower.pipe(
+  Schema.filter((s) => s.length <= 254 && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s), {
+    message: () => "an email address looks like name@example.com"
+  })
+)
+
+export const Password = Schema.String.pipe(
+  Schema.filter((s) => [...s].length >= 8 && [...s].length <= 128, {
+    message: () => "a password is 8–128 characters"
+  })
+)
+
+export const DisplayName = Schema.String.pipe(
+  Schema.filter((s) => [...s].length <= 64, { message: () => "a display name is at most 64 characters" })
+)
+export const Bio = Schema.String.pipe(
+  Schema.filter((s) => [...s].length <= 150, { message: () => "a bio is at most 150 characters" })
+)
+
+export const AvatarVariants = Schema.Struct({
+  thumbnail: Schema.String,
+  small: Schema.String,
+  medium: Schema.String,
+  large: Schema.String
+})
+
+/** The smallest public view of a user: what lists, search and cards show. */
+export class UserCard extends Schema.Class<UserCard>("UserCard")({
+  id: Schema.String,
+  username: Schema.String,
+  displayName: Schema.String,
+  avatar: Schema.NullOr(AvatarVariants),
+  isPrivate: Schema.Boolean
+}) {}
+
+export class ViewerFlags extends Schema.Class<ViewerFlags>("ViewerFlags")({
+  isFollowing: Schema.Boolean,
+  followsYou: Schema.Boolean,
+  requested: Schema.Boolean,
+  blocked: Schema.Boolean
+}) {}
+
+export class Counts extends Schema.Class<Counts>("Counts")({
+  followers: Schema.Int,
+  following: Schema.Int,
+  posts: Schema.Int
+}) {}
+
+export class Profile extends Schema.Class<Profile>("Profile")({
+  id: Schema.String,
+  username: Schema.String,
+  displayName: Schema.String,
+  bio: Schema.String,
+  avatar: Schema.NullOr(AvatarVariants),
+  isPrivate: Schema.Boolean,
+  counts: Counts,
+  /** Absent for anonymous viewers and on your own profile. */
+  viewer: Schema.NullOr(ViewerFlags),
+  /** Whether the viewer may see this account's lists and posts. */
+  canViewContent: Schema.Boolean
+}) {}
+
+export class Me extends Schema.Class<Me>("Me")({
+  id: Schema.String,
+  username: Schema.String,
+  email: Schema.String,
+  displayName: Schema.String,
+  bio: Schema.String,
+  avatar: Schema.NullOr(AvatarVariants),
+  isPrivate: Schema.Boolean,
+  counts: Counts,
+  createdAt: Schema.String
+}) {}
+
+export class Signup extends Schema.Class<Signup>("Signup")({
+  username: Username,
+  email: Email,
+  password: Password,
+  displayName: Schema.optional(DisplayName)
+}) {}
+
+export class Login extends Schema.Class<Login>("Login")({
+  /** Username or email. */
+  login: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(254)),
+  password: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024))
+}) {}
+
+export class AuthResult extends Schema.Class<AuthResult>("AuthResult")({
+  user: Me,
+  token: Schema.String
+}) {}
+
+export class WsTicket extends Schema.Class<WsTicket>("WsTicket")({
+  ticket: Schema.String,
+  expiresAt: Schema.String
+}) {}
+
+export class ProfileUpdate extends Schema.Class<ProfileUpdate>("ProfileUpdate")({
+  displayName: Schema.optional(DisplayName),
+  bio: Schema.optional(Bio),
+  isPrivate: Schema.optional(Schema.Boolean)
+}) {}
+
+export const FollowStatus = Schema.Literal("following", "requested", "none")
+export class FollowState extends Schema.Class<FollowState>("FollowState")({ status: FollowStatus }) {}
+
+export class UserListItem extends Schema.Class<UserListItem>("UserListItem")({
+  user: UserCard,
+  /** Whether the viewer follows this user. */
+  isFollowing: Schema.Boolean
+}) {}
+
+export class FollowRequestItem extends Schema.Class<FollowRequestItem>("FollowRequestItem")({
+  id: Schema.String,
+  user: UserCard,
+  createdAt: Schema.String
+}) {}
+
+const page = <A, I>(item: Schema.Schema<A, I>) =>
+  Schema.Struct({ items: Schema.Array(item), nextCursor: Schema.NullOr(Schema.String), hasMore: Schema.Boolean })
+
+export const UserPage = page(UserListItem)
+export type UserPage = typeof UserPage.Type
+export const FollowRequestPage = page(FollowRequestItem)
+export type FollowRequestPage = typeof FollowRequestPage.Type
+export const UserCardPage = page(UserCard)
+export type UserCardPage = typeof UserCardPage.Type
+
+export const PageQuery = Schema.Struct({
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 20 })
+})
+
+export const SearchQuery = Schema.Struct({
+  q: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 20 })
+})
+
+export const UsernamePath = Schema.Struct({ username: Schema.String.pipe(Schema.maxLength(64)) })
+export const IdPath = Schema.Struct({ id: Schema.UUID })

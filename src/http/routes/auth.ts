@@ -1,0 +1,54 @@
+import { Effect, Option } from "effect"
+import { AuthResult, WsTicket } from "../../domain/Accounts.ts"
+import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
+import { Accounts } from "../../social/Accounts.ts"
+import { Sessions } from "../../social/Sessions.ts"
+import { Auth } from "../Auth.ts"
+import type { GroupHandlers } from "../Handlers.ts"
+
+const clientMeta = Effect.gen(function*() {
+  const auth = yield* Auth
+  const request = yield* RequestContext
+  return { ip: yield* auth.clientIp, userAgent: request.headers["user-agent"] ?? "" }
+})
+
+/** Answers with the session both ways: the cookie for the web app, the token for widgets. */
+const signedIn = (result: { readonly user: AuthResult["user"]; readonly token: string }) =>
+  Effect.gen(function*() {
+    const auth = yield* Auth
+    yield* addResponseHeader("set-cookie", yield* auth.sessionCookie(result.token))
+    yield* addResponseHeader("cache-control", "no-store")
+    return new AuthResult(result)
+  })
+
+export const authHandlers = {
+  signup: ({ payload }) =>
+    Effect.gen(function*() {
+      const accounts = yield* Accounts
+      return yield* signedIn(yield* accounts.signup(payload, yield* clientMeta))
+    }),
+  login: ({ payload }) =>
+    Effect.gen(function*() {
+      const accounts = yield* Accounts
+      return yield* signedIn(yield* accounts.login(payload.login, payload.password, yield* clientMeta))
+    }),
+  logout: () =>
+    Effect.gen(function*() {
+      const auth = yield* Auth
+      const viewer = yield* auth.optional
+      if (Option.isSome(viewer)) yield* (yield* Sessions).revoke(viewer.value.tokenHash)
+      yield* addResponseHeader("set-cookie", yield* auth.clearedCookie)
+    }),
+  me: () =>
+    Effect.gen(function*() {
+      const viewer = yield* (yield* Auth).required
+      return yield* (yield* Accounts).me(viewer.userId)
+    }),
+  wsTicket: () =>
+    Effect.gen(function*() {
+      const viewer = yield* (yield* Auth).required
+      const { ticket, expiresAt } = yield* (yield* Sessions).issueTicket(viewer.userId)
+      yield* addResponseHeader("cache-control", "no-store")
+      return new WsTicket({ ticket, expiresAt: expiresAt.toISOString() })
+    })
+} satisfies GroupHandlers<"auth", Accounts | Sessions | Auth | RequestContext>

@@ -1,0 +1,95 @@
+/**
+ * Sign-up, log-in, log-out. Log-in answers the same 401 for an unknown account and a wrong
+ * password, and spends the same scrypt time on both (a dummy verify for the unknown one).
+ * Failed log-ins are limited per account+address and per address — the latter also in process
+ * while Redis is away — and the checks run before any password is verified.
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import type { Me, Signup } from "../domain/Accounts.ts"
+import { Conflict, RateLimited, Unauthorized, Unprocessable } from "../domain/ApiError.ts"
+import { UsersRepo } from "../db/Users.ts"
+import { isCommonPassword } from "./CommonPasswords.ts"
+import { Limits } from "./Limits.ts"
+import { PasswordHasher } from "./PasswordHasher.ts"
+import { Sessions } from "./Sessions.ts"
+import { meOf } from "./Views.ts"
+
+export interface ClientMeta {
+  readonly ip: string
+  readonly userAgent: string
+}
+
+const RESERVED = new Set(["me", "admin", "api", "root", "support", "aperture", "settings", "explore", "login", "signup"])
+
+export class Accounts extends Context.Tag("Accounts")<Accounts, {
+  readonly signup: (input: Signup, meta: ClientMeta) => Effect.Effect<{ readonly user: Me; readonly token: string }, Conflict | Unprocessable | RateLimited>
+  readonly login: (login: string, password: string, meta: ClientMeta) => Effect.Effect<{ readonly user: Me; readonly token: string }, Unauthorized | RateLimited>
+  readonly me: (userId: string) => Effect.Effect<Me, Unauthorized>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const users = yield* UsersRepo
+  const sessions = yield* Sessions
+  const hasher = yield* PasswordHasher
+  const limits = yield* Limits
+
+  const signup = Effect.fn("Accounts.signup")(function*(input: Signup, meta: ClientMeta) {
+    yield* limits.enforce(limits.rules.signup, meta.ip)
+    if (RESERVED.has(input.username)) {
+      return yield* new Conflict({ message: "that username is taken", details: { field: "username" } })
+    }
+    if (isCommonPassword(input.password) || input.password.toLowerCase().includes(input.username)) {
+      return yield* new Unprocessable({
+        message: "that password is too easy to guess; choose one that is not a common password or your username",
+        details: { field: "password" }
+      })
+    }
+    const passwordHash = yield* hasher.hash(input.password)
+    const user = yield* users.insert({
+      username: input.username,
+      email: input.email,
+      passwordHash,
+      displayName: input.displayName ?? ""
+    }).pipe(
+      Effect.catchTag("UniqueViolation", (e) =>
+        new Conflict({ message: `that ${e.field} is taken`, details: { field: e.field } }))
+    )
+    const token = yield* sessions.create(user.id, meta)
+    return { user: meOf(user), token }
+  })
+
+  const login = Effect.fn("Accounts.login")(function*(login: string, password: string, meta: ClientMeta) {
+    const name = login.trim().toLowerCase()
+    const accountKey = `${name}|${meta.ip}`
+    const { loginFailuresAccount, loginFailuresIp } = limits.rules
+    yield* limits.check(loginFailuresIp, meta.ip, { fallback: "local" })
+    yield* limits.check(loginFailuresAccount, accountKey, { fallback: "local" })
+    const user = yield* users.byLogin(name)
+    const ok = Option.isSome(user)
+      ? yield* hasher.verify(password, user.value.passwordHash)
+      : yield* hasher.verifyDummy(password)
+    if (!ok || Option.isNone(user)) {
+      yield* limits.limiter.consume(loginFailuresIp, meta.ip, { fallback: "local" })
+      yield* limits.limiter.consume(loginFailuresAccount, accountKey, { fallback: "local" })
+      return yield* new Unauthorized({ message: "that login and password do not match an account" })
+    }
+    yield* limits.limiter.reset(loginFailuresAccount, accountKey)
+    if (hasher.needsRehash(user.value.passwordHash)) {
+      yield* users.setPasswordHash(user.value.id, yield* hasher.hash(password))
+    }
+    const token = yield* sessions.create(user.value.id, meta)
+    return { user: meOf(user.value), token }
+  })
+
+  const me = (userId: string) =>
+    users.byId(userId).pipe(
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.fail(new Unauthorized({ message: "this session's account no longer exists" })),
+        onSome: (u) => Effect.succeed(meOf(u))
+      }))
+    )
+
+  return Accounts.of({ signup, login, me })
+})
+
+export const layer = Layer.effect(Accounts, make)

@@ -1,0 +1,72 @@
+/**
+ * Sessions and WebSocket tickets. A session token is 256 random bits, handed to the client once
+ * and stored only as its SHA-256; it slides forward on use (at most once an hour, to keep reads
+ * cheap). A ws-ticket is single-use and lives 60 s in Redis (GETDEL makes the use atomic).
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { AppConfig } from "../config/AppConfig.ts"
+import { ServiceUnavailable } from "../domain/ApiError.ts"
+import { SessionsRepo } from "../db/Sessions.ts"
+import { Redis } from "../redis/Redis.ts"
+
+export const TICKET_TTL_SECONDS = 60
+const REFRESH_AFTER_SECONDS = 60 * 60
+
+export const hashToken = (token: string): Uint8Array => createHash("sha256").update(token).digest()
+
+export interface SessionInfo {
+  readonly userId: string
+  readonly tokenHash: Uint8Array
+  readonly expiresAt: Date
+}
+
+export class Sessions extends Context.Tag("Sessions")<Sessions, {
+  readonly create: (userId: string, meta: { readonly userAgent: string; readonly ip: string }) => Effect.Effect<string>
+  readonly resolve: (token: string) => Effect.Effect<Option.Option<SessionInfo>>
+  readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
+  readonly issueTicket: (userId: string) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
+  /** The user a ticket was issued to; none when unknown, expired or already used. */
+  readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<string>>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const repo = yield* SessionsRepo
+  const redis = yield* Redis
+  const ttl = config.sessions.ttlSeconds
+  const ticketKey = (ticket: string) => `wsticket:${createHash("sha256").update(ticket).digest("hex")}`
+
+  return Sessions.of({
+    create: Effect.fn("Sessions.create")(function*(userId, meta) {
+      const token = randomBytes(32).toString("base64url")
+      yield* repo.insert({ tokenHash: hashToken(token), userId, ttlSeconds: ttl, userAgent: meta.userAgent.slice(0, 256), ip: meta.ip })
+      return token
+    }),
+    resolve: (token) => {
+      // a token is 43 base64url characters; anything else cannot be one, and costs no query
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return Effect.succeed(Option.none())
+      const tokenHash = hashToken(token)
+      return repo.touch(tokenHash, ttl, REFRESH_AFTER_SECONDS).pipe(
+        Effect.map(Option.map((row) => ({ userId: row.userId, tokenHash, expiresAt: row.expiresAt })))
+      )
+    },
+    revoke: (tokenHash) => repo.revoke(tokenHash),
+    issueTicket: Effect.fn("Sessions.issueTicket")(function*(userId) {
+      const ticket = randomBytes(32).toString("base64url")
+      yield* Effect.tryPromise(() => redis.client.set(ticketKey(ticket), userId, "EX", TICKET_TTL_SECONDS)).pipe(
+        Effect.mapError(() => new ServiceUnavailable({ message: "tickets are unavailable right now; try again shortly" }))
+      )
+      return { ticket, expiresAt: new Date(Date.now() + TICKET_TTL_SECONDS * 1000) }
+    }),
+    redeemTicket: (ticket) =>
+      /^[A-Za-z0-9_-]{43}$/.test(ticket)
+        ? Effect.tryPromise(() => redis.client.getdel(ticketKey(ticket))).pipe(
+          Effect.map(Option.fromNullable),
+          Effect.orElseSucceed(() => Option.none<string>())
+        )
+        : Effect.succeed(Option.none())
+  })
+})
+
+export const layer = Layer.effect(Sessions, make)

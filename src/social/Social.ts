@@ -1,0 +1,212 @@
+/**
+ * Profiles, the follow graph, blocks and user search, with visibility enforced on every read:
+ * a block hides each side from the other (404), a private account shows its lists only to its
+ * approved followers, and every change of the graph writes its event through the outbox in the
+ * same transaction as the change.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option } from "effect"
+import {
+  FollowRequestItem,
+  FollowState,
+  type FollowRequestPage,
+  type Me,
+  type Profile,
+  type ProfileUpdate,
+  type UserCardPage,
+  type UserPage
+} from "../domain/Accounts.ts"
+import { BadRequest, Forbidden, NotFound, RateLimited, Unprocessable } from "../domain/ApiError.ts"
+import { GraphRepo } from "../db/Graph.ts"
+import { OutboxRepo } from "../db/Outbox.ts"
+import { type UserRow, UsersRepo } from "../db/Users.ts"
+import { decodeCursor, pageOf } from "./Cursor.ts"
+import { Limits } from "./Limits.ts"
+import { cardOf, listItemOf, meOf, profileOf } from "./Views.ts"
+
+type PageQuery = { readonly cursor?: string | undefined; readonly limit: number }
+
+export class Social extends Context.Tag("Social")<Social, {
+  readonly profile: (username: string, viewerId: string | null) => Effect.Effect<Profile, NotFound>
+  readonly updateProfile: (userId: string, patch: ProfileUpdate) => Effect.Effect<Me, RateLimited>
+  readonly follow: (viewerId: string, username: string) => Effect.Effect<FollowState, NotFound | Unprocessable | RateLimited>
+  readonly unfollow: (viewerId: string, username: string) => Effect.Effect<FollowState, NotFound | RateLimited>
+  readonly followers: (username: string, viewerId: string | null, q: PageQuery) => Effect.Effect<UserPage, NotFound | Forbidden | BadRequest>
+  readonly following: (username: string, viewerId: string | null, q: PageQuery) => Effect.Effect<UserPage, NotFound | Forbidden | BadRequest>
+  readonly requests: (userId: string, q: PageQuery) => Effect.Effect<FollowRequestPage, BadRequest>
+  readonly approve: (userId: string, requestId: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly deny: (userId: string, requestId: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly block: (viewerId: string, username: string) => Effect.Effect<void, NotFound | Unprocessable | RateLimited>
+  readonly unblock: (viewerId: string, username: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly blocks: (userId: string, q: PageQuery) => Effect.Effect<UserCardPage, BadRequest>
+  readonly search: (q: string, viewerId: string | null, limit: number) => Effect.Effect<UserPage>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const users = yield* UsersRepo
+  const graph = yield* GraphRepo
+  const outbox = yield* OutboxRepo
+  const limits = yield* Limits
+
+  const notFound = (username: string) => new NotFound({ message: `no account @${username}` })
+  const write = (userId: string) => limits.enforce(limits.rules.write, userId)
+
+  /** The account, unless it does not exist or a block stands between it and the viewer. */
+  const visible = (username: string, viewerId: string | null) =>
+    Effect.gen(function*() {
+      const user = yield* users.byUsername(username.trim().toLowerCase())
+      if (Option.isNone(user)) return yield* notFound(username)
+      if (viewerId !== null && viewerId !== user.value.id && (yield* graph.blockedEitherWay(viewerId, user.value.id))) {
+        return yield* notFound(username)
+      }
+      return user.value
+    })
+
+  const canViewContent = (user: UserRow, viewerId: string | null) =>
+    !user.isPrivate || viewerId === user.id ||
+      (viewerId !== null && Effect.map(graph.relation(viewerId, user.id), (r) => r.isFollowing))
+
+  const listOf = (edge: "followers" | "following") => (username: string, viewerId: string | null, q: PageQuery) =>
+    Effect.gen(function*() {
+      const user = yield* visible(username, viewerId)
+      const allowed = canViewContent(user, viewerId)
+      if (!(typeof allowed === "boolean" ? allowed : yield* allowed)) {
+        return yield* new Forbidden({ message: `@${user.username} is private; follow them to see their ${edge}` })
+      }
+      const after = yield* decodeCursor(q.cursor)
+      const rows = yield* graph[edge](user.id, viewerId, after, q.limit + 1)
+      return pageOf(rows, q.limit, listItemOf, (r) => ({ at: r.cursorAt, id: r.id }))
+    })
+
+  const self = (viewerId: string, target: UserRow) =>
+    viewerId === target.id ? Effect.fail(new Unprocessable({ message: "that is your own account" })) : Effect.void
+
+  return Social.of({
+    profile: Effect.fn("Social.profile")(function*(username, viewerId) {
+      const user = yield* visible(username, viewerId)
+      const relation = viewerId === null || viewerId === user.id ? null : yield* graph.relation(viewerId, user.id)
+      return profileOf(user, relation, viewerId === user.id)
+    }),
+
+    updateProfile: Effect.fn("Social.updateProfile")(function*(userId, patch) {
+      yield* write(userId)
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        const before = yield* users.byId(userId)
+        const after = yield* users.update(userId, patch)
+        // going public lets everyone waiting in
+        if (Option.isSome(before) && before.value.isPrivate && !after.isPrivate) {
+          const approved = yield* graph.approveAll(userId)
+          for (const followerId of approved) {
+            yield* outbox.append("follow.approved", { followerId, followeeId: userId })
+            yield* outbox.append("user.followed", { followerId, followeeId: userId })
+          }
+          return meOf(Option.getOrElse(yield* users.byId(userId), () => after))
+        }
+        return meOf(after)
+      })).pipe(Effect.orDie)
+    }),
+
+    follow: Effect.fn("Social.follow")(function*(viewerId, username) {
+      const target = yield* visible(username, viewerId)
+      yield* self(viewerId, target)
+      yield* limits.enforce(limits.rules.follow, viewerId)
+      return yield* sql.withTransaction(Effect.gen(function*() {
+        yield* users.lockPair(viewerId, target.id)
+        const relation = yield* graph.relation(viewerId, target.id)
+        if (relation.blockedByTarget || relation.blockedByViewer) return yield* notFound(username)
+        if (relation.isFollowing) return new FollowState({ status: "following" })
+        if (target.isPrivate) {
+          const request = yield* graph.request(viewerId, target.id)
+          if (request.created) {
+            yield* outbox.append("follow.requested", { requestId: request.id, requesterId: viewerId, targetId: target.id })
+          }
+          return new FollowState({ status: "requested" })
+        }
+        if (yield* graph.follow(viewerId, target.id)) {
+          yield* outbox.append("user.followed", { followerId: viewerId, followeeId: target.id })
+        }
+        return new FollowState({ status: "following" })
+      })).pipe(Effect.catchTag("SqlError", Effect.die))
+    }),
+
+    unfollow: Effect.fn("Social.unfollow")(function*(viewerId, username) {
+      const target = yield* visible(username, viewerId)
+      yield* write(viewerId)
+      yield* sql.withTransaction(Effect.gen(function*() {
+        if (yield* graph.unfollow(viewerId, target.id)) {
+          yield* outbox.append("user.unfollowed", { followerId: viewerId, followeeId: target.id })
+        }
+        yield* graph.cancelRequest(viewerId, target.id)
+      })).pipe(Effect.orDie)
+      return new FollowState({ status: "none" })
+    }),
+
+    followers: listOf("followers"),
+    following: listOf("following"),
+
+    requests: Effect.fn("Social.requests")(function*(userId, q) {
+      const after = yield* decodeCursor(q.cursor)
+      const rows = yield* graph.requests(userId, after, q.limit + 1)
+      return pageOf(
+        rows,
+        q.limit,
+        (r) => new FollowRequestItem({ id: r.requestId, user: cardOf(r), createdAt: r.createdAt.toISOString() }),
+        (r) => ({ at: r.createdAt, id: r.requestId })
+      )
+    }),
+
+    approve: Effect.fn("Social.approve")(function*(userId, requestId) {
+      yield* write(userId)
+      yield* sql.withTransaction(Effect.gen(function*() {
+        const requester = yield* graph.takeRequest(requestId, userId)
+        if (Option.isNone(requester)) return yield* new NotFound({ message: "no such follow request" })
+        if (yield* graph.follow(requester.value, userId)) {
+          yield* outbox.append("follow.approved", { followerId: requester.value, followeeId: userId, requestId })
+          yield* outbox.append("user.followed", { followerId: requester.value, followeeId: userId })
+        }
+      })).pipe(Effect.catchTag("SqlError", Effect.die))
+    }),
+
+    deny: Effect.fn("Social.deny")(function*(userId, requestId) {
+      yield* write(userId)
+      const requester = yield* graph.takeRequest(requestId, userId)
+      if (Option.isNone(requester)) return yield* new NotFound({ message: "no such follow request" })
+    }),
+
+    block: Effect.fn("Social.block")(function*(viewerId, username) {
+      // blocking works on an account that already blocked you: you may not see it, but you may refuse it
+      const target = yield* users.byUsername(username.trim().toLowerCase())
+      if (Option.isNone(target)) return yield* notFound(username)
+      yield* self(viewerId, target.value)
+      yield* write(viewerId)
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* users.lockPair(viewerId, target.value.id)
+        const { created } = yield* graph.block(viewerId, target.value.id)
+        if (created) yield* outbox.append("user.blocked", { blockerId: viewerId, blockedId: target.value.id })
+      })).pipe(Effect.orDie)
+    }),
+
+    unblock: Effect.fn("Social.unblock")(function*(viewerId, username) {
+      const target = yield* users.byUsername(username.trim().toLowerCase())
+      if (Option.isNone(target)) return yield* notFound(username)
+      yield* write(viewerId)
+      yield* graph.unblock(viewerId, target.value.id)
+    }),
+
+    blocks: Effect.fn("Social.blocks")(function*(userId, q) {
+      const after = yield* decodeCursor(q.cursor)
+      const rows = yield* graph.blocked(userId, after, q.limit + 1)
+      return pageOf(rows, q.limit, cardOf, (r) => ({ at: r.cursorAt, id: r.id }))
+    }),
+
+    search: Effect.fn("Social.search")(function*(q, viewerId, limit) {
+      const term = q.trim().toLowerCase().replace(/^@/, "")
+      if (term === "") return { items: [], nextCursor: null, hasMore: false }
+      const rows = yield* graph.search(term, viewerId, limit + 1)
+      return { items: rows.slice(0, limit).map(listItemOf), nextCursor: null, hasMore: rows.length > limit }
+    })
+  })
+})
+
+export const layer = Layer.effect(Social, make)

@@ -1,0 +1,48 @@
+/** Rows to wire shapes, in one place, so every endpoint shows a user the same way. */
+import { Schema } from "effect"
+import { AvatarVariants, Counts, Me, Profile, UserCard, UserListItem, ViewerFlags } from "../domain/Accounts.ts"
+import type { CardRow, ListRow, Relation } from "../db/Graph.ts"
+import type { UserRow } from "../db/Users.ts"
+
+const isAvatar = Schema.is(AvatarVariants)
+const avatarOf = (raw: unknown) => (isAvatar(raw) ? raw : null)
+
+export const countsOf = (u: UserRow) => new Counts({ followers: u.followerCount, following: u.followingCount, posts: u.postCount })
+
+export const cardOf = (u: CardRow) =>
+  new UserCard({ id: u.id, username: u.username, displayName: u.displayName, avatar: avatarOf(u.avatar), isPrivate: u.isPrivate })
+
+export const listItemOf = (row: ListRow) => new UserListItem({ user: cardOf(row), isFollowing: row.isFollowing })
+
+export const meOf = (u: UserRow) =>
+  new Me({
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    displayName: u.displayName,
+    bio: u.bio,
+    avatar: avatarOf(u.avatar),
+    isPrivate: u.isPrivate,
+    counts: countsOf(u),
+    createdAt: u.createdAt.toISOString()
+  })
+
+export const profileOf = (u: UserRow, relation: Relation | null, isSelf: boolean) =>
+  new Profile({
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    bio: u.bio,
+    avatar: avatarOf(u.avatar),
+    isPrivate: u.isPrivate,
+    counts: countsOf(u),
+    viewer: relation === null || isSelf
+      ? null
+      : new ViewerFlags({
+        isFollowing: relation.isFollowing,
+        followsYou: relation.followsYou,
+        requested: relation.requested,
+        blocked: relation.blockedByViewer
+      }),
+    canViewContent: isSelf || !u.isPrivate || (relation?.isFollowing ?? false)
+  })
