@@ -49,12 +49,12 @@ export interface Account {
 
 let accountCounter = 0
 /** Signs up a fresh account (a distinct X-Forwarded-For per account keeps signup limits out of the way). */
-export const signup = (options: { readonly username?: string; readonly isPrivate?: boolean } = {}) =>
+export const signup = (options: { readonly username?: string; readonly isPrivate?: boolean; readonly ip?: string } = {}) =>
   Effect.gen(function*() {
     const username = options.username ?? `u${Date.now().toString(36)}${(accountCounter++).toString(36)}`
     const r = yield* request("/api/v1/auth/signup", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(options.ip ? { "x-forwarded-for": options.ip } : {}) },
       body: JSON.stringify({ username, email: `${username}@example.com`, password: "correct horse battery staple" })
     })
     if (r.status !== 201) return yield* Effect.dieMessage(`signup failed: ${r.status} ${r.text}`)

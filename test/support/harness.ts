@@ -22,7 +22,8 @@ const withDatabase = (url: Redacted.Redacted, name: string) => {
 /** Deletes every Redis key under `prefix` (SCAN, never KEYS). */
 export const purgeRedisPrefix = (url: Redacted.Redacted, prefix: string) =>
   Effect.tryPromise(async () => {
-    const client = new IORedis(Redacted.value(url), { lazyConnect: true, maxRetriesPerRequest: 1 })
+    const client = new IORedis(Redacted.value(url), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+    client.on("error", () => undefined) // a stopped private Redis has nothing to clean
     await client.connect()
     try {
       let cursor = "0"

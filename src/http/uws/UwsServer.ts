@@ -100,7 +100,8 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const head = () => {
         res.writeStatus(statusLine(out.status))
         res.writeHeader("x-request-id", requestId)
-        for (const k in out.headers) res.writeHeader(k, out.headers[k]!)
+        // a header the handler set replaces the transport's; only set-cookie may repeat
+        for (const k in out.headers) if (!extra.some(([e]) => e === k)) res.writeHeader(k, out.headers[k]!)
         for (const [k, v] of extra) res.writeHeader(k, v)
         if (closing) res.writeHeader("connection", "close")
       }

@@ -1,0 +1,257 @@
+/**
+ * The two kinds of load this benchmark applies:
+ *
+ * - closed loop (`saturate`): autocannon, N connections each sending its next request as soon as
+ *   the previous answer arrives — the maximum throughput, and its latencies at that concurrency;
+ * - open loop (`paced`): requests sent at a fixed rate on a uniform schedule whatever the server
+ *   does, each latency measured from the moment the request was *due* (wrk2-style), so a stall
+ *   shows up in the percentiles instead of quietly lowering the rate.
+ *
+ * Why not autocannon's `overallRate` for the second: it gives each connection a per-second quota
+ * that it spends back-to-back at the start of every second (lib/httpClient.js `reqsMadeThisSecond`),
+ * so "1,000 req/s over 50 connections" is really 50-way bursts at full speed followed by silence;
+ * and its coordinated-omission correction uses an expected interval of ⌈1/rate⌉ = 1 ms whatever the
+ * rate, which adds made-up samples (value−1, value−2, … ms) to every response slower than 1 ms
+ * (lib/run.js `recordValueWithExpectedInterval`). It also rounds latencies to whole milliseconds;
+ * `paced` keeps microseconds.
+ */
+import autocannon, { type RequestParams, type Result } from "autocannon"
+import { readFileSync } from "node:fs"
+import * as http from "node:http"
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting
+
+// USER_HZ, the unit of /proc times: 100 on every mainstream Linux build
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
+const processCpuSeconds = (pid: number): number | null => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // the command name may contain spaces; fields restart after its ")" at field 3, so utime/stime (14, 15) are at 11, 12
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
+/** CPU seconds the whole machine has spent busy (not idle or iowait); null where /proc is missing. */
+const machineBusySeconds = (): number | null => {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal] = cpu
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
+/** Cores kept busy during a measurement (1 = one core); null where /proc is missing. */
+export interface CpuUse {
+  readonly server: number | null
+  /** This process: autocannon or the paced sender. */
+  readonly loadgen: number
+  /** Everything: with the two above, the rest is mostly PostgreSQL (and whatever else runs here). */
+  readonly machine: number | null
+}
+
+/**
+ * Runs `work` and reports how busy the server, this process and the machine were meanwhile: it
+ * tells a server-bound result from one limited by PostgreSQL, the load generator or a full machine.
+ */
+export const withCpu = async <A>(serverPid: number, work: () => Promise<A>): Promise<{ readonly result: A; readonly cpu: CpuUse }> => {
+  const wall0 = performance.now()
+  const server0 = processCpuSeconds(serverPid)
+  const machine0 = machineBusySeconds()
+  const self0 = process.cpuUsage()
+  const result = await work()
+  const wallSeconds = (performance.now() - wall0) / 1000
+  const server1 = processCpuSeconds(serverPid)
+  const machine1 = machineBusySeconds()
+  const self = process.cpuUsage(self0)
+  const per = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / wallSeconds)
+  return {
+    result,
+    cpu: { server: per(server0, server1), loadgen: (self.user + self.system) / 1e6 / wallSeconds, machine: per(machine0, machine1) }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/** What both kinds of load report; latencies in milliseconds. */
+export interface LoadResult {
+  readonly reqPerSec: number
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly total: number
+  /** Connection errors and timeouts. */
+  readonly errors: number
+  readonly statuses: Readonly<Record<string, number>>
+  /** Open loop only: latency percentiles per `Next.tag`, e.g. per kind of search term. */
+  readonly byTag?: Readonly<Record<string, TagLatency>>
+}
+
+export interface TagLatency {
+  readonly count: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+/** Responses that were not 2xx, plus errors: any of these makes the numbers suspect. */
+export const failures = (r: LoadResult) =>
+  r.errors + Object.entries(r.statuses).reduce((n, [status, count]) => (status.startsWith("2") ? n : n + count), 0)
+
+// ---------------------------------------------------------------------------------------------
+// Closed loop: autocannon
+
+export interface Next {
+  readonly method: "GET" | "POST"
+  readonly path: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: string
+  /** Groups latencies in open-loop results (autocannon cannot tell requests apart). */
+  readonly tag?: string
+}
+
+const fromAutocannon = (r: Result): LoadResult => ({
+  reqPerSec: r.requests.average,
+  p50Ms: r.latency.p50,
+  p90Ms: r.latency.p90,
+  p99Ms: r.latency.p99,
+  maxMs: r.latency.max,
+  total: r.requests.total,
+  errors: r.errors + r.timeouts,
+  statuses: Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([status, { count }]) => [status, count]))
+})
+
+/** `connections` connections for `durationSeconds`, each request made by `next`. */
+export const saturate = async (
+  baseUrl: string,
+  next: () => Next,
+  options: { readonly connections: number; readonly durationSeconds: number }
+): Promise<LoadResult> => {
+  const setupRequest = (request: RequestParams): RequestParams => {
+    const n = next()
+    const headers = { ...request.headers, ...n.headers, ...(n.body === undefined ? {} : { "content-type": "application/json" }) }
+    return n.body === undefined
+      ? { ...request, method: n.method, path: n.path, headers }
+      : { ...request, method: n.method, path: n.path, headers, body: n.body }
+  }
+  const result = await autocannon({
+    url: baseUrl,
+    connections: options.connections,
+    pipelining: 1,
+    duration: options.durationSeconds,
+    timeout: 30,
+    requests: [{ setupRequest }]
+  })
+  return fromAutocannon(result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open loop: a fixed rate on a uniform schedule
+
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+
+const latencyByTag = (latencies: Float64Array, tags: ReadonlyArray<string | undefined>): Record<string, TagLatency> => {
+  const groups = new Map<string, Array<number>>()
+  tags.forEach((tag, i) => {
+    const v = latencies[i]!
+    if (tag === undefined || Number.isNaN(v)) return
+    const group = groups.get(tag) ?? []
+    group.push(v)
+    groups.set(tag, group)
+  })
+  return Object.fromEntries([...groups].map(([tag, values]) => {
+    const sorted = Float64Array.from(values).sort()
+    return [tag, { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) }]
+  }))
+}
+
+interface PacedOptions {
+  readonly rate: number
+  readonly durationSeconds: number
+  /** Upper bound on concurrent requests; beyond it requests wait (and their wait is counted). */
+  readonly maxSockets: number
+  readonly timeoutMillis?: number
+}
+
+/**
+ * Sends `rate × durationSeconds` requests, request i due at start + i/rate. A timer tick sends
+ * everything that has come due (timers fire every ~1 ms, so at 1,000 req/s one or two per tick),
+ * and each latency runs from the due time to the last byte of the answer.
+ */
+export const paced = (baseUrl: string, next: () => Next, options: PacedOptions): Promise<LoadResult> =>
+  new Promise((resolve) => {
+    const { hostname, port } = new URL(baseUrl)
+    const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets })
+    const total = Math.round(options.rate * options.durationSeconds)
+    const intervalMs = 1000 / options.rate
+    const latencies = new Float64Array(total).fill(NaN)
+    const tags: Array<string | undefined> = new Array(total)
+    const statuses: Record<string, number> = {}
+    let sent = 0
+    let finished = 0
+    let errors = 0
+    const start = performance.now() + 5
+
+    const finish = () => {
+      if (++finished < total) return
+      agent.destroy()
+      const ok = latencies.filter((v) => !Number.isNaN(v)).sort()
+      const wallSeconds = (performance.now() - start) / 1000
+      resolve({
+        byTag: latencyByTag(latencies, tags),
+        reqPerSec: total / wallSeconds,
+        p50Ms: percentile(ok, 50),
+        p90Ms: percentile(ok, 90),
+        p99Ms: percentile(ok, 99),
+        maxMs: ok.length === 0 ? NaN : ok[ok.length - 1]!,
+        total,
+        errors,
+        statuses
+      })
+    }
+
+    const fire = (i: number) => {
+      const due = start + i * intervalMs
+      const n = next()
+      tags[i] = n.tag
+      const headers = { ...n.headers, ...(n.body === undefined ? {} : { "content-type": "application/json" }) }
+      // a socket dying mid-answer can report on both the request and the response: count it once
+      let settled = false
+      const settle = (latencyMs: number | undefined) => {
+        if (settled) return
+        settled = true
+        if (latencyMs === undefined) errors++
+        else latencies[i] = latencyMs
+        finish()
+      }
+      const req = http.request(
+        { hostname, port, path: n.path, method: n.method, headers, agent, timeout: options.timeoutMillis ?? 10_000 },
+        (res) => {
+          const status = String(res.statusCode ?? 0)
+          statuses[status] = (statuses[status] ?? 0) + 1
+          res.resume() // the body is not needed, only its end
+          res.on("end", () => settle(performance.now() - due))
+          res.on("error", () => settle(undefined))
+        }
+      )
+      req.on("timeout", () => req.destroy(new Error("timeout")))
+      req.on("error", () => settle(undefined))
+      req.end(n.body)
+    }
+
+    const tick = () => {
+      const now = performance.now()
+      while (sent < total && start + sent * intervalMs <= now) fire(sent++)
+      if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()))
+    }
+    setTimeout(tick, 5)
+  })

@@ -1,0 +1,418 @@
+/**
+ * Accounts benchmark: log-in, profiles, user search and follows against a seeded database of
+ * 100,000 users and ~2M follow edges, on the full Aperture server (HTTP_TRANSPORT=uws).
+ *
+ *   1. Seed `aperture_bench_accounts` once (see seed.ts); later runs reuse it when the marker
+ *      matches. BENCH_RESEED=1 drops and rebuilds it.
+ *   2. Start one server, warm it up, then per round measure:
+ *        GET  /users/:username   max throughput (50 connections) and at a fixed 1,000 req/s
+ *        GET  /search/users      at a fixed 200 req/s and max throughput
+ *        POST /auth/login        throughput with 8 connections (scrypt-bound by design)
+ *        POST /users/:u/follow   max throughput, 200 distinct followers → random targets
+ *      Reads carry a bearer token, so viewer flags and follow state are computed as for a real user.
+ *   3. Print the medians over rounds against the goals; write bench/accounts/results.json; undo the
+ *      run's writes in the database; delete the run's NATS streams and Redis keys.
+ *
+ * Env: BENCH_DURATION seconds per measurement (default 10), BENCH_ROUNDS (default 3),
+ * BENCH_USERS (default 100000), BENCH_RESEED=1.
+ * Run: `npx tsx bench/accounts/run.ts`.
+ */
+import { randomBytes } from "node:crypto"
+import * as os from "node:os"
+import { fileURLToPath } from "node:url"
+import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
+import { failures, type LoadResult, type Next, paced, saturate, withCpu } from "./load.ts"
+import { pick, prng, searchTerms } from "./names.ts"
+import { fmtCores, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "./report.ts"
+import * as Seed from "./seed.ts"
+import { assertAlive, live, request, type Server, ServerError, sleep, startServer, stopServer } from "./server.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+const envInt = (name: string, fallback: number): number => {
+  const raw = process.env[name]
+  if (raw === undefined || raw === "") return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got "${raw}"`)
+  return n
+}
+
+const settings = {
+  durationSeconds: envInt("BENCH_DURATION", 10),
+  rounds: envInt("BENCH_ROUNDS", 3),
+  warmupSeconds: 2,
+  pauseBetweenMillis: 1_000,
+  connections: 50,
+  loginConnections: 8,
+  profileRate: 1_000,
+  searchRate: 200,
+  // enough sockets that a slow answer never holds up the next due request
+  pacedMaxSockets: 64,
+  followers: 200,
+  searchTermCount: 3_000,
+  goals: { profileP99Ms: 10, searchP99Ms: 25 }
+} as const
+
+const seedSettings: Seed.SeedSettings = {
+  users: envInt("BENCH_USERS", 100_000),
+  // exponential draws with this mean; collapsing the duplicates (mostly of the top accounts) leaves ~20 distinct
+  followDrawsPerUser: 24,
+  zipfExponent: 1.1,
+  privateShare: 0.1,
+  password: "bench-accounts correct horse 42"
+}
+
+const DATABASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/aperture_bench_accounts"
+const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
+const API = "/api/v1"
+
+// One prefix for the run, so cleanup has a single prefix to delete.
+const runId = randomBytes(4).toString("hex")
+const natsPrefix = `benchacc${runId}`
+const redisKeyPrefix = `benchacc${runId}:`
+const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
+const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+
+// the limits exist to stop abuse; a benchmark is one address doing a lot on purpose
+const UNLIMITED = "100000000"
+const serverEnv: Readonly<Record<string, string>> = {
+  HTTP_TRANSPORT: "uws",
+  LOG_LEVEL: "warning",
+  DATABASE_URL,
+  NATS_PREFIX: natsPrefix,
+  REDIS_KEY_PREFIX: redisKeyPrefix,
+  RATE_SIGNUPS_PER_IP_PER_HOUR: UNLIMITED,
+  RATE_LOGIN_FAILURES_PER_ACCOUNT: UNLIMITED,
+  RATE_LOGIN_FAILURES_PER_IP: UNLIMITED,
+  RATE_FOLLOWS_PER_HOUR: UNLIMITED,
+  RATE_WRITES_PER_MINUTE: UNLIMITED
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process lifecycle
+
+/** Set on Ctrl-C/SIGTERM, so the failures the interruption causes in the main flow stay quiet. */
+let interrupted = false
+
+/** Best effort: leftover state is untidy, not wrong, so a failure here only warns. */
+const cleanupPrefixes = async () => {
+  const outcome = await Promise.allSettled([deleteNatsPrefix(natsUrl, natsPrefix), deleteRedisPrefix(redisUrl, redisKeyPrefix)])
+  const labels = [`NATS streams of prefix ${natsPrefix}`, `Redis keys of prefix ${redisKeyPrefix}`]
+  outcome.forEach((o, i) => {
+    if (o.status === "rejected") console.warn(`WARNING: could not delete ${labels[i]}: ${String(o.reason)}`)
+  })
+}
+
+const installExitHandlers = () => {
+  // last resort, synchronous: whatever is still alive when this process exits is killed outright
+  process.on("exit", () => {
+    for (const child of live) child.kill("SIGKILL")
+  })
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      interrupted = true
+      console.error(`\n${signal}: stopping the server`)
+      void (async () => {
+        for (const child of live) child.kill("SIGTERM")
+        const deadline = Date.now() + 3_000
+        while (live.size > 0 && Date.now() < deadline) await sleep(100)
+        await Promise.race([cleanupPrefixes(), sleep(3_000)])
+      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
+    })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed
+
+interface SeedInfo {
+  readonly marker: Seed.Marker
+  readonly reused: boolean
+}
+
+/** Reuses a matching seed; otherwise lets the server create and migrate the database, then fills it. */
+const ensureSeed = async (): Promise<SeedInfo> => {
+  const name = Seed.databaseName(DATABASE_URL)
+  if (process.env["BENCH_RESEED"] === "1") {
+    console.log(`BENCH_RESEED=1: dropping ${name}`)
+    await Seed.dropDatabase(DATABASE_URL)
+  }
+  const existing = await Seed.readMarker(DATABASE_URL)
+  if (existing !== undefined && Seed.markerMatches(existing, seedSettings)) return { marker: existing, reused: true }
+  // a partial seed or one of another size: start from an empty database
+  await Seed.dropDatabase(DATABASE_URL)
+  console.log(`seeding ${name}: ${fmtInt(seedSettings.users)} users, a power-law follow graph (starting the server once to migrate)`)
+  await stopServer(await startServer(serverEnv))
+  const marker = await Seed.seed(DATABASE_URL, seedSettings, (line) => console.log(line))
+  console.log(`seeded in ${marker.seedSeconds} s: ${fmtInt(marker.users)} users, ${fmtInt(marker.edges)} follow edges, ` +
+    `top account ${fmtInt(marker.maxFollowers)} followers\n`)
+  return { marker, reused: false }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: who logs in, who follows, what is looked up
+
+interface Fixtures {
+  readonly viewerToken: string
+  readonly viewer: string
+  readonly usernames: ReadonlyArray<string>
+  readonly loginNames: ReadonlyArray<string>
+  readonly followers: ReadonlyArray<{ readonly username: string; readonly token: string }>
+  readonly searches: ReturnType<typeof searchTerms>
+}
+
+const random = prng(7)
+
+/** One real login through the API: it proves the seeded hash verifies and yields the viewer's token. */
+const login = async (server: Server, username: string): Promise<string> => {
+  const r = await request(`${server.baseUrl}${API}/auth/login`, { method: "POST", json: { login: username, password: seedSettings.password } })
+  if (r.status !== 200) throw new Error(`login as ${username} answered ${r.status}: ${r.body.slice(0, 300)}`)
+  return (JSON.parse(r.body) as { token: string }).token
+}
+
+const makeFixtures = async (server: Server): Promise<Fixtures> => {
+  const users = await Seed.loadUsers(DATABASE_URL)
+  const publicUsers = users.filter((u) => !u.isPrivate)
+  const viewer = pick(random, publicUsers).username
+  const followers = [...new Set(Array.from({ length: settings.followers }, () => pick(random, users)))]
+  const tokens = await Seed.createSessions(DATABASE_URL, followers.map((u) => u.id))
+  return {
+    viewer,
+    viewerToken: await login(server, viewer),
+    usernames: users.map((u) => u.username),
+    loginNames: Array.from({ length: 50 }, () => pick(random, publicUsers).username),
+    followers: followers.map((u, i) => ({ username: u.username, token: tokens[i]! })),
+    searches: searchTerms(users, settings.searchTermCount, 11)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+const profileRequest = (f: Fixtures) => (): Next => ({
+  method: "GET",
+  path: `${API}/users/${pick(random, f.usernames)}`,
+  headers: bearer(f.viewerToken)
+})
+
+const searchRequest = (f: Fixtures) => (): Next => {
+  const term = pick(random, f.searches)
+  return { method: "GET", path: `${API}/search/users?q=${encodeURIComponent(term.q)}&limit=20`, headers: bearer(f.viewerToken), tag: term.kind }
+}
+
+const loginRequest = (f: Fixtures) => (): Next => ({
+  method: "POST",
+  path: `${API}/auth/login`,
+  body: JSON.stringify({ login: pick(random, f.loginNames), password: seedSettings.password })
+})
+
+const followRequest = (f: Fixtures) => (): Next => {
+  const follower = pick(random, f.followers)
+  let target = pick(random, f.usernames)
+  // following yourself is a 422, which would read as a failure
+  while (target === follower.username) target = pick(random, f.usernames)
+  return { method: "POST", path: `${API}/users/${target}/follow`, headers: bearer(follower.token) }
+}
+
+/** One request of each kind, checked by eye-level assertions: a benchmark of 4xx answers measures nothing. */
+const preflight = async (server: Server, f: Fixtures) => {
+  const expect = async (label: string, next: Next, check: (body: string) => boolean) => {
+    const r = await request(`${server.baseUrl}${next.path}`, {
+      method: next.method,
+      headers: next.headers ?? {},
+      ...(next.body === undefined ? {} : { json: JSON.parse(next.body) as unknown })
+    })
+    if (r.status !== 200 || !check(r.body)) throw new Error(`preflight ${label}: ${r.status} ${r.body.slice(0, 300)}`)
+  }
+  await expect("profile", profileRequest(f)(), (b) => typeof (JSON.parse(b) as { counts?: unknown }).counts === "object")
+  await expect("search", { method: "GET", path: `${API}/search/users?q=${f.viewer.slice(0, 4)}`, headers: bearer(f.viewerToken) }, (b) =>
+    (JSON.parse(b) as { items: Array<unknown> }).items.length > 0)
+  await expect("follow", followRequest(f)(), (b) => ["following", "requested"].includes((JSON.parse(b) as { status: string }).status))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+type ScenarioId = "profileMax" | "profileFixed" | "searchFixed" | "searchMax" | "login" | "follow"
+
+interface Scenario {
+  readonly id: ScenarioId
+  readonly label: string
+  readonly run: (server: Server, f: Fixtures, durationSeconds: number) => Promise<LoadResult>
+}
+
+const closed = (next: (f: Fixtures) => () => Next, connections: number) =>
+  (server: Server, f: Fixtures, durationSeconds: number) => saturate(server.baseUrl, next(f), { connections, durationSeconds })
+
+const open = (next: (f: Fixtures) => () => Next, rate: number) =>
+  (server: Server, f: Fixtures, durationSeconds: number) =>
+    paced(server.baseUrl, next(f), { rate, durationSeconds, maxSockets: settings.pacedMaxSockets })
+
+// reads first, so they see the seeded graph; then the CPU-bound logins; writes last
+const SCENARIOS: ReadonlyArray<Scenario> = [
+  { id: "profileMax", label: `GET profile, ${settings.connections} conns`, run: closed(profileRequest, settings.connections) },
+  { id: "profileFixed", label: `GET profile @ ${fmtInt(settings.profileRate)}/s`, run: open(profileRequest, settings.profileRate) },
+  { id: "searchFixed", label: `search @ ${settings.searchRate}/s`, run: open(searchRequest, settings.searchRate) },
+  { id: "searchMax", label: `search, ${settings.connections} conns`, run: closed(searchRequest, settings.connections) },
+  { id: "login", label: `login, ${settings.loginConnections} conns`, run: closed(loginRequest, settings.loginConnections) },
+  { id: "follow", label: `follow, ${settings.connections} conns`, run: closed(followRequest, settings.connections) }
+]
+
+/** JIT, connection pools and PostgreSQL's caches, before anything counts. */
+const warmUp = async (server: Server, f: Fixtures) => {
+  for (const next of [profileRequest, searchRequest, followRequest]) {
+    await saturate(server.baseUrl, next(f), { connections: settings.connections, durationSeconds: settings.warmupSeconds })
+  }
+  assertAlive(server, "the warm-up")
+}
+
+const describe = (r: LoadResult, cpu: Measurement["cpu"]) => {
+  const bad = failures(r)
+  return `${fmtInt(r.reqPerSec).padStart(6)} req/s  p50 ${fmtMs(r.p50Ms).padStart(5)}  p99 ${fmtMs(r.p99Ms).padStart(5)} ms  ` +
+    `CPU server ${fmtCores(cpu.server)} loadgen ${fmtCores(cpu.loadgen)} machine ${fmtCores(cpu.machine)}` +
+    (bad > 0 ? `  ${bad} FAILED (${JSON.stringify(r.statuses)}, ${r.errors} errors)` : "")
+}
+
+const runRounds = async (server: Server, f: Fixtures): Promise<Record<ScenarioId, Array<Measurement>>> => {
+  const results = Object.fromEntries(SCENARIOS.map((s) => [s.id, []])) as unknown as Record<ScenarioId, Array<Measurement>>
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const scenario of SCENARIOS) {
+      const { result, cpu } = await withCpu(server.child.pid ?? -1, () => scenario.run(server, f, settings.durationSeconds))
+      assertAlive(server, scenario.label)
+      results[scenario.id].push({ round, result, cpu })
+      console.log(`[round ${round}/${settings.rounds}] ${scenario.label.padEnd(24)} ${describe(result, cpu)}`)
+      await sleep(settings.pauseBetweenMillis)
+    }
+  }
+  return results
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+
+const under = (value: number, goal: number) => value < goal
+
+const tableRows = (m: Record<ScenarioId, Medians>): ReadonlyArray<Row> => {
+  const lat = (x: Medians) => `${fmtMs(x.p50Ms)} / ${fmtMs(x.p99Ms)} ms`
+  // a fixed-rate goal counts only when the rate was actually delivered and nothing failed
+  const fixedOk = (x: Medians, rate: number) => x.failures === 0 && x.reqPerSec >= rate * 0.95
+  const { goals } = settings
+  return [
+    { metric: `login throughput (${settings.loginConnections} conns, scrypt N=2^15 r=8 p=3)`, value: `${m.login.reqPerSec.toFixed(1)} /s`, goal: "—" },
+    { metric: "login latency p50 / p99", value: lat(m.login), goal: "—" },
+    { metric: `GET /users/:username max (${settings.connections} conns)`, value: `${fmtInt(m.profileMax.reqPerSec)} req/s`, goal: "—" },
+    { metric: "  … latency p50 / p99 at max", value: lat(m.profileMax), goal: "—" },
+    { metric: `GET /users/:username @ ${fmtInt(settings.profileRate)} req/s: p50`, value: `${fmtMs(m.profileFixed.p50Ms)} ms`, goal: "—" },
+    {
+      metric: `GET /users/:username @ ${fmtInt(settings.profileRate)} req/s: p99`,
+      value: `${fmtMs(m.profileFixed.p99Ms)} ms`,
+      goal: `< ${goals.profileP99Ms} ms`,
+      met: under(m.profileFixed.p99Ms, goals.profileP99Ms) && fixedOk(m.profileFixed, settings.profileRate)
+    },
+    { metric: `GET /search/users @ ${settings.searchRate} req/s: p50`, value: `${fmtMs(m.searchFixed.p50Ms)} ms`, goal: "—" },
+    {
+      metric: `GET /search/users @ ${settings.searchRate} req/s: p99`,
+      value: `${fmtMs(m.searchFixed.p99Ms)} ms`,
+      goal: `< ${goals.searchP99Ms} ms`,
+      met: under(m.searchFixed.p99Ms, goals.searchP99Ms) && fixedOk(m.searchFixed, settings.searchRate)
+    },
+    { metric: `GET /search/users max (${settings.connections} conns)`, value: `${fmtInt(m.searchMax.reqPerSec)} req/s`, goal: "—" },
+    { metric: "  … latency p50 / p99 at max", value: lat(m.searchMax), goal: "—" },
+    { metric: `POST /users/:username/follow max (${settings.connections} conns, ${settings.followers} followers)`, value: `${fmtInt(m.follow.reqPerSec)} req/s`, goal: "—" },
+    { metric: "  … latency p50 / p99 at max", value: lat(m.follow), goal: "—" }
+  ]
+}
+
+/** Search latency per kind of term, from the fixed-rate rounds: which kind costs what. */
+const searchByKind = (rounds: ReadonlyArray<Measurement>) => {
+  const kinds = ["exact", "prefix", "fuzzy"]
+  return Object.fromEntries(kinds.map((kind) => {
+    const per = rounds.map((m) => m.result.byTag?.[kind]).filter((x) => x !== undefined)
+    const med = (f: (x: (typeof per)[number]) => number) => {
+      const v = per.map(f).sort((a, b) => a - b)
+      return v.length === 0 ? NaN : v[Math.floor(v.length / 2)]!
+    }
+    return [kind, { p50Ms: med((x) => x.p50Ms), p99Ms: med((x) => x.p99Ms) }]
+  }))
+}
+
+const summarise = (results: Record<ScenarioId, Array<Measurement>>, seedInfo: SeedInfo, f: Fixtures, startedAt: Date) => {
+  const medians = Object.fromEntries(SCENARIOS.map((s) => [s.id, mediansOf(results[s.id], failures)])) as Record<ScenarioId, Medians>
+  const rows = tableRows(medians)
+  const byKind = searchByKind(results.searchFixed)
+  printTable(rows)
+  console.log(`\nsearch @ ${settings.searchRate}/s by kind of term (median of rounds), p50 / p99 ms: ` +
+    Object.entries(byKind).map(([k, v]) => `${k} ${fmtMs(v.p50Ms)} / ${fmtMs(v.p99Ms)}`).join(", "))
+  const failed = SCENARIOS.filter((s) => medians[s.id].failures > 0)
+  if (failed.length > 0) console.log(`WARNING: failed requests in ${failed.map((s) => s.label).join(", ")} (see results.json)`)
+  console.log("(medians over rounds; fixed-rate latencies are measured from each request's due time)")
+  writeJson(RESULTS_PATH, {
+    date: startedAt.toISOString(),
+    machine: machineInfo(),
+    settings: { ...settings, seed: seedSettings, transport: "uws", viewer: f.viewer },
+    seed: { ...seedInfo.marker, reused: seedInfo.reused },
+    table: rows,
+    medians,
+    searchByKind: byKind,
+    scenarios: Object.fromEntries(SCENARIOS.map((s) => [s.id, { label: s.label, rounds: results[s.id] }]))
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const measure = async (seedInfo: SeedInfo, startedAt: Date) => {
+  // a run that was interrupted may have left follows and sessions behind
+  await Seed.restore(DATABASE_URL, seedInfo.marker)
+  const server = await startServer(serverEnv)
+  let results: Record<ScenarioId, Array<Measurement>>
+  let fixtures: Fixtures
+  try {
+    fixtures = await makeFixtures(server)
+    await preflight(server, fixtures)
+    console.log(`warming up (${settings.warmupSeconds} s per endpoint) as @${fixtures.viewer}`)
+    await warmUp(server, fixtures)
+    results = await runRounds(server, fixtures)
+  } finally {
+    await stopServer(server)
+    const removed = await Seed.restore(DATABASE_URL, seedInfo.marker)
+    console.log(`\nrestored the seed (${fmtInt(removed)} follow edges of this run removed)`)
+  }
+  summarise(results, seedInfo, fixtures, startedAt)
+}
+
+const main = async () => {
+  installExitHandlers()
+  const startedAt = new Date()
+  console.log(
+    `Accounts benchmark: ${settings.durationSeconds} s × ${settings.rounds} rounds per measurement ` +
+      `(${os.cpus().length} CPUs, node ${process.version}, prefix ${natsPrefix})`
+  )
+  try {
+    const seedInfo = await ensureSeed()
+    if (seedInfo.reused) {
+      console.log(`reusing the seed of ${seedInfo.marker.seededAt}: ${fmtInt(seedInfo.marker.users)} users, ` +
+        `${fmtInt(seedInfo.marker.edges)} follow edges (BENCH_RESEED=1 rebuilds it)\n`)
+    }
+    await measure(seedInfo, startedAt)
+  } finally {
+    await cleanupPrefixes()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    if (interrupted) return // the signal handler is already stopping everything and will exit
+    if (e instanceof ServerError) {
+      console.error(`\nERROR: ${e.message}`)
+      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
+      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
+    } else {
+      console.error("\nERROR:", e)
+    }
+    process.exit(1)
+  }
+)
