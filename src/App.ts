@@ -3,7 +3,7 @@
  * topology), the outbox relay, observability, and — for the `api` role — the HTTP/WS server on
  * the configured transport. `main.ts` runs it; tests build it with their own configuration.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import * as Database from "./db/Database.ts"
 import * as Outbox from "./db/Outbox.ts"
@@ -74,8 +74,20 @@ export const HttpLive = Server.layer(handlers).pipe(
   Layer.provide(SocialLive)
 )
 
+/** Expired sessions are refused on read; this only keeps the table from growing. */
+const SessionJanitor = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const sessions = yield* SessionsRepo.SessionsRepo
+    yield* sessions.purgeExpired.pipe(
+      Effect.repeat(Schedule.spaced("1 hour")),
+      Effect.catchAllCause((cause) => Effect.logWarning("session purge failed", cause)),
+      Effect.forkScoped
+    )
+  })
+).pipe(Layer.provide(SessionsRepo.layer))
+
 /** What every node runs in the background, whatever its roles. */
-const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge)
+const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor)
 
 /** A node with the `api` role: background work plus the HTTP/WS server. */
 export const ApiNodeLive = Layer.mergeAll(BackgroundLive, HttpLive).pipe(Layer.provideMerge(CoreLive))

@@ -227,7 +227,10 @@ const preflight = async (server: Server, f: Fixtures) => {
     })
     if (r.status !== 200 || !check(r.body)) throw new Error(`preflight ${label}: ${r.status} ${r.body.slice(0, 300)}`)
   }
-  await expect("profile", profileRequest(f)(), (b) => typeof (JSON.parse(b) as { counts?: unknown }).counts === "object")
+  await expect("profile", profileRequest(f)(), (b) => {
+    const profile = JSON.parse(b) as { counts?: unknown; viewer?: unknown }
+    return typeof profile.counts === "object" && typeof profile.viewer === "object"
+  })
   await expect("search", { method: "GET", path: `${API}/search/users?q=${f.viewer.slice(0, 4)}`, headers: bearer(f.viewerToken) }, (b) =>
     (JSON.parse(b) as { items: Array<unknown> }).items.length > 0)
   await expect("follow", followRequest(f)(), (b) => ["following", "requested"].includes((JSON.parse(b) as { status: string }).status))

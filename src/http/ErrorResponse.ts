@@ -5,7 +5,7 @@
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Cause, Effect, Schema } from "effect"
-import { allWireErrors, InternalError, InternalErrorWire, RateLimited } from "../domain/ApiError.ts"
+import { allWireErrors, InternalError, InternalErrorWire, RateLimited, ServiceUnavailable } from "../domain/ApiError.ts"
 
 export interface ErrorResponse {
   readonly status: number
@@ -38,6 +38,9 @@ export const encodeApiError = (error: unknown): ErrorResponse | undefined => {
   return undefined
 }
 
+const isDependencyFailure = (u: unknown) =>
+  typeof u === "object" && u !== null && "_tag" in u && (u._tag === "SqlError" || u._tag === "NatsError")
+
 /** Maps the cause of a failed request; logs defects and unknown failures. */
 export const fromCause = (cause: Cause.Cause<unknown>): Effect.Effect<ErrorResponse> => {
   const failure = Cause.failureOption(cause)
@@ -46,5 +49,12 @@ export const fromCause = (cause: Cause.Cause<unknown>): Effect.Effect<ErrorRespo
     if (known) return Effect.succeed(known)
   }
   if (Cause.isInterruptedOnly(cause)) return Effect.succeed({ status: 503, body: "", headers: {} })
+  // a dependency that is down is not the client's fault nor a bug: say so with a 503
+  const defect = Cause.dieOption(cause)
+  if (defect._tag === "Some" && isDependencyFailure(defect.value)) {
+    return Effect.logWarning("request failed: dependency unavailable", cause).pipe(
+      Effect.as(encodeApiError(new ServiceUnavailable({ message: "a service this request needs is unavailable; try again shortly" }))!)
+    )
+  }
   return Effect.logError("request failed unexpectedly", cause).pipe(Effect.as(internal()))
 }
