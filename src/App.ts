@@ -10,7 +10,9 @@ import * as Outbox from "./db/Outbox.ts"
 import type { ApiHandlers, HandlerServices } from "./http/Handlers.ts"
 import { authHandlers } from "./http/routes/auth.ts"
 import { graphHandlers } from "./http/routes/graph.ts"
+import { mediaHandlers } from "./http/routes/media.ts"
 import { opsHandlers } from "./http/routes/ops.ts"
+import { postsHandlers } from "./http/routes/posts.ts"
 import { searchHandlers } from "./http/routes/search.ts"
 import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
@@ -25,6 +27,12 @@ import * as Limits from "./social/Limits.ts"
 import * as PasswordHasher from "./social/PasswordHasher.ts"
 import * as Sessions from "./social/Sessions.ts"
 import * as Social from "./social/Social.ts"
+import * as Posts from "./social/Posts.ts"
+import * as Uploads from "./social/Uploads.ts"
+import * as PostsRepo from "./db/Posts.ts"
+import * as FsStore from "./media/FsStore.ts"
+import * as S3Store from "./media/S3Store.ts"
+import * as MediaWorker from "./media/MediaWorker.ts"
 import * as Gateway from "./http/ws/Gateway.ts"
 import * as Metrics from "./observability/Metrics.ts"
 import * as Probes from "./observability/Probes.ts"
@@ -40,7 +48,9 @@ export const handlers = {
   auth: authHandlers,
   users: usersHandlers,
   graph: graphHandlers,
-  search: searchHandlers
+  search: searchHandlers,
+  posts: postsHandlers,
+  media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
 
 const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provideMerge(Nats.layer))
@@ -63,10 +73,16 @@ const PasswordHasherLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (c) => PasswordHasher.layerWith({ ...PasswordHasher.owaspParams, logN: c.scryptLogN }))
 )
 
+/** The blob store MEDIA_STORE names. */
+export const BlobStoreLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (c) => (c.mediaStore === "s3" ? S3Store.layer : FsStore.layer))
+)
+
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Accounts.layer, Social.layer).pipe(
+export const SocialLive = Uploads.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive)),
-  Layer.provideMerge(Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, RateLimiter.layer))
+  Layer.provideMerge(Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, PostsRepo.layer, RateLimiter.layer, BlobStoreLive))
 )
 
 export const HttpLive = Server.layer(handlers).pipe(
@@ -89,13 +105,23 @@ const SessionJanitor = Layer.scopedDiscard(
 /** What every node runs in the background, whatever its roles. */
 const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor)
 
+/** Background work alone: what a node without the `api` and `media` roles runs. */
+export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
+
+/** The `media` role: the Sharp worker on the MEDIA stream. */
+export const MediaLive = MediaWorker.layer.pipe(Layer.provide(Layer.mergeAll(BlobStoreLive, PostsRepo.layer)))
+
 /** A node with the `api` role: background work plus the HTTP/WS server. */
 export const ApiNodeLive = Layer.mergeAll(BackgroundLive, HttpLive).pipe(Layer.provideMerge(CoreLive))
 
-/** A node without the `api` role (actors and media workers arrive with their issues). */
-export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
+/** A node with every role (what one process runs by default, and what the tests run). */
+export const FullNodeLive = Layer.mergeAll(BackgroundLive, HttpLive, MediaLive).pipe(Layer.provideMerge(CoreLive))
 
 /** Everything this process runs, by its roles. */
 export const AppLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, (config) => config.roles.has("api") ? ApiNodeLive : WorkerNodeLive)
+  Effect.map(AppConfig, (config) => {
+    const api = config.roles.has("api") ? HttpLive : Layer.empty
+    const media = config.roles.has("media") ? MediaLive : Layer.empty
+    return Layer.mergeAll(BackgroundLive, api, media).pipe(Layer.provideMerge(CoreLive))
+  })
 )

@@ -92,6 +92,8 @@ export interface LoadResult {
   /** Connection errors and timeouts. */
   readonly errors: number
   readonly statuses: Readonly<Record<string, number>>
+  /** Open loop only: requests abandoned unanswered at the deadline (their wait is in the percentiles). */
+  readonly unfinished?: number
   /** Open loop only: latency percentiles per `Next.tag`, e.g. per kind of search term. */
   readonly byTag?: Readonly<Record<string, TagLatency>>
 }
@@ -104,7 +106,7 @@ export interface TagLatency {
 
 /** Responses that were not 2xx, plus errors: any of these makes the numbers suspect. */
 export const failures = (r: LoadResult) =>
-  r.errors + Object.entries(r.statuses).reduce((n, [status, count]) => (status.startsWith("2") ? n : n + count), 0)
+  r.errors + (r.unfinished ?? 0) + Object.entries(r.statuses).reduce((n, [status, count]) => (status.startsWith("2") ? n : n + count), 0)
 
 // ---------------------------------------------------------------------------------------------
 // Closed loop: autocannon
@@ -179,13 +181,19 @@ interface PacedOptions {
   readonly durationSeconds: number
   /** Upper bound on concurrent requests; beyond it requests wait (and their wait is counted). */
   readonly maxSockets: number
-  readonly timeoutMillis?: number
+  /** How long after the last request is due answers are still awaited. */
+  readonly drainMillis: number
 }
 
 /**
  * Sends `rate × durationSeconds` requests, request i due at start + i/rate. A timer tick sends
  * everything that has come due (timers fire every ~1 ms, so at 1,000 req/s one or two per tick),
  * and each latency runs from the due time to the last byte of the answer.
+ *
+ * An overloaded server would otherwise make the run last as long as its backlog: `drainMillis`
+ * after the last request was due, whatever is still unanswered is abandoned, counted in
+ * `unfinished`, and enters the percentiles with the time it had waited — a lower bound, so a p99
+ * is never flattered by dropping the slowest requests.
  */
 export const paced = (baseUrl: string, next: () => Next, options: PacedOptions): Promise<LoadResult> =>
   new Promise((resolve) => {
@@ -193,65 +201,75 @@ export const paced = (baseUrl: string, next: () => Next, options: PacedOptions):
     const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets })
     const total = Math.round(options.rate * options.durationSeconds)
     const intervalMs = 1000 / options.rate
+    const start = performance.now() + 5
+    const due = (i: number) => start + i * intervalMs
     const latencies = new Float64Array(total).fill(NaN)
+    const answered = new Uint8Array(total)
     const tags: Array<string | undefined> = new Array(total)
     const statuses: Record<string, number> = {}
     let sent = 0
-    let finished = 0
+    let settledCount = 0
     let errors = 0
-    const start = performance.now() + 5
+    let resolved = false
 
-    const finish = () => {
-      if (++finished < total) return
+    const done = () => {
+      if (resolved) return
+      resolved = true
+      clearTimeout(deadline)
+      const end = performance.now()
+      let unfinished = 0
+      for (let i = 0; i < total; i++) {
+        if (answered[i] === 0 && i < sent) {
+          latencies[i] = end - due(i)
+          unfinished++
+        }
+      }
       agent.destroy()
-      const ok = latencies.filter((v) => !Number.isNaN(v)).sort()
-      const wallSeconds = (performance.now() - start) / 1000
+      const all = latencies.filter((v) => !Number.isNaN(v)).sort()
+      const wallSeconds = (end - start) / 1000
       resolve({
-        byTag: latencyByTag(latencies, tags),
-        reqPerSec: total / wallSeconds,
-        p50Ms: percentile(ok, 50),
-        p90Ms: percentile(ok, 90),
-        p99Ms: percentile(ok, 99),
-        maxMs: ok.length === 0 ? NaN : ok[ok.length - 1]!,
+        reqPerSec: (settledCount - errors) / wallSeconds,
+        p50Ms: percentile(all, 50),
+        p90Ms: percentile(all, 90),
+        p99Ms: percentile(all, 99),
+        maxMs: all.length === 0 ? NaN : all[all.length - 1]!,
         total,
         errors,
-        statuses
+        unfinished,
+        statuses,
+        byTag: latencyByTag(latencies, tags)
       })
     }
+    const deadline = setTimeout(done, options.durationSeconds * 1000 + options.drainMillis + 5)
 
     const fire = (i: number) => {
-      const due = start + i * intervalMs
       const n = next()
       tags[i] = n.tag
       const headers = { ...n.headers, ...(n.body === undefined ? {} : { "content-type": "application/json" }) }
       // a socket dying mid-answer can report on both the request and the response: count it once
-      let settled = false
-      const settle = (latencyMs: number | undefined) => {
-        if (settled) return
-        settled = true
-        if (latencyMs === undefined) errors++
-        else latencies[i] = latencyMs
-        finish()
+      const settle = (ok: boolean) => {
+        if (resolved || answered[i] === 1) return
+        answered[i] = 1
+        if (ok) latencies[i] = performance.now() - due(i)
+        else errors++
+        if (++settledCount === total) done()
       }
-      const req = http.request(
-        { hostname, port, path: n.path, method: n.method, headers, agent, timeout: options.timeoutMillis ?? 10_000 },
-        (res) => {
-          const status = String(res.statusCode ?? 0)
-          statuses[status] = (statuses[status] ?? 0) + 1
-          res.resume() // the body is not needed, only its end
-          res.on("end", () => settle(performance.now() - due))
-          res.on("error", () => settle(undefined))
-        }
-      )
-      req.on("timeout", () => req.destroy(new Error("timeout")))
-      req.on("error", () => settle(undefined))
+      const req = http.request({ hostname, port, path: n.path, method: n.method, headers, agent }, (res) => {
+        const status = String(res.statusCode ?? 0)
+        statuses[status] = (statuses[status] ?? 0) + 1
+        res.resume() // the body is not needed, only its end
+        res.on("end", () => settle(true))
+        res.on("error", () => settle(false))
+      })
+      req.on("error", () => settle(false))
       req.end(n.body)
     }
 
     const tick = () => {
+      if (resolved) return
       const now = performance.now()
-      while (sent < total && start + sent * intervalMs <= now) fire(sent++)
-      if (sent < total) setTimeout(tick, Math.max(0, start + sent * intervalMs - performance.now()))
+      while (sent < total && due(sent) <= now) fire(sent++)
+      if (sent < total) setTimeout(tick, Math.max(0, due(sent) - performance.now()))
     }
     setTimeout(tick, 5)
   })

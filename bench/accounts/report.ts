@@ -16,6 +16,8 @@ export interface Medians {
   readonly p99Ms: number
   /** Summed over rounds, not a median: one failure anywhere matters. */
   readonly failures: number
+  /** Open loop: requests abandoned unanswered, summed over rounds; their percentiles are lower bounds. */
+  readonly unfinished: number
 }
 
 const median = (values: ReadonlyArray<number>): number => {
@@ -29,7 +31,8 @@ export const mediansOf = (rounds: ReadonlyArray<Measurement>, failuresOf: (r: Lo
   p50Ms: median(rounds.map((m) => m.result.p50Ms)),
   p90Ms: median(rounds.map((m) => m.result.p90Ms)),
   p99Ms: median(rounds.map((m) => m.result.p99Ms)),
-  failures: rounds.reduce((n, m) => n + failuresOf(m.result), 0)
+  failures: rounds.reduce((n, m) => n + failuresOf(m.result), 0),
+  unfinished: rounds.reduce((n, m) => n + (m.result.unfinished ?? 0), 0)
 })
 
 export interface Row {

@@ -8,7 +8,8 @@ import * as http from "node:http"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+/** This repository; the server may also run from another checkout (see `startServer`). */
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const READY_TIMEOUT_MILLIS = 60_000
 // Aperture drains in-flight work on SIGTERM (SHUTDOWN_GRACE_MS defaults to 10 s); allow a bit more
 const STOP_TIMEOUT_MILLIS = 15_000
@@ -59,9 +60,9 @@ const freePort = () =>
     })
   })
 
-const spawnServer = (port: number, env: Readonly<Record<string, string>>): Server => {
+const spawnServer = (root: string, port: number, env: Readonly<Record<string, string>>): Server => {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: ROOT,
+    cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -135,8 +136,9 @@ const waitReady = async (server: Server): Promise<void> => {
   throw new ServerError(server, `the server's GET /healthz did not answer 200 within ${READY_TIMEOUT_MILLIS / 1000} s`)
 }
 
-export const startServer = async (env: Readonly<Record<string, string>>): Promise<Server> => {
-  const server = spawnServer(await freePort(), env)
+/** Runs `src/main.ts` of `root` (a checkout with node_modules) with `env`, on a free port. */
+export const startServer = async (root: string, env: Readonly<Record<string, string>>): Promise<Server> => {
+  const server = spawnServer(root, await freePort(), env)
   try {
     await waitReady(server)
     return server

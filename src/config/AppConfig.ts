@@ -3,6 +3,7 @@
  * Nothing else in `src/` reads the environment: services depend on `AppConfig`.
  * A bad value stops start-up with a ConfigError naming the variable.
  */
+import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { Config, ConfigError, Context, Effect, Either, Layer, Redacted } from "effect"
 
@@ -54,6 +55,22 @@ export interface AppConfigShape {
   }
   /** log2 of scrypt's N; 15 is OWASP's setting (with r=8, p=3). Lower only for tests. */
   readonly scryptLogN: number
+  readonly media: {
+    /** Jobs one media process works on at once. */
+    readonly concurrency: number
+    readonly maxPixels: number
+    readonly uploadTtlSeconds: number
+    /** Key that signs direct-upload URLs in fs mode; every API node must share it. */
+    readonly uploadSigningKey: Redacted.Redacted
+    /** S3 mode: serve media by proxying it, or by redirecting to a short presigned GET. */
+    readonly s3Delivery: "proxy" | "redirect"
+    /** How long a job may run unacknowledged before JetStream redelivers it (a worker died). */
+    readonly ackWaitSeconds: number
+  }
+  /** Base URL clients reach this server at (for upload URLs); derived from the request when unset. */
+  readonly publicUrl: string | undefined
+  /** Accounts allowed to use the admin endpoints. */
+  readonly adminUsernames: ReadonlyArray<string>
   readonly rateLimits: {
     readonly signupsPerIpPerHour: number
     readonly loginFailuresPerAccountPer15Min: number
@@ -161,6 +178,27 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     cookieSecure: Config.literal("auto", "always", "never")("COOKIE_SECURE").pipe(Config.withDefault("auto" as const))
   }),
   scryptLogN: Config.integer("PASSWORD_SCRYPT_LOG_N").pipe(Config.withDefault(15), between("PASSWORD_SCRYPT_LOG_N", 10, 20)),
+  media: Config.all({
+    concurrency: positiveInt("MEDIA_CONCURRENCY", 2, 64),
+    maxPixels: positiveInt("MEDIA_MAX_PIXELS", 40_000_000, 500_000_000),
+    uploadTtlSeconds: positiveInt("UPLOAD_TTL_SECONDS", 900, 900),
+    uploadSigningKey: Config.redacted("UPLOAD_SIGNING_KEY").pipe(
+      Config.withDefault(Redacted.make(randomBytes(32).toString("base64url")))
+    ),
+    s3Delivery: Config.literal("proxy", "redirect")("MEDIA_S3_DELIVERY").pipe(Config.withDefault("proxy" as const)),
+    ackWaitSeconds: positiveInt("MEDIA_ACK_WAIT_SECONDS", 60, 3600)
+  }),
+  publicUrl: Config.option(
+    Config.string("PUBLIC_URL").pipe(
+      Config.validate({ message: "PUBLIC_URL must be an http(s) URL", validation: (u) => /^https?:\/\/[^\s]+$/.test(u) })
+    )
+  ).pipe(
+    Config.map((o) => (o._tag === "Some" ? o.value.replace(/\/$/, "") : undefined))
+  ),
+  adminUsernames: Config.string("ADMIN_USERNAMES").pipe(
+    Config.withDefault(""),
+    Config.map((s) => s.split(",").map((u) => u.trim().toLowerCase()).filter((u) => u.length > 0))
+  ),
   rateLimits: Config.all({
     signupsPerIpPerHour: positiveInt("RATE_SIGNUPS_PER_IP_PER_HOUR", 20),
     loginFailuresPerAccountPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_ACCOUNT", 5),
@@ -183,5 +221,6 @@ export const describe = (c: AppConfigShape): Record<string, unknown> => ({
   roles: [...c.roles],
   databaseUrl: String(c.databaseUrl),
   redisUrl: String(c.redisUrl),
-  s3: { ...c.s3, accessKey: String(c.s3.accessKey), secretKey: String(c.s3.secretKey) }
+  s3: { ...c.s3, accessKey: String(c.s3.accessKey), secretKey: String(c.s3.secretKey) },
+  media: { ...c.media, uploadSigningKey: String(c.media.uploadSigningKey) }
 })

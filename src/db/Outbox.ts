@@ -20,6 +20,11 @@ const RELAY_LOCK = 0x4150_4f42 // "APOB"
 
 export class OutboxRepo extends Context.Tag("OutboxRepo")<OutboxRepo, {
   readonly append: (type: string, payload: unknown) => Effect.Effect<EventEnvelope>
+  /**
+   * A command rather than an event (a media job): published as-is to `subject` with `id` as its
+   * Nats-Msg-Id, so enqueueing the same job twice delivers it once.
+   */
+  readonly appendMessage: (subject: string, payload: unknown, id: string) => Effect.Effect<void>
   /** Runs `f` over the oldest pending rows while holding the relay lock; false when another relay holds it. */
   readonly withPendingBatch: <A, E, R>(
     limit: number,
@@ -52,6 +57,15 @@ export const make = Effect.gen(function*() {
     return event
   }, Effect.orDie)
 
+  const appendMessage = Effect.fn("Outbox.appendMessage")(function*(subject: string, payload: unknown, id: string) {
+    const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+    if (inTransaction._tag === "None") {
+      return yield* Effect.dieMessage(`Outbox.appendMessage(${subject}) must run inside sql.withTransaction`)
+    }
+    yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)`
+    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`
+  }, Effect.orDie)
+
   const withPendingBatch = <A, E, R>(limit: number, f: (rows: ReadonlyArray<OutboxRow>) => Effect.Effect<A, E, R>) =>
     sql.withTransaction(
       Effect.gen(function*() {
@@ -82,7 +96,7 @@ export const make = Effect.gen(function*() {
         DELETE FROM outbox WHERE published_at < now() - make_interval(secs => ${olderThanSeconds}) RETURNING 1
       ) SELECT count(*)::text AS n FROM gone`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)), Effect.orDie)
 
-  return OutboxRepo.of({ append, withPendingBatch, markPublished, backlog, prunePublished })
+  return OutboxRepo.of({ append, appendMessage, withPendingBatch, markPublished, backlog, prunePublished })
 })
 
 export const layer = Layer.effect(OutboxRepo, make)

@@ -3,10 +3,17 @@
  * and `/docs` are generated from it, and `HttpApiClient.make(Api)` gives a typed client.
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as E from "./ApiError.ts"
+import * as P from "./Posts.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
+
+/**
+ * Marks an endpoint whose request body the handler consumes as a stream (uploads): transports do
+ * not read it up front, and the handler checks its type and size as the bytes arrive.
+ */
+export class StreamedBody extends Context.Tag("aperture/StreamedBody")<StreamedBody, true>() {}
 
 export const PrometheusText = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" })
@@ -61,6 +68,47 @@ export class GraphGroup extends HttpApiGroup.make("graph")
   .prefix("/api/v1")
 {}
 
+export class PostsGroup extends HttpApiGroup.make("posts")
+  .add(
+    HttpApiEndpoint.post("create", "/posts")
+      .setPayload(Schema.Union(P.CreateFromUpload, HttpApiSchema.MultipartStream(P.PostForm)))
+      .addSuccess(P.PostAccepted, { status: 202 })
+      .annotate(StreamedBody, true)
+  )
+  .add(HttpApiEndpoint.get("get", "/posts/:id").setPath(P.PostIdPath).addSuccess(P.Post))
+  .add(HttpApiEndpoint.del("remove", "/posts/:id").setPath(P.PostIdPath).addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.get("grid", "/users/:username/posts").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
+      .addSuccess(P.PostPage)
+  )
+  .add(HttpApiEndpoint.post("upload", "/uploads").addSuccess(P.UploadTarget, { status: 201 }))
+  .add(
+    HttpApiEndpoint.put("receive", "/uploads/:id")
+      .setPath(P.PostIdPath)
+      .setUrlParams(Schema.Struct({ expires: Schema.NumberFromString, sig: Schema.String }))
+      .setPayload(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "application/octet-stream" })))
+      .addSuccess(HttpApiSchema.NoContent)
+      .annotate(StreamedBody, true)
+  )
+  .add(
+    HttpApiEndpoint.put("avatar", "/users/me/avatar")
+      .setPayload(HttpApiSchema.MultipartStream(Schema.Struct({ image: Schema.Unknown })))
+      .addSuccess(P.AvatarAccepted, { status: 202 })
+      .annotate(StreamedBody, true)
+  )
+  .add(HttpApiEndpoint.post("requeue", "/admin/media/:id/requeue").setPath(P.PostIdPath).addSuccess(P.PostAccepted, { status: 202 }))
+  .prefix("/api/v1")
+{}
+
+/** Rendered media: public, immutable, served with Range and ETag support. */
+export class MediaGroup extends HttpApiGroup.make("media")
+  .add(
+    HttpApiEndpoint.get("get", "/media/:key")
+      .setPath(Schema.Struct({ key: Schema.String.pipe(Schema.maxLength(200)) }))
+      .addSuccess(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "image/webp" })))
+  )
+{}
+
 export class SearchGroup extends HttpApiGroup.make("search")
   .add(HttpApiEndpoint.get("users", "/search/users").setUrlParams(A.SearchQuery).addSuccess(A.UserPage))
   .prefix("/api/v1")
@@ -73,6 +121,8 @@ export class Api extends HttpApi.make("aperture")
   .add(UsersGroup)
   .add(GraphGroup)
   .add(SearchGroup)
+  .add(PostsGroup)
+  .add(MediaGroup)
   .addError(E.BadRequestWire)
   .addError(E.UnauthorizedWire)
   .addError(E.ForbiddenWire)

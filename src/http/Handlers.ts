@@ -43,6 +43,15 @@ export type HandlerServices =
   | import("../social/Accounts.ts").Accounts
   | import("../social/Sessions.ts").Sessions
   | import("../social/Social.ts").Social
+  | import("../social/Posts.ts").Posts
+  | import("../social/Uploads.ts").Uploads
+  | import("../db/Posts.ts").PostsRepo
+  | import("../db/Outbox.ts").OutboxRepo
+  | import("../media/BlobStore.ts").BlobStore
+  | import("./RequestBody.ts").RequestBody
 
 /** What the server's layers must provide: everything but the per-request context the transports add. */
-export type ServerServices = Exclude<HandlerServices, import("../observability/RequestContext.ts").RequestContext>
+export type ServerServices = Exclude<
+  HandlerServices,
+  import("../observability/RequestContext.ts").RequestContext | import("./RequestBody.ts").RequestBody
+>

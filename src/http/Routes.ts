@@ -5,8 +5,8 @@
  * and to check bodies before `HttpApiBuilder` sees them — so both answer bad input the same way.
  */
 import { HttpApi, HttpApiSchema, HttpServerResponse } from "@effect/platform"
-import { Either, Option, ParseResult, Schema, SchemaAST } from "effect"
-import { Api } from "../domain/Api.ts"
+import { Context, Either, Option, ParseResult, Schema, SchemaAST } from "effect"
+import { Api, StreamedBody } from "../domain/Api.ts"
 import { BadRequest } from "../domain/ApiError.ts"
 import type { AnyHandler, ApiHandlers, HandlerServices } from "./Handlers.ts"
 
@@ -34,6 +34,8 @@ export interface CompiledRoute {
   readonly matcher: RegExp
   /** Content types the payload may be sent as; empty when the endpoint takes no body. */
   readonly payloadTypes: ReadonlyArray<string>
+  /** The handler reads the body itself, as a stream (see StreamedBody). */
+  readonly streamed: boolean
   readonly decode: (input: RawInput) => Either.Either<Record<string, unknown>, BadRequest>
   readonly encodeSuccess: (value: unknown) => EncodedBody | HttpServerResponse.HttpServerResponse
   readonly handler: AnyHandler
@@ -145,7 +147,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
   const routes: Array<CompiledRoute> = []
   HttpApi.reflect(Api, {
     onGroup: () => undefined,
-    onEndpoint: ({ endpoint, group, payloads, successes }) => {
+    onEndpoint: ({ endpoint, group, mergedAnnotations, payloads, successes }) => {
       const table = handlers[group.identifier as keyof ApiHandlers<HandlerServices>] as Record<string, AnyHandler>
       const handler = table[endpoint.name]
       if (handler === undefined) throw new Error(`no handler for ${group.identifier}.${endpoint.name}`)
@@ -156,6 +158,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
       const decodePayload = decoderOf(endpoint.payloadSchema, "body")
       const hasBody = endpoint.method !== "GET" && endpoint.method !== "HEAD" && endpoint.method !== "OPTIONS"
       const payloadTypes = hasBody ? [...payloads.keys()] : []
+      const streamed = Context.getOption(mergedAnnotations, StreamedBody)._tag === "Some"
       routes.push({
         group: group.identifier,
         name: endpoint.name,
@@ -164,6 +167,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
         paramNames,
         matcher: pathMatcher(endpoint.path),
         payloadTypes,
+        streamed,
         handler,
         encodeSuccess: encoderOf(successes),
         decode: (raw) => {
@@ -191,7 +195,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
             if (Either.isLeft(r)) return Either.left(r.left)
             input.headers = r.right
           }
-          if (decodePayload && hasBody) {
+          if (decodePayload && hasBody && !streamed) {
             const r = decodePayload(raw.json)
             if (Either.isLeft(r)) return Either.left(r.left)
             input.payload = r.right

@@ -93,7 +93,18 @@ export const make = Effect.gen(function*() {
           }),
           (m) => Effect.promise(() => m.close().catch(() => undefined))
         )
-        return Stream.fromAsyncIterable(messages, (cause) => new NatsError({ op: `consume ${durable}`, cause })).pipe(
+        // read by a detached loop (awaiting each hand-over, for backpressure): a fiber blocked inside
+        // the iterator could not be interrupted cleanly at shutdown
+        return Stream.async<JsMsg, NatsError>((emit) => {
+          void (async () => {
+            try {
+              for await (const msg of messages) await emit.single(msg)
+              await emit.end()
+            } catch (cause) {
+              await emit.fail(new NatsError({ op: `consume ${durable}`, cause }))
+            }
+          })()
+        }, 16).pipe(
           Stream.mapEffect((msg) => {
             const value = decode(msg.string())
             if (Option.isSome(value)) return Effect.succeed(Option.some(toDelivery(msg, value.value)))

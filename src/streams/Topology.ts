@@ -81,15 +81,16 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
   }
 ]
 
-export const consumerSpecs = (partitions: number): ReadonlyArray<ConsumerSpec> => [
+export const consumerSpecs = (partitions: number, mediaAckWaitSeconds = 60): ReadonlyArray<ConsumerSpec> => [
   {
     stream: StreamNames.media,
     durable_name: ConsumerNames.mediaWorker,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(60_000),
+    ack_wait: nanos(mediaAckWaitSeconds * 1000),
+    // the worker naks with mediaBackoffMillis itself: a consumer `backoff` would also replace
+    // ack_wait with its first step (1 s) and redeliver jobs that are merely still running
     max_deliver: mediaBackoffMillis.length + 1,
-    backoff: mediaBackoffMillis.map(nanos),
     filter_subject: "media.>"
   },
   ...Array.from({ length: partitions }, (_, p): ConsumerSpec => ({
@@ -145,7 +146,7 @@ export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   const nats = yield* Nats
   const config = yield* AppConfig
   yield* Effect.forEach(streamSpecs(config.actorPartitions), (s) => ensureStream(nats, s), { discard: true })
-  yield* Effect.forEach(consumerSpecs(config.actorPartitions), (c) => ensureConsumer(nats, c), {
+  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media.ackWaitSeconds), (c) => ensureConsumer(nats, c), {
     concurrency: 8,
     discard: true
   })

@@ -1,14 +1,14 @@
 /** The whole application on an isolated configuration, plus small HTTP/WS helpers for tests. */
 import { Data, Effect, Layer, Logger, LogLevel } from "effect"
 import WebSocket from "ws"
-import { ApiNodeLive } from "../../src/App.ts"
+import { FullNodeLive } from "../../src/App.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { HttpListening } from "../../src/http/Transport.ts"
 import { TestConfig } from "./harness.ts"
 
 /** The whole application on an isolated configuration (cheap scrypt parameters to keep tests quick). */
 export const TestApp = (overrides: Partial<AppConfigShape> = {}) =>
-  ApiNodeLive.pipe(
+  FullNodeLive.pipe(
     Layer.provideMerge(TestConfig({ scryptLogN: 10, ...overrides })),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )

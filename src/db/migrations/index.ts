@@ -1,8 +1,10 @@
 /** Migrations in the order they apply; the key's number is the migration id. */
 import outbox from "./0001_outbox.ts"
 import accounts from "./0002_accounts.ts"
+import posts from "./0003_posts.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
-  "0002_accounts": accounts
+  "0002_accounts": accounts,
+  "0003_posts": posts
 }

@@ -16,7 +16,7 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Either, Exit, Layer, Option, Runtime } from "effect"
+import { Effect, Either, Exit, Layer, Option, Runtime, Stream } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import { WebSocketServer, type WebSocket } from "ws"
@@ -32,11 +32,12 @@ import {
 import { Metrics } from "../../observability/Metrics.ts"
 import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
+import { BodyError, RequestBody, type RequestBodyShape } from "../RequestBody.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import type { AnyHandler, ApiHandlers, GroupName, HandlerServices, ServerServices } from "../Handlers.ts"
 import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
-import { acceptsContentType, compileRoutes, lookup } from "../Routes.ts"
+import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
 import { CurrentTransport, HttpListening } from "../Transport.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import { Gateway } from "../ws/Gateway.ts"
@@ -50,14 +51,31 @@ const errorResponse = (error: unknown, extraHeaders: Record<string, string> = {}
   })
 }
 
+/** A handler's value as the platform's response (for endpoints registered raw). */
+const toServerResponse = (encoded: EncodedBody | HttpServerResponse.HttpServerResponse) => {
+  if (HttpServerResponse.isServerResponse(encoded)) return encoded
+  const options = { status: encoded.status, ...(encoded.contentType ? { contentType: encoded.contentType } : {}) }
+  if (encoded.body === undefined) return HttpServerResponse.empty({ status: encoded.status })
+  return typeof encoded.body === "string"
+    ? HttpServerResponse.text(encoded.body, options)
+    : HttpServerResponse.uint8Array(encoded.body, options)
+}
+
 /**
  * Registers every handler of a group's table with `HttpApiBuilder`. The tables are checked against
  * the contract where they are written (`GroupHandlers`); here they are registered generically.
+ * Streamed endpoints are registered raw: the builder must not read the body the handler streams.
  */
-const groupLayer = <G extends GroupName>(name: G, table: Record<string, AnyHandler>) =>
+const groupLayer = <G extends GroupName>(name: G, table: Record<string, AnyHandler>, routes: ReadonlyArray<CompiledRoute>) =>
   HttpApiBuilder.group(Api, name, (handlers) => {
     let h: any = handlers
-    for (const [endpoint, handler] of Object.entries(table)) h = h.handle(endpoint, handler)
+    for (const [endpoint, handler] of Object.entries(table)) {
+      const route = routes.find((r) => r.group === name && r.name === endpoint)
+      h = route?.streamed
+        ? h.handleRaw(endpoint, (req: Record<string, unknown>) =>
+          Effect.map(handler({ path: req.path, urlParams: req.urlParams }), (value) => toServerResponse(route.encodeSuccess(value))))
+        : h.handle(endpoint, handler)
+    }
     return h
   }) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<"aperture", G>, never, ServerServices>
 
@@ -116,6 +134,20 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
         }
         const route = found.route
         routeLabel = route.path
+        const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : ""
+        if (route.streamed) {
+          const decoded = route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json: undefined })
+          if (Either.isLeft(decoded)) return errorResponse(decoded.left)
+          const length = request.headers["content-length"]
+          const body: RequestBodyShape = {
+            contentType: request.headers["content-type"] ?? "",
+            contentLength: length === undefined ? undefined : Number(length),
+            headers: request.headers,
+            stream: request.stream.pipe(Stream.mapError((e) => new BodyError({ reason: e.message })))
+          }
+          yield* HttpApp.appendPreResponseHandler((_req, response) => Effect.succeed(withHeaders(response)))
+          return yield* app.pipe(Effect.provideService(RequestBody, body))
+        }
         let json: unknown = undefined
         if (route.payloadTypes.length > 0) {
           if (!acceptsContentType(route, request.headers["content-type"])) {
@@ -137,7 +169,6 @@ const middleware = (handlers: ApiHandlers<HandlerServices>) => {
           }
         }
         // decode with the shared decoders first, so a bad input reads the same on both transports
-        const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : ""
         const decoded = route.decode({ params: found.params, query, headers: request.headers as Record<string, string>, json })
         if (Either.isLeft(decoded)) return errorResponse(decoded.left)
         // the platform writes the app's response itself; a pre-response handler is how to add to it
@@ -245,8 +276,9 @@ const makeNodeServer = Effect.gen(function*() {
 })
 
 export const layer = (handlers: ApiHandlers<HandlerServices>) => {
+  const routes = compileRoutes(handlers)
   const [first, ...rest] = (Object.entries(handlers) as Array<[GroupName, Record<string, AnyHandler>]>).map(([name, table]) =>
-    groupLayer(name, table)
+    groupLayer(name, table, routes)
   )
   const groups = Layer.mergeAll(first!, ...rest)
   const api = HttpApiBuilder.api(Api).pipe(Layer.provide(groups))

@@ -7,13 +7,14 @@
  * (up to the grace period), then closes what is left.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Cause, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, Layer, Option, Runtime, Stream } from "effect"
+import { Cause, Chunk, Deferred, Duration, Effect, Either, Exit, Fiber, FiberId, Layer, Option, Runtime, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../domain/ApiError.ts"
 import { Metrics } from "../../observability/Metrics.ts"
 import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
+import { BodyError, RequestBody, type RequestBodyShape } from "../RequestBody.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
@@ -238,7 +239,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         finish(HttpServerResponse.isServerResponse(encoded) ? fromServerResponse(encoded) : fromEncoded(encoded))
       }
 
-      const run = (json: unknown) => {
+      const run = (json: unknown, body?: RequestBodyShape) => {
         const input = route.decode({ params, query, headers, json })
         if (Either.isLeft(input)) return finish(errorOutgoing(input.left))
         let effect: Effect.Effect<unknown, unknown, HandlerServices>
@@ -250,15 +251,29 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         // a handler that answered without doing anything effectful needs no fiber at all
         if (Exit.isExit(effect)) return completed(effect)
         let program = Effect.provideService(effect, RequestContext, context)
+        if (body !== undefined) program = Effect.provideService(program, RequestBody, body)
         if (sampleRate > 0 && Math.random() < sampleRate) {
           program = Effect.withSpan(program, `${method} ${route.path}`, { attributes: { requestId } })
         }
-        const fiber = runFork(program)
+        // RequestBody is provided above exactly for the streamed routes, the only ones that use it
+        const fiber = runFork(program as Effect.Effect<unknown, unknown, ServerServices>)
         state.fiber = fiber
         fiber.addObserver(completed)
       }
 
       if (route.payloadTypes.length === 0) return run(undefined)
+      if (route.streamed) {
+        // the handler reads the body; it must be wired up before this callback returns
+        const declaredLength = headers["content-length"] === undefined ? undefined : Number(headers["content-length"])
+        // if the handler answers before reading everything, the rest of the body is not worth reading
+        context.responseHeaders.push(["connection", "close"])
+        return run(undefined, {
+          contentType: headers["content-type"] ?? "",
+          contentLength: Number.isFinite(declaredLength) ? declaredLength : undefined,
+          headers,
+          stream: bodyStream(res, state)
+        })
+      }
       if (!acceptsContentType(route, headers["content-type"])) {
         return finish(errorOutgoing(new UnsupportedMediaType({ message: `send the body as ${route.payloadTypes.join(" or ")}` })))
       }
@@ -406,7 +421,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       res.cork(() => {
         res.writeStatus(statusLine(answer.status))
         for (const k in answer.headers) res.writeHeader(k, answer.headers[k]!)
-        res.endWithoutBody()
+        res.end()
       })
     })
 
@@ -449,6 +464,45 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     )
     return { port }
   })
+
+/**
+ * A request body as a Stream with backpressure: uWS pushes chunks as they arrive, so the socket is
+ * paused while more than a few chunks wait for the handler and resumed once it catches up.
+ */
+const bodyStream = (res: UWS.HttpResponse, state: { readonly aborted: boolean }): Stream.Stream<Uint8Array, BodyError> => {
+  const queue: Array<Uint8Array> = []
+  let ended = false
+  let paused = false
+  let wake: (() => void) | undefined
+  res.onData((chunk, isLast) => {
+    queue.push(new Uint8Array(chunk.slice(0)))
+    if (isLast) ended = true
+    if (!ended && !paused && queue.length >= 8) {
+      paused = true
+      res.pause()
+    }
+    const w = wake
+    wake = undefined
+    w?.()
+  })
+  const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<BodyError>>((resume) => {
+    const attempt = () => {
+      if (queue.length > 0) {
+        const chunks = queue.splice(0, queue.length)
+        if (paused && !state.aborted) {
+          paused = false
+          res.resume()
+        }
+        return resume(Effect.succeed(Chunk.fromIterable(chunks)))
+      }
+      if (ended) return resume(Effect.fail(Option.none()))
+      if (state.aborted) return resume(Effect.fail(Option.some(new BodyError({ reason: "the client went away" }))))
+      wake = attempt
+    }
+    attempt()
+  })
+  return Stream.repeatEffectChunkOption(pull)
+}
 
 /** Reads a request body up to `limit` bytes; calls back with undefined when it is larger. */
 const readBody = (res: UWS.HttpResponse, limit: number, cb: (body: Buffer | undefined) => void) => {

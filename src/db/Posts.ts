@@ -1,0 +1,178 @@
+/** Posts, their hashtags and mentions, and direct uploads. */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option } from "effect"
+import type { Keyset } from "./Graph.ts"
+
+export interface PostRow {
+  readonly id: string
+  readonly authorId: string
+  readonly status: "processing" | "published" | "failed"
+  readonly caption: string
+  readonly altText: string
+  readonly location: string | null
+  readonly originalKey: string
+  readonly originalType: string
+  readonly originalBytes: string
+  readonly width: number | null
+  readonly height: number | null
+  readonly variants: Record<string, string> | null
+  readonly placeholder: string | null
+  readonly dominantColor: string | null
+  readonly likeCount: number
+  readonly commentCount: number
+  readonly failure: string | null
+  readonly createdAt: Date
+  readonly publishedAt: Date | null
+  readonly hashtags: ReadonlyArray<string>
+  readonly mentions: ReadonlyArray<string>
+}
+
+export interface UploadRow {
+  readonly id: string
+  readonly userId: string
+  readonly objectKey: string
+  readonly maxBytes: string
+  readonly expiresAt: Date
+  readonly usedAt: Date | null
+}
+
+export interface NewPost {
+  readonly id: string
+  readonly authorId: string
+  readonly caption: string
+  readonly altText: string
+  readonly location: string | null
+  readonly originalKey: string
+  readonly originalType: string
+  readonly originalBytes: number
+  readonly hashtags: ReadonlyArray<string>
+  /** Lower-cased usernames; those that exist are linked. */
+  readonly mentions: ReadonlyArray<string>
+}
+
+export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
+  readonly insert: (post: NewPost) => Effect.Effect<void>
+  readonly byId: (id: string) => Effect.Effect<Option.Option<PostRow>>
+  readonly grid: (authorId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<PostRow>>
+  /** Only a post still processing is published: a job delivered twice publishes once. */
+  readonly publish: (id: string, result: {
+    readonly width: number
+    readonly height: number
+    readonly variants: Record<string, string>
+    readonly placeholder: string
+    readonly dominantColor: string
+  }) => Effect.Effect<boolean>
+  readonly fail: (id: string, reason: string) => Effect.Effect<boolean>
+  readonly requeue: (id: string) => Effect.Effect<boolean>
+  readonly countAttempt: (id: string) => Effect.Effect<void>
+  /** Deletes the post of `authorId`; its row as it was. */
+  readonly remove: (id: string, authorId: string) => Effect.Effect<Option.Option<PostRow>>
+  readonly insertUpload: (u: { readonly id: string; readonly userId: string; readonly objectKey: string; readonly maxBytes: number; readonly ttlSeconds: number }) => Effect.Effect<UploadRow>
+  readonly upload: (id: string) => Effect.Effect<Option.Option<UploadRow>>
+  /** Marks an upload used, once: false when it was already used or has expired. */
+  readonly useUpload: (id: string, userId: string) => Effect.Effect<boolean>
+  readonly setAvatar: (userId: string, variants: Record<string, string>, pendingKey: string) => Effect.Effect<boolean>
+  readonly setAvatarPending: (userId: string, key: string) => Effect.Effect<Option.Option<string>>
+  readonly avatarPending: (userId: string) => Effect.Effect<Option.Option<string>>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql`
+    p.id::text, p.author_id::text, p.status, p.caption, p.alt_text, p.location, p.original_key, p.original_type,
+    p.original_bytes::text, p.width, p.height, p.variants, p.placeholder, p.dominant_color, p.like_count,
+    p.comment_count, p.failure, p.created_at, p.published_at,
+    ARRAY(SELECT tag FROM hashtags h WHERE h.post_id = p.id ORDER BY tag) AS hashtags,
+    ARRAY(SELECT u.username FROM mentions m JOIN users u ON u.id = m.user_id WHERE m.post_id = p.id ORDER BY u.username) AS mentions`
+
+  return PostsRepo.of({
+    insert: (p) =>
+      Effect.gen(function*() {
+        yield* sql`
+          INSERT INTO posts (id, author_id, status, caption, alt_text, location, original_key, original_type, original_bytes)
+          VALUES (${p.id}, ${p.authorId}, 'processing', ${p.caption}, ${p.altText}, ${p.location}, ${p.originalKey},
+                  ${p.originalType}, ${p.originalBytes})`
+        if (p.hashtags.length > 0) {
+          yield* sql`INSERT INTO hashtags ${sql.insert(p.hashtags.map((tag) => ({ post_id: p.id, tag })))} ON CONFLICT DO NOTHING`
+        }
+        if (p.mentions.length > 0) {
+          yield* sql`
+            INSERT INTO mentions (post_id, user_id)
+            SELECT ${p.id}, id FROM users WHERE username IN ${sql.in(p.mentions)}
+            ON CONFLICT DO NOTHING`
+        }
+        yield* sql`UPDATE users SET post_count = post_count + 1 WHERE id = ${p.authorId}`
+      }).pipe(Effect.orDie),
+    byId: (id) => sql<PostRow>`SELECT ${columns} FROM posts p WHERE p.id = ${id}`.pipe(Effect.map((r) => Option.fromNullable(r[0])), Effect.orDie),
+    grid: (authorId, after, limit) =>
+      sql<PostRow>`
+        SELECT ${columns} FROM posts p
+        WHERE p.author_id = ${authorId} AND p.status = 'published'
+          AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(p.created_at, p.id) < (${k.at}, ${k.id}::uuid)` })}
+        ORDER BY p.created_at DESC, p.id DESC
+        LIMIT ${limit}`.pipe(Effect.orDie),
+    publish: (id, r) =>
+      sql`
+        UPDATE posts SET status = 'published', width = ${r.width}, height = ${r.height},
+          variants = ${JSON.stringify(r.variants)}::jsonb, placeholder = ${r.placeholder},
+          dominant_color = ${r.dominantColor}, published_at = now(), failure = NULL
+        WHERE id = ${id} AND status = 'processing'
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
+    fail: (id, reason) =>
+      sql`UPDATE posts SET status = 'failed', failure = ${reason} WHERE id = ${id} AND status = 'processing' RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      ),
+    requeue: (id) =>
+      sql`UPDATE posts SET status = 'processing', failure = NULL WHERE id = ${id} AND status = 'failed' RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      ),
+    countAttempt: (id) => sql`UPDATE posts SET attempts = attempts + 1 WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
+    remove: (id, authorId) =>
+      Effect.gen(function*() {
+        const before = yield* sql<PostRow>`SELECT ${columns} FROM posts p WHERE p.id = ${id} AND p.author_id = ${authorId} FOR UPDATE`
+        if (before.length === 0) return Option.none()
+        yield* sql`DELETE FROM posts WHERE id = ${id}`
+        yield* sql`UPDATE users SET post_count = post_count - 1 WHERE id = ${authorId} AND post_count > 0`
+        return Option.some(before[0]!)
+      }).pipe(Effect.orDie),
+    insertUpload: (u) =>
+      sql<UploadRow>`
+        INSERT INTO uploads (id, user_id, object_key, max_bytes, expires_at)
+        VALUES (${u.id}, ${u.userId}, ${u.objectKey}, ${u.maxBytes}, now() + make_interval(secs => ${u.ttlSeconds}))
+        RETURNING id::text, user_id::text, object_key, max_bytes::text, expires_at, used_at`.pipe(
+        Effect.map((rows) => rows[0]!),
+        Effect.orDie
+      ),
+    upload: (id) =>
+      sql<UploadRow>`SELECT id::text, user_id::text, object_key, max_bytes::text, expires_at, used_at FROM uploads WHERE id = ${id}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie
+      ),
+    useUpload: (id, userId) =>
+      sql`
+        UPDATE uploads SET used_at = now()
+        WHERE id = ${id} AND user_id = ${userId} AND used_at IS NULL AND expires_at > now()
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
+    setAvatar: (userId, variants, pendingKey) =>
+      sql`
+        UPDATE users SET avatar = ${JSON.stringify(variants)}::jsonb, avatar_pending = NULL
+        WHERE id = ${userId} AND avatar_pending = ${pendingKey}
+        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
+    setAvatarPending: (userId, key) =>
+      sql<{ previous: string | null }>`
+        UPDATE users u SET avatar_pending = ${key} FROM (SELECT avatar_pending AS previous FROM users WHERE id = ${userId} FOR UPDATE) old
+        WHERE u.id = ${userId} RETURNING old.previous`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.previous)),
+        Effect.orDie
+      ),
+    avatarPending: (userId) =>
+      sql<{ key: string | null }>`SELECT avatar_pending AS key FROM users WHERE id = ${userId}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0]?.key)),
+        Effect.orDie
+      )
+  })
+})
+
+export const layer = Layer.effect(PostsRepo, make)

@@ -1,0 +1,99 @@
+/** Posts, uploads and media as they appear on the wire. */
+import { Schema } from "effect"
+import { UserCard } from "./Accounts.ts"
+
+export const PostStatus = Schema.Literal("processing", "published", "failed")
+
+export const Caption = Schema.String.pipe(
+  Schema.filter((s) => [...s].length <= 2200, { message: () => "a caption is at most 2,200 characters" })
+)
+export const AltText = Schema.String.pipe(
+  Schema.filter((s) => [...s].length <= 1000, { message: () => "alt text is at most 1,000 characters" })
+)
+export const Location = Schema.String.pipe(
+  Schema.filter((s) => [...s].length <= 100, { message: () => "a location is at most 100 characters" })
+)
+
+export class Variants extends Schema.Class<Variants>("Variants")({
+  thumbnail: Schema.String,
+  small: Schema.String,
+  medium: Schema.String,
+  large: Schema.String
+}) {}
+
+export class PostCounts extends Schema.Class<PostCounts>("PostCounts")({
+  likes: Schema.Int,
+  comments: Schema.Int
+}) {}
+
+export class PostViewerFlags extends Schema.Class<PostViewerFlags>("PostViewerFlags")({
+  isLiked: Schema.Boolean,
+  isSaved: Schema.Boolean
+}) {}
+
+export class Post extends Schema.Class<Post>("Post")({
+  id: Schema.String,
+  status: PostStatus,
+  caption: Schema.String,
+  altText: Schema.String,
+  location: Schema.NullOr(Schema.String),
+  /** URLs of the four WebP sizes (150, 320, 640, 1080 px wide); null until published. */
+  variants: Schema.NullOr(Variants),
+  width: Schema.NullOr(Schema.Int),
+  height: Schema.NullOr(Schema.Int),
+  /** A tiny blurred preview as a data URI, to show until the image loads. */
+  placeholder: Schema.NullOr(Schema.String),
+  dominantColor: Schema.NullOr(Schema.String),
+  hashtags: Schema.Array(Schema.String),
+  mentions: Schema.Array(Schema.String),
+  counts: PostCounts,
+  author: UserCard,
+  viewer: Schema.NullOr(PostViewerFlags),
+  createdAt: Schema.String,
+  publishedAt: Schema.NullOr(Schema.String)
+}) {}
+
+export class PostAccepted extends Schema.Class<PostAccepted>("PostAccepted")({
+  postId: Schema.String,
+  status: PostStatus
+}) {}
+
+/** Creating a post from a direct upload (`POST /uploads` first). */
+export class CreateFromUpload extends Schema.Class<CreateFromUpload>("CreateFromUpload")({
+  uploadId: Schema.UUID,
+  caption: Schema.optionalWith(Caption, { default: () => "" }),
+  altText: Schema.optionalWith(AltText, { default: () => "" }),
+  location: Schema.optional(Location)
+}) {}
+
+/** The multipart form of `POST /posts`, for the contract's documentation; parts are streamed. */
+export const PostForm = Schema.Struct({
+  image: Schema.Unknown.annotations({ description: "the photo: JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB" }),
+  caption: Schema.optional(Caption),
+  altText: Schema.optional(AltText),
+  location: Schema.optional(Location)
+})
+
+export class UploadTarget extends Schema.Class<UploadTarget>("UploadTarget")({
+  uploadId: Schema.String,
+  /** PUT the image bytes here (with its Content-Type) before it expires. */
+  url: Schema.String,
+  method: Schema.Literal("PUT"),
+  /** Headers the upload must carry. */
+  headers: Schema.Record({ key: Schema.String, value: Schema.String }),
+  maxBytes: Schema.Int,
+  expiresAt: Schema.String
+}) {}
+
+export const PostPage = Schema.Struct({
+  items: Schema.Array(Post),
+  nextCursor: Schema.NullOr(Schema.String),
+  hasMore: Schema.Boolean
+})
+export type PostPage = typeof PostPage.Type
+
+export const PostIdPath = Schema.Struct({ id: Schema.UUID })
+
+export class AvatarAccepted extends Schema.Class<AvatarAccepted>("AvatarAccepted")({
+  status: Schema.Literal("processing")
+}) {}

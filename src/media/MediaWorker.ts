@@ -1,0 +1,159 @@
+/**
+ * The `media` role: a durable pull consumer on MEDIA, MEDIA_CONCURRENCY jobs at a time. A job is
+ * acknowledged only after its result has committed, so a worker that dies mid-job leaves it to be
+ * redelivered (after MEDIA_ACK_WAIT_SECONDS), and a job delivered twice does no harm: variants go
+ * to deterministic keys and only a post still `processing` is published. Failures are retried
+ * with backoff (1 s, 5 s, 30 s, 2 min); after the last delivery the post becomes `failed`, the job
+ * is kept in MEDIA_DLQ and the author is told — all in one transaction through the outbox.
+ */
+import { SqlClient } from "@effect/sql"
+import { Cause, Effect, Layer, Option, Schedule, Stream } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { DeadLetter, MediaJob } from "../domain/Media.ts"
+import { OutboxRepo } from "../db/Outbox.ts"
+import { PostsRepo } from "../db/Posts.ts"
+import { Bus, type Delivery } from "../streams/Bus.ts"
+import { ConsumerNames, mediaBackoffMillis, StreamNames } from "../streams/Topology.ts"
+import { Metrics } from "../observability/Metrics.ts"
+import { BlobStore } from "./BlobStore.ts"
+import { avatarKey, mediaUrl, variantKey } from "./Keys.ts"
+// variant keys carry the nominal width, whatever the image's own size
+import { AVATAR_WIDTHS, ImageRejected, POST_WIDTHS, render } from "./Pipeline.ts"
+
+const MAX_DELIVERIES = mediaBackoffMillis.length + 1
+
+/** Inbox frames for the author's sockets, stored through the outbox like everything else. */
+const inboxFrame = (type: string, payload: unknown) => ({ type, ts: new Date().toISOString(), payload })
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const sql = yield* SqlClient.SqlClient
+  const store = yield* BlobStore
+  const posts = yield* PostsRepo
+  const outbox = yield* OutboxRepo
+  const metrics = yield* Metrics
+  const processed = metrics.counter("aperture_media_jobs_total", "Media jobs by kind and outcome", ["kind", "outcome"])
+
+  const original = (job: MediaJob) =>
+    store.readAll(job.key).pipe(
+      Effect.orDie,
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.fail(new ImageRejected({ reason: "the original is gone" })),
+        onSome: Effect.succeed
+      }))
+    )
+
+  const processPost = (job: MediaJob) =>
+    Effect.gen(function*() {
+      const post = yield* posts.byId(job.id)
+      // deleted meanwhile, or already done by an earlier delivery: nothing to do
+      if (Option.isNone(post) || post.value.status !== "processing") return "skipped" as const
+      yield* posts.countAttempt(job.id)
+      const result = yield* render(yield* original(job), { kind: "post", maxPixels: config.media.maxPixels })
+      const variants: Record<string, string> = {}
+      yield* Effect.forEach(result.renditions, (r) => {
+        const key = variantKey(job.id, POST_WIDTHS[r.name as keyof typeof POST_WIDTHS])
+        variants[r.name] = mediaUrl(key)
+        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
+      }, { concurrency: 4, discard: true })
+      yield* sql.withTransaction(Effect.gen(function*() {
+        const published = yield* posts.publish(job.id, {
+          width: result.width,
+          height: result.height,
+          variants,
+          placeholder: result.placeholder,
+          dominantColor: result.dominantColor
+        })
+        if (!published) return
+        const payload = { postId: job.id, authorId: post.value.authorId, variants }
+        yield* outbox.append("post.published", payload)
+        yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_ready", payload), `${job.id}:ready`)
+      })).pipe(Effect.orDie)
+      return "published" as const
+    })
+
+  const processAvatar = (job: MediaJob) =>
+    Effect.gen(function*() {
+      const pending = yield* posts.avatarPending(job.id)
+      if (Option.isNone(pending) || pending.value !== job.key) return "skipped" as const
+      const result = yield* render(yield* original(job), { kind: "avatar", maxPixels: config.media.maxPixels })
+      const version = job.key.slice(-8)
+      const variants: Record<string, string> = {}
+      yield* Effect.forEach(result.renditions, (r) => {
+        const key = avatarKey(job.id, version, AVATAR_WIDTHS[r.name as keyof typeof AVATAR_WIDTHS])
+        variants[r.name] = mediaUrl(key)
+        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
+      }, { discard: true })
+      // the profile shape has four sizes; an avatar's small and large are its nearest renditions
+      const avatar = { thumbnail: variants.thumbnail!, small: variants.medium!, medium: variants.medium!, large: variants.medium! }
+      yield* posts.setAvatar(job.id, avatar, job.key)
+      yield* Effect.ignore(store.remove([job.key]))
+      return "published" as const
+    })
+
+  const giveUp = (job: MediaJob, reason: string, deliveries: number) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const letter = new DeadLetter({ job, reason, deliveries, failedAt: new Date().toISOString() })
+      yield* outbox.appendMessage(`dlq.media.${job.kind}`, letter, crypto.randomUUID())
+      if (job.kind !== "post") return
+      const post = yield* posts.byId(job.id)
+      if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return
+      const payload = { postId: job.id, authorId: post.value.authorId, reason }
+      yield* outbox.append("post.failed", payload)
+      yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_failed", payload), `${job.id}:failed`)
+    })).pipe(Effect.orDie)
+
+  const handle = (d: Delivery<MediaJob>) =>
+    Effect.gen(function*() {
+      const job = d.value
+      const started = performance.now()
+      const outcome = yield* (job.kind === "post" ? processPost(job) : processAvatar(job)).pipe(Effect.exit)
+      if (outcome._tag === "Success") {
+        processed.inc({ kind: job.kind, outcome: outcome.value })
+        yield* Effect.logInfo("media job done").pipe(
+          Effect.annotateLogs({ id: job.id, kind: job.kind, ms: Math.round(performance.now() - started), outcome: outcome.value })
+        )
+        return yield* d.ack
+      }
+      const failure = Cause.failureOption(outcome.cause)
+      const permanent = Option.isSome(failure) && failure.value._tag === "ImageRejected"
+      const reason = Option.isSome(failure) && failure.value._tag === "ImageRejected"
+        ? failure.value.reason
+        : Cause.pretty(outcome.cause).split("\n")[0]!.slice(0, 300)
+      if (permanent || d.deliveryCount >= MAX_DELIVERIES) {
+        yield* Effect.logWarning("media job failed for good").pipe(
+          Effect.annotateLogs({ id: job.id, kind: job.kind, deliveries: d.deliveryCount, reason })
+        )
+        processed.inc({ kind: job.kind, outcome: "failed" })
+        yield* giveUp(job, reason, d.deliveryCount)
+        return yield* d.ack
+      }
+      const delay = mediaBackoffMillis[d.deliveryCount - 1] ?? mediaBackoffMillis[mediaBackoffMillis.length - 1]!
+      yield* Effect.logWarning("media job failed; retrying").pipe(
+        Effect.annotateLogs({ id: job.id, kind: job.kind, delivery: d.deliveryCount, retryInMs: delay, reason })
+      )
+      processed.inc({ kind: job.kind, outcome: "retried" })
+      yield* d.nak(delay)
+    }).pipe(
+      // the database itself failing: leave the job to JetStream and try again a little later
+      Effect.catchAllCause((cause) => Effect.logError("media job crashed", cause).pipe(Effect.zipRight(d.nak(5_000))))
+    )
+
+  return { handle }
+})
+
+export const run = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const bus = yield* Bus
+  const { handle } = yield* make
+  yield* bus.consume(StreamNames.media, ConsumerNames.mediaWorker, MediaJob, { maxMessages: config.media.concurrency }).pipe(
+    Stream.mapEffect(handle, { concurrency: config.media.concurrency, unordered: true }),
+    Stream.runDrain,
+    Effect.tapErrorCause((cause) => Effect.logWarning("media consumer stopped; restarting", cause)),
+    Effect.retry(Schedule.spaced("1 second")),
+    Effect.forkScoped
+  )
+  yield* Effect.logInfo(`media worker consuming (concurrency ${config.media.concurrency})`)
+})
+
+export const layer = Layer.scopedDiscard(run)

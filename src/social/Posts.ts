@@ -1,0 +1,249 @@
+/**
+ * Posts: creating one from a streamed upload or a direct upload, reading it with the author's
+ * privacy and blocks enforced, the profile grid, and deletion. Creation stores the original
+ * first (it is big and may fail), then writes the post row and its media job in one transaction
+ * through the outbox — so there is never a post without its job, nor a job without its post; an
+ * original left behind by a failure is removed before the error is answered.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option, Stream } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
+import { MediaJob } from "../domain/Media.ts"
+import { Post, PostAccepted, PostCounts, type PostPage, Variants } from "../domain/Posts.ts"
+import { GraphRepo } from "../db/Graph.ts"
+import { OutboxRepo } from "../db/Outbox.ts"
+import { type PostRow, PostsRepo } from "../db/Posts.ts"
+import { UsersRepo } from "../db/Users.ts"
+import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
+import { keyOfUrl, originalKey } from "../media/Keys.ts"
+import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
+import { decodeCursor, pageOf } from "./Cursor.ts"
+import { Limits } from "./Limits.ts"
+import { cardOf } from "./Views.ts"
+
+
+export interface PostInput {
+  readonly caption: string
+  readonly altText: string
+  readonly location?: string | undefined
+}
+
+/** `#tags` and `@mentions` in a caption, lower-cased and without repeats. */
+export const extractTags = (caption: string) => {
+  const hashtags = new Set<string>()
+  const mentions = new Set<string>()
+  for (const m of caption.matchAll(/(?:^|[^\p{L}\p{N}_&])#([\p{L}\p{N}_]{1,64})/gu)) hashtags.add(m[1]!.toLowerCase())
+  for (const m of caption.matchAll(/(?:^|[^\p{L}\p{N}_.@])@([A-Za-z0-9._]{1,30})/gu)) mentions.add(m[1]!.toLowerCase().replace(/\.+$/, ""))
+  return { hashtags: [...hashtags].slice(0, 30), mentions: [...mentions].filter((m) => m.length > 0).slice(0, 20) }
+}
+
+type CreateError = PayloadTooLarge | UnsupportedMediaType | RateLimited
+
+export class Posts extends Context.Tag("Posts")<Posts, {
+  /** Spends one unit of the author's write budget before any bytes are stored. */
+  readonly admit: (authorId: string) => Effect.Effect<void, RateLimited>
+  /** A new post whose original is already stored (multipart `POST /posts`); removes it on failure. */
+  readonly createFromStored: (
+    authorId: string,
+    postId: string,
+    original: { readonly key: string; readonly type: string; readonly size: number },
+    input: PostInput
+  ) => Effect.Effect<PostAccepted>
+  readonly createFromUpload: (authorId: string, uploadId: string, input: PostInput) => Effect.Effect<PostAccepted, CreateError | Conflict | Unprocessable | NotFound>
+  readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
+  readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
+  readonly remove: (postId: string, viewerId: string) => Effect.Effect<void, NotFound | RateLimited>
+  /** Stores an original under `key` after checking its first bytes; the sniffed type and size. */
+  readonly storeOriginal: <E>(key: string, image: Stream.Stream<Uint8Array, E>) => Effect.Effect<{ readonly type: string; readonly size: number }, E | PayloadTooLarge | UnsupportedMediaType>
+}>() {}
+
+const notFound = () => new NotFound({ message: "no such post" })
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const sql = yield* SqlClient.SqlClient
+  const store = yield* BlobStore
+  const posts = yield* PostsRepo
+  const users = yield* UsersRepo
+  const graph = yield* GraphRepo
+  const outbox = yield* OutboxRepo
+  const limits = yield* Limits
+  const maxBytes = config.limits.uploadBytes
+  const tooLarge = () => new PayloadTooLarge({ message: `an image is at most ${maxBytes / 1024 / 1024} MB` })
+  const unsupported = () =>
+    new UnsupportedMediaType({ message: "send a JPEG, PNG, WebP, AVIF or GIF image (recognised by its content, not its name)" })
+
+  /** Refuses the stream as soon as its first bytes are not an image we take — before storing anything. */
+  const sniffing = <E>(image: Stream.Stream<Uint8Array, E>, found: (type: string) => void) => {
+    let head = new Uint8Array(0)
+    let decided = false
+    return Stream.mapEffect(image, (chunk): Effect.Effect<Uint8Array, UnsupportedMediaType> => {
+      if (decided) return Effect.succeed(chunk)
+      const merged = new Uint8Array(head.length + chunk.length)
+      merged.set(head)
+      merged.set(chunk, head.length)
+      head = merged
+      if (head.length < SNIFF_BYTES) return Effect.succeed(chunk)
+      decided = true
+      const type = sniffImage(head)
+      if (type === undefined) return Effect.fail(unsupported())
+      found(type)
+      return Effect.succeed(chunk)
+    }).pipe(
+      Stream.concat(Stream.suspend(() => {
+        if (decided) return Stream.empty
+        // shorter than the sniff window: decide on what there is
+        const type = sniffImage(head)
+        if (type === undefined) return Stream.fail(unsupported())
+        found(type)
+        return Stream.empty
+      }))
+    )
+  }
+
+  const storeOriginal = <E>(key: string, image: Stream.Stream<Uint8Array, E>) =>
+    Effect.gen(function*() {
+      let type = ""
+      const { size } = yield* store.put(key, sniffing(image, (t) => (type = t)), { contentType: "application/octet-stream", maxBytes }).pipe(
+        Effect.catchAll((e): Effect.Effect<never, E | PayloadTooLarge | UnsupportedMediaType> =>
+          e instanceof BlobTooLarge ? Effect.fail(tooLarge()) : e instanceof BlobError ? Effect.die(e) : Effect.fail(e as E | UnsupportedMediaType)
+        )
+      )
+      if (size === 0) return yield* Effect.fail(unsupported())
+      return { type, size }
+    })
+
+  /** The post row, its tags and its media job, in one transaction. */
+  const insertWithJob = (postId: string, authorId: string, input: PostInput, original: { key: string; type: string; size: number }) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const { hashtags, mentions } = extractTags(input.caption)
+      yield* posts.insert({
+        id: postId,
+        authorId,
+        caption: input.caption,
+        altText: input.altText,
+        location: input.location ?? null,
+        originalKey: original.key,
+        originalType: original.type,
+        originalBytes: original.size,
+        hashtags,
+        mentions
+      })
+      const job = new MediaJob({ kind: "post", id: postId, key: original.key, enqueuedAt: new Date().toISOString() })
+      yield* outbox.appendMessage("media.post", job, postId)
+      return new PostAccepted({ postId, status: "processing" })
+    })).pipe(Effect.orDie)
+
+  const visiblePost = (postId: string, viewerId: string | null) =>
+    Effect.gen(function*() {
+      const post = yield* posts.byId(postId)
+      if (Option.isNone(post)) return yield* notFound()
+      const p = post.value
+      const author = yield* users.byId(p.authorId)
+      if (Option.isNone(author)) return yield* notFound()
+      if (viewerId !== p.authorId) {
+        // others see published posts only, never across a block, and a private author's only as followers
+        if (p.status !== "published") return yield* notFound()
+        if (viewerId !== null && (yield* graph.blockedEitherWay(viewerId, p.authorId))) return yield* notFound()
+        if (author.value.isPrivate) {
+          if (viewerId === null || !(yield* graph.relation(viewerId, p.authorId)).isFollowing) return yield* notFound()
+        }
+      }
+      return { post: p, author: author.value }
+    })
+
+  const toPost = (p: PostRow, author: Parameters<typeof cardOf>[0]) =>
+    new Post({
+      id: p.id,
+      status: p.status,
+      caption: p.caption,
+      altText: p.altText,
+      location: p.location,
+      variants: p.variants ? new Variants(p.variants as never) : null,
+      width: p.width,
+      height: p.height,
+      placeholder: p.placeholder,
+      dominantColor: p.dominantColor,
+      hashtags: p.hashtags,
+      mentions: p.mentions,
+      counts: new PostCounts({ likes: p.likeCount, comments: p.commentCount }),
+      author: cardOf(author),
+      viewer: null,
+      createdAt: p.createdAt.toISOString(),
+      publishedAt: p.publishedAt?.toISOString() ?? null
+    })
+
+  return Posts.of({
+    storeOriginal,
+    admit: (authorId) => limits.enforce(limits.rules.write, authorId),
+    createFromStored: (authorId, postId, original, input) =>
+      insertWithJob(postId, authorId, input, original).pipe(Effect.onError(() => Effect.ignore(store.remove([original.key])))),
+
+    createFromUpload: (authorId, uploadId, input) =>
+      Effect.gen(function*() {
+        yield* limits.enforce(limits.rules.write, authorId)
+        const upload = yield* posts.upload(uploadId)
+        if (Option.isNone(upload) || upload.value.userId !== authorId) return yield* new NotFound({ message: "no such upload" })
+        if (upload.value.usedAt !== null) return yield* new Conflict({ message: "that upload was already used for a post" })
+        if (upload.value.expiresAt.getTime() < Date.now()) return yield* new Unprocessable({ message: "that upload has expired; ask for a new one" })
+        const key = upload.value.objectKey
+        const info = yield* store.stat(key).pipe(Effect.orDie)
+        if (Option.isNone(info)) return yield* new Unprocessable({ message: "nothing was uploaded to that upload's URL yet" })
+        if (info.value.size > Number(upload.value.maxBytes)) {
+          yield* Effect.ignore(store.remove([key]))
+          return yield* tooLarge()
+        }
+        const head = yield* store.head(key, SNIFF_BYTES).pipe(Effect.orDie)
+        const type = Option.flatMap(head, (h) => Option.fromNullable(sniffImage(h)))
+        if (Option.isNone(type)) {
+          yield* Effect.ignore(store.remove([key]))
+          return yield* unsupported()
+        }
+        const postId = crypto.randomUUID()
+        return yield* sql.withTransaction(Effect.gen(function*() {
+          // claiming the upload and creating the post commit together: a reuse race has one winner
+          if (!(yield* posts.useUpload(uploadId, authorId))) {
+            return yield* new Conflict({ message: "that upload was already used for a post" })
+          }
+          return yield* insertWithJob(postId, authorId, input, { key, type: type.value, size: info.value.size })
+        })).pipe(Effect.catchTag("SqlError", Effect.die))
+      }),
+
+    get: (postId, viewerId) => Effect.map(visiblePost(postId, viewerId), ({ author, post }) => toPost(post, author)),
+
+    grid: (username, viewerId, q) =>
+      Effect.gen(function*() {
+        const author = yield* users.byUsername(username.trim().toLowerCase())
+        if (Option.isNone(author)) return yield* new NotFound({ message: `no account @${username}` })
+        const a = author.value
+        if (viewerId !== null && viewerId !== a.id && (yield* graph.blockedEitherWay(viewerId, a.id))) {
+          return yield* new NotFound({ message: `no account @${username}` })
+        }
+        if (a.isPrivate && viewerId !== a.id && (viewerId === null || !(yield* graph.relation(viewerId, a.id)).isFollowing)) {
+          return { items: [], nextCursor: null, hasMore: false }
+        }
+        const after = yield* decodeCursor(q.cursor)
+        const rows = yield* posts.grid(a.id, after, q.limit + 1)
+        return pageOf(rows, q.limit, (p) => toPost(p, a), (p) => ({ at: p.createdAt, id: p.id }))
+      }),
+
+    remove: (postId, viewerId) =>
+      Effect.gen(function*() {
+        yield* limits.enforce(limits.rules.write, viewerId)
+        const removed = yield* sql.withTransaction(Effect.gen(function*() {
+          const row = yield* posts.remove(postId, viewerId)
+          if (Option.isSome(row)) yield* outbox.append("post.deleted", { postId, authorId: viewerId })
+          return row
+        })).pipe(Effect.orDie)
+        if (Option.isNone(removed)) return yield* notFound()
+        const variantKeys = Object.values(removed.value.variants ?? {}).map(keyOfUrl)
+        // after the commit: a failure here leaves unreachable bytes, never a post without its image
+        yield* store.remove([removed.value.originalKey, ...variantKeys]).pipe(
+          Effect.catchAll((e) => Effect.logWarning("post deleted but its media could not be removed", e))
+        )
+      })
+  })
+})
+
+export const layer = Layer.effect(Posts, make)
