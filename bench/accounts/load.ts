@@ -53,15 +53,38 @@ export interface CpuUse {
   readonly server: number | null
   /** This process: autocannon or the paced sender. */
   readonly loadgen: number
-  /** Everything: with the two above, the rest is mostly PostgreSQL (and whatever else runs here). */
+  /** The PostgreSQL backends connected to the benchmark's database. */
+  readonly db: number | null
   readonly machine: number | null
+  /**
+   * The machine minus the three above: NATS, Redis, PostgreSQL's own background processes — and
+   * anything else running on this machine, which makes the numbers unreliable when it is large.
+   */
+  readonly other: number | null
+}
+
+/** CPU seconds of a set of processes; a process that exited is simply missing from the sum. */
+const cpuOf = (pids: ReadonlyArray<number>) => new Map(pids.map((pid) => [pid, processCpuSeconds(pid)] as const))
+
+/** CPU used between two readings, counting processes that started in between from zero. */
+const cpuBetween = (before: ReadonlyMap<number, number | null>, after: ReadonlyMap<number, number | null>) => {
+  let sum = 0
+  for (const [pid, end] of after) if (end !== null) sum += end - (before.get(pid) ?? 0)
+  return sum
 }
 
 /**
- * Runs `work` and reports how busy the server, this process and the machine were meanwhile: it
- * tells a server-bound result from one limited by PostgreSQL, the load generator or a full machine.
+ * Runs `work` and reports how busy the server, this process, PostgreSQL and the machine were
+ * meanwhile: it tells a server-bound result from one limited by the database, the load generator,
+ * or other work on the machine. `dbPids` lists the database's backends (asked before and after,
+ * as the pool may open connections during the run).
  */
-export const withCpu = async <A>(serverPid: number, work: () => Promise<A>): Promise<{ readonly result: A; readonly cpu: CpuUse }> => {
+export const withCpu = async <A>(
+  serverPid: number,
+  dbPids: () => Promise<ReadonlyArray<number>>,
+  work: () => Promise<A>
+): Promise<{ readonly result: A; readonly cpu: CpuUse }> => {
+  const db0 = cpuOf(await dbPids())
   const wall0 = performance.now()
   const server0 = processCpuSeconds(serverPid)
   const machine0 = machineBusySeconds()
@@ -71,11 +94,14 @@ export const withCpu = async <A>(serverPid: number, work: () => Promise<A>): Pro
   const server1 = processCpuSeconds(serverPid)
   const machine1 = machineBusySeconds()
   const self = process.cpuUsage(self0)
+  const db1 = cpuOf(await dbPids())
   const per = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / wallSeconds)
-  return {
-    result,
-    cpu: { server: per(server0, server1), loadgen: (self.user + self.system) / 1e6 / wallSeconds, machine: per(machine0, machine1) }
-  }
+  const server = per(server0, server1)
+  const loadgen = (self.user + self.system) / 1e6 / wallSeconds
+  const db = machine0 === null ? null : cpuBetween(db0, db1) / wallSeconds
+  const machine = per(machine0, machine1)
+  const other = machine === null || server === null || db === null ? null : Math.max(0, machine - server - loadgen - db)
+  return { result, cpu: { server, loadgen, db, machine, other } }
 }
 
 // ---------------------------------------------------------------------------------------------

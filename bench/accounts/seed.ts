@@ -233,6 +233,15 @@ export const loadUsers = (url: string): Promise<ReadonlyArray<SeededUser>> =>
     return rows.rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name, isPrivate: r.is_private }))
   })
 
+/** Process ids of the PostgreSQL backends connected to the database (for CPU accounting). */
+export const backendPids = (url: string): Promise<ReadonlyArray<number>> =>
+  withClient(url, async (c) => {
+    const rows = await c.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return rows.rows.map((r) => r.pid)
+  })
+
 /**
  * Sessions for the follow benchmark, written directly: logging 200 users in through the API would
  * spend ~20 s of scrypt. Same shape as src/social/Sessions.ts: 32 random bytes as base64url, stored

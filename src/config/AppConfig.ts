@@ -66,6 +66,8 @@ export interface AppConfigShape {
     readonly s3Delivery: "proxy" | "redirect"
     /** How long a job may run unacknowledged before JetStream redelivers it (a worker died). */
     readonly ackWaitSeconds: number
+    /** Delays before each retry of a failed job; a job is delivered this many times plus one. */
+    readonly retryDelaysMillis: ReadonlyArray<number>
   }
   /** Base URL clients reach this server at (for upload URLs); derived from the request when unset. */
   readonly publicUrl: string | undefined
@@ -186,7 +188,16 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
       Config.withDefault(Redacted.make(randomBytes(32).toString("base64url")))
     ),
     s3Delivery: Config.literal("proxy", "redirect")("MEDIA_S3_DELIVERY").pipe(Config.withDefault("proxy" as const)),
-    ackWaitSeconds: positiveInt("MEDIA_ACK_WAIT_SECONDS", 60, 3600)
+    ackWaitSeconds: positiveInt("MEDIA_ACK_WAIT_SECONDS", 60, 3600),
+    retryDelaysMillis: Config.string("MEDIA_RETRY_DELAYS_MS").pipe(
+      Config.withDefault("1000,5000,30000,120000"),
+      Config.mapOrFail((raw) => {
+        const delays = raw.split(",").map((d) => Number(d.trim()))
+        return delays.length >= 1 && delays.length <= 10 && delays.every((d) => Number.isInteger(d) && d >= 0 && d <= 3_600_000)
+          ? Either.right(delays)
+          : Either.left(ConfigError.InvalidData(["MEDIA_RETRY_DELAYS_MS"], "MEDIA_RETRY_DELAYS_MS must be 1–10 comma-separated millisecond delays"))
+      })
+    )
   }),
   publicUrl: Config.option(
     Config.string("PUBLIC_URL").pipe(

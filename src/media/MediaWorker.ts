@@ -3,7 +3,7 @@
  * acknowledged only after its result has committed, so a worker that dies mid-job leaves it to be
  * redelivered (after MEDIA_ACK_WAIT_SECONDS), and a job delivered twice does no harm: variants go
  * to deterministic keys and only a post still `processing` is published. Failures are retried
- * with backoff (1 s, 5 s, 30 s, 2 min); after the last delivery the post becomes `failed`, the job
+ * with backoff (MEDIA_RETRY_DELAYS_MS: 1 s, 5 s, 30 s, 2 min); after the last delivery the post becomes `failed`, the job
  * is kept in MEDIA_DLQ and the author is told — all in one transaction through the outbox.
  */
 import { SqlClient } from "@effect/sql"
@@ -13,14 +13,12 @@ import { DeadLetter, MediaJob } from "../domain/Media.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { Bus, type Delivery } from "../streams/Bus.ts"
-import { ConsumerNames, mediaBackoffMillis, StreamNames } from "../streams/Topology.ts"
+import { ConsumerNames, StreamNames } from "../streams/Topology.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { BlobStore } from "./BlobStore.ts"
 import { avatarKey, mediaUrl, variantKey } from "./Keys.ts"
 // variant keys carry the nominal width, whatever the image's own size
 import { AVATAR_WIDTHS, ImageRejected, POST_WIDTHS, render } from "./Pipeline.ts"
-
-const MAX_DELIVERIES = mediaBackoffMillis.length + 1
 
 /** Inbox frames for the author's sockets, stored through the outbox like everything else. */
 const inboxFrame = (type: string, payload: unknown) => ({ type, ts: new Date().toISOString(), payload })
@@ -32,6 +30,8 @@ export const make = Effect.gen(function*() {
   const posts = yield* PostsRepo
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
+  const delays = config.media.retryDelaysMillis
+  const maxDeliveries = delays.length + 1
   const processed = metrics.counter("aperture_media_jobs_total", "Media jobs by kind and outcome", ["kind", "outcome"])
 
   const original = (job: MediaJob) =>
@@ -120,7 +120,7 @@ export const make = Effect.gen(function*() {
       const reason = Option.isSome(failure) && failure.value._tag === "ImageRejected"
         ? failure.value.reason
         : Cause.pretty(outcome.cause).split("\n")[0]!.slice(0, 300)
-      if (permanent || d.deliveryCount >= MAX_DELIVERIES) {
+      if (permanent || d.deliveryCount >= maxDeliveries) {
         yield* Effect.logWarning("media job failed for good").pipe(
           Effect.annotateLogs({ id: job.id, kind: job.kind, deliveries: d.deliveryCount, reason })
         )
@@ -128,7 +128,7 @@ export const make = Effect.gen(function*() {
         yield* giveUp(job, reason, d.deliveryCount)
         return yield* d.ack
       }
-      const delay = mediaBackoffMillis[d.deliveryCount - 1] ?? mediaBackoffMillis[mediaBackoffMillis.length - 1]!
+      const delay = delays[d.deliveryCount - 1] ?? delays[delays.length - 1]!
       yield* Effect.logWarning("media job failed; retrying").pipe(
         Effect.annotateLogs({ id: job.id, kind: job.kind, delivery: d.deliveryCount, retryInMs: delay, reason })
       )

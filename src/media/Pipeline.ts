@@ -39,7 +39,8 @@ const MAX_ASPECT = 1.91
 /** Reads only the header: dimensions and type, so a pixel bomb is refused before any decoding. */
 export const inspect = (input: Uint8Array, maxPixels: number) =>
   Effect.tryPromise({
-    try: () => sharp(input, { failOn: "none" }).metadata(),
+    // metadata() reads the header only; Sharp's own pixel limit is lifted here so that ours decides
+    try: () => sharp(input, { failOn: "none", limitInputPixels: false }).metadata(),
     catch: (cause) => new ImageFailed({ cause })
   }).pipe(
     Effect.flatMap((m) => {

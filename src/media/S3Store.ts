@@ -1,13 +1,12 @@
 /**
  * The S3 blob store on the `minio` client (MinIO in production, any S3-compatible server in tests).
- * The bucket is created when missing. Uploads stream through; an oversize or failed upload is
- * aborted, and whatever part of it reached the bucket is removed.
+ * The bucket is created when missing. An upload is checked (type, size) as it arrives and only a
+ * complete, accepted body is written, so a refused upload leaves nothing in the bucket.
  */
 import { Effect, Layer, Option, Redacted, Stream } from "effect"
 import * as Minio from "minio"
-import { Readable } from "node:stream"
 import { AppConfig } from "../config/AppConfig.ts"
-import { BlobError, BlobStore, BlobTooLarge, contentTypeOf, isValidKey, limitBytes } from "./BlobStore.ts"
+import { BlobError, BlobStore, contentTypeOf, isValidKey, limitBytes } from "./BlobStore.ts"
 
 export interface S3Options {
   readonly endpoint: string
@@ -86,21 +85,16 @@ export const make = (options: S3Options) =>
       put: (key, body, putOptions) =>
         Effect.gen(function*() {
           yield* valid("put", key)
+          // collected up to the limit (10 MB by default), then sent with its length: the minio client
+          // buffers a part of this size anyway when the length is unknown, and a known length lets
+          // S3 reject a short body instead of storing it
+          const chunks: Array<Uint8Array> = []
           let size = 0
-          const limited = limitBytes(body, putOptions.maxBytes, (n) => {
+          yield* Stream.runForEach(limitBytes(body, putOptions.maxBytes, (n) => {
             size = n
-          })
-          yield* Effect.scoped(
-            Effect.gen(function*() {
-              const readable = yield* Stream.toReadableStreamEffect(limited).pipe(Effect.map((web) => Readable.fromWeb(web as never)))
-              // the stream's failure (too large, client gone) aborts the upload with that failure
-              yield* Effect.tryPromise({
-                try: () => client.putObject(bucket, key, readable, undefined, { "Content-Type": putOptions.contentType }),
-                catch: (cause) => (cause instanceof BlobTooLarge ? cause : new BlobError({ op: "put", key, cause }))
-              })
-            })
-          ).pipe(Effect.onError(() => Effect.ignore(attempt("remove", key, () => client.removeObject(bucket, key)))))
-          if (size > putOptions.maxBytes) return yield* new BlobTooLarge({ maxBytes: putOptions.maxBytes })
+          }), (chunk) => Effect.sync(() => void chunks.push(chunk)))
+          yield* attempt("put", key, () =>
+            client.putObject(bucket, key, Buffer.concat(chunks, size), size, { "Content-Type": putOptions.contentType }))
           return { size }
         }),
       putBytes: (key, bytes, contentType) =>

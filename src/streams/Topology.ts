@@ -28,8 +28,6 @@ export const ConsumerNames = {
   mailboxPartition: (partition: number) => `mbox-${partition}`
 } as const
 
-/** Delays between redeliveries of a media job: about 1 s, 5 s, 30 s, then 2 min. */
-export const mediaBackoffMillis = [1_000, 5_000, 30_000, 120_000] as const
 
 type StreamSpec = Omit<Partial<StreamConfig>, "name" | "subjects"> & { readonly name: string; readonly subjects: ReadonlyArray<string> }
 type ConsumerSpec = Partial<ConsumerConfig> & { readonly stream: string; readonly durable_name: string }
@@ -81,16 +79,19 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
   }
 ]
 
-export const consumerSpecs = (partitions: number, mediaAckWaitSeconds = 60): ReadonlyArray<ConsumerSpec> => [
+export const consumerSpecs = (
+  partitions: number,
+  media: { readonly ackWaitSeconds: number; readonly retryDelaysMillis: ReadonlyArray<number> }
+): ReadonlyArray<ConsumerSpec> => [
   {
     stream: StreamNames.media,
     durable_name: ConsumerNames.mediaWorker,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(mediaAckWaitSeconds * 1000),
-    // the worker naks with mediaBackoffMillis itself: a consumer `backoff` would also replace
+    ack_wait: nanos(media.ackWaitSeconds * 1000),
+    // the worker naks with MEDIA_RETRY_DELAYS_MS itself: a consumer `backoff` would also replace
     // ack_wait with its first step (1 s) and redeliver jobs that are merely still running
-    max_deliver: mediaBackoffMillis.length + 1,
+    max_deliver: media.retryDelaysMillis.length + 1,
     filter_subject: "media.>"
   },
   ...Array.from({ length: partitions }, (_, p): ConsumerSpec => ({
@@ -146,7 +147,7 @@ export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   const nats = yield* Nats
   const config = yield* AppConfig
   yield* Effect.forEach(streamSpecs(config.actorPartitions), (s) => ensureStream(nats, s), { discard: true })
-  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media.ackWaitSeconds), (c) => ensureConsumer(nats, c), {
+  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media), (c) => ensureConsumer(nats, c), {
     concurrency: 8,
     discard: true
   })

@@ -1,7 +1,7 @@
 /** The whole application on an isolated configuration, plus small HTTP/WS helpers for tests. */
 import { Data, Effect, Layer, Logger, LogLevel } from "effect"
 import WebSocket from "ws"
-import { FullNodeLive } from "../../src/App.ts"
+import { BlobStoreLive, FullNodeLive } from "../../src/App.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { HttpListening } from "../../src/http/Transport.ts"
 import { TestConfig } from "./harness.ts"
@@ -9,6 +9,8 @@ import { TestConfig } from "./harness.ts"
 /** The whole application on an isolated configuration (cheap scrypt parameters to keep tests quick). */
 export const TestApp = (overrides: Partial<AppConfigShape> = {}) =>
   FullNodeLive.pipe(
+    // the tests look at stored objects directly, through a store of their own on the same data
+    Layer.merge(BlobStoreLive),
     Layer.provideMerge(TestConfig({ scryptLogN: 10, ...overrides })),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
   )

@@ -98,25 +98,30 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       extra: ReadonlyArray<readonly [string, string]> = []
     ) => {
       if (state.aborted) return done()
-      const head = () => {
-        res.writeStatus(statusLine(out.status))
+      const writeHead = (o: Outgoing) => () => {
+        res.writeStatus(statusLine(o.status))
         res.writeHeader("x-request-id", requestId)
         // a header the handler set replaces the transport's; only set-cookie may repeat
-        for (const k in out.headers) if (!extra.some(([e]) => e === k)) res.writeHeader(k, out.headers[k]!)
+        for (const k in o.headers) if (!extra.some(([e]) => e === k)) res.writeHeader(k, o.headers[k]!)
         for (const [k, v] of extra) res.writeHeader(k, v)
         if (closing) res.writeHeader("connection", "close")
       }
+      const head = writeHead(out)
       const body = out.body
       if (body === undefined || typeof body === "string" || (body instanceof Uint8Array && body.byteLength <= 64 * 1024)) {
         res.cork(() => {
           head()
-          if (body === undefined) res.endWithoutBody()
+          // 204 and 304 have no body by definition; any other empty answer says Content-Length: 0
+          if (body === undefined) out.status === 204 || out.status === 304 ? res.endWithoutBody() : res.end()
           else res.end(body as string | Uint8Array)
         })
         return done()
       }
       if (body instanceof Uint8Array) return writeLarge(res, state, body, head, done)
-      return writeStream(res, state, body, head, done)
+      const length = out.headers["content-length"]
+      if (length === undefined) return writeStream(res, state, body, head, done, undefined)
+      const { "content-length": _, ...rest } = out.headers
+      return writeStream(res, state, body, writeHead({ ...out, headers: rest }), done, Number(length))
     }
 
     const writeLarge = (res: UWS.HttpResponse, state: { aborted: boolean }, body: Uint8Array, head: () => void, done: () => void) => {
@@ -141,14 +146,20 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       }
     }
 
+    /**
+     * Streams a body with backpressure. With a known length every chunk goes through `tryEnd`
+     * (uWS then sends Content-Length itself and ends with the last byte); otherwise chunked `write`.
+     */
     const writeStream = (
       res: UWS.HttpResponse,
       state: { aborted: boolean },
       body: Stream.Stream<Uint8Array, unknown>,
       head: () => void,
-      done: () => void
+      done: () => void,
+      total: number | undefined
     ) => {
       res.cork(head)
+      let finished = false
       const drained = () =>
         Effect.async<void>((resume) => {
           res.onWritable(() => {
@@ -156,9 +167,27 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
             return true
           })
         })
+      const sendSized = (chunk: Uint8Array, size: number) =>
+        Effect.async<void>((resume) => {
+          let start = 0
+          let ok = false
+          res.cork(() => {
+            start = res.getWriteOffset()
+            ;[ok, finished] = res.tryEnd(chunk, size)
+          })
+          if (ok || finished) return resume(Effect.void)
+          res.onWritable((offset) => {
+            if (state.aborted) return true
+            const [ok2, done2] = res.tryEnd(chunk.subarray(offset - start), size)
+            finished = done2
+            if (ok2 || done2) resume(Effect.void)
+            return ok2
+          })
+        })
       const pump = Stream.runForEach(body, (chunk) =>
         Effect.suspend(() => {
           if (state.aborted) return Effect.interrupt
+          if (total !== undefined) return sendSized(chunk, total)
           let ok = true
           res.cork(() => {
             ok = res.write(chunk)
@@ -166,10 +195,16 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
           return ok ? Effect.void : drained()
         })).pipe(
           Effect.matchCauseEffect({
-            onSuccess: () => Effect.sync(() => !state.aborted && res.cork(() => res.end())),
+            onSuccess: () =>
+              Effect.sync(() => {
+                if (state.aborted || finished) return
+                // a sized body that came up short cannot be completed honestly: cut the connection
+                if (total !== undefined) res.close()
+                else res.cork(() => res.end())
+              }),
             onFailure: (cause) =>
               Effect.sync(() => {
-                if (!state.aborted) res.close()
+                if (!state.aborted && !finished) res.close()
               }).pipe(Effect.zipRight(Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError("response stream failed", cause)))
           }),
           Effect.ensuring(Effect.sync(done))
@@ -197,7 +232,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const method = route.method
       const requestId = requestIdFrom(headers["x-request-id"])
       const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const state = { aborted: false, fiber: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined }
+      const state = { aborted: false, responded: false, fiber: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined }
       inFlight++
       res.onAborted(() => {
         state.aborted = true
@@ -207,6 +242,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const cors = corsHeaders(headers.origin, config.corsOrigins)
       const finish = (out: Outgoing) => {
         for (const k in cors) context.responseHeaders.push([k, cors[k]!])
+        state.responded = true
         write(res, state, requestId, out, () => {
           metrics.observeRequest(route.path, method, out.status, (performance.now() - started) / 1000)
           finishOne()
@@ -469,7 +505,10 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
  * A request body as a Stream with backpressure: uWS pushes chunks as they arrive, so the socket is
  * paused while more than a few chunks wait for the handler and resumed once it catches up.
  */
-const bodyStream = (res: UWS.HttpResponse, state: { readonly aborted: boolean }): Stream.Stream<Uint8Array, BodyError> => {
+const bodyStream = (
+  res: UWS.HttpResponse,
+  state: { readonly aborted: boolean; readonly responded: boolean }
+): Stream.Stream<Uint8Array, BodyError> => {
   const queue: Array<Uint8Array> = []
   let ended = false
   let paused = false
@@ -477,7 +516,7 @@ const bodyStream = (res: UWS.HttpResponse, state: { readonly aborted: boolean })
   res.onData((chunk, isLast) => {
     queue.push(new Uint8Array(chunk.slice(0)))
     if (isLast) ended = true
-    if (!ended && !paused && queue.length >= 8) {
+    if (!ended && !paused && queue.length >= 8 && !state.aborted && !state.responded) {
       paused = true
       res.pause()
     }
@@ -489,7 +528,8 @@ const bodyStream = (res: UWS.HttpResponse, state: { readonly aborted: boolean })
     const attempt = () => {
       if (queue.length > 0) {
         const chunks = queue.splice(0, queue.length)
-        if (paused && !state.aborted) {
+        // once answered (or aborted) the response object is gone: it must not be touched again
+        if (paused && !state.aborted && !state.responded) {
           paused = false
           res.resume()
         }
