@@ -316,7 +316,8 @@ const runRounds = async (server: Server, f: Fixtures): Promise<Record<ScenarioId
       )
       assertAlive(server, scenario.label)
       results[scenario.id].push({ round, result, cpu })
-      console.log(`[round ${round}/${settings.rounds}] ${scenario.label.padEnd(24)} ${describe(result, cpu)}`)
+      const at = new Date().toISOString().slice(11, 19)
+      console.log(`${at} [round ${round}/${settings.rounds}] ${scenario.label.padEnd(24)} ${describe(result, cpu)}`)
       await sleep(settings.pauseBetweenMillis)
     }
   }

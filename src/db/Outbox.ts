@@ -62,7 +62,9 @@ export const make = Effect.gen(function*() {
     if (inTransaction._tag === "None") {
       return yield* Effect.dieMessage(`Outbox.appendMessage(${subject}) must run inside sql.withTransaction`)
     }
-    yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)`
+    // the same id twice is the same message: keep the first
+    yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)
+               ON CONFLICT (event_id) DO NOTHING`
     yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`
   }, Effect.orDie)
 

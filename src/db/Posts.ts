@@ -65,6 +65,8 @@ export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   readonly fail: (id: string, reason: string) => Effect.Effect<boolean>
   readonly requeue: (id: string) => Effect.Effect<boolean>
   readonly countAttempt: (id: string) => Effect.Effect<void>
+  /** Posts still `processing` long after any retry could still be running. */
+  readonly stuck: (olderThanSeconds: number) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly originalKey: string }>>
   /** Deletes the post of `authorId`; its row as it was. */
   readonly remove: (id: string, authorId: string) => Effect.Effect<Option.Option<PostRow>>
   readonly insertUpload: (u: { readonly id: string; readonly userId: string; readonly objectKey: string; readonly maxBytes: number; readonly ttlSeconds: number }) => Effect.Effect<UploadRow>
@@ -128,6 +130,11 @@ export const make = Effect.gen(function*() {
         Effect.map((rows) => rows.length > 0),
         Effect.orDie
       ),
+    stuck: (olderThanSeconds) =>
+      sql<{ id: string; originalKey: string }>`
+        SELECT id::text, original_key FROM posts
+        WHERE status = 'processing' AND created_at < now() - make_interval(secs => ${olderThanSeconds})
+        ORDER BY created_at LIMIT 100`.pipe(Effect.orDie),
     countAttempt: (id) => sql`UPDATE posts SET attempts = attempts + 1 WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
     remove: (id, authorId) =>
       Effect.gen(function*() {

@@ -67,7 +67,7 @@ export const make = Effect.gen(function*() {
         if (!published) return
         const payload = { postId: job.id, authorId: post.value.authorId, variants }
         yield* outbox.append("post.published", payload)
-        yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_ready", payload), `${job.id}:ready`)
+        yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_ready", payload), crypto.randomUUID())
       })).pipe(Effect.orDie)
       return "published" as const
     })
@@ -100,7 +100,7 @@ export const make = Effect.gen(function*() {
       if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return
       const payload = { postId: job.id, authorId: post.value.authorId, reason }
       yield* outbox.append("post.failed", payload)
-      yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_failed", payload), `${job.id}:failed`)
+      yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_failed", payload), crypto.randomUUID())
     })).pipe(Effect.orDie)
 
   const handle = (d: Delivery<MediaJob>) =>
@@ -139,13 +139,32 @@ export const make = Effect.gen(function*() {
       Effect.catchAllCause((cause) => Effect.logError("media job crashed", cause).pipe(Effect.zipRight(d.nak(5_000))))
     )
 
-  return { handle }
+  /**
+   * The last line of defence: a job whose final delivery crashed (the database was down, say) is
+   * not redelivered by JetStream. Posts left `processing` well past every retry are failed here,
+   * with a dead letter and a notice to the author, so none stays "processing" for ever.
+   */
+  const sweep = Effect.gen(function*() {
+    const patience = config.media.ackWaitSeconds * (maxDeliveries + 1) + delays.reduce((a, b) => a + b, 0) / 1000 + 600
+    for (const post of yield* posts.stuck(patience)) {
+      const job = new MediaJob({ kind: "post", id: post.id, key: post.originalKey, enqueuedAt: new Date().toISOString() })
+      yield* giveUp(job, "processing took too long", 0)
+      yield* Effect.logWarning("post stuck in processing marked failed").pipe(Effect.annotateLogs({ id: post.id }))
+    }
+  })
+
+  return { handle, sweep }
 })
 
 export const run = Effect.gen(function*() {
   const config = yield* AppConfig
   const bus = yield* Bus
-  const { handle } = yield* make
+  const { handle, sweep } = yield* make
+  yield* sweep.pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning("stuck-post sweep failed", cause)),
+    Effect.repeat(Schedule.spaced("1 minute")),
+    Effect.forkScoped
+  )
   yield* bus.consume(StreamNames.media, ConsumerNames.mediaWorker, MediaJob, { maxMessages: config.media.concurrency }).pipe(
     Stream.mapEffect(handle, { concurrency: config.media.concurrency, unordered: true }),
     Stream.runDrain,
