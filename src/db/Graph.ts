@@ -218,26 +218,38 @@ export const make = Effect.gen(function*() {
     followers: list("followers"),
     following: list("following"),
     search: (q, viewerId, limit) =>
-      sql<ListRow>`
-        SELECT ${card}, (vf.follower_id IS NOT NULL) AS is_following, u.created_at AS cursor_at
-        FROM (
-          SELECT u.*,
-            CASE
-              WHEN u.username = ${q} THEN 0
-              WHEN u.username LIKE ${likePrefix(q)} OR lower(u.display_name) LIKE ${likePrefix(q)} THEN 1
-              ELSE 2
-            END AS tier,
-            greatest(similarity(u.username, ${q}), similarity(lower(u.display_name), ${q})) AS sim
+      Effect.gen(function*() {
+        // phase 1: exact and prefix matches, straight from the btree indexes
+        const prefix = yield* sql<ListRow & { tier: number }>`
+          SELECT ${card}, (vf.follower_id IS NOT NULL) AS is_following, u.created_at AS cursor_at,
+                 CASE WHEN u.username = ${q} THEN 0 ELSE 1 END AS tier
           FROM users u
-          WHERE u.username LIKE ${likePrefix(q)}
-             OR lower(u.display_name) LIKE ${likePrefix(q)}
-             OR u.username % ${q}
-             OR lower(u.display_name) % ${q}
-        ) u
-        LEFT JOIN follows vf ON vf.follower_id = ${viewerId ?? NIL} AND vf.followee_id = u.id
-        WHERE ${notBlocked(viewerId, "u.id")}
-        ORDER BY u.tier, (vf.follower_id IS NOT NULL) DESC, u.sim DESC, u.username
-        LIMIT ${limit}`.pipe(Effect.orDie)
+          LEFT JOIN follows vf ON vf.follower_id = ${viewerId ?? NIL} AND vf.followee_id = u.id
+          WHERE (u.username LIKE ${likePrefix(q)} OR lower(u.display_name) LIKE ${likePrefix(q)})
+            AND ${notBlocked(viewerId, "u.id")}
+          ORDER BY tier, (vf.follower_id IS NOT NULL) DESC, u.username
+          LIMIT ${limit}`.pipe(Effect.orDie)
+        // a term under 3 characters has no trigram worth matching: prefixes are all it can mean
+        if (prefix.length >= limit || q.length < 3) return prefix
+        // phase 2: similar names, nearest first through the GiST indexes, only to fill the page
+        const seen = prefix.map((r) => r.id)
+        const similar = yield* sql<ListRow>`
+          WITH near AS (
+            (SELECT id, username <-> ${q} AS d FROM users ORDER BY username <-> ${q} LIMIT ${limit * 3})
+            UNION ALL
+            (SELECT id, lower(display_name) <-> ${q} AS d FROM users ORDER BY lower(display_name) <-> ${q} LIMIT ${limit * 3})
+          ), best AS (
+            SELECT id, min(d) AS d FROM near GROUP BY id
+          )
+          SELECT ${card}, (vf.follower_id IS NOT NULL) AS is_following, u.created_at AS cursor_at
+          FROM best JOIN users u ON u.id = best.id
+          LEFT JOIN follows vf ON vf.follower_id = ${viewerId ?? NIL} AND vf.followee_id = u.id
+          WHERE best.d < 0.7 AND ${notBlocked(viewerId, "u.id")}
+            ${seen.length > 0 ? sql`AND u.id NOT IN ${sql.in(seen)}` : sql``}
+          ORDER BY (vf.follower_id IS NOT NULL) DESC, best.d, u.username
+          LIMIT ${limit - prefix.length}`.pipe(Effect.orDie)
+        return [...prefix, ...similar]
+      })
   })
 })
 

@@ -84,9 +84,13 @@ export const make = Effect.gen(function*() {
 
   return Social.of({
     profile: Effect.fn("Social.profile")(function*(username, viewerId) {
-      const user = yield* visible(username, viewerId)
-      const relation = viewerId === null || viewerId === user.id ? null : yield* graph.relation(viewerId, user.id)
-      return profileOf(user, relation, viewerId === user.id)
+      const user = yield* users.byUsername(username.trim().toLowerCase())
+      if (Option.isNone(user)) return yield* notFound(username)
+      const self = viewerId === user.value.id
+      // one query answers both "is there a block between us" and the viewer's flags
+      const relation = viewerId === null || self ? null : yield* graph.relation(viewerId, user.value.id)
+      if (relation?.blockedByTarget || relation?.blockedByViewer) return yield* notFound(username)
+      return profileOf(user.value, relation, self)
     }),
 
     updateProfile: Effect.fn("Social.updateProfile")(function*(userId, patch) {

@@ -3,10 +3,12 @@ import outbox from "./0001_outbox.ts"
 import accounts from "./0002_accounts.ts"
 import posts from "./0003_posts.ts"
 import outboxMessageIds from "./0004_outbox_message_ids.ts"
+import searchKnn from "./0005_search_knn.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
   "0002_accounts": accounts,
   "0003_posts": posts,
-  "0004_outbox_message_ids": outboxMessageIds
+  "0004_outbox_message_ids": outboxMessageIds,
+  "0005_search_knn": searchKnn
 }
