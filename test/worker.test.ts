@@ -11,7 +11,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import sharp from "sharp"
-import { ApiNodeLive, BlobStoreLive } from "../src/App.ts"
+import { ApiNodeLive, BlobStoreLive, CoreLive } from "../src/App.ts"
+import * as PostsRepo from "../src/db/Posts.ts"
+import * as MediaWorker from "../src/media/MediaWorker.ts"
 import { AppConfig } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { ConsumerNames, StreamNames } from "../src/streams/Topology.ts"
@@ -112,3 +114,34 @@ it.scopedLive("a worker killed while holding a job: the job is redelivered and d
       assert.strictEqual(yield* count(`inbox.${author.id}`), 1, "one post_ready for the author")
     }).pipe(Effect.provide(app))
   }), { timeout: 120_000 })
+
+it.scopedLive("a post left processing past every retry is failed by the sweep, with a dead letter and a notice", () =>
+  Effect.gen(function*() {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "aperture-sweep-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dataDir, { recursive: true, force: true })))
+    const layers = Layer.mergeAll(BlobStoreLive, PostsRepo.layer).pipe(
+      Layer.provideMerge(CoreLive),
+      Layer.provideMerge(TestConfig({ dataDir })),
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
+    )
+    yield* Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const [user] = yield* sql<{ id: string }>`
+        INSERT INTO users (username, email, password_hash) VALUES ('sweepy', 'sweepy@example.com', 'x') RETURNING id::text`
+      const stale = crypto.randomUUID()
+      const fresh = crypto.randomUUID()
+      for (const [id, age] of [[stale, "2 days"], [fresh, "1 second"]] as const) {
+        yield* sql`
+          INSERT INTO posts (id, author_id, status, original_key, original_type, original_bytes, created_at)
+          VALUES (${id}, ${user!.id}, 'processing', ${`orig-${id}`}, 'image/jpeg', 1, now() - ${age}::interval)`
+      }
+      const { sweep } = yield* MediaWorker.make
+      yield* sweep
+      const rows = yield* sql<{ id: string; status: string }>`SELECT id::text, status FROM posts ORDER BY created_at`
+      assert.deepStrictEqual(rows.map((r) => [r.id, r.status]), [[stale, "failed"], [fresh, "processing"]])
+      const [dlq] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE subject = 'dlq.media.post'`
+      assert.strictEqual(dlq!.n, 1)
+      const [notice] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE subject = ${`inbox.${user!.id}`}`
+      assert.strictEqual(notice!.n, 1)
+    }).pipe(Effect.provide(layers))
+  }), { timeout: 60_000 })

@@ -25,16 +25,32 @@ import * as http from "node:http"
 // USER_HZ, the unit of /proc times: 100 on every mainstream Linux build
 const CLOCK_TICKS_PER_SECOND = 100
 
-/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
-const processCpuSeconds = (pid: number): number | null => {
+/** Fields of /proc/<pid>/stat after the command name, which may contain spaces; null where unreadable. */
+const statFields = (pid: number): ReadonlyArray<string> | null => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    // the command name may contain spaces; fields restart after its ")" at field 3, so utime/stime (14, 15) are at 11, 12
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+    // fields restart after the ")" closing field 2, so field n is at index n - 3
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   } catch {
     return null
   }
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
+const processCpuSeconds = (pid: number): number | null => {
+  const f = statFields(pid)
+  return f === null ? null : (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_SECOND // utime, stime
+}
+
+/** CPU seconds of a process's children that exited and were reaped (cutime, cstime). */
+const reapedChildrenCpuSeconds = (pid: number): number | null => {
+  const f = statFields(pid)
+  return f === null ? null : (Number(f[13]) + Number(f[14])) / CLOCK_TICKS_PER_SECOND
+}
+
+const parentPid = (pid: number): number | null => {
+  const f = statFields(pid)
+  return f === null ? null : Number(f[1])
 }
 
 /** CPU seconds the whole machine has spent busy (not idle or iowait); null where /proc is missing. */
@@ -55,9 +71,14 @@ export interface CpuUse {
   readonly loadgen: number
   /** The PostgreSQL backends connected to the benchmark's database. */
   readonly db: number | null
+  /**
+   * PostgreSQL processes that exited meanwhile (the postmaster's reaped children): mostly the
+   * parallel workers a query forks, which live too briefly to be listed with the backends.
+   */
+  readonly dbExited: number | null
   readonly machine: number | null
   /**
-   * The machine minus the three above: NATS, Redis, PostgreSQL's own background processes — and
+   * The machine minus all of the above: NATS, Redis, PostgreSQL's background processes — and
    * anything else running on this machine, which makes the numbers unreliable when it is large.
    */
   readonly other: number | null
@@ -77,14 +98,18 @@ const cpuBetween = (before: ReadonlyMap<number, number | null>, after: ReadonlyM
  * Runs `work` and reports how busy the server, this process, PostgreSQL and the machine were
  * meanwhile: it tells a server-bound result from one limited by the database, the load generator,
  * or other work on the machine. `dbPids` lists the database's backends (asked before and after,
- * as the pool may open connections during the run).
+ * as the pool may open connections during the run); their parent is the postmaster.
  */
 export const withCpu = async <A>(
   serverPid: number,
   dbPids: () => Promise<ReadonlyArray<number>>,
   work: () => Promise<A>
 ): Promise<{ readonly result: A; readonly cpu: CpuUse }> => {
-  const db0 = cpuOf(await dbPids())
+  const pids0 = await dbPids()
+  const postmaster = pids0.length > 0 ? parentPid(pids0[0]!) : null
+  const reaped = () => (postmaster === null ? null : reapedChildrenCpuSeconds(postmaster))
+  const db0 = cpuOf(pids0)
+  const exited0 = reaped()
   const wall0 = performance.now()
   const server0 = processCpuSeconds(serverPid)
   const machine0 = machineBusySeconds()
@@ -94,14 +119,18 @@ export const withCpu = async <A>(
   const server1 = processCpuSeconds(serverPid)
   const machine1 = machineBusySeconds()
   const self = process.cpuUsage(self0)
+  const exited1 = reaped()
   const db1 = cpuOf(await dbPids())
   const per = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / wallSeconds)
   const server = per(server0, server1)
   const loadgen = (self.user + self.system) / 1e6 / wallSeconds
   const db = machine0 === null ? null : cpuBetween(db0, db1) / wallSeconds
+  const dbExited = per(exited0, exited1)
   const machine = per(machine0, machine1)
-  const other = machine === null || server === null || db === null ? null : Math.max(0, machine - server - loadgen - db)
-  return { result, cpu: { server, loadgen, db, machine, other } }
+  const other = machine === null || server === null || db === null
+    ? null
+    : Math.max(0, machine - server - loadgen - db - (dbExited ?? 0))
+  return { result, cpu: { server, loadgen, db, dbExited, machine, other } }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,13 +5,18 @@
  *   1. Seed `aperture_bench_accounts` once (see seed.ts); later runs reuse it when the marker
  *      matches. BENCH_RESEED=1 drops and rebuilds it.
  *   2. Start one server, warm it up, then per round measure:
- *        GET  /users/:username   max throughput (50 connections) and at a fixed 1,000 req/s
- *        GET  /search/users      at a fixed 200 req/s and max throughput
+ *        GET  /users/:username   max throughput (50 connections), at a fixed 1,000 req/s (the goal)
+ *                                and at 500 req/s (diagnostic: below saturation)
+ *        GET  /search/users      at a fixed 200 req/s (the goal), at 25 req/s (diagnostic), max throughput
  *        POST /auth/login        throughput with 8 connections (scrypt-bound by design)
  *        POST /users/:u/follow   max throughput, 200 distinct followers → random targets
  *      Reads carry a bearer token, so viewer flags and follow state are computed as for a real user.
  *   3. Print the medians over rounds against the goals; write bench/accounts/results.json; undo the
  *      run's writes in the database; delete the run's NATS streams and Redis keys.
+ *
+ * Each line reports the cores used meanwhile by the server, PostgreSQL (this database's backends
+ * + processes that exited, i.e. parallel workers), this process (the load generator) and the rest
+ * of the machine; a large "other" means something else was running and the numbers are suspect.
  *
  * Env: BENCH_DURATION seconds per measurement (default 10), BENCH_ROUNDS (default 3),
  * BENCH_USERS (default 100000), BENCH_RESEED=1, BENCH_SERVER_ROOT (run the server from another
@@ -300,7 +305,8 @@ const warmUp = async (server: Server, f: Fixtures) => {
 const describe = (r: LoadResult, cpu: Measurement["cpu"]) => {
   const bad = failures(r)
   return `${fmtInt(r.reqPerSec).padStart(6)} req/s  p50 ${fmtMs(r.p50Ms).padStart(5)}  p99 ${fmtMs(r.p99Ms).padStart(5)} ms  ` +
-    `CPU server ${fmtCores(cpu.server)} db ${fmtCores(cpu.db)} loadgen ${fmtCores(cpu.loadgen)} other ${fmtCores(cpu.other)}` +
+    `CPU server ${fmtCores(cpu.server)} db ${fmtCores(cpu.db)}+${fmtCores(cpu.dbExited)} loadgen ${fmtCores(cpu.loadgen)} ` +
+    `other ${fmtCores(cpu.other)}` +
     ((cpu.other ?? 0) > settings.otherCpuWarning ? " (BUSY MACHINE)" : "") +
     (bad > 0 ? `  ${bad} FAILED (${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.unfinished ?? 0} unanswered)` : "")
 }

@@ -30,8 +30,8 @@
  *      Peak RSS: Aperture's VmHWM per process; the CLI's largest `ru_maxrss` of any of its
  *      processes (GNU time's %M), i.e. per job.
  * 2. `POST /api/v1/posts` acknowledgement latency: the full server (HTTP_TRANSPORT=uws, ROLES=api,
- *    so no media worker competes for the CPU), one signed-up user, multipart uploads of a ~4.8 MB
- *    JPEG (5000×4000, quality 95) from 4 and from 8 concurrent clients over node:http, the body
+ *    so no media worker competes for the CPU), one signed-up user, multipart uploads of a
+ *    JPEG (5000×4000, quality 95, ~5.0 MB) from 4 and from 8 concurrent clients over node:http, the body
  *    written to the socket for every request (Content-Length, no chunking). Latency is from the
  *    request's first byte to the response's last; throughput is body bytes over wall time. Every
  *    answer must be 202 `{postId, status: "processing"}`, and every stored original must have the
@@ -42,7 +42,9 @@
  * whole machine (a busy machine makes every number here meaningless — the run warns).
  *
  * Env: BENCH_IMAGES (20), BENCH_ROUNDS (3), BENCH_UPLOADS per measurement (100), BENCH_SERVER_ROOT
- * (measure another checkout's src/, e.g. a `git archive` export with node_modules linked).
+ * (measure another checkout's src/, e.g. a `git archive` export with node_modules linked),
+ * BENCH_ONLY=jobs|uploads (one part only), BENCH_SERVER_CPU_PROFILE=<dir> (a CPU profile of the
+ * server over the upload part, written there at its exit; see cpu-profile.mjs).
  * Run: `npx tsx bench/media/run.ts`. Writes bench/media/results.json. Needs PostgreSQL, Redis and
  * NATS on loopback (as the server does), and installs libvips-tools with apt-get when missing.
  */
@@ -54,7 +56,7 @@ import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import pg from "pg"
 import sharp from "sharp"
 import { machineInfo, printTable, type Row } from "../accounts/report.ts"
@@ -83,7 +85,7 @@ const settings = {
   uploadConcurrencies: [4, 8] as ReadonlyArray<number>,
   jobConcurrencies: [1, 2] as ReadonlyArray<number>,
   photo: { width: 4000, height: 3000, quality: 90, noise: 8 },
-  upload: { width: 5000, height: 4000, quality: 95, noise: 2.5 },
+  upload: { width: 5000, height: 4000, quality: 95, noise: 2.6 },
   maxUploadBytes: 10 * 1024 * 1024,
   // MEDIA_MAX_PIXELS' default
   maxPixels: 40_000_000,
@@ -95,6 +97,10 @@ const settings = {
 const goals = { ratio: 0.8, rssPerJobMiB: 300, ackP99Ms: 100 } as const
 
 const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] ?? REPO_ROOT
+/** `jobs` or `uploads` runs one part only (while working on it); anything else runs both. */
+const only = process.env["BENCH_ONLY"] === "jobs" || process.env["BENCH_ONLY"] === "uploads" ? process.env["BENCH_ONLY"] : undefined
+/** A directory: the server runs under bench/media/cpu-profile.mjs and leaves a .cpuprofile there at exit. */
+const serverCpuProfileDir = process.env["BENCH_SERVER_CPU_PROFILE"]
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/aperture_bench_media"
 const ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -211,6 +217,7 @@ interface JobMeasurement {
   readonly seconds: number
   /** Cores used by the measured processes during the timed part. */
   readonly cores: number
+  /** Cores the whole machine kept busy during the timed part; well above `cores` means others were running. */
   readonly machineCores: number | null
   /** Aperture: the process's VmHWM. CLI: the largest ru_maxrss of its processes (one job's). */
   readonly peakRssBytes: number
@@ -230,9 +237,7 @@ const runAperture = async (input: string, round: number, concurrency: number, sh
     root: SERVER_ROOT,
     ...(sharpThreads === undefined ? {} : { sharpThreads })
   }
-  const { result: done, machineCores } = await withMachineCpu(() =>
-    run(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "bench/media/worker-child.ts"), JSON.stringify(args)])
-  )
+  const done = await run(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "bench/media/worker-child.ts"), JSON.stringify(args)])
   const line = done.stdout.split("\n").find((l) => l.startsWith("RESULT "))
   if (done.code !== 0 || line === undefined) {
     throw new Error(`worker-child failed (${done.code ?? done.signal}):\n${done.stderr}\n${done.stdout}`)
@@ -244,8 +249,7 @@ const runAperture = async (input: string, round: number, concurrency: number, sh
     imagesPerSec: r.imagesPerSec,
     seconds: r.seconds,
     cores: r.cores,
-    // the child's start-up and warm-up are inside this window too; a rough figure only
-    machineCores,
+    machineCores: r.machineCores,
     peakRssBytes: r.peakRssBytes,
     baselineRssBytes: r.baselineRssBytes,
     jobMillisMedian: median(r.jobMillis),
@@ -658,7 +662,11 @@ const benchUploads = async (uploadFile: string) => {
     PASSWORD_SCRYPT_LOG_N: "10",
     RATE_WRITES_PER_MINUTE: "1000000",
     RATE_SIGNUPS_PER_IP_PER_HOUR: "1000000",
-    ROLES: "api"
+    ROLES: "api",
+    ...(serverCpuProfileDir === undefined || serverCpuProfileDir === "" ? {} : {
+      NODE_OPTIONS: `--import ${pathToFileURL(fileURLToPath(new URL("./cpu-profile.mjs", import.meta.url))).href}`,
+      BENCH_SERVER_CPU_PROFILE: path.resolve(serverCpuProfileDir)
+    })
   })
   try {
     const username = `bench_${runId}`
@@ -739,6 +747,99 @@ const installExitHandlers = () => {
 // ---------------------------------------------------------------------------------------------
 // Report
 
+const summariseJobs = (jobs: Awaited<ReturnType<typeof benchJobs>>, rows: Array<Row>) => {
+  const jobMedian = (id: string) => {
+    const ms = jobs.results[id] ?? []
+    return {
+      imagesPerSec: median(ms.map((m) => m.imagesPerSec)),
+      cores: median(ms.map((m) => m.cores)),
+      peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)),
+      baselineRssBytes: ms[0]?.baselineRssBytes ?? null,
+      jobMillisMedian: median(ms.map((m) => m.jobMillisMedian ?? NaN)),
+      outputBytesPerImage: ms[0]?.outputBytesPerImage ?? 0
+    }
+  }
+  const summary = Object.fromEntries(jobs.targets.map((t) => [t.id, { label: t.label, ...jobMedian(t.id) }]))
+  const ratios: Array<Record<string, unknown>> = []
+  for (const c of settings.jobConcurrencies) {
+    const ap = summary[`aperture-c${c}`]!
+    const perJob = summary[`cli-perJob-c${c}`]!
+    const batched = summary[`cli-batched-c${c}`]!
+    const best = perJob.imagesPerSec >= batched.imagesPerSec ? { id: "per job", ...perJob } : { id: "batched", ...batched }
+    const ratio = ap.imagesPerSec / best.imagesPerSec
+    rows.push({ metric: `c${c}: Aperture render (img/s)`, value: fmt(ap.imagesPerSec, 2), goal: "" })
+    rows.push({ metric: `c${c}: vipsthumbnail, 5 processes per job (img/s)`, value: fmt(perJob.imagesPerSec, 2), goal: "" })
+    rows.push({ metric: `c${c}: vipsthumbnail, batched per lane (img/s)`, value: fmt(batched.imagesPerSec, 2), goal: "" })
+    rows.push({ metric: `c${c}: Aperture / CLI best (${best.id})`, value: `${fmt(ratio, 2)}×`, goal: `≥ ${goals.ratio}×`, met: ratio >= goals.ratio })
+    rows.push({ metric: `c${c}: Aperture / CLI per job`, value: `${fmt(ap.imagesPerSec / perJob.imagesPerSec, 2)}×`, goal: "" })
+    const perJobMiB = mib(ap.peakRssBytes) / c
+    rows.push({ metric: `c${c}: Aperture peak RSS / job (VmHWM ÷ ${c})`, value: `${fmt(perJobMiB, 0)} MiB`, goal: `< ${goals.rssPerJobMiB} MiB`, met: perJobMiB < goals.rssPerJobMiB })
+    if (ap.baselineRssBytes !== null) {
+      rows.push({ metric: `c${c}: Aperture peak RSS above idle process / job`, value: `${fmt((mib(ap.peakRssBytes) - mib(ap.baselineRssBytes)) / c, 0)} MiB`, goal: "" })
+    }
+    rows.push({ metric: `c${c}: vipsthumbnail peak RSS / process (${best.id})`, value: `${fmt(mib(best.peakRssBytes), 0)} MiB`, goal: "" })
+    ratios.push({ concurrency: c, reference: best.id, ratio, goal: goals.ratio, met: ratio >= goals.ratio, perJobRatio: ap.imagesPerSec / perJob.imagesPerSec })
+  }
+  const threads = summary["aperture-threads-c1"]!
+  rows.push({ metric: `c1: Aperture with sharp.concurrency(${os.cpus().length}) (img/s)`, value: fmt(threads.imagesPerSec, 2), goal: "" })
+  rows.push({ metric: "Aperture idle process RSS (node+tsx+modules)", value: `${fmt(mib(summary["aperture-c1"]!.baselineRssBytes ?? NaN), 0)} MiB`, goal: "" })
+  return { summary, ratios }
+}
+
+const summariseUploads = (uploads: Awaited<ReturnType<typeof benchUploads>>, rows: Array<Row>) =>
+  settings.uploadConcurrencies.map((c) => {
+    const ms = uploads.results[c] ?? []
+    const s = {
+      concurrency: c,
+      p50Ms: median(ms.map((m) => m.p50Ms)),
+      p99Ms: median(ms.map((m) => m.p99Ms)),
+      afterSentP50Ms: median(ms.map((m) => m.afterSentP50Ms)),
+      afterSentP99Ms: median(ms.map((m) => m.afterSentP99Ms)),
+      mbPerSec: median(ms.map((m) => m.mbPerSec)),
+      serverMeanMs: median(ms.map((m) => m.serverMeanMs ?? NaN)),
+      serverCores: median(ms.map((m) => m.serverCores ?? NaN)),
+      accepted: ms.reduce((n, m) => n + m.accepted, 0),
+      uploads: ms.reduce((n, m) => n + m.uploads, 0),
+      storedOriginals: ms.reduce((n, m) => n + m.storedOriginals, 0)
+    }
+    rows.push({ metric: `upload, ${c} clients: p50 ack (ms)`, value: fmt(s.p50Ms), goal: "" })
+    rows.push({ metric: `upload, ${c} clients: p99 ack (ms)`, value: fmt(s.p99Ms), goal: `< ${goals.ackP99Ms} ms`, met: s.p99Ms < goals.ackP99Ms && s.accepted === s.uploads })
+    rows.push({ metric: `upload, ${c} clients: p99 after last byte sent (ms)`, value: fmt(s.afterSentP99Ms), goal: "" })
+    rows.push({ metric: `upload, ${c} clients: throughput (MB/s)`, value: fmt(s.mbPerSec, 0), goal: "" })
+    rows.push({ metric: `upload, ${c} clients: server CPU (cores)`, value: fmt(s.serverCores, 2), goal: "" })
+    rows.push({
+      metric: `upload, ${c} clients: accepted / stored / sent`,
+      value: `${s.accepted}/${s.storedOriginals}/${s.uploads}`,
+      goal: "all",
+      met: s.accepted === s.uploads && s.storedOriginals === s.uploads
+    })
+    return s
+  })
+
+/** The measurements during which the machine did noticeably more than what was measured. */
+const FOREIGN_CORES_TOLERATED = 0.3
+function foreignLoad(part: Awaited<ReturnType<typeof benchJobs>> | Awaited<ReturnType<typeof benchUploads>> | undefined): Array<string> {
+  if (part === undefined) return []
+  const out: Array<string> = []
+  if ("targets" in part) {
+    for (const t of part.targets) {
+      for (const m of part.results[t.id] ?? []) {
+        // the bench's own process adds a little (spawning, the child's I/O)
+        const extra = m.machineCores === null ? 0 : m.machineCores - m.cores
+        if (extra > FOREIGN_CORES_TOLERATED) out.push(`round ${m.round} ${t.label}: ${extra.toFixed(2)} cores besides the measured ${m.cores.toFixed(2)}`)
+      }
+    }
+  } else {
+    for (const ms of Object.values(part.results)) {
+      for (const m of ms) {
+        const extra = m.machineCores === null ? 0 : m.machineCores - (m.serverCores ?? 0) - m.clientCores
+        if (extra > FOREIGN_CORES_TOLERATED) out.push(`round ${m.round} uploads, ${m.concurrency} clients: ${extra.toFixed(2)} cores besides server and client (PostgreSQL, NATS and the kernel's writeback count here too)`)
+      }
+    }
+  }
+  return out
+}
+
 const main = async () => {
   installExitHandlers()
   const startedAt = new Date()
@@ -779,81 +880,36 @@ const main = async () => {
     }))
   }
 
-  let jobs: Awaited<ReturnType<typeof benchJobs>>
-  let uploads: Awaited<ReturnType<typeof benchUploads>>
+  let jobs: Awaited<ReturnType<typeof benchJobs>> | undefined
+  let uploads: Awaited<ReturnType<typeof benchUploads>> | undefined
   try {
-    jobs = await benchJobs(photo, geometry)
+    if (only !== "uploads") jobs = await benchJobs(photo, geometry)
     console.log("")
-    uploads = await benchUploads(uploadImage)
+    if (only !== "jobs") uploads = await benchUploads(uploadImage)
   } finally {
     await cleanup()
   }
 
-  // --- summary
-  const jobMedian = (id: string) => {
-    const ms = jobs.results[id] ?? []
-    return {
-      imagesPerSec: median(ms.map((m) => m.imagesPerSec)),
-      cores: median(ms.map((m) => m.cores)),
-      peakRssBytes: Math.max(...ms.map((m) => m.peakRssBytes)),
-      baselineRssBytes: ms[0]?.baselineRssBytes ?? null,
-      jobMillisMedian: median(ms.map((m) => m.jobMillisMedian ?? NaN)),
-      outputBytesPerImage: ms[0]?.outputBytesPerImage ?? 0
-    }
-  }
-  const summary = Object.fromEntries(jobs.targets.map((t) => [t.id, { label: t.label, ...jobMedian(t.id) }]))
   const rows: Array<Row> = []
-  const ratios: Array<Record<string, unknown>> = []
-  for (const c of settings.jobConcurrencies) {
-    const ap = summary[`aperture-c${c}`]!
-    const perJob = summary[`cli-perJob-c${c}`]!
-    const batched = summary[`cli-batched-c${c}`]!
-    const best = perJob.imagesPerSec >= batched.imagesPerSec ? { id: "perJob", ...perJob } : { id: "batched", ...batched }
-    const ratio = ap.imagesPerSec / best.imagesPerSec
-    rows.push({ metric: `c${c}: Aperture render (img/s)`, value: fmt(ap.imagesPerSec, 2), goal: "" })
-    rows.push({ metric: `c${c}: vipsthumbnail per job (img/s)`, value: fmt(perJob.imagesPerSec, 2), goal: "" })
-    rows.push({ metric: `c${c}: vipsthumbnail batched (img/s)`, value: fmt(batched.imagesPerSec, 2), goal: "" })
-    rows.push({ metric: `c${c}: Aperture / CLI best (${best.id})`, value: `${fmt(ratio, 2)}×`, goal: `≥ ${goals.ratio}×`, met: ratio >= goals.ratio })
-    rows.push({ metric: `c${c}: Aperture / CLI per job`, value: `${fmt(ap.imagesPerSec / perJob.imagesPerSec, 2)}×`, goal: "" })
-    const perJobMiB = mib(ap.peakRssBytes) / c
-    rows.push({ metric: `c${c}: Aperture peak RSS / job (VmHWM ÷ ${c})`, value: `${fmt(perJobMiB, 0)} MiB`, goal: `< ${goals.rssPerJobMiB} MiB`, met: perJobMiB < goals.rssPerJobMiB })
-    if (ap.baselineRssBytes !== null) {
-      rows.push({ metric: `c${c}: Aperture RSS above idle process / job`, value: `${fmt((mib(ap.peakRssBytes) - mib(ap.baselineRssBytes)) / c, 0)} MiB`, goal: "" })
-    }
-    rows.push({ metric: `c${c}: vipsthumbnail peak RSS / process`, value: `${fmt(mib(best.peakRssBytes), 0)} MiB`, goal: "" })
-    ratios.push({ concurrency: c, reference: best.id, ratio, goal: goals.ratio, met: ratio >= goals.ratio, perJobRatio: ap.imagesPerSec / perJob.imagesPerSec })
-  }
-  const threads = summary["aperture-threads-c1"]!
-  rows.push({ metric: `c1: Aperture, sharp.concurrency(${os.cpus().length}) (img/s)`, value: fmt(threads.imagesPerSec, 2), goal: "" })
-  rows.push({ metric: "Aperture idle process RSS (node+tsx+modules)", value: `${fmt(mib(summary["aperture-c1"]!.baselineRssBytes ?? NaN), 0)} MiB`, goal: "" })
+  const jobSummary = jobs === undefined ? undefined : summariseJobs(jobs, rows)
+  const uploadSummary = uploads === undefined ? undefined : summariseUploads(uploads, rows)
 
-  const uploadSummary = settings.uploadConcurrencies.map((c) => {
-    const ms = uploads.results[c] ?? []
-    const s = {
-      concurrency: c,
-      p50Ms: median(ms.map((m) => m.p50Ms)),
-      p99Ms: median(ms.map((m) => m.p99Ms)),
-      afterSentP99Ms: median(ms.map((m) => m.afterSentP99Ms)),
-      mbPerSec: median(ms.map((m) => m.mbPerSec)),
-      serverMeanMs: median(ms.map((m) => m.serverMeanMs ?? NaN)),
-      serverCores: median(ms.map((m) => m.serverCores ?? NaN)),
-      accepted: ms.reduce((n, m) => n + m.accepted, 0),
-      uploads: ms.reduce((n, m) => n + m.uploads, 0),
-      storedOriginals: ms.reduce((n, m) => n + m.storedOriginals, 0)
-    }
-    rows.push({ metric: `upload ${c} clients: p50 ack (ms)`, value: fmt(s.p50Ms), goal: "" })
-    rows.push({ metric: `upload ${c} clients: p99 ack (ms)`, value: fmt(s.p99Ms), goal: `< ${goals.ackP99Ms} ms`, met: s.p99Ms < goals.ackP99Ms && s.accepted === s.uploads })
-    rows.push({ metric: `upload ${c} clients: throughput (MB/s)`, value: fmt(s.mbPerSec, 0), goal: "" })
-    rows.push({ metric: `upload ${c} clients: accepted / stored / sent`, value: `${s.accepted}/${s.storedOriginals}/${s.uploads}`, goal: "all", met: s.accepted === s.uploads && s.storedOriginals === s.uploads })
-    return s
-  })
-
-  console.log(`\n${settings.images} images per measurement, medians of ${settings.rounds} rounds (peak RSS: largest); uploads of ${fmt(mib(uploads.imageBytes), 2)} MiB`)
-  printTable(rows)
   console.log(
-    `\nnote: Sharp runs ${sharp.concurrency()} libvips thread(s) per pipeline here (its default on glibc without jemalloc is 1); ` +
-      `vipsthumbnail uses one per core (${os.cpus().length}).`
+    `\n${settings.images} images per measurement, ${settings.uploads} uploads of ${fmt(uploadInfo.bytes / 1e6, 2)} MB per measurement; ` +
+      `medians of ${settings.rounds} rounds (peak RSS: the largest)`
   )
+  printTable(rows)
+  if (jobs !== undefined) {
+    console.log(
+      `\nSharp runs ${sharp.concurrency()} libvips thread(s) per pipeline here (its default on glibc without jemalloc); ` +
+        `vipsthumbnail uses one per core (${os.cpus().length}).`
+    )
+  }
+  const foreign = [...foreignLoad(jobs), ...foreignLoad(uploads)]
+  if (foreign.length > 0) {
+    console.warn(`\nWARNING: other processes used CPU during ${foreign.length} measurement(s), so those figures are pessimistic:`)
+    for (const f of foreign.slice(0, 8)) console.warn(`  ${f}`)
+  }
 
   const json = {
     date: startedAt.toISOString(),
@@ -861,9 +917,9 @@ const main = async () => {
     machine: { ...machineInfo(), ...quiet },
     versions: { sharp: sharp.versions, vipsCli: vipsVersion },
     settings: { ...settings, goals, serverRoot: SERVER_ROOT },
-    inputs: { photoBytes: photoInfo.bytes, uploadImageBytes: uploads.imageBytes, uploadBodyBytes: uploads.bodyBytes, geometry },
-    jobs: { summary, ratios, measurements: jobs.results },
-    uploads: { summary: uploadSummary, measurements: uploads.results, serverStderrTail: uploads.serverStderrTail },
+    inputs: { photoBytes: photoInfo.bytes, uploadImageBytes: uploadInfo.bytes, uploadBodyBytes: uploads?.bodyBytes ?? null, geometry },
+    jobs: jobs === undefined ? null : { ...jobSummary, measurements: jobs.results },
+    uploads: uploads === undefined ? null : { summary: uploadSummary, measurements: uploads.results, serverStderrTail: uploads.serverStderrTail },
     table: rows
   }
   await fs.writeFile(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`)

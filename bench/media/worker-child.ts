@@ -43,6 +43,8 @@ export interface ChildResult {
   readonly jobMillis: ReadonlyArray<number>
   /** Process CPU (all threads) during the timed part, in cores. */
   readonly cores: number
+  /** The whole machine's busy CPU during the timed part, in cores (others' work shows up here). */
+  readonly machineCores: number | null
   /** VmRSS after loading modules, before any image work. */
   readonly baselineRssBytes: number
   /** VmHWM at the end: the kernel's peak resident set over the whole process lifetime. */
@@ -56,6 +58,17 @@ export interface ChildResult {
 }
 
 const DEFAULT_MAX_PIXELS = 40_000_000
+
+/** Busy jiffies of the whole machine (first line of /proc/stat); null where /proc is missing. */
+const machineBusyJiffies = (): number | null => {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal
+    return (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)
+  } catch {
+    return null
+  }
+}
 
 const statusBytes = (field: "VmRSS" | "VmHWM"): number => {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"))
@@ -96,6 +109,7 @@ const main = async () => {
 
   const jobMillis: Array<number> = []
   const cpu0 = process.cpuUsage()
+  const m0 = machineBusyJiffies()
   const t0 = performance.now()
   await Effect.runPromise(Effect.forEach(
     Array.from({ length: args.count }, (_, i) => i),
@@ -108,6 +122,7 @@ const main = async () => {
   ))
   const seconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
+  const m1 = machineBusyJiffies()
   clearInterval(sampler)
 
   const result: ChildResult = {
@@ -118,6 +133,8 @@ const main = async () => {
     imagesPerSec: args.count / seconds,
     jobMillis,
     cores: (cpu.user + cpu.system) / 1e6 / seconds,
+    // USER_HZ = 100
+    machineCores: m0 === null || m1 === null ? null : (m1 - m0) / 100 / seconds,
     baselineRssBytes,
     peakRssBytes: statusBytes("VmHWM"),
     sampledPeakRssBytes: sampledPeak,
