@@ -19,8 +19,10 @@
  * of the machine; a large "other" means something else was running and the numbers are suspect.
  *
  * Env: BENCH_DURATION seconds per measurement (default 10), BENCH_ROUNDS (default 3),
- * BENCH_USERS (default 100000), BENCH_RESEED=1, BENCH_SERVER_ROOT (run the server from another
- * checkout, e.g. a `git archive HEAD` export with node_modules linked, while this tree is mid-edit).
+ * BENCH_USERS (default 100000), BENCH_RESEED=1, BENCH_DATABASE_URL (default
+ * postgres://postgres@127.0.0.1:5432/aperture_bench_accounts), BENCH_SERVER_ROOT (run the server
+ * from another checkout, e.g. a `git archive HEAD` export with node_modules linked, while this
+ * tree is mid-edit).
  * Run: `npx tsx bench/accounts/run.ts`.
  */
 import { execFileSync } from "node:child_process"
@@ -176,6 +178,15 @@ const ensureSeed = async (): Promise<SeedInfo> => {
   console.log(`seeded in ${marker.seedSeconds} s: ${fmtInt(marker.users)} users, ${fmtInt(marker.edges)} follow edges, ` +
     `top account ${fmtInt(marker.maxFollowers)} followers\n`)
   return { marker, reused: false }
+}
+
+/** A reused seed may have gained or lost indexes since it was made; the plans measured follow them. */
+const warnOnDrift = (drift: { readonly added: ReadonlyArray<string>; readonly removed: ReadonlyArray<string> }) => {
+  if (drift.added.length + drift.removed.length === 0) return
+  console.log("WARNING: the indexes of the measured tables differ from the seed's (a newer migration, or a manual change):")
+  for (const d of drift.added) console.log(`  + ${d}`)
+  for (const d of drift.removed) console.log(`  - ${d}`)
+  console.log("  BENCH_RESEED=1 rebuilds the database from the server's migrations\n")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,7 +402,13 @@ const searchByKind = (rounds: ReadonlyArray<Measurement>) => {
   }))
 }
 
-const summarise = (results: Record<ScenarioId, Array<Measurement>>, seedInfo: SeedInfo, f: Fixtures, startedAt: Date) => {
+const summarise = (
+  results: Record<ScenarioId, Array<Measurement>>,
+  seedInfo: SeedInfo,
+  f: Fixtures,
+  schema: Awaited<ReturnType<typeof Seed.indexDrift>>,
+  startedAt: Date
+) => {
   const medians = Object.fromEntries(SCENARIOS.map((s) => [s.id, mediansOf(results[s.id], failures)])) as Record<ScenarioId, Medians>
   const rows = tableRows(medians)
   const byKind = { [settings.searchRate]: searchByKind(results.searchFixed), [settings.searchLowRate]: searchByKind(results.searchLow) }
@@ -415,6 +432,7 @@ const summarise = (results: Record<ScenarioId, Array<Measurement>>, seedInfo: Se
     settings: { ...settings, seed: seedSettings, transport: "uws", viewer: f.viewer },
     server: serverSource(),
     seed: { ...seedInfo.marker, reused: seedInfo.reused },
+    schema,
     table: rows,
     medians,
     searchByKindPerRate: byKind,
@@ -430,7 +448,10 @@ const measure = async (seedInfo: SeedInfo, startedAt: Date) => {
   const server = await startServer(SERVER_ROOT, serverEnv)
   let results: Record<ScenarioId, Array<Measurement>>
   let fixtures: Fixtures
+  let schema: Awaited<ReturnType<typeof Seed.indexDrift>>
   try {
+    schema = await Seed.indexDrift(DATABASE_URL, seedInfo.marker)
+    warnOnDrift(schema)
     fixtures = await makeFixtures(server)
     await preflight(server, fixtures)
     console.log(`warming up (${settings.warmupSeconds} s per endpoint) as @${fixtures.viewer}`)
@@ -441,7 +462,7 @@ const measure = async (seedInfo: SeedInfo, startedAt: Date) => {
     const removed = await Seed.restore(DATABASE_URL, seedInfo.marker)
     console.log(`\nrestored the seed (${fmtInt(removed)} follow edges of this run removed)`)
   }
-  summarise(results, seedInfo, fixtures, startedAt)
+  summarise(results, seedInfo, fixtures, schema, startedAt)
 }
 
 const main = async () => {

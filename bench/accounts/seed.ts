@@ -38,6 +38,8 @@ export interface Marker {
   readonly maxFollowers: number
   readonly seededAt: string
   readonly seedSeconds: number
+  /** The accounts tables' indexes when seeded (absent in markers written before it was recorded). */
+  readonly indexes?: ReadonlyArray<string>
 }
 
 const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
@@ -173,6 +175,32 @@ const insertFollows = async (c: pg.Client, s: SeedSettings, log: Log) => {
   await c.query("RESET session_replication_role")
 }
 
+/** Tables whose indexes decide what the measured queries cost. */
+const MEASURED_TABLES = ["users", "follows", "follow_requests", "blocks", "sessions"]
+
+const indexesOf = async (c: pg.Client): Promise<ReadonlyArray<string>> => {
+  const rows = await c.query<{ indexdef: string }>(
+    "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1) ORDER BY indexdef",
+    [MEASURED_TABLES]
+  )
+  return rows.rows.map((r) => r.indexdef)
+}
+
+/**
+ * The measured tables' indexes now, and how they differ from the seed's: an index added by a newer
+ * migration — or by hand — can change every plan (a reused seed carries whatever was done to it).
+ */
+export const indexDrift = (url: string, marker: Marker) =>
+  withClient(url, async (c) => {
+    const now = await indexesOf(c)
+    const then = marker.indexes
+    return {
+      indexes: now,
+      added: then === undefined ? [] : now.filter((d) => !then.includes(d)),
+      removed: then === undefined ? [] : then.filter((d) => !now.includes(d))
+    }
+  })
+
 const updateCounters = (c: pg.Client) =>
   c.query(`
     UPDATE users u
@@ -208,7 +236,8 @@ export const seed = (url: string, s: SeedSettings, log: Log): Promise<Marker> =>
       edges: stats.rows[0]!.edges,
       maxFollowers: stats.rows[0]!.max_followers,
       seededAt: new Date().toISOString(),
-      seedSeconds: Number(((performance.now() - started) / 1000).toFixed(1))
+      seedSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      indexes: await indexesOf(c)
     }
     // COMMENT takes no parameters; the JSON is quoted as a string literal instead
     await c.query(`COMMENT ON DATABASE ${quoteIdent(databaseName(url))} IS ${c.escapeLiteral(JSON.stringify(marker))}`)
@@ -260,7 +289,9 @@ export const createSessions = (url: string, userIds: ReadonlyArray<string>): Pro
 
 /**
  * Undoes what a run wrote — its follows (newer than the seed), follow requests, sessions and outbox
- * events — and recomputes the counters it touched, so every run measures the same data set.
+ * events — and recomputes the counters it touched, so every run measures the same data set. Then
+ * VACUUM: without it (or with autovacuum off, as on some development servers) the dead rows of
+ * every run pile up in the tables and indexes the next run reads.
  * Run with the server stopped: the outbox relay must not be reading the rows removed here.
  */
 export const restore = (url: string, marker: Marker) =>
@@ -282,5 +313,6 @@ export const restore = (url: string, marker: Marker) =>
     await c.query("DELETE FROM sessions")
     await c.query("DELETE FROM outbox")
     await c.query("COMMIT")
+    await c.query("VACUUM (ANALYZE) users, follows, follow_requests, sessions, outbox")
     return removed.rowCount ?? 0
   })

@@ -8,6 +8,8 @@
  * with MEDIA_CONCURRENCY).
  *
  * Argument: one JSON object (see `Args`). Prints one line `RESULT <json>` (see `ChildResult`).
+ * run.ts also runs a compiled copy of this file and of Pipeline.ts (esbuild, packages left external)
+ * with plain `node`, to show what `--import tsx` itself costs in memory.
  * Run by run.ts; by hand: `node --import tsx bench/media/worker-child.ts '{"input":"a.jpg","outDir":"/tmp/x","count":5,"concurrency":1}'`
  */
 import { Effect } from "effect"
@@ -31,6 +33,8 @@ export interface Args {
   readonly sharpThreads?: number
   /** Checkout whose src/media/Pipeline.ts is measured (default: this one). */
   readonly root?: string
+  /** URL of an already compiled Pipeline module to measure instead (the run without tsx). */
+  readonly pipeline?: string
 }
 
 export interface ChildResult {
@@ -78,7 +82,8 @@ const statusBytes = (field: "VmRSS" | "VmHWM"): number => {
 const main = async () => {
   const args = JSON.parse(process.argv[2] ?? "{}") as Args
   const root = args.root ?? fileURLToPath(new URL("../..", import.meta.url))
-  const pipeline = (await import(pathToFileURL(path.join(root, "src/media/Pipeline.ts")).href)) as typeof import("../../src/media/Pipeline.ts")
+  const pipelineUrl = args.pipeline ?? pathToFileURL(path.join(root, "src/media/Pipeline.ts")).href
+  const pipeline = (await import(pipelineUrl)) as typeof import("../../src/media/Pipeline.ts")
   if (args.sharpThreads !== undefined) sharp.concurrency(args.sharpThreads)
   const maxPixels = args.maxPixels ?? DEFAULT_MAX_PIXELS
   await fs.mkdir(args.outDir, { recursive: true })

@@ -235,7 +235,7 @@ export const make = Effect.gen(function*() {
         const seen = prefix.map((r) => r.id)
         const similar = yield* sql<ListRow>`
           WITH near AS (
-            (SELECT id, username <-> ${q} AS d FROM users ORDER BY username <-> ${q} LIMIT ${limit * 3})
+            (SELECT id, (username || '') <-> ${q} AS d FROM users ORDER BY (username || '') <-> ${q} LIMIT ${limit * 3})
             UNION ALL
             (SELECT id, lower(display_name) <-> ${q} AS d FROM users ORDER BY lower(display_name) <-> ${q} LIMIT ${limit * 3})
           ), best AS (
