@@ -20,18 +20,19 @@
  *                 libvips' native format, mmapped back with no decode — which is the CLI's
  *                 equivalent of the pipeline's raw 1080 buffer; then each width is derived from it
  *                 and encoded with the same WebP settings (Q80, Q70 for the thumbnail, effort 4, no
- *                 metadata). Alternatives measured by hand on this machine were slower: four
- *                 vipsthumbnail calls each decoding the JPEG (4 decodes), and deriving the smaller
- *                 sizes from the 1080 WebP (3 extra WebP decodes plus generation loss).
- *                 Spawned from Node, as a worker shelling out would; that costs the bench process
- *                 itself ~0.3 cores at concurrency 2 (reported as "bench" CPU).
+ *                 metadata). Alternatives timed by hand on this machine were 10–20 % slower: four
+ *                 vipsthumbnail calls each decoding the JPEG (4 decodes, each with shrink-on-load),
+ *                 and deriving the smaller sizes from the 1080 WebP (3 extra WebP decodes, plus
+ *                 generation loss). Spawned from Node, as a worker shelling out would; process
+ *                 creation costs CPU that neither the children's rusage nor ours fully shows
+ *                 (~0.3 cores at concurrency 2, listed in the run's CPU warnings).
  *        batched  the same 5 steps, but each step is one vipsthumbnail process over all of a lane's
  *                 images (vipsthumbnail takes many files), so process start-up is paid 5 times per
  *                 lane instead of 5 times per image: the most the CLI can do.
  *      The CLI does not compute the pipeline's blurred placeholder or dominant colour (a 16 px
  *      WebP and the stats of the 1080 base): Aperture does slightly more work per image.
  *      Peak RSS: Aperture's VmHWM per process; the CLI's largest `ru_maxrss` of any of its
- *      processes (GNU time's %M), i.e. per job.
+ *      processes (GNU time's %M): per job for "per job", per lane for "batched".
  * 2. `POST /api/v1/posts` acknowledgement latency: the full server (HTTP_TRANSPORT=uws, ROLES=api,
  *    so no media worker competes for the CPU), one signed-up user, multipart uploads of a
  *    JPEG (5000×4000, quality 95, ~5.0 MB) from 4 and from 8 concurrent clients (and from 1, without a
@@ -955,8 +956,8 @@ const main = async () => {
   const photoInfo = await makeJpeg(settings.photo, photo)
   const uploadInfo = await makeJpeg(settings.upload, uploadImage)
   console.log(
-    `inputs: ${settings.photo.width}×${settings.photo.height} q${settings.photo.quality} ${fmt(mib(photoInfo.bytes), 2)} MiB; ` +
-      `upload ${settings.upload.width}×${settings.upload.height} q${settings.upload.quality} ${fmt(mib(uploadInfo.bytes), 2)} MiB\n`
+    `inputs: ${settings.photo.width}×${settings.photo.height} q${settings.photo.quality} ${fmt(photoInfo.bytes / 1e6, 2)} MB; ` +
+      `upload ${settings.upload.width}×${settings.upload.height} q${settings.upload.quality} ${fmt(uploadInfo.bytes / 1e6, 2)} MB\n`
   )
 
   // the pipeline's own output sizes, so the CLI produces exactly the same ones
