@@ -35,17 +35,10 @@ import { pick, prng, searchTerms } from "./names.ts"
 import { fmtCores, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "./report.ts"
 import * as Seed from "./seed.ts"
 import { assertAlive, live, REPO_ROOT, request, type Server, ServerError, sleep, startServer, stopServer } from "./server.ts"
+import { envInt } from "../support/env.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
-
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name]
-  if (raw === undefined || raw === "") return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got "${raw}"`)
-  return n
-}
 
 const settings = {
   durationSeconds: envInt("BENCH_DURATION", 10),

@@ -24,17 +24,10 @@ import * as os from "node:os"
 import { fileURLToPath } from "node:url"
 import { deleteNatsPrefix, deleteRedisPrefix } from "./cleanup.ts"
 import { SAMPLE_PATH, SAMPLE_QUERY, sampleList } from "./sample.ts"
+import { envInt } from "../support/env.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
-
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name]
-  if (raw === undefined || raw === "") return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got "${raw}"`)
-  return n
-}
 
 const settings = {
   durationSeconds: envInt("BENCH_DURATION", 10),

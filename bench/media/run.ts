@@ -70,17 +70,10 @@ import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
 import { render } from "../../src/media/Pipeline.ts"
 import { makeJpeg } from "./image.ts"
 import type { Args as ChildArgs, ChildResult } from "./worker-child.ts"
+import { envInt } from "../support/env.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
-
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name]
-  if (raw === undefined || raw === "") return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer; got "${raw}"`)
-  return n
-}
 
 const settings = {
   images: envInt("BENCH_IMAGES", 20),
