@@ -128,7 +128,8 @@ export class TestSocket {
     this.ws.send(typeof value === "string" ? value : JSON.stringify(value))
   }
   /** Waits for the next frame of `type` (after those already consumed by earlier waits). */
-  next(type: string, timeoutMs = 5000) {
+  /** Generous by default: CI machines are small and busy, and a frame that never comes still fails. */
+  next(type: string, timeoutMs = 15_000) {
     return Effect.async<any, Error>((resume) => {
       const check = () => {
         const i = this.frames.findIndex((f) => f.type === type)
@@ -142,7 +143,7 @@ export class TestSocket {
       check()
     })
   }
-  waitClosed(timeoutMs = 5000) {
+  waitClosed(timeoutMs = 15_000) {
     return Effect.async<{ code: number; reason: string }, Error>((resume) => {
       const check = () => {
         if (this.closed) {
