@@ -73,6 +73,7 @@ const suite = (store: "fs" | "s3") => (it: Vitest.MethodsNonLive<any, true>) => 
       })
       assert.strictEqual(r.status, 202, r.text)
       assert.strictEqual(r.json.status, "processing")
+      assert.notStrictEqual(r.headers.get("connection"), "close", "a fully read upload keeps the connection")
       const post = yield* waitForStatus(a, r.json.postId, ["published", "failed"])
       assert.strictEqual(post.status, "published", JSON.stringify(post))
       assert.deepStrictEqual(post.hashtags, ["morning", "sun"])
@@ -136,6 +137,7 @@ const suite = (store: "fs" | "s3") => (it: Vitest.MethodsNonLive<any, true>) => 
       big[2] = 0xff
       const tooBig = yield* upload(a, big)
       assert.strictEqual(tooBig.status, 413, tooBig.text)
+      if (store === "fs") assert.strictEqual(tooBig.headers.get("connection"), "close", "an unread body ends the connection")
       const none = yield* request("/api/v1/posts", { method: "POST", headers: a.bearer, body: (() => {
         const f = new FormData()
         f.append("caption", "no image")

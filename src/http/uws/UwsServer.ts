@@ -232,7 +232,13 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const method = route.method
       const requestId = requestIdFrom(headers["x-request-id"])
       const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
-      const state = { aborted: false, responded: false, fiber: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined }
+      const state = {
+        aborted: false,
+        responded: false,
+        /** Streamed routes: whether the whole request body has arrived. */
+        bodyEnded: true,
+        fiber: undefined as Fiber.RuntimeFiber<unknown, unknown> | undefined
+      }
       inFlight++
       res.onAborted(() => {
         state.aborted = true
@@ -242,6 +248,9 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       const cors = corsHeaders(headers.origin, config.corsOrigins)
       const finish = (out: Outgoing) => {
         for (const k in cors) context.responseHeaders.push([k, cors[k]!])
+        // answered before the body was read to its end: the rest is not worth reading, so the
+        // connection closes; a fully read body keeps the connection for the client's next request
+        if (!state.bodyEnded) context.responseHeaders.push(["connection", "close"])
         state.responded = true
         write(res, state, requestId, out, () => {
           metrics.observeRequest(route.path, method, out.status, (performance.now() - started) / 1000)
@@ -301,8 +310,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
       if (route.streamed) {
         // the handler reads the body; it must be wired up before this callback returns
         const declaredLength = headers["content-length"] === undefined ? undefined : Number(headers["content-length"])
-        // if the handler answers before reading everything, the rest of the body is not worth reading
-        context.responseHeaders.push(["connection", "close"])
+        state.bodyEnded = false
         return run(undefined, {
           contentType: headers["content-type"] ?? "",
           contentLength: Number.isFinite(declaredLength) ? declaredLength : undefined,
@@ -507,7 +515,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
  */
 const bodyStream = (
   res: UWS.HttpResponse,
-  state: { readonly aborted: boolean; readonly responded: boolean }
+  state: { readonly aborted: boolean; readonly responded: boolean; bodyEnded: boolean }
 ): Stream.Stream<Uint8Array, BodyError> => {
   const queue: Array<Uint8Array> = []
   let ended = false
@@ -515,7 +523,10 @@ const bodyStream = (
   let wake: (() => void) | undefined
   res.onData((chunk, isLast) => {
     queue.push(new Uint8Array(chunk.slice(0)))
-    if (isLast) ended = true
+    if (isLast) {
+      ended = true
+      state.bodyEnded = true
+    }
     if (!ended && !paused && queue.length >= 8 && !state.aborted && !state.responded) {
       paused = true
       res.pause()
