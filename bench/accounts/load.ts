@@ -262,6 +262,8 @@ export const paced = (baseUrl: string, next: () => Next, options: PacedOptions):
     const answered = new Uint8Array(total)
     const tags: Array<string | undefined> = new Array(total)
     const statuses: Record<string, number> = {}
+    // requests sent or queued in the agent and not yet answered, so the deadline can abort them
+    const pending = new Map<number, http.ClientRequest>()
     let sent = 0
     let settledCount = 0
     let errors = 0
@@ -279,6 +281,9 @@ export const paced = (baseUrl: string, next: () => Next, options: PacedOptions):
           unfinished++
         }
       }
+      // agent.destroy() alone is not enough: the agent opens new sockets for requests still
+      // queued in it, which would keep loading the server through the next measurement
+      for (const req of pending.values()) req.destroy()
       agent.destroy()
       const all = latencies.filter((v) => !Number.isNaN(v)).sort()
       const wallSeconds = (end - start) / 1000
@@ -305,6 +310,7 @@ export const paced = (baseUrl: string, next: () => Next, options: PacedOptions):
       const settle = (ok: boolean) => {
         if (resolved || answered[i] === 1) return
         answered[i] = 1
+        pending.delete(i)
         if (ok) latencies[i] = performance.now() - due(i)
         else errors++
         if (++settledCount === total) done()
@@ -317,6 +323,7 @@ export const paced = (baseUrl: string, next: () => Next, options: PacedOptions):
         res.on("error", () => settle(false))
       })
       req.on("error", () => settle(false))
+      pending.set(i, req)
       req.end(n.body)
     }
 
