@@ -35,14 +35,16 @@ export class OutboxRepo extends Context.Tag("OutboxRepo")<OutboxRepo, {
   readonly prunePublished: (olderThanSeconds: number) => Effect.Effect<number>
 }>() {}
 
+/** A row written outside the caller's transaction would outlive (or miss) the write it belongs to. */
+const requireTransaction = (what: string) =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
+    tx._tag === "None" ? Effect.dieMessage(`${what} must run inside sql.withTransaction`) : Effect.void)
+
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
   const append = Effect.fn("Outbox.append")(function*(type: string, payload: unknown) {
-    const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
-    if (inTransaction._tag === "None") {
-      return yield* Effect.dieMessage(`Outbox.append(${type}) must run inside sql.withTransaction`)
-    }
+    yield* requireTransaction(`Outbox.append(${type})`)
     const event = new EventEnvelope({
       id: crypto.randomUUID(),
       type,
@@ -58,10 +60,7 @@ export const make = Effect.gen(function*() {
   }, Effect.orDie)
 
   const appendMessage = Effect.fn("Outbox.appendMessage")(function*(subject: string, payload: unknown, id: string) {
-    const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
-    if (inTransaction._tag === "None") {
-      return yield* Effect.dieMessage(`Outbox.appendMessage(${subject}) must run inside sql.withTransaction`)
-    }
+    yield* requireTransaction(`Outbox.appendMessage(${subject})`)
     // the same id twice is the same message: keep the first
     yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)
                ON CONFLICT (event_id) DO NOTHING`

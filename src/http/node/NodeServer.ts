@@ -79,8 +79,7 @@ const groupLayer = <G extends GroupName>(name: G, table: Record<string, AnyHandl
     return h
   }) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<"aperture", G>, never, ServerServices>
 
-const middleware = (handlers: ApiHandlers<HandlerServices>) => {
-  const routes = compileRoutes(handlers)
+const middleware = (routes: ReadonlyArray<CompiledRoute>) => {
   return (app: HttpApp.Default) =>
     Effect.gen(function*() {
       const config = yield* AppConfig
@@ -298,7 +297,7 @@ export const layer = (handlers: ApiHandlers<HandlerServices>) => {
       return { port }
     })
   )
-  return Layer.mergeAll(HttpApiBuilder.serve(middleware(handlers)).pipe(Layer.provide(api)), listening).pipe(
+  return Layer.mergeAll(HttpApiBuilder.serve(middleware(routes)).pipe(Layer.provide(api)), listening).pipe(
     Layer.provide(serverLayer),
     Layer.provide(Layer.succeed(CurrentTransport, "node"))
   )

@@ -5,7 +5,7 @@ import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from "../../domain/
 import { CreateFromUpload, PostForm } from "../../domain/Posts.ts"
 import { BlobStore } from "../../media/BlobStore.ts"
 import { originalKey } from "../../media/Keys.ts"
-import type { RequestContext } from "../../observability/RequestContext.ts"
+import { RequestContext } from "../../observability/RequestContext.ts"
 import { Posts } from "../../social/Posts.ts"
 import { Uploads } from "../../social/Uploads.ts"
 import { Accounts } from "../../social/Accounts.ts"
@@ -14,7 +14,6 @@ import type { GroupHandlers } from "../Handlers.ts"
 import { mediaType, readText, RequestBody } from "../RequestBody.ts"
 import { badRequestFrom } from "../Routes.ts"
 import { requiredViewer, viewerId } from "./users.ts"
-import { RequestContext as RequestContextTag } from "../../observability/RequestContext.ts"
 
 const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string) =>
   Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => new BadRequest({ message: "body is not valid JSON" }) }).pipe(
@@ -127,7 +126,7 @@ export const postsHandlers = {
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
       const config = yield* AppConfig
-      const request = yield* RequestContextTag
+      const request = yield* RequestContext
       const base = config.publicUrl ?? selfOrigin(request.headers, config.trustProxy) ?? `http://localhost:${config.port}`
       return yield* (yield* Uploads).target(viewer.userId, base)
     }),

@@ -16,7 +16,7 @@ import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
 import { BodyError, RequestBody, type RequestBodyShape } from "../RequestBody.ts"
 import { docAssets } from "../Docs.ts"
-import { encodeApiError, fromCause } from "../ErrorResponse.ts"
+import { encodeApiError, type ErrorResponse, fromCause } from "../ErrorResponse.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
 import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
@@ -67,10 +67,13 @@ const fromServerResponse = (r: HttpServerResponse.HttpServerResponse): Outgoing 
   }
 }
 
-const errorOutgoing = (error: unknown): Outgoing => {
-  const e = encodeApiError(error)!
-  return { status: e.status, headers: { "content-type": "application/json", ...e.headers }, body: e.body }
-}
+const jsonError = (e: ErrorResponse): Outgoing => ({
+  status: e.status,
+  headers: { "content-type": "application/json", ...e.headers },
+  body: e.body
+})
+
+const errorOutgoing = (error: unknown): Outgoing => jsonError(encodeApiError(error)!)
 
 export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
   Effect.gen(function*() {
@@ -258,11 +261,6 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         }, context.responseHeaders)
       }
 
-      const jsonError = (e: { status: number; body: string; headers: Readonly<Record<string, string>> }): Outgoing => ({
-        status: e.status,
-        headers: { "content-type": "application/json", ...e.headers },
-        body: e.body
-      })
       const failed = (cause: Cause.Cause<unknown>) => {
         if (state.aborted) return finish({ status: 499, headers: {}, body: undefined })
         const failure = Cause.failureOption(cause)
