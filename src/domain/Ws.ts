@@ -34,3 +34,28 @@ export const CloseCode = {
   tooBig: 1009,
   tryAgainLater: 1013
 } as const
+
+/**
+ * Payloads of the inbox frames, by `type`. Every one arrives as `{type, id, ts, payload}` with `id`
+ * the inbox sequence; a client remembers the last `id` it saw and sends it back in `resume`.
+ */
+export interface InboxPayloads {
+  readonly post_ready: { readonly postId: string; readonly status: "published"; readonly variants: Record<string, string> }
+  readonly post_failed: { readonly postId: string; readonly status: "failed"; readonly reason: string }
+  /** New posts reached the home feed (coalesced: at most one frame per second). */
+  readonly feed_new: { readonly count: number; readonly newestPostId: string }
+  readonly like: { readonly postId: string; readonly likes: number; readonly by: { readonly id: string; readonly username: string } }
+  readonly comment: { readonly postId: string; readonly commentId: string; readonly text: string; readonly by: { readonly id: string; readonly username: string } }
+  readonly follow: { readonly by: { readonly id: string; readonly username: string } }
+  readonly follow_request: { readonly by: { readonly id: string; readonly username: string } }
+  /** A new or regrouped notification and the exact unread count after it. */
+  readonly notification: { readonly notification: unknown; readonly unreadCount: number }
+}
+
+/** Control frames (no inbox sequence): `hello`, `pong`, `error`, and `resumed` after a replay. */
+export interface ControlPayloads {
+  readonly hello: { readonly userId: string; readonly inboxSeq: number; readonly connectionId: string }
+  /** `complete: false` means events after `sinceSeq` were no longer retained: refetch, then go on live. */
+  readonly resumed: { readonly sinceSeq: number; readonly lastSeq: number; readonly replayed: number; readonly complete: boolean }
+  readonly error: { readonly code: string; readonly message: string }
+}
