@@ -40,6 +40,22 @@ export interface AppConfigShape {
   }
   readonly celebrityThreshold: number
   readonly actorPartitions: number
+  readonly actors: {
+    /** An actor with nothing to do for this long is passivated (its state dropped, rehydrated later). */
+    readonly idleMillis: number
+    readonly mailboxCapacity: number
+    /** Deliveries of a command before it is dead-lettered; also the MAILBOX consumers' max_deliver. */
+    readonly maxDeliver: number
+    /** How often a node renews its partition leases and rebalances; leases expire after 15 s. */
+    readonly leaseTickMillis: number
+    readonly askTimeoutMillis: number
+  }
+  readonly feed: {
+    /** Entries kept per home timeline in Redis. */
+    readonly timelineCap: number
+    /** Entries kept per celebrity author outbox in Redis. */
+    readonly authorOutboxCap: number
+  }
   readonly outbox: { readonly pollMillis: number; readonly batchSize: number }
   readonly readyTimeoutMillis: number
   readonly shutdownGraceMillis: number
@@ -158,6 +174,17 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   celebrityThreshold: positiveInt("CELEBRITY_THRESHOLD", 10_000),
   actorPartitions: positiveInt("ACTOR_PARTITIONS", 64, 1024),
+  actors: Config.all({
+    idleMillis: positiveInt("ACTOR_IDLE_MS", 120_000, 24 * 60 * 60 * 1000),
+    mailboxCapacity: positiveInt("ACTOR_MAILBOX_CAPACITY", 64, 100_000),
+    maxDeliver: positiveInt("ACTOR_MAX_DELIVER", 5, 100),
+    leaseTickMillis: positiveInt("ACTOR_LEASE_TICK_MS", 2000, 5000),
+    askTimeoutMillis: positiveInt("ACTOR_ASK_TIMEOUT_MS", 2000, 60_000)
+  }),
+  feed: Config.all({
+    timelineCap: positiveInt("TIMELINE_CAP", 800, 10_000),
+    authorOutboxCap: positiveInt("AUTHOR_OUTBOX_CAP", 200, 10_000)
+  }),
   outbox: Config.all({
     pollMillis: positiveInt("OUTBOX_POLL_MS", 250, 60_000),
     batchSize: positiveInt("OUTBOX_BATCH", 200, 10_000)

@@ -123,7 +123,7 @@ export const make = Effect.gen(function*() {
   return Bus.of({ publish, publishRaw, consume })
 })
 
-const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
+export const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
   value,
   subject: msg.subject,
   streamSequence: msg.seq,

@@ -18,14 +18,22 @@ export const StreamNames = {
   mailbox: "MAILBOX",
   media: "MEDIA",
   mediaDlq: "MEDIA_DLQ",
+  actorDlq: "ACTOR_DLQ",
   inbox: "INBOX"
 } as const
+
+/** The lease TTL of the `shards` and `nodes` buckets: a dead node's partitions move after this. */
+export const LeaseTtlMillis = 15_000
 
 export const BucketNames = { shards: "shards", nodes: "nodes" } as const
 
 export const ConsumerNames = {
   mediaWorker: "media-worker",
-  mailboxPartition: (partition: number) => `mbox-${partition}`
+  mailboxPartition: (partition: number) => `mbox-${partition}`,
+  /** Fans `ev.post.*` out to home timelines and celebrity outboxes. */
+  timelineFanout: "timeline-fanout",
+  /** Turns `ev.user.*` graph changes into timeline backfills and purges. */
+  timelineGraph: "timeline-graph"
 } as const
 
 
@@ -69,6 +77,13 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     storage: StorageType.File
   },
   {
+    name: StreamNames.actorDlq,
+    subjects: ["dlq.mbox.>"],
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(30 * DAY_MS),
+    storage: StorageType.File
+  },
+  {
     name: StreamNames.inbox,
     subjects: ["inbox.>"],
     retention: RetentionPolicy.Limits,
@@ -81,7 +96,8 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
 
 export const consumerSpecs = (
   partitions: number,
-  media: { readonly ackWaitSeconds: number; readonly retryDelaysMillis: ReadonlyArray<number> }
+  media: { readonly ackWaitSeconds: number; readonly retryDelaysMillis: ReadonlyArray<number> },
+  actors: { readonly maxDeliver: number } = { maxDeliver: 5 }
 ): ReadonlyArray<ConsumerSpec> => [
   {
     stream: StreamNames.media,
@@ -100,8 +116,22 @@ export const consumerSpecs = (
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(30_000),
-    max_deliver: 5,
+    max_deliver: actors.maxDeliver,
     filter_subject: `mbox.*.${p}.>`
+  })),
+  // events consumers start at the stream's end when first created: a new deployment does not
+  // replay a week of history into timelines that are rebuilt from PostgreSQL anyway
+  ...[
+    [ConsumerNames.timelineFanout, "ev.post.>"],
+    [ConsumerNames.timelineGraph, "ev.user.>"]
+  ].map(([durable, filter]): ConsumerSpec => ({
+    stream: StreamNames.events,
+    durable_name: durable!,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    ack_wait: nanos(30_000),
+    max_deliver: 10,
+    filter_subject: filter!
   }))
 ]
 
@@ -147,12 +177,12 @@ export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   const nats = yield* Nats
   const config = yield* AppConfig
   yield* Effect.forEach(streamSpecs(config.actorPartitions), (s) => ensureStream(nats, s), { discard: true })
-  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media), (c) => ensureConsumer(nats, c), {
+  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media, config.actors), (c) => ensureConsumer(nats, c), {
     concurrency: 8,
     discard: true
   })
-  yield* ensureBucket(nats, BucketNames.shards, 15_000)
-  yield* ensureBucket(nats, BucketNames.nodes, 15_000)
+  yield* ensureBucket(nats, BucketNames.shards, LeaseTtlMillis)
+  yield* ensureBucket(nats, BucketNames.nodes, LeaseTtlMillis)
   yield* Effect.logInfo("jetstream topology ready")
 })
 

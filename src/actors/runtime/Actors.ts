@@ -1,0 +1,100 @@
+/**
+ * Sending to actors, from any node: `send` publishes a durable command to the key's MAILBOX
+ * partition and returns after the PubAck; `sendBatch` addresses many keys of one partition in one
+ * message; `ask` is request/reply to whichever node owns the partition now, with a timeout.
+ */
+import { Context, Data, Effect, Layer, Schema } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { Nats, NatsError } from "../../streams/Nats.ts"
+import {
+  type ActorKind,
+  type AnyKind,
+  askSubject,
+  type BatchOf,
+  BatchKey,
+  type CommandOf,
+  isValidKey,
+  mailboxSubject,
+  partitionOf,
+  type QueryOf
+} from "./Actor.ts"
+
+/** No node answered an `ask` in time (no owner yet, or the owner is busy or gone). */
+export class ActorUnavailable extends Data.TaggedError("ActorUnavailable")<{
+  readonly kind: string
+  readonly key: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `actor ${this.kind}:${this.key} unavailable: ${this.reason}`
+  }
+}
+
+export interface ActorsShape {
+  readonly partitions: number
+  readonly partitionOf: (key: string) => number
+  readonly send: <K extends AnyKind>(kind: K, key: string, command: CommandOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError>
+  readonly sendBatch: <K extends AnyKind>(kind: K, partition: number, batch: BatchOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError>
+  readonly ask: <K extends AnyKind>(kind: K, key: string, query: QueryOf<K>, options?: { readonly timeoutMillis?: number }) => Effect.Effect<unknown, ActorUnavailable>
+}
+
+export class Actors extends Context.Tag("Actors")<Actors, ActorsShape>() {}
+
+type AnySchemas = ActorKind<unknown, unknown, unknown, unknown, unknown, unknown>
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export const make = Effect.gen(function*() {
+  const nats = yield* Nats
+  const config = yield* AppConfig
+  const partitions = config.actorPartitions
+
+  const publish = (subject: string, json: unknown, msgId: string | undefined) =>
+    Effect.tryPromise({
+      try: () =>
+        nats.js.publish(nats.subject(subject), encoder.encode(JSON.stringify(json)), {
+          msgID: msgId ?? crypto.randomUUID(),
+          timeout: 5000
+        }),
+      catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
+    }).pipe(Effect.asVoid)
+
+  const encode = <A, I>(schema: Schema.Schema<A, I> | undefined, value: A, what: string) =>
+    schema === undefined ? Effect.dieMessage(`actor kind has no ${what} schema`) : Schema.encode(schema)(value).pipe(Effect.orDie)
+
+  const send: ActorsShape["send"] = (k, key, command, options) =>
+    Effect.suspend(() => {
+      if (!isValidKey(key)) return Effect.dieMessage(`invalid actor key ${JSON.stringify(key)}`)
+      return encode((k as AnySchemas).command, command, "command").pipe(
+        Effect.flatMap((json) => publish(mailboxSubject(k.name, partitionOf(key, partitions), key), json, options?.msgId))
+      )
+    })
+
+  const sendBatch: ActorsShape["sendBatch"] = (k, partition, batch, options) =>
+    encode((k as AnySchemas).batch, batch, "batch").pipe(
+      Effect.flatMap((json) => publish(mailboxSubject(k.name, partition, BatchKey), json, options?.msgId))
+    )
+
+  const ask: ActorsShape["ask"] = (k, key, query, options) =>
+    Effect.gen(function*() {
+      const unavailable = (reason: string) => new ActorUnavailable({ kind: k.name, key, reason })
+      const encoded = yield* encode((k as AnySchemas).query, query, "query")
+      const reply = yield* Effect.tryPromise({
+        try: () =>
+          nats.connection.request(
+            nats.subject(askSubject(partitionOf(key, partitions))),
+            encoder.encode(JSON.stringify({ kind: k.name, key, query: encoded })),
+            { timeout: options?.timeoutMillis ?? config.actors.askTimeoutMillis }
+          ),
+        catch: (cause) => unavailable(cause instanceof Error ? cause.message : String(cause))
+      })
+      const body = JSON.parse(decoder.decode(reply.data)) as { ok?: unknown; error?: string }
+      if (body.error !== undefined) return yield* unavailable(body.error)
+      return body.ok
+    })
+
+  return Actors.of({ partitions, partitionOf: (key) => partitionOf(key, partitions), send, sendBatch, ask })
+})
+
+export const layer = Layer.effect(Actors, make)
