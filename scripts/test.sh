@@ -8,5 +8,11 @@ cd "$(dirname "$0")/.."
 # msgpackr) out of the lock file, which `npm ci` then rejects; the lock still pins every version
 npm install --no-audit --no-fund
 bash scripts/services.sh
+# the browser tests drive Debian's Chromium through playwright-core (which downloads no browser)
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+fi
+npm run build:web
 npx tsc --noEmit -p .
 npx vitest run

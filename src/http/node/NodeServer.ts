@@ -41,6 +41,7 @@ import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody
 import { CurrentTransport, HttpListening } from "../Transport.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import { Gateway } from "../ws/Gateway.ts"
+import { webAsset } from "../Static.ts"
 
 const errorResponse = (error: unknown, extraHeaders: Record<string, string> = {}) => {
   const e = encodeApiError(error)!
@@ -122,6 +123,11 @@ const middleware = (routes: ReadonlyArray<CompiledRoute>) => {
             contentType: asset.contentType,
             headers: { "cache-control": asset.cacheControl }
           })
+        }
+        const web = request.method === "GET" && found._tag === "NotFound" ? webAsset(path, request.headers["accept-encoding"]) : undefined
+        if (web) {
+          routeLabel = "web"
+          return HttpServerResponse.uint8Array(web.body, { status: web.status, contentType: web.headers["content-type"]!, headers: web.headers })
         }
         if (found._tag === "NotFound") {
           return errorResponse(new NotFound({ message: `no route for ${request.method} ${path}` }))

@@ -24,6 +24,7 @@ import { CloseCode } from "../../domain/Ws.ts"
 import { CurrentTransport, HttpListening } from "../Transport.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import { Gateway } from "../ws/Gateway.ts"
+import { webAsset } from "../Static.ts"
 
 export type Uws = typeof UWS
 
@@ -465,6 +466,19 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         for (const k in answer.headers) res.writeHeader(k, answer.headers[k]!)
         res.end()
       })
+    })
+
+    // the web client (`/`, app routes, `/widgets/*`); any other GET falls through to the API's 404/405
+    app.get("/*", (res, req) => {
+      const asset = webAsset(req.getUrl(), req.getHeader("accept-encoding"))
+      if (asset === undefined) return void req.setYield(true)
+      const requestId = requestIdFrom(req.getHeader("x-request-id") || undefined)
+      const state = { aborted: false }
+      res.onAborted(() => {
+        state.aborted = true
+      })
+      inFlight++
+      write(res, state, requestId, asset, finishOne)
     })
 
     app.any("/*", (res, req) => {

@@ -1,0 +1,94 @@
+/**
+ * The web client's files, built by `npm run build:web` into `dist/web/`: the app's `index.html`
+ * at `/` and at every client-side route, and the widget bundle at `/widgets/aperture.js` (short
+ * cache) and `/widgets/aperture.<hash>.js` (immutable). Paths the API owns are never answered
+ * here. `resolveStatic` decides from the path alone; `webAsset` reads the file (cached, re-read
+ * when the build changes it) and picks the gzipped twin when the client accepts it.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const WEB_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url))
+
+/** Prefixes of the server's own paths: a client route never starts with one of them. */
+const SERVER_PREFIXES = ["/api", "/media", "/docs", "/ws", "/healthz", "/readyz", "/metrics", "/widgets"]
+
+const IMMUTABLE = "public, max-age=31536000, immutable"
+/** The stable widget name may change with any deploy: embedders get a new build within minutes. */
+const SHORT = "public, max-age=300"
+const HASHED_BUNDLE = /^\/widgets\/(aperture\.[0-9a-f]{10}\.js)$/
+
+export interface StaticFile {
+  /** The file's name inside the build directory. */
+  readonly file: string
+  readonly contentType: string
+  readonly cacheControl: string
+  /** Widgets load as cross-origin module scripts, which browsers fetch with CORS. */
+  readonly crossOrigin: boolean
+}
+
+/** What to serve for a GET of `pathname`, or undefined when the path is not the client's. */
+export const resolveStatic = (pathname: string): StaticFile | undefined => {
+  if (pathname === "/widgets/aperture.js") {
+    return { file: "aperture.js", contentType: "text/javascript; charset=utf-8", cacheControl: SHORT, crossOrigin: true }
+  }
+  const hashed = HASHED_BUNDLE.exec(pathname)
+  if (hashed) return { file: hashed[1]!, contentType: "text/javascript; charset=utf-8", cacheControl: IMMUTABLE, crossOrigin: true }
+  if (SERVER_PREFIXES.some((p) => pathname === p || pathname.startsWith(`${p}/`))) return undefined
+  // a client route is a path of plain segments: `/`, `/u/alice`, `/p/<id>`; `/favicon.ico` is not one
+  const last = pathname.slice(pathname.lastIndexOf("/") + 1)
+  if (!pathname.startsWith("/") || last.includes(".") || pathname.includes("//")) return undefined
+  return { file: "index.html", contentType: "text/html; charset=utf-8", cacheControl: "no-cache", crossOrigin: false }
+}
+
+export interface WebResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
+interface Cached {
+  readonly mtimeMs: number
+  readonly body: Uint8Array
+}
+const cache = new Map<string, Cached>()
+
+const read = (file: string): Uint8Array | undefined => {
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(file)
+  } catch {
+    return undefined
+  }
+  const hit = cache.get(file)
+  if (hit && hit.mtimeMs === stat.mtimeMs) return hit.body
+  const body = new Uint8Array(fs.readFileSync(file))
+  cache.set(file, { mtimeMs: stat.mtimeMs, body })
+  return body
+}
+
+const NOT_BUILT = new TextEncoder().encode(
+  "<!doctype html><meta charset=utf-8><title>Aperture</title><p>The web client is not built yet: run <code>npm run build:web</code>.</p>"
+)
+
+/** The response for a GET of `pathname`, or undefined to let the API answer (404 and friends). */
+export const webAsset = (pathname: string, acceptEncoding = "", dir = WEB_DIR): WebResponse | undefined => {
+  const target = resolveStatic(pathname)
+  if (target === undefined) return undefined
+  const headers: Record<string, string> = {
+    "content-type": target.contentType,
+    "cache-control": target.cacheControl,
+    "x-content-type-options": "nosniff",
+    vary: "accept-encoding"
+  }
+  if (target.crossOrigin) headers["access-control-allow-origin"] = "*"
+  const gzip = /\bgzip\b/.test(acceptEncoding) ? read(path.join(dir, `${target.file}.gz`)) : undefined
+  if (gzip) return { status: 200, headers: { ...headers, "content-encoding": "gzip" }, body: gzip }
+  const body = read(path.join(dir, target.file))
+  if (body) return { status: 200, headers, body }
+  if (target.file === "index.html") {
+    return { status: 503, headers: { ...headers, "cache-control": "no-store" }, body: NOT_BUILT }
+  }
+  return undefined
+}

@@ -1,0 +1,248 @@
+import { html, nothing, type PropertyValues, type TemplateResult } from "lit"
+import type { Me } from "../../src/domain/Accounts.ts"
+import { ApiError, describeError } from "../sdk/rest.ts"
+import { ApElement } from "../shared/base.ts"
+import type { ApEvent } from "../shared/events.ts"
+import { theme } from "../shared/theme.ts"
+import "../composer/composer.ts"
+import "../feed/feed.ts"
+import "../notifications/notifications.ts"
+import "../post/post.ts"
+import "../profile/profile.ts"
+import "../user-search/user-search.ts"
+import { styles } from "./app.styles.ts"
+import { isAppPath, parseRoute, type Route } from "./routes.ts"
+
+const TITLES: Record<Route["name"], string> = {
+  home: "Home",
+  login: "Log in",
+  signup: "Sign up",
+  profile: "Profile",
+  post: "Post",
+  notifications: "Notifications",
+  search: "Search",
+  new: "New post",
+  "not-found": "Not found"
+}
+
+/**
+ * @summary The Aperture web app served at `/`: sign up and log in, the home feed, profiles,
+ * single posts, notifications, user search and the composer, with client-side routes (history
+ * API: links, back and forward work) and focus moved to each new page's heading.
+ *
+ * @csspart header - The top bar.
+ * @csspart main - The page content.
+ *
+ * @cssprop --ap-bg - Page background.
+ * @cssprop --ap-accent - Links, buttons and highlights.
+ *
+ * @fires ap-session - Someone signed in, up or out.
+ */
+export class ApApp extends ApElement {
+  static override styles = [theme, styles]
+  static override properties = {
+    ...ApElement.properties,
+    route: { state: true },
+    me: { state: true },
+    ready: { state: true },
+    formError: { state: true },
+    submitting: { state: true }
+  }
+
+  declare route: Route
+  declare me: Me | null
+  declare ready: boolean
+  declare formError: string
+  declare submitting: boolean
+  #focusPending = false
+
+  constructor() {
+    super()
+    this.route = parseRoute(location.pathname)
+    this.me = null
+    this.ready = false
+    this.formError = ""
+    this.submitting = false
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    window.addEventListener("popstate", this.#onPopState)
+    this.addEventListener("click", this.#onClick)
+    this.addEventListener("ap-navigate", this.#onNavigate)
+    this.client.session().then(
+      (me) => {
+        this.me = me
+        this.ready = true
+      },
+      (error: unknown) => {
+        this.formError = describeError(error)
+        this.ready = true
+      }
+    )
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    window.removeEventListener("popstate", this.#onPopState)
+    this.removeEventListener("click", this.#onClick)
+    this.removeEventListener("ap-navigate", this.#onNavigate)
+  }
+
+  /** Client-side navigation: pushes history and renders the page, focus going to its heading. */
+  go(path: string, replace = false): void {
+    const url = new URL(path, location.href)
+    if (url.pathname + url.search === location.pathname + location.search && !replace) return
+    if (replace) history.replaceState(null, "", url)
+    else history.pushState(null, "", url)
+    this.#show(url.pathname)
+    window.scrollTo(0, 0)
+  }
+
+  #show(pathname: string) {
+    this.route = parseRoute(pathname)
+    this.formError = ""
+    this.#focusPending = true
+  }
+
+  #onPopState = () => this.#show(location.pathname)
+
+  #onNavigate = (event: ApEvent<"ap-navigate">) => {
+    event.preventDefault()
+    this.go(event.detail.path)
+  }
+
+  /** Same-origin links to app pages, wherever in the shadow trees they are, route client-side. */
+  #onClick = (event: MouseEvent) => {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    const anchor = event.composedPath().find((n): n is HTMLAnchorElement => n instanceof HTMLAnchorElement)
+    if (!anchor || anchor.target || anchor.hasAttribute("download")) return
+    const url = new URL(anchor.href, location.href)
+    if (url.origin !== location.origin || !isAppPath(url.pathname)) return
+    event.preventDefault()
+    this.go(url.pathname + url.search)
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (changed.has("route") || changed.has("me") || changed.has("ready")) {
+      document.title = `${this.#title()} · Aperture`
+    }
+    if (this.#focusPending && this.ready) {
+      this.#focusPending = false
+      this.renderRoot.querySelector<HTMLElement>("main h1")?.focus()
+    }
+  }
+
+  #title(): string {
+    const r = this.route
+    if (r.name === "profile") return r.username
+    if (r.name === "home" && !this.me) return "Log in"
+    return TITLES[r.name]
+  }
+
+  async #auth(event: SubmitEvent, mode: "login" | "signup") {
+    event.preventDefault()
+    const data = new FormData(event.target as HTMLFormElement)
+    const text = (k: string) => String(data.get(k) ?? "").trim()
+    this.submitting = true
+    this.formError = ""
+    try {
+      const me = mode === "login"
+        ? await this.client.login({ login: text("login"), password: String(data.get("password") ?? "") })
+        : await this.client.signup({
+          username: text("username"),
+          email: text("email"),
+          password: String(data.get("password") ?? ""),
+          ...(text("displayName") ? { displayName: text("displayName") } : {})
+        })
+      this.me = me
+      this.emit("ap-session", { username: me.username })
+      this.go("/", true)
+      this.#focusPending = true
+    } catch (error) {
+      this.formError = error instanceof ApiError && error.status === 401 ? "Wrong username, email or password." : describeError(error)
+      await this.updateComplete
+      this.renderRoot.querySelector<HTMLElement>("[role=alert]")?.focus()
+    } finally {
+      this.submitting = false
+    }
+  }
+
+  async #logout() {
+    try {
+      await this.client.logout()
+    } catch {
+      // the session is gone on this side either way
+    }
+    this.me = null
+    this.emit("ap-session", { username: null })
+    this.go("/login")
+  }
+
+  #nav() {
+    const here = location.pathname
+    const link = (path: string, label: string | TemplateResult) =>
+      html`<li><a href=${path} aria-current=${here === path ? "page" : "false"}>${label}</a></li>`
+    if (!this.me) return html`<nav aria-label="Main"><ul>${link("/login", "Log in")}${link("/signup", "Sign up")}</ul></nav>`
+    return html`<nav aria-label="Main"><ul>
+      ${link("/", "Home")}
+      ${link("/search", "Search")}
+      ${link("/new", "New post")}
+      <li><ap-notifications variant="badge" .client=${this.client}></ap-notifications></li>
+      ${link(`/u/${this.me.username}`, "Profile")}
+      <li><button type="button" @click=${this.#logout}>Log out</button></li>
+    </ul></nav>`
+  }
+
+  #authForm(mode: "login" | "signup") {
+    return html`<h1 tabindex="-1">${mode === "login" ? "Log in to Aperture" : "Create your account"}</h1>
+      <form class="auth" @submit=${(e: SubmitEvent) => this.#auth(e, mode)} aria-describedby="form-error">
+        ${mode === "login"
+          ? html`<label>Username or email <input name="login" autocomplete="username" required /></label>`
+          : html`<label>Username <input name="username" autocomplete="username" required pattern="[A-Za-z0-9._]{1,30}" title="1–30 letters, digits, '.' or '_'" /></label>
+            <label>Email <input name="email" type="email" autocomplete="email" required /></label>
+            <label>Display name (optional) <input name="displayName" autocomplete="name" maxlength="64" /></label>`}
+        <label>Password <input name="password" type="password" autocomplete=${mode === "login" ? "current-password" : "new-password"} required minlength=${mode === "login" ? 1 : 8} /></label>
+        <div id="form-error" role="alert" tabindex="-1" class="error">${this.formError}</div>
+        <button class="primary" type="submit" ?disabled=${this.submitting}>${mode === "login" ? "Log in" : "Sign up"}</button>
+        <p class="muted">${mode === "login"
+          ? html`New here? <a href="/signup">Create an account</a>`
+          : html`Have an account? <a href="/login">Log in</a>`}</p>
+      </form>`
+  }
+
+  #page(): TemplateResult {
+    const r = this.route
+    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications"
+    if (r.name === "login" || r.name === "signup") return this.#authForm(r.name)
+    if (needsAccount && !this.me) return this.#authForm("login")
+    switch (r.name) {
+      case "home":
+        return html`<h1 tabindex="-1">Home</h1><ap-feed .client=${this.client}></ap-feed>`
+      case "new":
+        return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client}></ap-composer>`
+      case "notifications":
+        return html`<h1 tabindex="-1">Notifications</h1><ap-notifications .client=${this.client}></ap-notifications>`
+      case "search":
+        return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client}></ap-user-search>`
+      case "profile":
+        return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1><ap-profile .client=${this.client} username=${r.username}></ap-profile>`
+      case "post":
+        return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} post-id=${r.id} open-comments></ap-post>`
+      default:
+        return html`<h1 tabindex="-1">Page not found</h1><p><a href="/">Go home</a></p>`
+    }
+  }
+
+  override render() {
+    return html`<a class="skip" href="#main" @click=${(e: Event) => {
+      e.preventDefault()
+      this.renderRoot.querySelector<HTMLElement>("main h1")?.focus()
+    }}>Skip to content</a>
+      <header part="header">
+        <a class="brand" href="/">Aperture</a>
+        ${this.ready ? this.#nav() : nothing}
+      </header>
+      <main id="main" part="main">${this.ready ? this.#page() : html`<p class="muted" role="status">Loading…</p>`}</main>`
+  }
+}

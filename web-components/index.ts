@@ -1,0 +1,15 @@
+/**
+ * The widget bundle (`/widgets/aperture.js`): every element, defined once per page however many
+ * copies of the script load, plus the SDK for pages that want to script Aperture themselves.
+ */
+import "./app/app.ts"
+import "./composer/composer.ts"
+import "./feed/feed.ts"
+import "./notifications/notifications.ts"
+import "./post/post.ts"
+import "./profile/profile.ts"
+import "./user-search/user-search.ts"
+
+export { ApertureClient, clientFor } from "./sdk/client.ts"
+export { ApiError, RestClient } from "./sdk/rest.ts"
+export { LiveSocket } from "./sdk/socket.ts"

@@ -1,0 +1,133 @@
+/**
+ * One client per (api origin, token): the REST client, the live socket (opened while some
+ * component listens and someone is signed in), and who is signed in. Components find theirs with
+ * `clientFor`, so every widget on a page shares one socket.
+ */
+import type { Me } from "../../src/domain/Accounts.ts"
+import { Emitter } from "./emitter.ts"
+import { ApiError, RestClient } from "./rest.ts"
+import { LiveSocket } from "./socket.ts"
+
+export interface ClientOptions {
+  readonly api?: string | undefined
+  readonly token?: string | undefined
+  readonly WebSocket?: typeof WebSocket
+}
+
+export interface ClientEvents {
+  /** The signed-in account changed: signed in, out, or found out which. */
+  readonly session: Me | null
+}
+
+export class ApertureClient extends Emitter<ClientEvents> {
+  readonly rest: RestClient
+  readonly socket: LiveSocket
+  /** undefined until known. */
+  me: Me | null | undefined
+  #session: Promise<Me | null> | undefined
+  #listeners = 0
+
+  constructor(options: ClientOptions = {}) {
+    super()
+    this.rest = new RestClient(options)
+    this.socket = new LiveSocket({
+      url: async () => {
+        const base = new URL(this.rest.base || location.origin, location.href)
+        const ws = `${base.protocol === "https:" ? "wss:" : "ws:"}//${base.host}/ws`
+        // a cookie reaches the socket only on our own origin; elsewhere a single-use ticket does
+        if (!this.rest.token && !this.rest.crossOrigin) return ws
+        const { ticket } = await this.rest.wsTicket()
+        return `${ws}?ticket=${encodeURIComponent(ticket)}`
+      },
+      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {})
+    })
+    if (typeof window !== "undefined") {
+      window.addEventListener("online", () => this.socket.reconnectNow())
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible") this.socket.reconnectNow()
+      })
+    }
+  }
+
+  /** Who is signed in (asked once; `null` when nobody is). */
+  session(): Promise<Me | null> {
+    this.#session ??= this.rest.me().then(
+      (me) => this.#setMe(me),
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) return this.#setMe(null)
+        this.#session = undefined
+        throw error
+      }
+    )
+    return this.#session
+  }
+
+  async signup(input: { username: string; email: string; password: string; displayName?: string }) {
+    const result = await this.rest.signup(input)
+    this.#signedIn(result.user, result.token)
+    return result.user
+  }
+
+  async login(input: { login: string; password: string }) {
+    const result = await this.rest.login(input)
+    this.#signedIn(result.user, result.token)
+    return result.user
+  }
+
+  async logout() {
+    try {
+      await this.rest.logout()
+    } finally {
+      this.socket.stop()
+      this.socket.lastSeq = undefined
+      this.#session = Promise.resolve(this.#setMe(null))
+    }
+  }
+
+  /** A component starts listening to live frames; the socket runs while anyone listens. */
+  listen(): () => void {
+    this.#listeners++
+    if (this.#listeners === 1) {
+      void this.session().then((me) => {
+        if (me && this.#listeners > 0) this.socket.start()
+      }, () => undefined)
+    }
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#listeners--
+      if (this.#listeners === 0) this.socket.stop()
+    }
+  }
+
+  #signedIn(me: Me, token: string) {
+    // on another origin the token is how later calls authenticate; here the cookie does
+    if (this.rest.crossOrigin) this.rest.token = token
+    this.socket.lastSeq = undefined
+    this.#session = Promise.resolve(this.#setMe(me))
+    if (this.#listeners > 0) {
+      this.socket.stop()
+      this.socket.start()
+    }
+  }
+
+  #setMe(me: Me | null): Me | null {
+    this.me = me
+    this.emit("session", me)
+    return me
+  }
+}
+
+const clients = new Map<string, ApertureClient>()
+
+/** The shared client for an API origin and token (empty origin: this page's). */
+export const clientFor = (api?: string | null, token?: string | null): ApertureClient => {
+  const key = `${api ?? ""}\n${token ?? ""}`
+  let client = clients.get(key)
+  if (client === undefined) {
+    client = new ApertureClient({ api: api ?? undefined, token: token ?? undefined })
+    clients.set(key, client)
+  }
+  return client
+}

@@ -1,0 +1,43 @@
+/** The `ap-*` events the components fire: all bubble and cross shadow roots (`composed`). */
+import type { Post } from "../../src/domain/Posts.ts"
+
+export interface ApEventDetails {
+  /** A like or unlike was confirmed by the server. */
+  readonly "ap-like": { readonly postId: string; readonly liked: boolean; readonly likes: number }
+  /** A save or unsave was confirmed by the server. */
+  readonly "ap-save": { readonly postId: string; readonly saved: boolean }
+  /** A post changed locally (optimistically, confirmed, or rolled back): lists keep their copy in step. */
+  readonly "ap-post-change": { readonly post: Post }
+  /** The upload went out and the server accepted it; the post is processing. */
+  readonly "ap-post-created": { readonly postId: string }
+  /** The post finished processing. */
+  readonly "ap-post-published": { readonly post: Post }
+  readonly "ap-upload-progress": { readonly loaded: number; readonly total: number }
+  /** Follow state after a follow, unfollow, block or unblock. */
+  readonly "ap-follow": { readonly username: string; readonly status: "following" | "requested" | "none" | "blocked" }
+  /** A request failed; `message` is what the component showed. */
+  readonly "ap-error": { readonly message: string; readonly status?: number | undefined; readonly code?: string | undefined }
+  /** Signed in, out, or up. */
+  readonly "ap-session": { readonly username: string | null }
+  /** Asks the app to go somewhere; when nobody cancels it the page navigates. */
+  readonly "ap-navigate": { readonly path: string }
+  readonly "ap-unread": { readonly unreadCount: number }
+}
+
+export type ApEvent<K extends keyof ApEventDetails> = CustomEvent<ApEventDetails[K]>
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    "ap-like": ApEvent<"ap-like">
+    "ap-save": ApEvent<"ap-save">
+    "ap-post-change": ApEvent<"ap-post-change">
+    "ap-post-created": ApEvent<"ap-post-created">
+    "ap-post-published": ApEvent<"ap-post-published">
+    "ap-upload-progress": ApEvent<"ap-upload-progress">
+    "ap-follow": ApEvent<"ap-follow">
+    "ap-error": ApEvent<"ap-error">
+    "ap-session": ApEvent<"ap-session">
+    "ap-navigate": ApEvent<"ap-navigate">
+    "ap-unread": ApEvent<"ap-unread">
+  }
+}
