@@ -1,0 +1,83 @@
+// @vitest-environment happy-dom
+import { afterEach, assert, describe, it } from "vitest"
+import { fakeFetch, me, mount, profile, shadow, testClient, waitFor } from "../shared/testing.ts"
+import type { ApApp } from "./app.component.ts"
+import "./app.ts"
+import { isAppPath, parseRoute } from "./routes.ts"
+
+afterEach(() => {
+  document.body.innerHTML = ""
+  history.replaceState(null, "", "/")
+})
+
+const make = async () => {
+  const el = document.createElement("ap-app")
+  el.client = testClient()
+  return mount(el)
+}
+
+const heading = (el: ApApp) => shadow(el).querySelector("main h1")!
+
+describe("routes", () => {
+  it("parses the app's paths and leaves the server's alone", () => {
+    assert.deepStrictEqual(parseRoute("/u/alice"), { name: "profile", username: "alice" })
+    assert.deepStrictEqual(parseRoute("/p/123"), { name: "post", id: "123" })
+    assert.deepStrictEqual(parseRoute("/"), { name: "home" })
+    assert.deepStrictEqual(parseRoute("/nope/x/y"), { name: "not-found" })
+    assert.isFalse(isAppPath("/api/v1/feed"))
+    assert.isFalse(isAppPath("/media/x.webp"))
+    assert.isTrue(isAppPath("/u/alice"))
+  })
+})
+
+describe("ap-app", () => {
+  it("asks a signed-out visitor to log in, and logs in", async () => {
+    fakeFetch({
+      "GET /auth/me": { status: 401, body: { error: { code: "Unauthorized", message: "sign in" } } },
+      "POST /auth/login": (call) =>
+        (call.body as { password: string }).password === "right"
+          ? { body: { user: me("ann"), token: "t" } }
+          : { status: 401, body: { error: { code: "Unauthorized", message: "no" } } },
+      "GET /feed": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } }
+    })
+    const el = await make()
+    await waitFor(() => el.ready)
+    await el.updateComplete
+    assert.include(heading(el).textContent!, "Log in")
+    const form = shadow(el).querySelector("form")!
+    form.querySelector<HTMLInputElement>("[name=login]")!.value = "ann"
+    form.querySelector<HTMLInputElement>("[name=password]")!.value = "wrong"
+    form.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => shadow(el).querySelector("[role=alert]")!.textContent!.includes("Wrong username"))
+    form.querySelector<HTMLInputElement>("[name=password]")!.value = "right"
+    form.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => shadow(el).querySelector("ap-feed"))
+    assert.strictEqual(heading(el).textContent, "Home")
+    assert.strictEqual(location.pathname, "/")
+  })
+
+  it("routes links client-side, focuses the new page's heading, and follows back/forward", async () => {
+    fakeFetch({
+      "GET /auth/me": { body: me("ann") },
+      "GET /feed": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } },
+      "GET /users/ann/posts": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /users/ann": { body: profile("ann") }
+    })
+    const el = await make()
+    await waitFor(() => shadow(el).querySelector("ap-feed"))
+    const before = history.length
+    const link = shadow(el).querySelector<HTMLAnchorElement>('nav a[href="/u/ann"]')!
+    link.click()
+    await waitFor(() => shadow(el).querySelector("ap-profile"))
+    assert.strictEqual(location.pathname, "/u/ann")
+    assert.strictEqual(history.length, before + 1)
+    await el.updateComplete
+    assert.strictEqual(shadow(el).activeElement, heading(el))
+    assert.include(document.title, "ann")
+    history.back()
+    await waitFor(() => shadow(el).querySelector("ap-feed"))
+    assert.strictEqual(location.pathname, "/")
+  })
+})

@@ -1,0 +1,86 @@
+// @vitest-environment happy-dom
+import { afterEach, assert, describe, it } from "vitest"
+import { FakeWebSocket, fakeFetch, me, mount, post, shadow, testClient, waitFor } from "../shared/testing.ts"
+import "./feed.ts"
+
+afterEach(() => {
+  document.body.innerHTML = ""
+  FakeWebSocket.instances = []
+})
+
+const page = (ids: Array<string>, nextCursor: string | null = null) => ({
+  body: { items: ids.map((id) => post(id)), nextCursor, hasMore: nextCursor !== null }
+})
+
+describe("ap-feed", () => {
+  it("loads the first page and shows a 'new posts' pill on feed_new frames that refreshes the feed", async () => {
+    let version = 0
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : page(["c", "a", "b"]))
+    })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => el.items.length === 2)
+    assert.deepStrictEqual(calls.filter((c) => c.path.startsWith("/feed")).map((c) => c.path), ["/feed?limit=20"])
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "c" }, 5)
+    FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "c" }, 6)
+    await el.updateComplete
+    const pill = shadow(el).querySelector<HTMLButtonElement>("button.pill")!
+    assert.include(pill.textContent!, "2 new posts")
+    pill.click()
+    await waitFor(() => el.items.length === 3)
+    await el.updateComplete
+    assert.strictEqual(el.items[0]!.id, "c")
+    assert.isNull(shadow(el).querySelector("button.pill"))
+  })
+
+  it("keeps a post's optimistic change in its list and shows a failed action's message", async () => {
+    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => el.items.length === 1)
+    const list = shadow(el).querySelector(".list")!
+    list.dispatchEvent(new CustomEvent("ap-post-change", { detail: { post: post("a", { counts: { likes: 99, comments: 0 } } as never) }, bubbles: true, composed: true }))
+    assert.strictEqual(el.items[0]!.counts.likes, 99)
+    list.dispatchEvent(new CustomEvent("ap-error", { detail: { message: "Couldn't like this post." }, bubbles: true, composed: true }))
+    await el.updateComplete
+    assert.include(shadow(el).querySelector("[role=alert]")!.textContent!, "Couldn't like this post.")
+  })
+
+  it("loads the next page with the cursor as the end comes into range, without duplicates", async () => {
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /feed?limit": page(["a", "b"], "CUR"),
+      "GET /feed?cursor=CUR": page(["b", "c"])
+    })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    // two posts leave the end of the list in range at once: the next page follows by itself
+    await waitFor(() => el.items.length === 3)
+    assert.deepStrictEqual(el.items.map((p) => p.id), ["a", "b", "c"])
+    assert.isTrue(calls.some((c) => c.path === "/feed?cursor=CUR&limit=20"))
+    assert.isFalse(el.hasMore)
+  })
+
+  it("refreshes when the tab becomes visible again after a while", async () => {
+    const calls = fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => el.items.length === 1)
+    const now = Date.now
+    Date.now = () => now() + 60_000
+    try {
+      document.dispatchEvent(new Event("visibilitychange"))
+      await waitFor(() => calls.filter((c) => c.path.startsWith("/feed")).length === 2)
+    } finally {
+      Date.now = now
+    }
+  })
+})

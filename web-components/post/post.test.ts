@@ -1,0 +1,112 @@
+// @vitest-environment happy-dom
+import { afterEach, assert, describe, it } from "vitest"
+import { fakeFetch, me, mount, post, shadow, testClient, waitFor } from "../shared/testing.ts"
+import { define } from "../shared/define.ts"
+import { ApPost } from "./post.component.ts"
+import "./post.ts"
+
+afterEach(() => {
+  document.body.innerHTML = ""
+})
+
+const make = async (p = post("p1")) => {
+  const el = document.createElement("ap-post")
+  el.client = testClient()
+  el.post = p
+  return mount(el)
+}
+
+const likeButton = (el: ApPost) => shadow(el).querySelector<HTMLButtonElement>("button.like")!
+
+describe("ap-post", () => {
+  it("is defined once, and defining the bundle twice is harmless", async () => {
+    define("ap-post", class extends HTMLElement {})
+    assert.strictEqual(customElements.get("ap-post"), ApPost)
+  })
+
+  it("renders a responsive image over the four variants, with alt text and a placeholder", async () => {
+    const el = await make()
+    const img = shadow(el).querySelector("img[part=image]")!
+    assert.strictEqual(img.getAttribute("alt"), "alt p1")
+    assert.strictEqual(
+      img.getAttribute("srcset"),
+      "/media/p1-w150.webp 150w, /media/p1-w320.webp 320w, /media/p1-w640.webp 640w, /media/p1-w1080.webp 1080w"
+    )
+    assert.include(img.getAttribute("sizes") ?? "", "640px")
+    const media = shadow(el).querySelector<HTMLElement>(".media")!
+    assert.include(media.getAttribute("style") ?? "", "data:image/webp;base64,AAAA")
+    assert.notInclude(img.className, "loaded", "hidden behind the placeholder until it loads")
+    img.dispatchEvent(new Event("load"))
+    await el.updateComplete
+    assert.include(img.className, "loaded")
+    assert.include(shadow(el).querySelector(".caption")!.textContent!, "caption p1")
+  })
+
+  it("shows processing instead of an image while the post is not published", async () => {
+    const el = await make(post("p2", { status: "processing", variants: null }))
+    assert.isNull(shadow(el).querySelector("img[part=image]"))
+    assert.include(shadow(el).textContent!, "Processing")
+  })
+
+  it("likes optimistically and confirms with the server's count", async () => {
+    let release: (v: { body: unknown }) => void = () => undefined
+    const calls = fakeFetch({ "POST /posts/p1/like": () => new Promise((r) => (release = r)) })
+    const el = await make()
+    const events: Array<unknown> = []
+    el.addEventListener("ap-like", (e) => events.push(e.detail))
+    likeButton(el).click()
+    await el.updateComplete
+    assert.strictEqual(likeButton(el).getAttribute("aria-pressed"), "true", "pressed before the server answers")
+    assert.strictEqual(likeButton(el).querySelector(".count")!.textContent, "4")
+    release({ body: { liked: true, likes: 10 } })
+    await waitFor(() => events.length === 1)
+    await el.updateComplete
+    assert.strictEqual(likeButton(el).querySelector(".count")!.textContent, "10")
+    assert.deepStrictEqual(events, [{ postId: "p1", liked: true, likes: 10 }])
+    assert.strictEqual(calls[0]!.method, "POST")
+  })
+
+  it("rolls a failed like back and says so", async () => {
+    fakeFetch({ "POST /posts/p1/like": "network-error" })
+    const el = await make()
+    const errors: Array<string> = []
+    el.addEventListener("ap-error", (e) => errors.push(e.detail.message))
+    likeButton(el).click()
+    await waitFor(() => errors.length === 1)
+    await el.updateComplete
+    assert.strictEqual(likeButton(el).getAttribute("aria-pressed"), "false")
+    assert.strictEqual(likeButton(el).querySelector(".count")!.textContent, "3")
+    assert.match(shadow(el).querySelector("[role=alert]")!.textContent!, /Couldn't like this post/)
+  })
+
+  it("saves, and rolls back a refused save", async () => {
+    fakeFetch({ "POST /posts/p1/save": { status: 503, body: { error: { code: "ServiceUnavailable", message: "try later" } } } })
+    const el = await make()
+    const save = () => shadow(el).querySelector<HTMLButtonElement>("button.save")!
+    save().click()
+    await waitFor(() => shadow(el).querySelector("[role=alert]")!.textContent!.includes("try later"))
+    assert.strictEqual(save().getAttribute("aria-pressed"), "false")
+  })
+
+  it("opens the comments, lists them and posts a new one", async () => {
+    const comment = (id: string, text: string) => ({ id, postId: "p1", text, author: { id: "id-me", username: "me" }, createdAt: "2026-01-01T00:00:00Z" })
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /posts/p1/comments": { body: { items: [comment("c1", "first!")], nextCursor: null, hasMore: false } },
+      "POST /posts/p1/comments": (call) => ({ status: 201, body: comment("c2", (call.body as { text: string }).text) })
+    })
+    const el = await make()
+    await el.client.session()
+    shadow(el).querySelector<HTMLButtonElement>("button[aria-label=Comments]")!.click()
+    await waitFor(() => shadow(el).querySelector(".comments li"))
+    assert.include(shadow(el).querySelector(".comments li")!.textContent!, "first!")
+    const input = shadow(el).querySelector<HTMLInputElement>("#comment-text")!
+    input.value = "nice <b>shot</b>"
+    shadow(el).querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => shadow(el).querySelectorAll(".comments li").length === 2)
+    const last = shadow(el).querySelectorAll(".comments li")[1]!
+    assert.include(last.textContent!, "nice <b>shot</b>", "comment text is bound as text, never as HTML")
+    assert.isNull(last.querySelector("b"))
+    assert.deepStrictEqual(calls.find((c) => c.method === "POST")!.body, { text: "nice <b>shot</b>" })
+  })
+})
