@@ -13,6 +13,7 @@ import { graphHandlers } from "./http/routes/graph.ts"
 import { mediaHandlers } from "./http/routes/media.ts"
 import { opsHandlers } from "./http/routes/ops.ts"
 import { postsHandlers } from "./http/routes/posts.ts"
+import { engagementHandlers, feedHandlers } from "./http/routes/feed.ts"
 import { searchHandlers } from "./http/routes/search.ts"
 import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
@@ -41,6 +42,16 @@ import * as Bus from "./streams/Bus.ts"
 import * as Nats from "./streams/Nats.ts"
 import * as OutboxRelay from "./streams/OutboxRelay.ts"
 import { ensureTopology } from "./streams/Topology.ts"
+import * as ActorHost from "./actors/runtime/ActorHost.ts"
+import * as Actors from "./actors/runtime/Actors.ts"
+import * as FanOut from "./actors/timeline/FanOut.ts"
+import * as Rebuilds from "./actors/timeline/Rebuilds.ts"
+import * as Timeline from "./actors/timeline/Timeline.ts"
+import * as EngagementRepo from "./db/Engagement.ts"
+import * as FeedRepo from "./db/Feed.ts"
+import * as Timelines from "./redis/Timelines.ts"
+import * as Engagement from "./social/Engagement.ts"
+import * as Feed from "./social/Feed.ts"
 
 export const handlers = {
   ops: opsHandlers,
@@ -50,6 +61,8 @@ export const handlers = {
   graph: graphHandlers,
   search: searchHandlers,
   posts: postsHandlers,
+  feed: feedHandlers,
+  engagement: engagementHandlers,
   media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
 
@@ -59,7 +72,9 @@ const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provid
 export const InfraLive = Layer.mergeAll(Database.layer, Redis.layer, NatsWithTopology)
 
 /** Infrastructure plus the services every role uses. */
-export const CoreLive = Layer.mergeAll(Bus.layer, Outbox.layer, Metrics.layer).pipe(Layer.provideMerge(InfraLive))
+export const CoreLive = Layer.mergeAll(Bus.layer, Outbox.layer, Metrics.layer, Actors.layer, Timelines.layer, FeedRepo.layer).pipe(
+  Layer.provideMerge(InfraLive)
+)
 
 const OutboxGauge = Layer.effectDiscard(
   Effect.gen(function*() {
@@ -79,10 +94,12 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Uploads.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer)),
-  Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive)),
-  Layer.provideMerge(Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, PostsRepo.layer, RateLimiter.layer, BlobStoreLive))
+export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer).pipe(
+  Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
+  Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, Rebuilds.layer)),
+  Layer.provideMerge(
+    Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, PostsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive)
+  )
 )
 
 export const HttpLive = Server.layer(handlers).pipe(
@@ -111,17 +128,24 @@ export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
 /** The `media` role: the Sharp worker on the MEDIA stream. */
 export const MediaLive = MediaWorker.layer.pipe(Layer.provide(Layer.mergeAll(BlobStoreLive, PostsRepo.layer)))
 
+/** The `actors` role: timeline actors on the partitions this node leases, and the fan-out consumers. */
+export const ActorsLive = Layer.mergeAll(
+  Layer.unwrapEffect(Effect.map(Timeline.make, (timeline) => ActorHost.layer([timeline]))),
+  FanOut.layer
+)
+
 /** A node with the `api` role: background work plus the HTTP/WS server. */
 export const ApiNodeLive = Layer.mergeAll(BackgroundLive, HttpLive).pipe(Layer.provideMerge(CoreLive))
 
 /** A node with every role (what one process runs by default, and what the tests run). */
-export const FullNodeLive = Layer.mergeAll(BackgroundLive, HttpLive, MediaLive).pipe(Layer.provideMerge(CoreLive))
+export const FullNodeLive = Layer.mergeAll(BackgroundLive, HttpLive, MediaLive, ActorsLive).pipe(Layer.provideMerge(CoreLive))
 
 /** Everything this process runs, by its roles. */
 export const AppLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => {
     const api = config.roles.has("api") ? HttpLive : Layer.empty
     const media = config.roles.has("media") ? MediaLive : Layer.empty
-    return Layer.mergeAll(BackgroundLive, api, media).pipe(Layer.provideMerge(CoreLive))
+    const actors = config.roles.has("actors") ? ActorsLive : Layer.empty
+    return Layer.mergeAll(BackgroundLive, api, media, actors).pipe(Layer.provideMerge(CoreLive))
   })
 )

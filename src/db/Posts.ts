@@ -117,7 +117,7 @@ export const make = Effect.gen(function*() {
       sql`
         UPDATE posts SET status = 'published', width = ${r.width}, height = ${r.height},
           variants = ${JSON.stringify(r.variants)}::jsonb, placeholder = ${r.placeholder},
-          dominant_color = ${r.dominantColor}, published_at = now(), failure = NULL
+          dominant_color = ${r.dominantColor}, published_at = date_trunc('milliseconds', now()), failure = NULL
         WHERE id = ${id} AND status = 'processing'
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
     fail: (id, reason) =>

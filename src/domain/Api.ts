@@ -7,6 +7,7 @@ import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
+import * as G from "./Engagement.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
 /**
@@ -114,6 +115,26 @@ export class SearchGroup extends HttpApiGroup.make("search")
   .prefix("/api/v1")
 {}
 
+/** The home feed: newest first, hybrid fan-out; `X-Aperture-Degraded: redis` when served without Redis. */
+export class FeedGroup extends HttpApiGroup.make("feed")
+  .add(HttpApiEndpoint.get("home", "/feed").setUrlParams(A.PageQuery).addSuccess(G.FeedPage))
+  .prefix("/api/v1")
+{}
+
+export const CommentIdPath = Schema.Struct({ id: Schema.UUID })
+
+/** Likes, saves and comments; like and save are idempotent. */
+export class EngagementGroup extends HttpApiGroup.make("engagement")
+  .add(HttpApiEndpoint.post("like", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState))
+  .add(HttpApiEndpoint.del("unlike", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState))
+  .add(HttpApiEndpoint.post("save", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState))
+  .add(HttpApiEndpoint.del("unsave", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState))
+  .add(HttpApiEndpoint.get("comments", "/posts/:id/comments").setPath(P.PostIdPath).setUrlParams(A.PageQuery).addSuccess(G.CommentPage))
+  .add(HttpApiEndpoint.post("comment", "/posts/:id/comments").setPath(P.PostIdPath).setPayload(G.NewComment).addSuccess(G.Comment, { status: 201 }))
+  .add(HttpApiEndpoint.del("deleteComment", "/comments/:id").setPath(CommentIdPath).addSuccess(HttpApiSchema.NoContent))
+  .prefix("/api/v1")
+{}
+
 export class Api extends HttpApi.make("aperture")
   .add(OpsGroup)
   .add(SystemGroup)
@@ -122,6 +143,8 @@ export class Api extends HttpApi.make("aperture")
   .add(GraphGroup)
   .add(SearchGroup)
   .add(PostsGroup)
+  .add(FeedGroup)
+  .add(EngagementGroup)
   .add(MediaGroup)
   .addError(E.BadRequestWire)
   .addError(E.UnauthorizedWire)

@@ -45,6 +45,8 @@ export type HandlerServices =
   | import("../social/Social.ts").Social
   | import("../social/Posts.ts").Posts
   | import("../social/Uploads.ts").Uploads
+  | import("../social/Feed.ts").Feed
+  | import("../social/Engagement.ts").Engagement
   | import("../db/Posts.ts").PostsRepo
   | import("../db/Outbox.ts").OutboxRepo
   | import("../media/BlobStore.ts").BlobStore

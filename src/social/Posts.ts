@@ -10,17 +10,18 @@ import { Context, Effect, Layer, Option, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
 import { MediaJob } from "../domain/Media.ts"
-import { Post, PostAccepted, PostCounts, type PostPage, Variants } from "../domain/Posts.ts"
+import { type Post, PostAccepted, type PostPage } from "../domain/Posts.ts"
+import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
-import { type PostRow, PostsRepo } from "../db/Posts.ts"
+import { PostsRepo } from "../db/Posts.ts"
 import { UsersRepo } from "../db/Users.ts"
 import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
 import { keyOfUrl, originalKey } from "../media/Keys.ts"
 import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { Limits } from "./Limits.ts"
-import { cardOf } from "./Views.ts"
+import { postOf } from "./Views.ts"
 
 
 export interface PostInput {
@@ -69,6 +70,7 @@ export const make = Effect.gen(function*() {
   const graph = yield* GraphRepo
   const outbox = yield* OutboxRepo
   const limits = yield* Limits
+  const engagement = yield* EngagementRepo
   const maxBytes = config.limits.uploadBytes
   const tooLarge = () => new PayloadTooLarge({ message: `an image is at most ${maxBytes / 1024 / 1024} MB` })
   const unsupported = () =>
@@ -153,27 +155,6 @@ export const make = Effect.gen(function*() {
       return { post: p, author: author.value }
     })
 
-  const toPost = (p: PostRow, author: Parameters<typeof cardOf>[0]) =>
-    new Post({
-      id: p.id,
-      status: p.status,
-      caption: p.caption,
-      altText: p.altText,
-      location: p.location,
-      variants: p.variants ? new Variants(p.variants as never) : null,
-      width: p.width,
-      height: p.height,
-      placeholder: p.placeholder,
-      dominantColor: p.dominantColor,
-      hashtags: p.hashtags,
-      mentions: p.mentions,
-      counts: new PostCounts({ likes: p.likeCount, comments: p.commentCount }),
-      author: cardOf(author),
-      viewer: null,
-      createdAt: p.createdAt.toISOString(),
-      publishedAt: p.publishedAt?.toISOString() ?? null
-    })
-
   return Posts.of({
     storeOriginal,
     admit: (authorId) => limits.enforce(limits.rules.write, authorId),
@@ -210,7 +191,12 @@ export const make = Effect.gen(function*() {
         })).pipe(Effect.catchTag("SqlError", Effect.die))
       }),
 
-    get: (postId, viewerId) => Effect.map(visiblePost(postId, viewerId), ({ author, post }) => toPost(post, author)),
+    get: (postId, viewerId) =>
+      Effect.gen(function*() {
+        const { author, post } = yield* visiblePost(postId, viewerId)
+        const flags = viewerId === null ? null : yield* engagement.flags(postId, viewerId)
+        return postOf(post, author, flags)
+      }),
 
     grid: (username, viewerId, q) =>
       Effect.gen(function*() {
@@ -225,7 +211,7 @@ export const make = Effect.gen(function*() {
         }
         const after = yield* decodeCursor(q.cursor)
         const rows = yield* posts.grid(a.id, after, q.limit + 1)
-        return pageOf(rows, q.limit, (p) => toPost(p, a), (p) => ({ at: p.createdAt, id: p.id }))
+        return pageOf(rows, q.limit, (p) => postOf(p, a), (p) => ({ at: p.createdAt, id: p.id }))
       }),
 
     remove: (postId, viewerId) =>

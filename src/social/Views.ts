@@ -3,6 +3,8 @@ import { Schema } from "effect"
 import { AvatarVariants, Counts, Me, Profile, UserCard, UserListItem, ViewerFlags } from "../domain/Accounts.ts"
 import type { CardRow, ListRow, Relation } from "../db/Graph.ts"
 import type { UserRow } from "../db/Users.ts"
+import type { PostRow } from "../db/Posts.ts"
+import { Post, PostCounts, PostViewerFlags, Variants } from "../domain/Posts.ts"
 
 const isAvatar = Schema.is(AvatarVariants)
 const avatarOf = (raw: unknown) => (isAvatar(raw) ? raw : null)
@@ -45,4 +47,26 @@ export const profileOf = (u: UserRow, relation: Relation | null, isSelf: boolean
         blocked: relation.blockedByViewer
       }),
     canViewContent: isSelf || !u.isPrivate || (relation?.isFollowing ?? false)
+  })
+
+/** A post as the API shows it; `viewer` flags when the caller is signed in and they were looked up. */
+export const postOf = (p: PostRow, author: CardRow, viewer: { liked: boolean; saved: boolean } | null = null) =>
+  new Post({
+    id: p.id,
+    status: p.status,
+    caption: p.caption,
+    altText: p.altText,
+    location: p.location,
+    variants: p.variants ? new Variants(p.variants as never) : null,
+    width: p.width,
+    height: p.height,
+    placeholder: p.placeholder,
+    dominantColor: p.dominantColor,
+    hashtags: p.hashtags,
+    mentions: p.mentions,
+    counts: new PostCounts({ likes: p.likeCount, comments: p.commentCount }),
+    author: cardOf(author),
+    viewer: viewer === null ? null : new PostViewerFlags({ isLiked: viewer.liked, isSaved: viewer.saved }),
+    createdAt: p.createdAt.toISOString(),
+    publishedAt: p.publishedAt?.toISOString() ?? null
   })

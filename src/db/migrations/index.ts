@@ -4,11 +4,13 @@ import accounts from "./0002_accounts.ts"
 import posts from "./0003_posts.ts"
 import outboxMessageIds from "./0004_outbox_message_ids.ts"
 import searchKnn from "./0005_search_knn.ts"
+import feedEngagement from "./0006_feed_engagement.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
   "0002_accounts": accounts,
   "0003_posts": posts,
   "0004_outbox_message_ids": outboxMessageIds,
-  "0005_search_knn": searchKnn
+  "0005_search_knn": searchKnn,
+  "0006_feed_engagement": feedEngagement
 }

@@ -1,0 +1,165 @@
+/**
+ * Hybrid fan-out, on nodes with the `actors` role, from two durable EVENTS consumers:
+ *
+ * - `timeline-fanout` (`ev.post.*`): a published post of an author below CELEBRITY_THRESHOLD goes
+ *   to every follower's timeline — followers paged by keyset and grouped by partition into one
+ *   `InsertBatch` per partition and page, not one message per follower; a celebrity's post goes to
+ *   their author outbox instead, merged at read time. The author's own timeline always gets it,
+ *   and its card is written to the cache on the way. A deleted post is removed the same way.
+ *   Follows are approved edges only, so a private author reaches approved followers; blocks remove
+ *   follows, so blocked pairs are never reached.
+ * - `timeline-graph` (`ev.user.*`): follow → backfill, unfollow/block → purge (both ways for a
+ *   block), and the follower's cached celebrity list is dropped.
+ *
+ * Each event is acknowledged after every batch it produced was acknowledged by JetStream; batch
+ * message ids derive from the event id, so an event handled twice sends nothing twice.
+ */
+import { Effect, Layer, Schedule, Schema, Stream } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { FeedRepo } from "../../db/Feed.ts"
+import type { Keyset } from "../../db/Graph.ts"
+import { EventEnvelope } from "../../domain/Events.ts"
+import { Timelines } from "../../redis/Timelines.ts"
+import { Bus, type Delivery } from "../../streams/Bus.ts"
+import { ConsumerNames, StreamNames } from "../../streams/Topology.ts"
+import { Actors } from "../runtime/Actors.ts"
+import { type TimelineBatch, TimelineKind } from "./Timeline.ts"
+
+const PostEvent = Schema.Struct({ postId: Schema.UUID, authorId: Schema.UUID })
+const FollowEvent = Schema.Struct({ followerId: Schema.UUID, followeeId: Schema.UUID })
+const BlockEvent = Schema.Struct({ blockerId: Schema.UUID, blockedId: Schema.UUID })
+
+/** Followers read per page while fanning out. */
+export const FOLLOWER_PAGE = 5000
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const repo = yield* FeedRepo
+  const timelines = yield* Timelines
+  const actors = yield* Actors
+
+  /** Sends `batchOf(userIds)` for the author and every follower, one message per partition and page. */
+  const toFollowers = (eventId: string, authorId: string, batchOf: (userIds: ReadonlyArray<string>) => TimelineBatch) =>
+    Effect.gen(function*() {
+      let after: Keyset | null = null
+      let page = 0
+      let first = true
+      for (;;) {
+        const { ids, last }: { ids: ReadonlyArray<string>; last: Keyset | null } = yield* repo.followers(authorId, after, FOLLOWER_PAGE)
+        const byPartition = new Map<number, Array<string>>()
+        for (const id of first ? [authorId, ...ids] : ids) {
+          const p = actors.partitionOf(id)
+          const list = byPartition.get(p)
+          if (list === undefined) byPartition.set(p, [id])
+          else list.push(id)
+        }
+        yield* Effect.forEach(
+          byPartition,
+          ([p, userIds]) => actors.sendBatch(TimelineKind, p, batchOf(userIds), { msgId: `${eventId}:${page}:${p}` }),
+          { concurrency: 16, discard: true }
+        )
+        first = false
+        page++
+        if (ids.length < FOLLOWER_PAGE || last === null) return
+        after = last
+      }
+    })
+
+  const published = (eventId: string, e: typeof PostEvent.Type) =>
+    Effect.gen(function*() {
+      const score = yield* repo.publishedScore(e.postId)
+      // deleted (or no longer published) before we got here: nothing to insert
+      if (score === undefined) return
+      const author = yield* repo.author(e.authorId)
+      if (author === undefined) return
+      if (author.followerCount >= config.celebrityThreshold) {
+        yield* timelines.outboxInsert(e.authorId, { id: e.postId, score }).pipe(Effect.orDie)
+        yield* actors.sendBatch(TimelineKind, actors.partitionOf(e.authorId), {
+          _tag: "InsertBatch",
+          userIds: [e.authorId],
+          postId: e.postId,
+          score
+        }, { msgId: `${eventId}:self` })
+        return
+      }
+      yield* toFollowers(eventId, e.authorId, (userIds) => ({ _tag: "InsertBatch", userIds, postId: e.postId, score }))
+    })
+
+  const deleted = (eventId: string, e: typeof PostEvent.Type) =>
+    Effect.gen(function*() {
+      yield* Effect.all([timelines.outboxRemove(e.authorId, e.postId), timelines.dropCard(e.postId)], { discard: true }).pipe(Effect.orDie)
+      yield* toFollowers(eventId, e.authorId, (userIds) => ({ _tag: "RemoveBatch", userIds, postId: e.postId }))
+    })
+
+  const graph = (event: EventEnvelope) =>
+    Effect.gen(function*() {
+      const send = (userId: string, command: typeof TimelineKind.command.Type, tag: string) =>
+        actors.send(TimelineKind, userId, command, { msgId: `${event.id}:${tag}` })
+      switch (event.type) {
+        case "user.followed": {
+          const e = yield* Schema.decodeUnknown(FollowEvent)(event.payload)
+          yield* timelines.forgetCelebrities([e.followerId]).pipe(Effect.orDie)
+          yield* send(e.followerId, { _tag: "Backfill", authorId: e.followeeId }, "backfill")
+          return
+        }
+        case "user.unfollowed": {
+          const e = yield* Schema.decodeUnknown(FollowEvent)(event.payload)
+          yield* timelines.forgetCelebrities([e.followerId]).pipe(Effect.orDie)
+          yield* send(e.followerId, { _tag: "Purge", authorId: e.followeeId }, "purge")
+          return
+        }
+        case "user.blocked": {
+          const e = yield* Schema.decodeUnknown(BlockEvent)(event.payload)
+          yield* timelines.forgetCelebrities([e.blockerId, e.blockedId]).pipe(Effect.orDie)
+          yield* send(e.blockerId, { _tag: "Purge", authorId: e.blockedId }, "purge-blocker")
+          yield* send(e.blockedId, { _tag: "Purge", authorId: e.blockerId }, "purge-blocked")
+          return
+        }
+      }
+    })
+
+  const posts = (event: EventEnvelope) =>
+    Effect.gen(function*() {
+      switch (event.type) {
+        case "post.published":
+          return yield* published(event.id, yield* Schema.decodeUnknown(PostEvent)(event.payload))
+        case "post.deleted":
+          return yield* deleted(event.id, yield* Schema.decodeUnknown(PostEvent)(event.payload))
+      }
+    })
+
+  return { posts, graph }
+})
+
+const consumeEvents = (durable: string, concurrency: number, handle: (e: EventEnvelope) => Effect.Effect<void, unknown>) =>
+  Effect.gen(function*() {
+    const bus = yield* Bus
+    const settle = (d: Delivery<EventEnvelope>) =>
+      handle(d.value).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: () => d.ack,
+          onFailure: (cause) =>
+            Effect.logWarning("event handling failed; will retry", cause).pipe(
+              Effect.annotateLogs({ consumer: durable, type: d.value.type, id: d.value.id }),
+              Effect.zipRight(d.nak(Math.min(1000 * d.deliveryCount, 30_000)))
+            )
+        })
+      )
+    yield* bus.consume(StreamNames.events, durable, EventEnvelope, { maxMessages: 64 }).pipe(
+      Stream.mapEffect(settle, { concurrency, unordered: true }),
+      Stream.runDrain,
+      Effect.tapErrorCause((cause) => Effect.logWarning(`${durable} consumer stopped; restarting`, cause)),
+      Effect.retry(Schedule.spaced("1 second")),
+      Effect.forkScoped
+    )
+  })
+
+/** Both consumers, for nodes with the `actors` role. */
+export const layer = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const { graph, posts } = yield* make
+    yield* consumeEvents(ConsumerNames.timelineFanout, 4, posts)
+    // one at a time: a follow and the unfollow after it reach the timeline in that order
+    yield* consumeEvents(ConsumerNames.timelineGraph, 1, graph)
+  })
+)

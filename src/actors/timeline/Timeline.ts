@@ -1,0 +1,95 @@
+/**
+ * The timeline actor: one per user, the single writer of `tl:<userId>` for everything but fan-out
+ * batches (commutative inserts/removals applied by the partition's owner in one Redis call).
+ *
+ * Hydration makes sure the timeline is complete in Redis — rebuilt from PostgreSQL when it is
+ * missing (a new user, an evicted key, a flushed Redis) — so every command works on a whole
+ * timeline. Follow backfills the author's recent posts; unfollow and block purge them.
+ */
+import { Effect, Schema } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
+import { FeedRepo } from "../../db/Feed.ts"
+import { Timelines } from "../../redis/Timelines.ts"
+import { behaviour, kind } from "../runtime/Actor.ts"
+
+const Uuid = Schema.UUID
+
+export const TimelineCommand = Schema.Union(
+  Schema.TaggedStruct("Rebuild", { force: Schema.Boolean }),
+  Schema.TaggedStruct("Backfill", { authorId: Uuid }),
+  Schema.TaggedStruct("Purge", { authorId: Uuid }),
+  Schema.TaggedStruct("Remove", { postIds: Schema.Array(Uuid) })
+)
+export type TimelineCommand = typeof TimelineCommand.Type
+
+/** One post for many timelines of one partition: the unit of fan-out. */
+export const TimelineBatch = Schema.Union(
+  Schema.TaggedStruct("InsertBatch", { userIds: Schema.Array(Uuid), postId: Uuid, score: Schema.Number }),
+  Schema.TaggedStruct("RemoveBatch", { userIds: Schema.Array(Uuid), postId: Uuid })
+)
+export type TimelineBatch = typeof TimelineBatch.Type
+
+export const TimelineQuery = Schema.TaggedStruct("Status", {})
+
+export const TimelineKind = kind({ name: "timeline", command: TimelineCommand, batch: TimelineBatch, query: TimelineQuery })
+
+interface State {
+  readonly userId: string
+  readonly rebuilds: number
+  readonly backfills: number
+  readonly purges: number
+}
+
+export const make = Effect.gen(function*() {
+  const config = yield* AppConfig
+  const repo = yield* FeedRepo
+  const timelines = yield* Timelines
+  const cap = config.feed.timelineCap
+  const threshold = config.celebrityThreshold
+
+  const rebuild = (userId: string, replace: boolean) =>
+    Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(userId, entries, replace))
+
+  return behaviour({
+    kind: TimelineKind,
+    hydrate: (userId) =>
+      Effect.gen(function*() {
+        const complete = yield* timelines.isComplete(userId)
+        if (!complete) yield* rebuild(userId, false)
+        return { userId, rebuilds: complete ? 0 : 1, backfills: 0, purges: 0 } satisfies State
+      }),
+    receive: (state: State, command) =>
+      Effect.gen(function*() {
+        switch (command._tag) {
+          case "Rebuild": {
+            if (command.force || !(yield* timelines.isComplete(state.userId))) yield* rebuild(state.userId, command.force)
+            return { ...state, rebuilds: state.rebuilds + 1 }
+          }
+          case "Backfill": {
+            const author = yield* repo.author(command.authorId)
+            // a celebrity's posts are merged from their outbox at read time
+            if (author !== undefined && author.followerCount < threshold) {
+              const recent = yield* repo.authorRecent(command.authorId, 50)
+              yield* timelines.fill(state.userId, recent, false)
+            }
+            return { ...state, backfills: state.backfills + 1 }
+          }
+          case "Purge": {
+            const theirs = yield* repo.authorRecent(command.authorId, cap)
+            yield* timelines.removeFrom(state.userId, theirs.map((e) => e.id))
+            return { ...state, purges: state.purges + 1 }
+          }
+          case "Remove": {
+            yield* timelines.removeFrom(state.userId, command.postIds)
+            return state
+          }
+        }
+      }),
+    receiveBatch: (batch) =>
+      batch._tag === "InsertBatch"
+        ? Effect.asVoid(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }))
+        : timelines.removeMany(batch.userIds, batch.postId),
+    answer: (state: State) => Effect.map(timelines.isComplete(state.userId), (complete) => ({ ...state, complete })),
+    describe: (state: State) => state
+  })
+})

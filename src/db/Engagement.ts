@@ -1,0 +1,137 @@
+/**
+ * Likes, saves and comments. Each change and its counter move in one statement (a CTE), so a
+ * count is exact under any concurrency: the row's UPDATE serialises concurrent changes, and a
+ * like that already existed adds nothing. Callers run these inside the transaction that also
+ * appends the event to the outbox.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option } from "effect"
+import type { CardRow, Keyset } from "./Graph.ts"
+
+export interface Change {
+  /** Whether this call changed anything (false for a repeated like, say). */
+  readonly changed: boolean
+  readonly likeCount: number
+}
+
+export interface CommentRow extends CardRow {
+  readonly commentId: string
+  readonly postId: string
+  readonly authorId: string
+  readonly text: string
+  readonly createdAt: Date
+}
+
+export interface DeletedComment {
+  readonly id: string
+  readonly postId: string
+  readonly authorId: string
+  readonly postAuthorId: string
+}
+
+export class EngagementRepo extends Context.Tag("EngagementRepo")<EngagementRepo, {
+  readonly like: (postId: string, userId: string) => Effect.Effect<Change>
+  readonly unlike: (postId: string, userId: string) => Effect.Effect<Change>
+  readonly save: (postId: string, userId: string) => Effect.Effect<boolean>
+  readonly unsave: (postId: string, userId: string) => Effect.Effect<boolean>
+  readonly flags: (postId: string, userId: string) => Effect.Effect<{ readonly liked: boolean; readonly saved: boolean }>
+  readonly insertComment: (c: { readonly id: string; readonly postId: string; readonly authorId: string; readonly text: string }) => Effect.Effect<CommentRow>
+  /** Comments oldest first, without those of users on either side of a block with the viewer. */
+  readonly comments: (postId: string, viewerId: string | null, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<CommentRow>>
+  /** Deletes a comment if `userId` wrote it or owns its post. */
+  readonly deleteComment: (commentId: string, userId: string) => Effect.Effect<Option.Option<DeletedComment>>
+  readonly comment: (commentId: string) => Effect.Effect<Option.Option<DeletedComment>>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const commentColumns = sql`
+    c.id::text AS comment_id, c.post_id::text, c.author_id::text, c.text, c.created_at,
+    u.id::text, u.username, u.display_name, u.avatar, u.is_private`
+
+  return EngagementRepo.of({
+    like: (postId, userId) =>
+      sql<{ likeCount: number; changed: boolean }>`
+        WITH ins AS (
+          INSERT INTO likes (post_id, user_id) VALUES (${postId}, ${userId}) ON CONFLICT DO NOTHING RETURNING post_id
+        )
+        UPDATE posts SET like_count = like_count + (SELECT count(*) FROM ins)
+        WHERE id = ${postId}
+        RETURNING like_count, EXISTS (SELECT 1 FROM ins) AS changed`.pipe(
+        Effect.map((rows) => rows[0] ?? { likeCount: 0, changed: false }),
+        Effect.orDie
+      ),
+    unlike: (postId, userId) =>
+      sql<{ likeCount: number; changed: boolean }>`
+        WITH del AS (
+          DELETE FROM likes WHERE post_id = ${postId} AND user_id = ${userId} RETURNING post_id
+        )
+        UPDATE posts SET like_count = like_count - (SELECT count(*) FROM del)
+        WHERE id = ${postId}
+        RETURNING like_count, EXISTS (SELECT 1 FROM del) AS changed`.pipe(
+        Effect.map((rows) => rows[0] ?? { likeCount: 0, changed: false }),
+        Effect.orDie
+      ),
+    save: (postId, userId) =>
+      sql`INSERT INTO saves (user_id, post_id) VALUES (${userId}, ${postId}) ON CONFLICT DO NOTHING RETURNING post_id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      ),
+    unsave: (postId, userId) =>
+      sql`DELETE FROM saves WHERE user_id = ${userId} AND post_id = ${postId} RETURNING post_id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      ),
+    flags: (postId, userId) =>
+      sql<{ liked: boolean; saved: boolean }>`
+        SELECT EXISTS (SELECT 1 FROM likes WHERE post_id = ${postId} AND user_id = ${userId}) AS liked,
+               EXISTS (SELECT 1 FROM saves WHERE user_id = ${userId} AND post_id = ${postId}) AS saved`.pipe(
+        Effect.map((rows) => rows[0]!),
+        Effect.orDie
+      ),
+    insertComment: (c) =>
+      sql<CommentRow>`
+        WITH ins AS (
+          INSERT INTO comments (id, post_id, author_id, text) VALUES (${c.id}, ${c.postId}, ${c.authorId}, ${c.text})
+          RETURNING *
+        ), counted AS (
+          UPDATE posts SET comment_count = comment_count + 1 WHERE id = ${c.postId}
+        )
+        SELECT ${commentColumns} FROM ins c JOIN users u ON u.id = c.author_id`.pipe(
+        Effect.map((rows) => rows[0]!),
+        Effect.orDie
+      ),
+    comments: (postId, viewerId, after, limit) =>
+      sql<CommentRow>`
+        SELECT ${commentColumns} FROM comments c JOIN users u ON u.id = c.author_id
+        WHERE c.post_id = ${postId}
+          AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(c.created_at, c.id) > (${k.at}, ${k.id}::uuid)` })}
+          AND ${viewerId === null ? sql`true` : sql`NOT EXISTS (
+            SELECT 1 FROM blocks b
+            WHERE (b.blocker_id = ${viewerId} AND b.blocked_id = c.author_id) OR (b.blocker_id = c.author_id AND b.blocked_id = ${viewerId}))`}
+        ORDER BY c.created_at, c.id
+        LIMIT ${limit}`.pipe(Effect.orDie),
+    deleteComment: (commentId, userId) =>
+      sql<DeletedComment>`
+        WITH del AS (
+          DELETE FROM comments c USING posts p
+          WHERE c.id = ${commentId} AND p.id = c.post_id AND (c.author_id = ${userId} OR p.author_id = ${userId})
+          RETURNING c.id, c.post_id, c.author_id, p.author_id AS post_author_id
+        ), counted AS (
+          UPDATE posts SET comment_count = comment_count - 1 WHERE id IN (SELECT post_id FROM del)
+        )
+        SELECT id::text, post_id::text, author_id::text, post_author_id::text FROM del`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie
+      ),
+    comment: (commentId) =>
+      sql<DeletedComment>`
+        SELECT c.id::text, c.post_id::text, c.author_id::text, p.author_id::text AS post_author_id
+        FROM comments c JOIN posts p ON p.id = c.post_id WHERE c.id = ${commentId}`.pipe(
+        Effect.map((rows) => Option.fromNullable(rows[0])),
+        Effect.orDie
+      )
+  })
+})
+
+export const layer = Layer.effect(EngagementRepo, make)

@@ -1,0 +1,194 @@
+/**
+ * The feed's derived state in Redis, all rebuildable from PostgreSQL:
+ * - `tl:<userId>`  home timeline, a sorted set of post ids scored by publication time (ms), capped;
+ * - `ob:<authorId>` a celebrity's author outbox (their recent posts), merged into readers' feeds;
+ * - `cf:<userId>`  the celebrities a user follows (cached; dropped on every follow change);
+ * - `pc:<postId>`  a post card (the post without counts or viewer flags), JSON, expiring.
+ *
+ * Timelines and outboxes carry a sentinel member `~` scored -1 once they are complete (built from
+ * PostgreSQL): a key without it is missing or partial, and readers fall back and ask for a rebuild.
+ * Fan-out inserts into partial timelines too, so a rebuild (which adds, never replaces) cannot miss
+ * a post published while it read PostgreSQL.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { Redis as IORedis } from "ioredis"
+import { AppConfig } from "../config/AppConfig.ts"
+import { Redis } from "./Redis.ts"
+
+export const Sentinel = "~"
+
+export interface Entry {
+  readonly id: string
+  readonly score: number
+}
+
+export class RedisUnavailable extends Error {
+  readonly _tag = "RedisUnavailable"
+}
+
+export interface TimelinesShape {
+  /** Adds one post to many timelines (one round trip); returns how many were touched. */
+  readonly insertMany: (userIds: ReadonlyArray<string>, entry: Entry) => Effect.Effect<number, RedisUnavailable>
+  readonly removeMany: (userIds: ReadonlyArray<string>, postId: string) => Effect.Effect<void, RedisUnavailable>
+  readonly removeFrom: (userId: string, postIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
+  /** Adds entries and marks the timeline complete; `replace` clears it first. */
+  readonly fill: (userId: string, entries: ReadonlyArray<Entry>, replace: boolean) => Effect.Effect<void, RedisUnavailable>
+  readonly isComplete: (userId: string) => Effect.Effect<boolean, RedisUnavailable>
+  readonly outboxInsert: (authorId: string, entry: Entry) => Effect.Effect<void, RedisUnavailable>
+  readonly outboxRemove: (authorId: string, postId: string) => Effect.Effect<void, RedisUnavailable>
+  readonly outboxFill: (authorId: string, entries: ReadonlyArray<Entry>) => Effect.Effect<void, RedisUnavailable>
+  /**
+   * One page of candidates: the timeline's entries before `before`, whether the timeline is
+   * complete, and the cached celebrity list (undefined when not cached) — one round trip.
+   */
+  readonly readTimeline: (userId: string, before: Entry | null, count: number) => Effect.Effect<{
+    readonly complete: boolean
+    readonly entries: ReadonlyArray<Entry>
+    readonly celebrities: ReadonlyArray<string> | undefined
+  }, RedisUnavailable>
+  /** Entries of several outboxes before `before`; `undefined` for an outbox that is not built. */
+  readonly readOutboxes: (authorIds: ReadonlyArray<string>, before: Entry | null, count: number) => Effect.Effect<ReadonlyArray<ReadonlyArray<Entry> | undefined>, RedisUnavailable>
+  readonly cacheCelebrities: (userId: string, ids: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
+  readonly forgetCelebrities: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
+  readonly cards: (postIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | null>, RedisUnavailable>
+  readonly putCards: (cards: ReadonlyArray<readonly [string, string]>) => Effect.Effect<void, RedisUnavailable>
+  readonly dropCard: (postId: string) => Effect.Effect<void, RedisUnavailable>
+}
+
+export class Timelines extends Context.Tag("Timelines")<Timelines, TimelinesShape>() {}
+
+const INSERT_LUA = `
+local cap = tonumber(ARGV[3])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
+end
+return #KEYS`
+
+const REMOVE_LUA = `
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+return #KEYS`
+
+type Commands = IORedis & {
+  tlInsert(numKeys: number, ...args: Array<string | number>): Promise<number>
+  tlRemove(numKeys: number, ...args: Array<string | number>): Promise<number>
+}
+
+export const tlKey = (userId: string) => `tl:${userId}`
+const obKey = (authorId: string) => `ob:${authorId}`
+const cfKey = (userId: string) => `cf:${userId}`
+const pcKey = (postId: string) => `pc:${postId}`
+
+const CARD_TTL_SECONDS = 3600
+const CELEBRITIES_TTL_SECONDS = 3600
+
+/** Entries strictly before `before` in feed order (score desc, then id desc), from a REV range. */
+const afterCursor = (flat: ReadonlyArray<string>, before: Entry | null): Array<Entry> => {
+  const out: Array<Entry> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const id = flat[i]!
+    const score = Number(flat[i + 1])
+    if (id === Sentinel) continue
+    if (before !== null && (score > before.score || (score === before.score && id >= before.id))) continue
+    out.push({ id, score })
+  }
+  return out
+}
+
+export const make = Effect.gen(function*() {
+  const { client } = yield* Redis
+  const config = yield* AppConfig
+  const cap = config.feed.timelineCap
+  const outboxCap = config.feed.authorOutboxCap
+  // defineCommand prefixes KEYS and uses EVALSHA (EVAL once per connection)
+  client.defineCommand("tlInsert", { lua: INSERT_LUA })
+  client.defineCommand("tlRemove", { lua: REMOVE_LUA })
+  const commands = client as Commands
+
+  const run = <A>(f: () => Promise<A>) =>
+    Effect.tryPromise({ try: f, catch: (e) => new RedisUnavailable(e instanceof Error ? e.message : String(e)) })
+
+  const exec = (build: (m: ReturnType<IORedis["multi"]>) => unknown) =>
+    run(async () => {
+      const m = client.multi()
+      build(m)
+      const results = await m.exec()
+      const failed = results?.find(([err]) => err !== null)
+      if (failed) throw failed[0]
+      return results ?? []
+    })
+
+  // slack for entries sharing the cursor's score that a REV range returns again
+  const SLACK = 8
+  const range = (m: ReturnType<IORedis["multi"]>, key: string, before: Entry | null, count: number) =>
+    m.zrange(key, before === null ? "+inf" : String(before.score), "0", "BYSCORE", "REV", "LIMIT", 0, count + SLACK, "WITHSCORES")
+
+  return Timelines.of({
+    insertMany: (userIds, entry) =>
+      userIds.length === 0 ? Effect.succeed(0) : run(() => commands.tlInsert(userIds.length, ...userIds.map(tlKey), entry.score, entry.id, cap)),
+    removeMany: (userIds, postId) =>
+      userIds.length === 0 ? Effect.void : run(() => commands.tlRemove(userIds.length, ...userIds.map(tlKey), postId)).pipe(Effect.asVoid),
+    removeFrom: (userId, postIds) => postIds.length === 0 ? Effect.void : run(() => client.zrem(tlKey(userId), ...postIds)).pipe(Effect.asVoid),
+    fill: (userId, entries, replace) =>
+      exec((m) => {
+        const key = tlKey(userId)
+        if (replace) m.del(key)
+        m.zadd(key, -1, Sentinel, ...entries.flatMap((e) => [e.score, e.id]))
+        m.zremrangebyrank(key, 1, -(cap + 1))
+      }).pipe(Effect.asVoid),
+    isComplete: (userId) => run(() => client.zscore(tlKey(userId), Sentinel)).pipe(Effect.map((s) => s !== null)),
+    outboxInsert: (authorId, entry) =>
+      exec((m) => {
+        m.zadd(obKey(authorId), entry.score, entry.id)
+        m.zremrangebyrank(obKey(authorId), 1, -(outboxCap + 1))
+      }).pipe(Effect.asVoid),
+    outboxRemove: (authorId, postId) => run(() => client.zrem(obKey(authorId), postId)).pipe(Effect.asVoid),
+    outboxFill: (authorId, entries) =>
+      exec((m) => {
+        m.zadd(obKey(authorId), -1, Sentinel, ...entries.flatMap((e) => [e.score, e.id]))
+        m.zremrangebyrank(obKey(authorId), 1, -(outboxCap + 1))
+      }).pipe(Effect.asVoid),
+    readTimeline: (userId, before, count) =>
+      exec((m) => {
+        m.zscore(tlKey(userId), Sentinel)
+        range(m, tlKey(userId), before, count)
+        m.smembers(cfKey(userId))
+      }).pipe(
+        Effect.map((results) => {
+          const celebrities = results[2]![1] as Array<string>
+          return {
+            complete: results[0]![1] !== null,
+            entries: afterCursor(results[1]![1] as Array<string>, before),
+            celebrities: celebrities.length === 0 ? undefined : celebrities.filter((id) => id !== Sentinel)
+          }
+        })
+      ),
+    readOutboxes: (authorIds, before, count) =>
+      authorIds.length === 0
+        ? Effect.succeed([])
+        : exec((m) => {
+          for (const id of authorIds) {
+            m.zscore(obKey(id), Sentinel)
+            range(m, obKey(id), before, count)
+          }
+        }).pipe(
+          Effect.map((results) =>
+            authorIds.map((_, i) => (results[2 * i]![1] === null ? undefined : afterCursor(results[2 * i + 1]![1] as Array<string>, before)))
+          )
+        ),
+    cacheCelebrities: (userId, ids) =>
+      exec((m) => {
+        m.sadd(cfKey(userId), Sentinel, ...ids)
+        m.expire(cfKey(userId), CELEBRITIES_TTL_SECONDS)
+      }).pipe(Effect.asVoid),
+    forgetCelebrities: (userIds) => userIds.length === 0 ? Effect.void : run(() => client.del(...userIds.map(cfKey))).pipe(Effect.asVoid),
+    cards: (postIds) => postIds.length === 0 ? Effect.succeed([]) : run(() => client.mget(...postIds.map(pcKey))),
+    putCards: (cards) =>
+      cards.length === 0 ? Effect.void : exec((m) => {
+        for (const [id, json] of cards) m.set(pcKey(id), json, "EX", CARD_TTL_SECONDS)
+      }).pipe(Effect.asVoid),
+    dropCard: (postId) => run(() => client.del(pcKey(postId))).pipe(Effect.asVoid)
+  })
+})
+
+export const layer = Layer.effect(Timelines, make)

@@ -1,0 +1,121 @@
+/**
+ * Likes, saves and comments. Every action first checks that the viewer may see the post (the same
+ * rule as `GET /posts/:id`: published, not across a block, a private author's only for approved
+ * followers), so engagement never reveals a post. Like and save are idempotent — a double-submit
+ * answers the same and writes one event. Each change commits with its outbox event.
+ */
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Option } from "effect"
+import { type CommentRow, EngagementRepo } from "../db/Engagement.ts"
+import { OutboxRepo } from "../db/Outbox.ts"
+import { type BadRequest, NotFound, type RateLimited } from "../domain/ApiError.ts"
+import { Comment, type CommentPage, LikeState, SaveState } from "../domain/Engagement.ts"
+import { decodeCursor, pageOf } from "./Cursor.ts"
+import { Limits } from "./Limits.ts"
+import { Posts } from "./Posts.ts"
+import { cardOf } from "./Views.ts"
+
+export const commentOf = (row: CommentRow) =>
+  new Comment({ id: row.commentId, postId: row.postId, text: row.text, author: cardOf(row), createdAt: row.createdAt.toISOString() })
+
+export class Engagement extends Context.Tag("Engagement")<Engagement, {
+  readonly like: (postId: string, viewerId: string) => Effect.Effect<LikeState, NotFound | RateLimited>
+  readonly unlike: (postId: string, viewerId: string) => Effect.Effect<LikeState, NotFound | RateLimited>
+  readonly save: (postId: string, viewerId: string) => Effect.Effect<SaveState, NotFound | RateLimited>
+  readonly unsave: (postId: string, viewerId: string) => Effect.Effect<SaveState, NotFound | RateLimited>
+  readonly comment: (postId: string, viewerId: string, text: string) => Effect.Effect<Comment, NotFound | RateLimited>
+  readonly comments: (postId: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<CommentPage, NotFound | BadRequest>
+  readonly deleteComment: (commentId: string, viewerId: string) => Effect.Effect<void, NotFound | RateLimited>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const repo = yield* EngagementRepo
+  const outbox = yield* OutboxRepo
+  const posts = yield* Posts
+  const limits = yield* Limits
+
+  /** The post as the viewer may see it; a write also spends the viewer's write budget. */
+  const visible = (postId: string, viewerId: string, write: boolean) =>
+    Effect.gen(function*() {
+      if (write) yield* limits.enforce(limits.rules.write, viewerId)
+      return yield* posts.get(postId, viewerId)
+    })
+
+  const inTransaction = <A, E>(effect: Effect.Effect<A, E>) => sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
+
+  return Engagement.of({
+    like: (postId, viewerId) =>
+      Effect.gen(function*() {
+        const post = yield* visible(postId, viewerId, true)
+        const change = yield* inTransaction(Effect.gen(function*() {
+          const c = yield* repo.like(postId, viewerId)
+          if (c.changed) yield* outbox.append("post.liked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
+          return c
+        }))
+        return new LikeState({ liked: true, likes: change.likeCount })
+      }),
+    unlike: (postId, viewerId) =>
+      Effect.gen(function*() {
+        const post = yield* visible(postId, viewerId, true)
+        const change = yield* inTransaction(Effect.gen(function*() {
+          const c = yield* repo.unlike(postId, viewerId)
+          if (c.changed) yield* outbox.append("post.unliked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
+          return c
+        }))
+        return new LikeState({ liked: false, likes: change.likeCount })
+      }),
+    save: (postId, viewerId) =>
+      Effect.gen(function*() {
+        yield* visible(postId, viewerId, true)
+        yield* inTransaction(Effect.gen(function*() {
+          if (yield* repo.save(postId, viewerId)) yield* outbox.append("post.saved", { postId, userId: viewerId })
+        }))
+        return new SaveState({ saved: true })
+      }),
+    unsave: (postId, viewerId) =>
+      Effect.gen(function*() {
+        yield* visible(postId, viewerId, true)
+        yield* inTransaction(Effect.gen(function*() {
+          if (yield* repo.unsave(postId, viewerId)) yield* outbox.append("post.unsaved", { postId, userId: viewerId })
+        }))
+        return new SaveState({ saved: false })
+      }),
+    comment: (postId, viewerId, text) =>
+      Effect.gen(function*() {
+        const post = yield* visible(postId, viewerId, true)
+        const row = yield* inTransaction(Effect.gen(function*() {
+          const r = yield* repo.insertComment({ id: crypto.randomUUID(), postId, authorId: viewerId, text })
+          yield* outbox.append("comment.created", {
+            commentId: r.commentId,
+            postId,
+            authorId: viewerId,
+            postAuthorId: post.author.id,
+            text
+          })
+          return r
+        }))
+        return commentOf(row)
+      }),
+    comments: (postId, viewerId, q) =>
+      Effect.gen(function*() {
+        yield* posts.get(postId, viewerId)
+        const after = yield* decodeCursor(q.cursor)
+        const rows = yield* repo.comments(postId, viewerId, after, q.limit + 1)
+        return pageOf(rows, q.limit, commentOf, (r) => ({ at: r.createdAt, id: r.commentId }))
+      }),
+    deleteComment: (commentId, viewerId) =>
+      Effect.gen(function*() {
+        yield* limits.enforce(limits.rules.write, viewerId)
+        const deleted = yield* inTransaction(Effect.gen(function*() {
+          const d = yield* repo.deleteComment(commentId, viewerId)
+          if (Option.isSome(d)) yield* outbox.append("comment.deleted", { ...d.value, commentId: d.value.id, deletedBy: viewerId })
+          return d
+        }))
+        // someone else's comment on someone else's post answers like a missing one
+        if (Option.isNone(deleted)) return yield* new NotFound({ message: "no such comment" })
+      })
+  })
+})
+
+export const layer = Layer.effect(Engagement, make)
