@@ -239,7 +239,7 @@ export class ApComposer extends ApElement {
       </p>
       <div role="alert" part="error" class="error">${this.error}</div>
       <div class="row">
-        <button class="primary" type="submit" part="submit" ?disabled=${!this.file || busy}>Share</button>
+        <button class="primary" type="submit" part="submit" ?disabled=${!this.file || busy || this.phase === "published"}>Share</button>
         ${this.phase === "published" || this.phase === "failed" ? html`<button type="button" @click=${() => this.reset()}>New post</button>` : nothing}
       </div>
       ${this.published ? html`<ap-post .post=${this.published} .client=${this.client}></ap-post>` : nothing}

@@ -3,6 +3,7 @@ import type { Notification } from "../../src/domain/Notifications.ts"
 import { describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { timeAgo } from "../shared/format.ts"
+import { bell } from "../shared/icons.ts"
 import { LiveController } from "../shared/live.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./notifications.styles.ts"
@@ -120,7 +121,7 @@ export class ApNotifications extends ApElement {
   #badge() {
     const label = this.unreadCount === 0 ? "Notifications" : `Notifications, ${this.unreadCount} unread`
     return html`<a class="bell" href=${this.client.rest.pageUrl(this.href)} aria-label=${label}>
-      <span aria-hidden="true">🔔</span>
+      ${bell()}
       ${this.unreadCount > 0 ? html`<span class="badge" part="badge" aria-hidden="true">${this.unreadCount > 99 ? "99+" : this.unreadCount}</span>` : nothing}
     </a>`
   }

@@ -4,6 +4,7 @@ import type { Post } from "../../src/domain/Posts.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { plural, srcset, timeAgo } from "../shared/format.ts"
+import { bookmark, comment, heart } from "../shared/icons.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./post.styles.ts"
 
@@ -275,9 +276,9 @@ export class ApPost extends ApElement {
           aria-label=${liked ? "Unlike" : "Like"}
           ?disabled=${!signedIn}
           @click=${() => this.toggleLike()}
-        >${liked ? "♥" : "♡"} <span class="count">${post.counts.likes}</span></button>
+        >${heart(liked)} <span class="count">${post.counts.likes}</span></button>
         <button type="button" part="comment-button" aria-expanded=${this.commentsOpen ? "true" : "false"} aria-label="Comments" @click=${this.#toggleComments}>
-          💬 <span>${post.counts.comments}</span>
+          ${comment()} <span>${post.counts.comments}</span>
         </button>
         <span class="spacer"></span>
         <button
@@ -288,7 +289,7 @@ export class ApPost extends ApElement {
           aria-label=${saved ? "Unsave" : "Save"}
           ?disabled=${!signedIn}
           @click=${() => this.toggleSave()}
-        >${saved ? "★" : "☆"}</button>
+        >${bookmark(saved)}</button>
       </div>
       <div class="body">
         <div class="muted">${plural(post.counts.likes, "like")}</div>

@@ -51,6 +51,8 @@ export class ApertureClient extends Emitter<ClientEvents> {
 
   /** Who is signed in (asked once; `null` when nobody is). */
   session(): Promise<Me | null> {
+    // on another origin without a token nobody can be signed in: no need to ask (and log a 401)
+    if (this.#session === undefined && this.rest.crossOrigin && !this.rest.token) this.#session = Promise.resolve(this.#setMe(null))
     this.#session ??= this.rest.me().then(
       (me) => this.#setMe(me),
       (error: unknown) => {

@@ -22,6 +22,7 @@ export const theme = css`
     --_font: var(--ap-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
     --_focus: var(--ap-focus, 0 0 0 3px color-mix(in srgb, var(--_accent) 45%, transparent));
     color: var(--_fg);
+    background: var(--_bg);
     font-family: var(--_font);
     font-size: 15px;
     line-height: 1.4;

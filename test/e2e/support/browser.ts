@@ -1,0 +1,48 @@
+/**
+ * Real headless Chromium for the browser tests and the client benchmark: Debian's `chromium`
+ * driven by playwright-core (which brings no browser of its own). scripts/test.sh installs it.
+ */
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as path from "node:path"
+import { chromium, type Browser, type Page } from "playwright-core"
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+
+export const launchChromium = (): Promise<Browser> => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (scripts/test.sh does)`)
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+  })
+}
+
+export const ARTIFACTS = path.resolve(import.meta.dirname, "..", "artifacts")
+
+/** Saves a screenshot under test/e2e/artifacts (kept out of git). */
+export const screenshot = async (page: Page, name: string) => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true })
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) })
+}
+
+/** A tiny HTTP server standing in for somebody else's site (another origin) that embeds widgets. */
+export const servePage = (port: number, html: string): Promise<http.Server> =>
+  new Promise((resolve, reject) => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
+      res.end(html)
+    })
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => resolve(server))
+  })
+
+/** Records page errors and failed console lines, to explain a failure. */
+export const watch = (page: Page, label: string) => {
+  const lines: Array<string> = []
+  page.on("pageerror", (e) => lines.push(`[${label}] pageerror: ${e.message}`))
+  page.on("console", (m) => {
+    if (m.type() === "error") lines.push(`[${label}] console: ${m.text()}`)
+  })
+  return lines
+}
