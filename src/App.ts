@@ -13,7 +13,7 @@ import { graphHandlers } from "./http/routes/graph.ts"
 import { mediaHandlers } from "./http/routes/media.ts"
 import { opsHandlers } from "./http/routes/ops.ts"
 import { postsHandlers } from "./http/routes/posts.ts"
-import { engagementHandlers, feedHandlers } from "./http/routes/feed.ts"
+import { engagementHandlers, feedHandlers, notificationsHandlers } from "./http/routes/feed.ts"
 import { searchHandlers } from "./http/routes/search.ts"
 import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
@@ -52,6 +52,10 @@ import * as FeedRepo from "./db/Feed.ts"
 import * as Timelines from "./redis/Timelines.ts"
 import * as Engagement from "./social/Engagement.ts"
 import * as Feed from "./social/Feed.ts"
+import * as Notifications from "./social/Notifications.ts"
+import * as NotificationsRepo from "./db/Notifications.ts"
+import * as Inbox from "./streams/Inbox.ts"
+import * as Live from "./streams/Live.ts"
 
 export const handlers = {
   ops: opsHandlers,
@@ -63,6 +67,7 @@ export const handlers = {
   posts: postsHandlers,
   feed: feedHandlers,
   engagement: engagementHandlers,
+  notifications: notificationsHandlers,
   media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
 
@@ -72,7 +77,20 @@ const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provid
 export const InfraLive = Layer.mergeAll(Database.layer, Redis.layer, NatsWithTopology)
 
 /** Infrastructure plus the services every role uses. */
-export const CoreLive = Layer.mergeAll(Bus.layer, Outbox.layer, Metrics.layer, Actors.layer, Timelines.layer, FeedRepo.layer).pipe(
+export const CoreLive = Layer.mergeAll(
+  Bus.layer,
+  Outbox.layer,
+  Metrics.layer,
+  Actors.layer,
+  Inbox.layer,
+  Live.layer,
+  Timelines.layer,
+  FeedRepo.layer,
+  GraphRepo.layer,
+  UsersRepo.layer,
+  PostsRepo.layer,
+  NotificationsRepo.layer
+).pipe(
   Layer.provideMerge(InfraLive)
 )
 
@@ -94,11 +112,11 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer).pipe(
+export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, Rebuilds.layer)),
   Layer.provideMerge(
-    Layer.mergeAll(UsersRepo.layer, SessionsRepo.layer, GraphRepo.layer, PostsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive)
+    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive)
   )
 )
 
@@ -126,12 +144,13 @@ const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJan
 export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
 
 /** The `media` role: the Sharp worker on the MEDIA stream. */
-export const MediaLive = MediaWorker.layer.pipe(Layer.provide(Layer.mergeAll(BlobStoreLive, PostsRepo.layer)))
+export const MediaLive = MediaWorker.layer.pipe(Layer.provide(BlobStoreLive))
 
 /** The `actors` role: timeline actors on the partitions this node leases, and the fan-out consumers. */
 export const ActorsLive = Layer.mergeAll(
   Layer.unwrapEffect(Effect.map(Timeline.make, (timeline) => ActorHost.layer([timeline]))),
-  FanOut.layer
+  FanOut.layer,
+  Notifications.consumerLayer
 )
 
 /** A node with the `api` role: background work plus the HTTP/WS server. */

@@ -88,13 +88,23 @@ export const make = Effect.gen(function*() {
         }),
         Effect.orDie
       ),
+    // Per author, the newest `limit` posts from `posts_author_published`, then merged: an
+    // `author_id IN (…)` filter instead makes the planner walk that index for every author on the
+    // site (~50 ms at 200k posts, against ~1 ms for 30 followed authors).
     timelineSeed: (userId, threshold, limit) =>
       sql<Scored>`
-        SELECT p.id::text, ${score} FROM posts p
-        WHERE p.status = 'published' AND (
-          p.author_id = ${userId} OR p.author_id IN (
-            SELECT f.followee_id FROM follows f JOIN users u ON u.id = f.followee_id
-            WHERE f.follower_id = ${userId} AND u.follower_count < ${threshold}))
+        SELECT p.id::text, ${score} FROM (
+          SELECT ${userId}::uuid AS author_id
+          UNION ALL
+          SELECT f.followee_id FROM follows f JOIN users u ON u.id = f.followee_id
+          WHERE f.follower_id = ${userId} AND u.follower_count < ${threshold}
+        ) a
+        CROSS JOIN LATERAL (
+          SELECT p.id, p.published_at FROM posts p
+          WHERE p.author_id = a.author_id AND p.status = 'published'
+          ORDER BY p.published_at DESC, p.id DESC
+          LIMIT ${limit}
+        ) p
         ORDER BY p.published_at DESC, p.id DESC
         LIMIT ${limit}`.pipe(Effect.orDie),
     authorRecent: (authorId, limit) =>
@@ -110,12 +120,20 @@ export const make = Effect.gen(function*() {
         Effect.map((rows) => rows.map((r) => r.id)),
         Effect.orDie
       ),
+    // the same per-author shape as timelineSeed, each author's index range starting at the cursor
     feedPage: (userId, pos, limit) =>
       sql<Scored>`
-        SELECT p.id::text, ${score} FROM posts p
-        WHERE p.status = 'published'
-          AND (p.author_id = ${userId} OR p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ${userId}))
-          AND ${before(pos)}
+        SELECT p.id::text, ${score} FROM (
+          SELECT ${userId}::uuid AS author_id
+          UNION ALL
+          SELECT followee_id FROM follows WHERE follower_id = ${userId}
+        ) a
+        CROSS JOIN LATERAL (
+          SELECT p.id, p.published_at FROM posts p
+          WHERE p.author_id = a.author_id AND p.status = 'published' AND ${before(pos)}
+          ORDER BY p.published_at DESC, p.id DESC
+          LIMIT ${limit}
+        ) p
         ORDER BY p.published_at DESC, p.id DESC
         LIMIT ${limit}`.pipe(Effect.orDie),
     viewerState: (viewerId, ids) =>

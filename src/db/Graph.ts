@@ -40,6 +40,8 @@ export interface Keyset {
 export class GraphRepo extends Context.Tag("GraphRepo")<GraphRepo, {
   readonly relation: (viewerId: string, targetId: string) => Effect.Effect<Relation>
   readonly blockedEitherWay: (a: string, b: string) => Effect.Effect<boolean>
+  /** Everyone `userId` blocked or was blocked by. */
+  readonly blockedIds: (userId: string) => Effect.Effect<ReadonlyArray<string>>
   /** True when the edge is new. */
   readonly follow: (followerId: string, followeeId: string) => Effect.Effect<boolean>
   /** True when an edge was removed. */
@@ -113,6 +115,13 @@ export const make = Effect.gen(function*() {
           EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewerId} AND blocked_id = ${targetId}) AS blocked_by_viewer,
           EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${targetId} AND blocked_id = ${viewerId}) AS blocked_by_target`.pipe(
         Effect.map((rows) => rows[0]!),
+        Effect.orDie
+      ),
+    blockedIds: (userId) =>
+      sql<{ id: string }>`
+        SELECT blocked_id::text AS id FROM blocks WHERE blocker_id = ${userId}
+        UNION SELECT blocker_id::text FROM blocks WHERE blocked_id = ${userId}`.pipe(
+        Effect.map((rows) => rows.map((r) => r.id)),
         Effect.orDie
       ),
     blockedEitherWay: (a, b) =>

@@ -8,6 +8,7 @@ import * as A from "./Accounts.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
+import * as N from "./Notifications.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
 /**
@@ -135,6 +136,13 @@ export class EngagementGroup extends HttpApiGroup.make("engagement")
   .prefix("/api/v1")
 {}
 
+/** Grouped notifications with the exact unread count; `POST /notifications/read {}` marks all read. */
+export class NotificationsGroup extends HttpApiGroup.make("notifications")
+  .add(HttpApiEndpoint.get("list", "/notifications").setUrlParams(A.PageQuery).addSuccess(N.NotificationPage))
+  .add(HttpApiEndpoint.post("read", "/notifications/read").setPayload(N.MarkRead).addSuccess(N.UnreadCount))
+  .prefix("/api/v1")
+{}
+
 export class Api extends HttpApi.make("aperture")
   .add(OpsGroup)
   .add(SystemGroup)
@@ -145,6 +153,7 @@ export class Api extends HttpApi.make("aperture")
   .add(PostsGroup)
   .add(FeedGroup)
   .add(EngagementGroup)
+  .add(NotificationsGroup)
   .add(MediaGroup)
   .addError(E.BadRequestWire)
   .addError(E.UnauthorizedWire)

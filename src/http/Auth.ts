@@ -8,7 +8,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Forbidden, Unauthorized } from "../domain/ApiError.ts"
 import { RequestContext, type RequestContextShape } from "../observability/RequestContext.ts"
-import { Sessions } from "../social/Sessions.ts"
+import { sessionKeyOf, Sessions, type SocketOwner } from "../social/Sessions.ts"
 
 export const SESSION_COOKIE = "ap_session"
 
@@ -70,7 +70,7 @@ export class Auth extends Context.Tag("Auth")<Auth, {
   readonly upgrade: (request: {
     readonly headers: RequestContextShape["headers"]
     readonly ticket: string | undefined
-  }) => Effect.Effect<Option.Option<string>>
+  }) => Effect.Effect<Option.Option<SocketOwner>>
 }>() {}
 
 export const make = Effect.gen(function*() {
@@ -119,7 +119,7 @@ export const make = Effect.gen(function*() {
       if (origin !== undefined && origin !== selfOrigin(headers, config.trustProxy) && !config.corsOrigins.includes(origin)) {
         return Effect.succeed(Option.none())
       }
-      return Effect.map(sessions.resolve(token), Option.map((s) => s.userId))
+      return Effect.map(sessions.resolve(token), Option.map((s) => ({ userId: s.userId, sessionKey: sessionKeyOf(s.tokenHash) })))
     }
   })
 })

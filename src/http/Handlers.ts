@@ -47,6 +47,8 @@ export type HandlerServices =
   | import("../social/Uploads.ts").Uploads
   | import("../social/Feed.ts").Feed
   | import("../social/Engagement.ts").Engagement
+  | import("../social/Notifications.ts").Notifications
+  | import("../streams/Live.ts").Live
   | import("../db/Posts.ts").PostsRepo
   | import("../db/Outbox.ts").OutboxRepo
   | import("../media/BlobStore.ts").BlobStore

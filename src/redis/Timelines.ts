@@ -53,6 +53,10 @@ export interface TimelinesShape {
   readonly cards: (postIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | null>, RedisUnavailable>
   readonly putCards: (cards: ReadonlyArray<readonly [string, string]>) => Effect.Effect<void, RedisUnavailable>
   readonly dropCard: (postId: string) => Effect.Effect<void, RedisUnavailable>
+  /** Marks users present (a gateway holds a socket for them). */
+  readonly touchPresence: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
+  /** Of `userIds`, the present ones due a `feed_new` frame, with how many posts it announces. */
+  readonly feedNewTargets: (userIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<{ readonly userId: string; readonly count: number }>, RedisUnavailable>
 }
 
 export class Timelines extends Context.Tag("Timelines")<Timelines, TimelinesShape>() {}
@@ -65,6 +69,29 @@ for i = 1, #KEYS do
 end
 return #KEYS`
 
+/**
+ * Of the users in ARGV[3..], those present (seen by a gateway since ARGV[2]) whose feed_new gate
+ * (KEYS[2i]) opens: at most one frame per user per second. KEYS[2i+1] counts the new posts a user
+ * got since their last frame, so the frame that does go out says how many.
+ */
+const FEED_NEW_LUA = `
+local out = {}
+for i = 3, #ARGV do
+  local seen = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if seen and tonumber(seen) >= tonumber(ARGV[2]) then
+    local gate = KEYS[2 * (i - 2)]
+    local counter = KEYS[2 * (i - 2) + 1]
+    local n = redis.call('INCR', counter)
+    redis.call('PEXPIRE', counter, 60000)
+    if redis.call('SET', gate, '1', 'NX', 'PX', ARGV[1]) then
+      redis.call('DEL', counter)
+      table.insert(out, ARGV[i])
+      table.insert(out, n)
+    end
+  end
+end
+return out`
+
 const REMOVE_LUA = `
 for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return #KEYS`
@@ -72,6 +99,7 @@ return #KEYS`
 type Commands = IORedis & {
   tlInsert(numKeys: number, ...args: Array<string | number>): Promise<number>
   tlRemove(numKeys: number, ...args: Array<string | number>): Promise<number>
+  feedNew(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>
 }
 
 export const tlKey = (userId: string) => `tl:${userId}`
@@ -80,6 +108,11 @@ const cfKey = (userId: string) => `cf:${userId}`
 const pcKey = (postId: string) => `pc:${postId}`
 
 const CARD_TTL_SECONDS = 3600
+const PRESENCE_KEY = "presence"
+/** Gateways refresh presence every 30 s; a user unseen for this long is offline. */
+export const PRESENCE_TTL_MS = 90_000
+export const PRESENCE_REFRESH_MS = 30_000
+const FEED_NEW_WINDOW_MS = 1000
 const CELEBRITIES_TTL_SECONDS = 3600
 
 /** Entries strictly before `before` in feed order (score desc, then id desc), from a REV range. */
@@ -103,6 +136,7 @@ export const make = Effect.gen(function*() {
   // defineCommand prefixes KEYS and uses EVALSHA (EVAL once per connection)
   client.defineCommand("tlInsert", { lua: INSERT_LUA })
   client.defineCommand("tlRemove", { lua: REMOVE_LUA })
+  client.defineCommand("feedNew", { lua: FEED_NEW_LUA })
   const commands = client as Commands
 
   const run = <A>(f: () => Promise<A>) =>
@@ -187,7 +221,28 @@ export const make = Effect.gen(function*() {
       cards.length === 0 ? Effect.void : exec((m) => {
         for (const [id, json] of cards) m.set(pcKey(id), json, "EX", CARD_TTL_SECONDS)
       }).pipe(Effect.asVoid),
-    dropCard: (postId) => run(() => client.del(pcKey(postId))).pipe(Effect.asVoid)
+    dropCard: (postId) => run(() => client.del(pcKey(postId))).pipe(Effect.asVoid),
+    touchPresence: (userIds) =>
+      userIds.length === 0 ? Effect.void : run(() => client.zadd(PRESENCE_KEY, ...userIds.flatMap((id) => [Date.now(), id]))).pipe(Effect.asVoid),
+    feedNewTargets: (userIds) =>
+      userIds.length === 0
+        ? Effect.succeed([])
+        : run(() =>
+          commands.feedNew(
+            1 + 2 * userIds.length,
+            PRESENCE_KEY,
+            ...userIds.flatMap((id) => [`fn:${id}`, `fc:${id}`]),
+            FEED_NEW_WINDOW_MS,
+            Date.now() - PRESENCE_TTL_MS,
+            ...userIds
+          )
+        ).pipe(
+          Effect.map((flat) => {
+            const out: Array<{ userId: string; count: number }> = []
+            for (let i = 0; i + 1 < flat.length; i += 2) out.push({ userId: String(flat[i]), count: Number(flat[i + 1]) })
+            return out
+          })
+        )
   })
 })
 

@@ -15,6 +15,15 @@ const REFRESH_AFTER_SECONDS = 60 * 60
 
 export const hashToken = (token: string): Uint8Array => createHash("sha256").update(token).digest()
 
+/** A public handle of a session (sockets remember it, so a log-out can close them). */
+export const sessionKeyOf = (tokenHash: Uint8Array) => Buffer.from(tokenHash.subarray(0, 12)).toString("hex")
+
+/** Who a WebSocket belongs to: the user and the session that opened it. */
+export interface SocketOwner {
+  readonly userId: string
+  readonly sessionKey: string
+}
+
 export interface SessionInfo {
   readonly userId: string
   readonly tokenHash: Uint8Array
@@ -25,9 +34,9 @@ export class Sessions extends Context.Tag("Sessions")<Sessions, {
   readonly create: (userId: string, meta: { readonly userAgent: string; readonly ip: string }) => Effect.Effect<string>
   readonly resolve: (token: string) => Effect.Effect<Option.Option<SessionInfo>>
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
-  readonly issueTicket: (userId: string) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
-  /** The user a ticket was issued to; none when unknown, expired or already used. */
-  readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<string>>
+  readonly issueTicket: (owner: SocketOwner) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
+  /** The user and session a ticket was issued to; none when unknown, expired or already used. */
+  readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>>
 }>() {}
 
 export const make = Effect.gen(function*() {
@@ -52,9 +61,10 @@ export const make = Effect.gen(function*() {
       )
     },
     revoke: (tokenHash) => repo.revoke(tokenHash),
-    issueTicket: Effect.fn("Sessions.issueTicket")(function*(userId) {
+    issueTicket: Effect.fn("Sessions.issueTicket")(function*(owner) {
       const ticket = randomBytes(32).toString("base64url")
-      yield* Effect.tryPromise(() => redis.client.set(ticketKey(ticket), userId, "EX", TICKET_TTL_SECONDS)).pipe(
+      const value = `${owner.userId} ${owner.sessionKey}`
+      yield* Effect.tryPromise(() => redis.client.set(ticketKey(ticket), value, "EX", TICKET_TTL_SECONDS)).pipe(
         Effect.mapError(() => new ServiceUnavailable({ message: "tickets are unavailable right now; try again shortly" }))
       )
       return { ticket, expiresAt: new Date(Date.now() + TICKET_TTL_SECONDS * 1000) }
@@ -62,8 +72,11 @@ export const make = Effect.gen(function*() {
     redeemTicket: (ticket) =>
       /^[A-Za-z0-9_-]{43}$/.test(ticket)
         ? Effect.tryPromise(() => redis.client.getdel(ticketKey(ticket))).pipe(
-          Effect.map(Option.fromNullable),
-          Effect.orElseSucceed(() => Option.none<string>())
+          Effect.map((value) => {
+            const [userId, sessionKey] = (value ?? "").split(" ")
+            return userId && sessionKey ? Option.some({ userId, sessionKey }) : Option.none()
+          }),
+          Effect.orElseSucceed(() => Option.none<SocketOwner>())
         )
         : Effect.succeed(Option.none())
   })

@@ -33,7 +33,9 @@ export const ConsumerNames = {
   /** Fans `ev.post.*` out to home timelines and celebrity outboxes. */
   timelineFanout: "timeline-fanout",
   /** Turns `ev.user.*` graph changes into timeline backfills and purges. */
-  timelineGraph: "timeline-graph"
+  timelineGraph: "timeline-graph",
+  /** Persists notifications and pushes live frames for likes, comments, follows, mentions. */
+  notifications: "notifications"
 } as const
 
 
@@ -87,6 +89,8 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     name: StreamNames.inbox,
     subjects: ["inbox.>"],
     retention: RetentionPolicy.Limits,
+    // sockets read a user's events by `next_by_subj` (resume and live delivery alike)
+    allow_direct: true,
     max_msgs_per_subject: 1000,
     max_age: nanos(3 * DAY_MS),
     storage: StorageType.File,
@@ -123,7 +127,8 @@ export const consumerSpecs = (
   // replay a week of history into timelines that are rebuilt from PostgreSQL anyway
   ...[
     [ConsumerNames.timelineFanout, "ev.post.>"],
-    [ConsumerNames.timelineGraph, "ev.user.>"]
+    [ConsumerNames.timelineGraph, "ev.user.>"],
+    [ConsumerNames.notifications, "ev.>"]
   ].map(([durable, filter]): ConsumerSpec => ({
     stream: StreamNames.events,
     durable_name: durable!,

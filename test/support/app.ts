@@ -89,7 +89,10 @@ export const openSocket = (path = "/ws", headers: Record<string, string> = {}) =
         const socket = new TestSocket(ws)
         ws.once("open", () => resume(Effect.succeed(socket)))
         ws.once("error", (e) => resume(Effect.fail(e)))
-        ws.once("unexpected-response", (_req, res) => resume(Effect.fail(new UpgradeRefused({ status: res.statusCode ?? 0 }))))
+        ws.once("unexpected-response", (req, res) => {
+          req.destroy()
+          resume(Effect.fail(new UpgradeRefused({ status: res.statusCode ?? 0 })))
+        })
       }),
       (s) => Effect.sync(() => s.ws.terminate())
     )

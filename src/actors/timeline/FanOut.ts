@@ -14,14 +14,14 @@
  * Each event is acknowledged after every batch it produced was acknowledged by JetStream; batch
  * message ids derive from the event id, so an event handled twice sends nothing twice.
  */
-import { Effect, Layer, Schedule, Schema, Stream } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import type { Keyset } from "../../db/Graph.ts"
-import { EventEnvelope } from "../../domain/Events.ts"
+import type { EventEnvelope } from "../../domain/Events.ts"
 import { Timelines } from "../../redis/Timelines.ts"
-import { Bus, type Delivery } from "../../streams/Bus.ts"
-import { ConsumerNames, StreamNames } from "../../streams/Topology.ts"
+import { consumeEvents } from "../../streams/EventConsumer.ts"
+import { ConsumerNames } from "../../streams/Topology.ts"
 import { Actors } from "../runtime/Actors.ts"
 import { type TimelineBatch, TimelineKind } from "./Timeline.ts"
 
@@ -56,7 +56,8 @@ export const make = Effect.gen(function*() {
         yield* Effect.forEach(
           byPartition,
           ([p, userIds]) => actors.sendBatch(TimelineKind, p, batchOf(userIds), { msgId: `${eventId}:${page}:${p}` }),
-          { concurrency: 16, discard: true }
+          // one publish per partition, all in flight at once: a page waits for one PubAck round, not four
+          { concurrency: "unbounded", discard: true }
         )
         first = false
         page++
@@ -131,34 +132,12 @@ export const make = Effect.gen(function*() {
   return { posts, graph }
 })
 
-const consumeEvents = (durable: string, concurrency: number, handle: (e: EventEnvelope) => Effect.Effect<void, unknown>) =>
-  Effect.gen(function*() {
-    const bus = yield* Bus
-    const settle = (d: Delivery<EventEnvelope>) =>
-      handle(d.value).pipe(
-        Effect.matchCauseEffect({
-          onSuccess: () => d.ack,
-          onFailure: (cause) =>
-            Effect.logWarning("event handling failed; will retry", cause).pipe(
-              Effect.annotateLogs({ consumer: durable, type: d.value.type, id: d.value.id }),
-              Effect.zipRight(d.nak(Math.min(1000 * d.deliveryCount, 30_000)))
-            )
-        })
-      )
-    yield* bus.consume(StreamNames.events, durable, EventEnvelope, { maxMessages: 64 }).pipe(
-      Stream.mapEffect(settle, { concurrency, unordered: true }),
-      Stream.runDrain,
-      Effect.tapErrorCause((cause) => Effect.logWarning(`${durable} consumer stopped; restarting`, cause)),
-      Effect.retry(Schedule.spaced("1 second")),
-      Effect.forkScoped
-    )
-  })
-
 /** Both consumers, for nodes with the `actors` role. */
 export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const { graph, posts } = yield* make
-    yield* consumeEvents(ConsumerNames.timelineFanout, 4, posts)
+    // a burst of posts fans out side by side (each post is one PostgreSQL page read and one PubAck round per page)
+    yield* consumeEvents(ConsumerNames.timelineFanout, 8, posts)
     // one at a time: a follow and the unfollow after it reach the timeline in that order
     yield* consumeEvents(ConsumerNames.timelineGraph, 1, graph)
   })

@@ -10,6 +10,7 @@ import { Effect, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import { Timelines } from "../../redis/Timelines.ts"
+import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
 
 const Uuid = Schema.UUID
@@ -44,8 +45,22 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const repo = yield* FeedRepo
   const timelines = yield* Timelines
+  const inbox = yield* Inbox
   const cap = config.feed.timelineCap
   const threshold = config.celebrityThreshold
+
+  /** `feed_new` to the followers who are online, at most one per second each (best effort). */
+  const announce = (batch: { readonly userIds: ReadonlyArray<string>; readonly postId: string }) =>
+    timelines.feedNewTargets(batch.userIds).pipe(
+      Effect.flatMap((targets) =>
+        Effect.forEach(
+          targets,
+          ({ count, userId }) => inbox.publish(userId, "feed_new", { count, newestPostId: batch.postId }, `feed_new:${batch.postId}:${userId}`),
+          { concurrency: 16, discard: true }
+        )
+      ),
+      Effect.catchAll((e) => Effect.logWarning("feed_new not announced", e))
+    )
 
   const rebuild = (userId: string, replace: boolean) =>
     Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(userId, entries, replace))
@@ -87,7 +102,7 @@ export const make = Effect.gen(function*() {
       }),
     receiveBatch: (batch) =>
       batch._tag === "InsertBatch"
-        ? Effect.asVoid(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }))
+        ? Effect.zipRight(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
         : timelines.removeMany(batch.userIds, batch.postId),
     answer: (state: State) => Effect.map(timelines.isComplete(state.userId), (complete) => ({ ...state, complete })),
     describe: (state: State) => state

@@ -5,6 +5,7 @@ import posts from "./0003_posts.ts"
 import outboxMessageIds from "./0004_outbox_message_ids.ts"
 import searchKnn from "./0005_search_knn.ts"
 import feedEngagement from "./0006_feed_engagement.ts"
+import notifications from "./0007_notifications.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -12,5 +13,6 @@ export const migrations = {
   "0003_posts": posts,
   "0004_outbox_message_ids": outboxMessageIds,
   "0005_search_knn": searchKnn,
-  "0006_feed_engagement": feedEngagement
+  "0006_feed_engagement": feedEngagement,
+  "0007_notifications": notifications
 }

@@ -39,6 +39,7 @@ import type { AnyHandler, ApiHandlers, GroupName, HandlerServices, ServerService
 import { RequestContext, requestIdFrom } from "../../observability/RequestContext.ts"
 import { acceptsContentType, compileRoutes, type CompiledRoute, type EncodedBody, lookup } from "../Routes.ts"
 import { CurrentTransport, HttpListening } from "../Transport.ts"
+import type { SocketOwner } from "../../social/Sessions.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import { Gateway } from "../ws/Gateway.ts"
 import { webAsset } from "../Static.ts"
@@ -193,9 +194,10 @@ const middleware = (routes: ReadonlyArray<CompiledRoute>) => {
     })
 }
 
-const wsConnection = (ws: WebSocket, id: string, userId: string, remoteAddress: string): WsConnection => ({
+const wsConnection = (ws: WebSocket, id: string, owner: SocketOwner, remoteAddress: string): WsConnection => ({
   id,
-  userId,
+  userId: owner.userId,
+  sessionKey: owner.sessionKey,
   remoteAddress,
   send: (text) => {
     if (ws.readyState !== ws.OPEN) return "closed"
@@ -231,8 +233,8 @@ const makeNodeServer = Effect.gen(function*() {
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.wsMaxFrameBytes })
 
-  const serveSocket = (ws: WebSocket, userId: string, remoteAddress: string) => {
-    const conn = wsConnection(ws, crypto.randomUUID(), userId, remoteAddress)
+  const serveSocket = (ws: WebSocket, owner: SocketOwner, remoteAddress: string) => {
+    const conn = wsConnection(ws, crypto.randomUUID(), owner, remoteAddress)
     let alive = true
     ws.on("pong", () => {
       alive = true
@@ -262,9 +264,9 @@ const makeNodeServer = Effect.gen(function*() {
       if ((req.url ?? "").split("?", 1)[0] === "/ws") {
         const ticket = new URL(req.url ?? "/", "http://localhost").searchParams.get("ticket") ?? undefined
         runFork(auth.upgrade({ headers: req.headers as Record<string, string>, ticket })).addObserver((exit) => {
-          const userId = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
-          if (userId === undefined) return refuseUpgrade(socket)
-          wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, userId, req.socket.remoteAddress ?? ""))
+          const owner = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
+          if (owner === undefined) return refuseUpgrade(socket)
+          wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, owner, req.socket.remoteAddress ?? ""))
         })
         return true
       }

@@ -2,7 +2,8 @@ import { Effect, Option } from "effect"
 import { AuthResult, WsTicket } from "../../domain/Accounts.ts"
 import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
 import { Accounts } from "../../social/Accounts.ts"
-import { Sessions } from "../../social/Sessions.ts"
+import { sessionKeyOf, Sessions } from "../../social/Sessions.ts"
+import { Live } from "../../streams/Live.ts"
 import { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 
@@ -36,7 +37,11 @@ export const authHandlers = {
     Effect.gen(function*() {
       const auth = yield* Auth
       const viewer = yield* auth.optional
-      if (Option.isSome(viewer)) yield* (yield* Sessions).revoke(viewer.value.tokenHash)
+      if (Option.isSome(viewer)) {
+        yield* (yield* Sessions).revoke(viewer.value.tokenHash)
+        // the session's sockets, on every node, close now rather than at their next heartbeat
+        yield* (yield* Live).signal(viewer.value.userId, { kind: "session_ended", sessionKey: sessionKeyOf(viewer.value.tokenHash) })
+      }
       yield* addResponseHeader("set-cookie", yield* auth.clearedCookie)
     }),
   me: () =>
@@ -47,8 +52,8 @@ export const authHandlers = {
   wsTicket: () =>
     Effect.gen(function*() {
       const viewer = yield* (yield* Auth).required
-      const { ticket, expiresAt } = yield* (yield* Sessions).issueTicket(viewer.userId)
+      const { ticket, expiresAt } = yield* (yield* Sessions).issueTicket({ userId: viewer.userId, sessionKey: sessionKeyOf(viewer.tokenHash) })
       yield* addResponseHeader("cache-control", "no-store")
       return new WsTicket({ ticket, expiresAt: expiresAt.toISOString() })
     })
-} satisfies GroupHandlers<"auth", Accounts | Sessions | Auth | RequestContext>
+} satisfies GroupHandlers<"auth", Accounts | Sessions | Auth | Live | RequestContext>

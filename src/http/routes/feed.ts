@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import type { RequestContext } from "../../observability/RequestContext.ts"
 import { Engagement } from "../../social/Engagement.ts"
 import { Feed } from "../../social/Feed.ts"
+import { Notifications } from "../../social/Notifications.ts"
 import type { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 import { requiredViewer, viewerId } from "./users.ts"
@@ -27,3 +28,8 @@ export const engagementHandlers = {
     Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.comment(path.id, v.userId, payload.text))),
   deleteComment: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.deleteComment(path.id, v.userId)))
 } satisfies GroupHandlers<"engagement", Engagement | Auth | RequestContext>
+
+export const notificationsHandlers = {
+  list: ({ urlParams }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Notifications, (n) => n.page(v.userId, urlParams))),
+  read: ({ payload }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Notifications, (n) => n.markRead(v.userId, payload.ids)))
+} satisfies GroupHandlers<"notifications", Notifications | Auth | RequestContext>

@@ -383,6 +383,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     interface SocketData {
       readonly id: string
       readonly userId: string
+      readonly sessionKey: string
       readonly remoteAddress: string
       open: boolean
       conn?: WsConnection
@@ -411,14 +412,14 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         })
         runFork(auth.upgrade({ headers, ticket })).addObserver((exit) => {
           if (aborted) return
-          const userId = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
+          const owner = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
           res.cork(() => {
-            if (userId === undefined) {
+            if (owner === undefined) {
               res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json")
                 .end(JSON.stringify({ error: { code: "Unauthorized", message: "sign in, or pass a ticket from POST /api/v1/auth/ws-ticket" } }))
               return
             }
-            const data: SocketData = { id: crypto.randomUUID(), userId, remoteAddress, open: false }
+            const data: SocketData = { id: crypto.randomUUID(), userId: owner.userId, sessionKey: owner.sessionKey, remoteAddress, open: false }
             res.upgrade(data, key, protocol, extensions, context)
           })
         })
@@ -429,33 +430,43 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         data.conn = {
           id: data.id,
           userId: data.userId,
+          sessionKey: data.sessionKey,
           remoteAddress: data.remoteAddress,
           send: (text) => {
             if (!data.open) return "closed"
-            const r = ws.send(text, false)
+            // sends happen outside uWS callbacks (after NATS or database reads): cork them, as uWS requires
+            let r = 2
+            ws.cork(() => {
+              r = ws.send(text, false)
+            })
             return r === 1 ? "sent" : r === 0 ? "buffered" : "closed"
           },
           bufferedAmount: () => (data.open ? ws.getBufferedAmount() : 0),
           close: (code, reason) => {
             if (data.open) {
               data.open = false
-              ws.end(code, reason)
+              ws.cork(() => ws.end(code, reason))
             }
           },
           isOpen: () => data.open
         }
-        runFork(gateway.open(data.conn))
+        const conn = data.conn
+        // the gateway subscribes to NATS and reads the database: starting that from inside a uWS
+        // callback (re-entering the event loop's I/O there) killed sockets; run it on the next turn
+        setImmediate(() => runFork(gateway.open(conn)))
       },
       message: (ws, message) => {
         const conn = ws.getUserData().conn
         if (conn === undefined) return
         if (message.byteLength > config.limits.wsMaxFrameBytes) return conn.close(CloseCode.tooBig, "frame too large")
-        runFork(gateway.message(conn, Buffer.from(message).toString("utf8")))
+        const text = Buffer.from(message).toString("utf8")
+        setImmediate(() => runFork(gateway.message(conn, text)))
       },
       close: (ws) => {
         const data = ws.getUserData()
         data.open = false
-        if (data.conn) runFork(gateway.close(data.conn))
+        const conn = data.conn
+        if (conn) setImmediate(() => runFork(gateway.close(conn)))
       }
     })
 

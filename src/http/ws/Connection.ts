@@ -9,6 +9,8 @@ export interface WsConnection {
   readonly id: string
   /** The signed-in user this socket belongs to (authenticated at upgrade). */
   readonly userId: string
+  /** The session that opened it (a log-out closes its sockets). */
+  readonly sessionKey: string
   readonly remoteAddress: string
   readonly send: (text: string) => SendResult
   readonly bufferedAmount: () => number

@@ -1,14 +1,45 @@
 /**
- * The transport-independent side of `/ws`: greets with `hello`, answers `ping`, and answers bad
- * frames with an `error` frame — closing with 1008 when a client keeps sending them.
+ * The transport-independent side of `/ws`.
+ *
+ * Delivery: while this node holds a socket for a user it keeps one core subscription to the
+ * user's inbox subject (`inbox.<userId>`), shared by reference count across the user's tabs. A
+ * stored frame rings it; each socket then reads the INBOX stream itself from its own cursor with
+ * `next_by_subj` and sends what it finds, in stream order. The doorbell carries no data, so a lost
+ * or early ring costs latency, never a frame: the next ring (or a resume) reads from the cursor.
+ * Resume is the same loop started from `sinceSeq` — replay and live delivery cannot overlap, gap
+ * or repeat, whatever arrives meanwhile. A frame's `id` is its stream sequence. A new socket sends
+ * nothing live until the client's first frame (or a short window passes), so a `resume` sent
+ * first is answered before any live frame; a later `resume` rewinds the same cursor.
+ *
+ * Hygiene: `hello` carries the user's latest inbox sequence; heartbeats and the idle timeout are
+ * the transports'; frames over the size limit close with 1009; client frames are rate limited;
+ * malformed or excess frames get an `error` frame and the fifth closes with 1008; a socket whose
+ * send buffer passes WS_MAX_BUFFERED_BYTES is closed with 1013 (it reconnects and resumes) and no
+ * other socket waits for it. Logging out closes that session's sockets on every node; a block
+ * stops frames from the blocked person at once.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import type { Subscription } from "@nats-io/transport-node"
+import { Context, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
+import { GraphRepo } from "../../db/Graph.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { PRESENCE_REFRESH_MS, Timelines } from "../../redis/Timelines.ts"
+import { Inbox, type InboxMessage, withId } from "../../streams/Inbox.ts"
+import { Live, type LiveSignal } from "../../streams/Live.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
 
 const MAX_BAD_FRAMES = 5
+/** Client frames: a burst of 20, refilled at 10 per second. */
+const FRAME_BURST = 20
+const FRAMES_PER_SECOND = 10
+/**
+ * Live delivery on a new socket starts at the client's first frame (so a `resume` sent right after
+ * `hello` replays before anything live is sent), or after this long if the client sends nothing.
+ */
+const RESUME_WINDOW_MS = 750
+/** Re-reads after a ring that found nothing yet (the ring can beat the store by a moment). */
+const RING_RETRIES_MS = [2, 10, 40]
 
 export interface GatewayShape {
   readonly open: (conn: WsConnection) => Effect.Effect<void>
@@ -22,54 +53,271 @@ export class Gateway extends Context.Tag("Gateway")<Gateway, GatewayShape>() {}
 export const frame = (type: string, payload: unknown, id: number | null = null): string =>
   JSON.stringify({ type, id, ts: new Date().toISOString(), payload } satisfies ServerFrame)
 
+interface Socket {
+  readonly conn: WsConnection
+  /** The last inbox sequence sent (or skipped) on this socket. */
+  cursor: number
+  /** Bumped by `resume`: a read started before it is discarded. */
+  generation: number
+  ready: boolean
+  pumping: boolean
+  again: boolean
+  resume: { readonly sinceSeq: number; readonly complete: boolean; replayed: number } | undefined
+  badFrames: number
+  tokens: number
+  refilledAt: number
+}
+
+interface UserEntry {
+  readonly sockets: Set<Socket>
+  readonly subscriptions: ReadonlyArray<Subscription>
+  blocked: ReadonlySet<string>
+}
+
+/** The `by.id` of a frame that names who caused it (like, comment, follow, …). */
+const actorOf = (json: string): string | undefined => {
+  const at = json.indexOf(`"by":{"id":"`)
+  return at < 0 ? undefined : json.slice(at + 12, at + 48)
+}
+
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const metrics = yield* Metrics
+  const inbox = yield* Inbox
+  const live = yield* Live
+  const graph = yield* GraphRepo
+  const timelines = yield* Timelines
+  const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const decode = Schema.decodeUnknownOption(Schema.parseJson(ClientFrame))
-  const open = new Map<string, { badFrames: number }>()
-  metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => open.size))
+  const sockets = new Map<string, Socket>()
+  const users = new Map<string, UserEntry>()
+  const delivered = metrics.counter("aperture_ws_frames_delivered_total", "Inbox frames sent to sockets")
+  const slowClosed = metrics.counter("aperture_ws_slow_consumers_total", "Sockets closed with 1013 for a full send buffer")
+  metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => sockets.size))
+  metrics.gauge("aperture_ws_inbox_subscriptions", "Users whose inbox this node follows", Effect.sync(() => users.size))
 
   const send = (conn: WsConnection, text: string): SendResult => {
     const result = conn.send(text)
     if (result !== "closed" && conn.bufferedAmount() > config.limits.wsMaxBufferedBytes) {
-      conn.close(CloseCode.tryAgainLater, "slow consumer")
+      slowClosed.inc()
+      conn.close(CloseCode.tryAgainLater, "slow consumer: reconnect and resume")
       return "closed"
     }
     return result
   }
 
-  const badFrame = (conn: WsConnection, message: string) =>
-    Effect.sync(() => {
-      const state = open.get(conn.id)
-      if (state === undefined) return
-      state.badFrames++
-      send(conn, frame("error", { code: "BadFrame", message }))
-      if (state.badFrames >= MAX_BAD_FRAMES) conn.close(CloseCode.policyViolation, "too many bad frames")
+  const refreshBlocks = (userId: string) =>
+    graph.blockedIds(userId).pipe(
+      Effect.tap((ids) =>
+        Effect.sync(() => {
+          const entry = users.get(userId)
+          if (entry !== undefined) entry.blocked = new Set(ids)
+        })
+      ),
+      Effect.catchAllCause((cause) => Effect.logWarning("could not refresh blocks for a socket owner", cause))
+    )
+
+  /** Sends this socket everything stored after its cursor, in order, then waits for the next ring. */
+  const pump = (socket: Socket, ringed: boolean): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      if (socket.pumping) {
+        socket.again = true
+        return
+      }
+      socket.pumping = true
+      const userId = socket.conn.userId
+      let retries = ringed ? 0 : RING_RETRIES_MS.length
+      let sentAny = false
+      try {
+        while (socket.conn.isOpen()) {
+          const generation = socket.generation
+          const next: InboxMessage | null = yield* inbox.next(userId, socket.cursor)
+          if (generation !== socket.generation) continue // a resume moved the cursor meanwhile
+          if (next === null) {
+            if (socket.again) {
+              socket.again = false
+              retries = 0
+              continue
+            }
+            if (!sentAny && retries < RING_RETRIES_MS.length) {
+              yield* Effect.sleep(RING_RETRIES_MS[retries++]!)
+              continue
+            }
+            const resume = socket.resume
+            if (resume !== undefined) {
+              socket.resume = undefined
+              send(socket.conn, frame("resumed", { sinceSeq: resume.sinceSeq, lastSeq: socket.cursor, replayed: resume.replayed, complete: resume.complete }))
+            }
+            return
+          }
+          socket.cursor = next.seq
+          sentAny = true
+          const actor = actorOf(next.json)
+          if (actor !== undefined && users.get(userId)?.blocked.has(actor)) continue
+          if (socket.resume !== undefined) socket.resume.replayed++
+          if (send(socket.conn, withId(next)) === "closed") return
+          delivered.inc()
+        }
+      } finally {
+        socket.pumping = false
+      }
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("inbox read failed; the socket is asked to reconnect", cause).pipe(
+          Effect.zipRight(Effect.sync(() => socket.conn.close(CloseCode.tryAgainLater, "inbox unavailable: reconnect and resume")))
+        )
+      )
+    )
+
+  const onSignal = (userId: string) => (signal: LiveSignal) => {
+    const entry = users.get(userId)
+    if (entry === undefined) return
+    switch (signal._tag) {
+      case "session_ended":
+        for (const s of entry.sockets) if (s.conn.sessionKey === signal.sessionKey) s.conn.close(CloseCode.policyViolation, "session ended")
+        return
+      case "blocks_changed":
+        runFork(refreshBlocks(userId))
+        return
+      case "typing":
+        return
+    }
+  }
+
+  const join = (socket: Socket) =>
+    Effect.gen(function*() {
+      const userId = socket.conn.userId
+      let entry = users.get(userId)
+      if (entry === undefined) {
+        const ring = () => {
+          const e = users.get(userId)
+          if (e !== undefined) for (const s of e.sockets) if (s.ready) runFork(pump(s, true))
+        }
+        entry = {
+          sockets: new Set(),
+          subscriptions: [live.doorbell(inbox.subject(userId), ring), live.subscribe(userId, onSignal(userId))],
+          blocked: new Set()
+        }
+        users.set(userId, entry)
+        yield* Effect.ignore(timelines.touchPresence([userId]))
+        yield* refreshBlocks(userId)
+      }
+      entry.sockets.add(socket)
     })
+
+  const leave = (socket: Socket) =>
+    Effect.sync(() => {
+      const entry = users.get(socket.conn.userId)
+      if (entry === undefined) return
+      entry.sockets.delete(socket)
+      if (entry.sockets.size === 0) {
+        users.delete(socket.conn.userId)
+        for (const sub of entry.subscriptions) sub.unsubscribe()
+      }
+    })
+
+  /** Live delivery begins (once): at the client's first frame or when the resume window ends. */
+  const start = (socket: Socket) =>
+    Effect.suspend(() => {
+      if (socket.ready || !socket.conn.isOpen()) return Effect.void
+      socket.ready = true
+      return pump(socket, false)
+    })
+
+  const badFrame = (socket: Socket, code: string, message: string) =>
+    Effect.sync(() => {
+      socket.badFrames++
+      send(socket.conn, frame("error", { code, message }))
+      if (socket.badFrames >= MAX_BAD_FRAMES) socket.conn.close(CloseCode.policyViolation, "too many bad frames")
+    })
+
+  /** Token bucket per socket: false when the client is sending faster than allowed. */
+  const admit = (socket: Socket) => {
+    const now = Date.now()
+    socket.tokens = Math.min(FRAME_BURST, socket.tokens + ((now - socket.refilledAt) / 1000) * FRAMES_PER_SECOND)
+    socket.refilledAt = now
+    if (socket.tokens < 1) return false
+    socket.tokens--
+    return true
+  }
+
+  // presence (who may be sent feed_new) is refreshed for every user with a socket here
+  yield* Effect.suspend(() => Effect.ignore(timelines.touchPresence([...users.keys()]))).pipe(
+    Effect.repeat(Schedule.spaced(PRESENCE_REFRESH_MS)),
+    Effect.forkScoped
+  )
 
   return Gateway.of({
     open: (conn) =>
-      Effect.sync(() => {
-        open.set(conn.id, { badFrames: 0 })
-        send(conn, frame("hello", { userId: conn.userId, inboxSeq: 0, connectionId: conn.id }))
-      }),
-    message: (conn, text) => {
-      const parsed = decode(text)
-      if (Option.isNone(parsed)) return badFrame(conn, "frames are JSON {type, payload}; see the WebSocket section of the API")
-      switch (parsed.value.type) {
-        case "ping":
-          return Effect.sync(() => void send(conn, frame("pong", {})))
-        case "resume":
-        case "typing":
-          // inbox replay and typing arrive with the real-time issue; say so rather than ignore it
-          return Effect.sync(() =>
-            void send(conn, frame("error", { code: "Unsupported", message: `${parsed.value.type} is not available yet` }))
+      Effect.gen(function*() {
+        const socket: Socket = {
+          conn,
+          cursor: 0,
+          generation: 0,
+          ready: false,
+          pumping: false,
+          again: false,
+          resume: undefined,
+          badFrames: 0,
+          tokens: FRAME_BURST,
+          refilledAt: Date.now()
+        }
+        sockets.set(conn.id, socket)
+        // subscribe first, then read the latest sequence: anything stored after it rings
+        yield* join(socket)
+        const inboxSeq = yield* inbox.lastSeq(conn.userId)
+        socket.cursor = inboxSeq
+        send(conn, frame("hello", { userId: conn.userId, inboxSeq, connectionId: conn.id }))
+        yield* start(socket).pipe(Effect.delay(RESUME_WINDOW_MS), Effect.forkDaemon)
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("socket could not be set up", cause).pipe(
+            Effect.zipRight(Effect.sync(() => conn.close(CloseCode.tryAgainLater, "try again shortly")))
           )
-      }
-    },
-    close: (conn) => Effect.sync(() => void open.delete(conn.id)),
-    openCount: () => open.size
+        )
+      ),
+    message: (conn, text) =>
+      Effect.gen(function*() {
+        const socket = sockets.get(conn.id)
+        if (socket === undefined) return
+        const first = !socket.ready
+        if (!admit(socket)) return yield* badFrame(socket, "RateLimited", `at most ${FRAMES_PER_SECOND} frames per second`)
+        const parsed = decode(text)
+        if (Option.isNone(parsed)) {
+          if (first) yield* start(socket)
+          return yield* badFrame(socket, "BadFrame", "frames are JSON {type, payload}; see the WebSocket section of the API")
+        }
+        switch (parsed.value.type) {
+          case "ping":
+            send(conn, frame("pong", {}))
+            if (first) yield* start(socket)
+            return
+          case "resume": {
+            const sinceSeq = parsed.value.payload.sinceSeq
+            // complete when the client's last frame is still stored: limits drop oldest first
+            const complete = sinceSeq === 0 || (yield* inbox.holds(conn.userId, sinceSeq).pipe(Effect.orElseSucceed(() => false)))
+            socket.generation++
+            socket.cursor = sinceSeq
+            socket.resume = { sinceSeq, complete, replayed: 0 }
+            socket.again = true
+            if (first) yield* start(socket)
+            else yield* pump(socket, false)
+            return
+          }
+          case "typing":
+            send(conn, frame("error", { code: "Unsupported", message: "typing needs a conversation; direct messages are not available yet" }))
+            if (first) yield* start(socket)
+            return
+        }
+      }),
+    close: (conn) =>
+      Effect.suspend(() => {
+        const socket = sockets.get(conn.id)
+        sockets.delete(conn.id)
+        return socket === undefined ? Effect.void : leave(socket)
+      }),
+    openCount: () => sockets.size
   })
 })
 
-export const layer = Layer.effect(Gateway, make)
+export const layer = Layer.scoped(Gateway, make)

@@ -1,0 +1,59 @@
+/**
+ * Per-user inboxes on the INBOX stream: `inbox.<userId>`, bounded per subject and by age. A frame
+ * is stored as `{type, ts, payload}`; its stream sequence becomes the `id` clients see and resume
+ * from. Reads go by direct get (`next_by_subj`), so delivery and replay read the same ordered log:
+ * a socket's cursor moves over stored messages only, which is what makes resume gap-free.
+ */
+import type { StoredMsg } from "@nats-io/jetstream"
+import { Context, Effect, Layer } from "effect"
+import { Nats, NatsError } from "./Nats.ts"
+import { StreamNames } from "./Topology.ts"
+
+export interface InboxMessage {
+  readonly seq: number
+  /** The stored frame `{type, ts, payload}` as JSON text. */
+  readonly json: string
+}
+
+export interface InboxShape {
+  readonly subject: (userId: string) => string
+  /** Publishes one frame to a user's inbox; returns its sequence once JetStream stored it. */
+  readonly publish: (userId: string, type: string, payload: unknown, msgId: string) => Effect.Effect<number, NatsError>
+  /** The first stored message of the user's inbox after `afterSeq`, if any. */
+  readonly next: (userId: string, afterSeq: number) => Effect.Effect<InboxMessage | null, NatsError>
+  /** The sequence of the user's latest stored message (0 when none). */
+  readonly lastSeq: (userId: string) => Effect.Effect<number, NatsError>
+  /** Whether message `seq` is still stored and belongs to this user's inbox. */
+  readonly holds: (userId: string, seq: number) => Effect.Effect<boolean, NatsError>
+}
+
+export class Inbox extends Context.Tag("Inbox")<Inbox, InboxShape>() {}
+
+const encoder = new TextEncoder()
+
+/** `{"type":…}` → `{"id":seq,"type":…}`: the delivered frame without re-encoding the stored one. */
+export const withId = (m: InboxMessage) => `{"id":${m.seq},${m.json.slice(1)}`
+
+export const make = Effect.gen(function*() {
+  const nats = yield* Nats
+  const stream = nats.name(StreamNames.inbox)
+  const subject = (userId: string) => nats.subject(`inbox.${userId}`)
+  const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
+  const toMessage = (m: StoredMsg | null): InboxMessage | null => (m === null ? null : { seq: m.seq, json: m.string() })
+
+  return Inbox.of({
+    subject,
+    publish: (userId, type, payload, msgId) =>
+      call("inbox publish", () =>
+        nats.js.publish(subject(userId), encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })), { msgID: msgId, timeout: 5000 })
+      ).pipe(Effect.map((ack) => ack.seq)),
+    next: (userId, afterSeq) =>
+      call("inbox next", () => nats.jsm.direct.getMessage(stream, { seq: afterSeq + 1, next_by_subj: subject(userId) })).pipe(Effect.map(toMessage)),
+    lastSeq: (userId) =>
+      call("inbox last", () => nats.jsm.direct.getMessage(stream, { last_by_subj: subject(userId) })).pipe(Effect.map((m) => m?.seq ?? 0)),
+    holds: (userId, seq) =>
+      call("inbox get", () => nats.jsm.direct.getMessage(stream, { seq })).pipe(Effect.map((m) => m !== null && m.subject === subject(userId)))
+  })
+})
+
+export const layer = Layer.effect(Inbox, make)
