@@ -18,7 +18,8 @@ const REFRESH_AFTER_MS = 30_000
  * Only the cards near the viewport are in the DOM (`@lit-labs/virtualizer`), so scrolling
  * through hundreds of posts keeps the page light. A "new posts" pill appears when `feed_new`
  * frames arrive; the feed refreshes when the tab becomes visible after a while; likes and saves
- * are optimistic and roll back with a visible message when they fail.
+ * are optimistic and roll back with a visible message on the card when they fail; like counts of
+ * the viewer's own posts follow `like` frames.
  *
  * @attr page-size - Posts per request (1–50, default 20).
  *
@@ -67,6 +68,14 @@ export class ApFeed extends ApElement {
     new LiveController(this, {
       feed_new: (frame) => {
         this.newCount += Math.max(1, frame.payload.count)
+      },
+      // someone liked one of the viewer's own posts: keep its count live
+      like: (frame) => {
+        const i = this.items.findIndex((p) => p.id === frame.payload.postId)
+        if (i < 0) return
+        const items = [...this.items]
+        items[i] = { ...items[i]!, counts: { ...items[i]!.counts, likes: frame.payload.likes } }
+        this.items = items
       },
       // the server no longer held what we missed while disconnected: start again from the top
       resumed: (frame) => {
@@ -151,10 +160,6 @@ export class ApFeed extends ApElement {
     this.items = items
   }
 
-  #onPostError = (event: ApEvent<"ap-error">) => {
-    this.message = event.detail.message
-  }
-
   #onRange = (event: Event) => {
     const last = (event as Event & { last: number }).last
     if (last >= this.items.length - 5) void this.loadMore()
@@ -174,7 +179,6 @@ export class ApFeed extends ApElement {
         aria-label="Home feed"
         aria-busy=${this.loading ? "true" : "false"}
         @ap-post-change=${this.#onPostChange}
-        @ap-error=${this.#onPostError}
         @rangeChanged=${this.#onRange}
       >
         ${virtualize({

@@ -38,7 +38,7 @@ describe("ap-feed", () => {
     assert.isNull(shadow(el).querySelector("button.pill"))
   })
 
-  it("keeps a post's optimistic change in its list and shows a failed action's message", async () => {
+  it("keeps a post's optimistic change in its list, and like counts live from like frames", async () => {
     fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
@@ -47,9 +47,10 @@ describe("ap-feed", () => {
     const list = shadow(el).querySelector(".list")!
     list.dispatchEvent(new CustomEvent("ap-post-change", { detail: { post: post("a", { counts: { likes: 99, comments: 0 } } as never) }, bubbles: true, composed: true }))
     assert.strictEqual(el.items[0]!.counts.likes, 99)
-    list.dispatchEvent(new CustomEvent("ap-error", { detail: { message: "Couldn't like this post." }, bubbles: true, composed: true }))
-    await el.updateComplete
-    assert.include(shadow(el).querySelector("[role=alert]")!.textContent!, "Couldn't like this post.")
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.frame("like", { postId: "a", likes: 100, by: { id: "x", username: "x" } }, 2)
+    assert.strictEqual(el.items[0]!.counts.likes, 100)
   })
 
   it("loads the next page with the cursor as the end comes into range, without duplicates", async () => {
