@@ -78,6 +78,10 @@ export class ApNotifications extends ApElement {
       },
       resumed: (frame) => {
         if (!frame.payload.complete) void this.load()
+      },
+      // read in another tab or device
+      frame: (frame) => {
+        if (frame.type === "notifications_read") this.#setUnread((frame.payload as { unreadCount: number }).unreadCount)
       }
     })
   }
