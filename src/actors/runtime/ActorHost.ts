@@ -51,18 +51,9 @@ interface PartitionRun {
   stopping: boolean
   /** Commands pulled from JetStream and not yet acknowledged, naked or terminated. */
   inflight: number
-  /**
-   * Batches being applied, at most `BATCH_CONCURRENCY` at once: the pull goes on while they run
-   * (they commute), and a per-key command waits for all of them (it takes every permit), so a
-   * command still sees every batch pulled before it.
-   */
-  readonly batches: Effect.Semaphore
   readonly done: Promise<void>
   readonly subscription: Subscription
 }
-
-/** Batches of one partition applied at once (each one Redis call and one confirmed ack). */
-const BATCH_CONCURRENCY = 16
 
 export interface ActorStats {
   readonly kind: string
@@ -292,26 +283,18 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         }
         if (isBatch) {
           const receiveBatch = b.receiveBatch
-          const apply = Effect.gen(function*() {
-            const exit = yield* Effect.exit(
-              receiveBatch === undefined ? Effect.fail("kind takes no batches") : receiveBatch(d.value, envelopeOf({ kind: kindName, key, partition }, d))
-            )
-            if (Exit.isSuccess(exit)) {
-              messages.inc({ kind: kindName, outcome: "ok" })
-              yield* d.ack
-            } else {
-              yield* Effect.logWarning("actor batch failed").pipe(Effect.annotateLogs({ kind: kindName, partition, cause: reasonOf(exit.cause) }))
-              yield* failed(kindName, key, partition, d, reasonOf(exit.cause))
-            }
-          }).pipe(Effect.ensuring(settle(partition)))
-          // a permit is taken before the pull goes on (backpressure); the batch runs on its own,
-          // and `stop` waits for it through `inflight` like any pulled command
-          yield* run.batches.take(1)
-          yield* apply.pipe(Effect.ensuring(run.batches.release(1)), Effect.forkIn(scope))
-          return
+          const exit = yield* Effect.exit(
+            receiveBatch === undefined ? Effect.fail("kind takes no batches") : receiveBatch(d.value, envelopeOf({ kind: kindName, key, partition }, d))
+          )
+          if (Exit.isSuccess(exit)) {
+            messages.inc({ kind: kindName, outcome: "ok" })
+            yield* d.ack
+          } else {
+            yield* Effect.logWarning("actor batch failed").pipe(Effect.annotateLogs({ kind: kindName, partition, cause: reasonOf(exit.cause) }))
+            yield* failed(kindName, key, partition, d, reasonOf(exit.cause))
+          }
+          return yield* settle(partition)
         }
-        // every batch pulled before this command has been applied when the actor sees it
-        yield* run.batches.withPermits(BATCH_CONCURRENCY)(Effect.void)
         yield* deliver(b, key, partition, { _tag: "command", delivery: d })
       })
 
@@ -366,8 +349,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         })
         const subscription = nats.connection.subscribe(nats.subject(askSubject(partition)), { callback: (_e, msg) => answerAsk(msg) })
         let resolve: () => void = () => undefined
-        const batches = yield* Effect.makeSemaphore(BATCH_CONCURRENCY)
-        const run: PartitionRun = { stopping: false, inflight: 0, batches, done: new Promise((r) => (resolve = r)), subscription }
+        const run: PartitionRun = { stopping: false, inflight: 0, done: new Promise((r) => (resolve = r)), subscription }
         partitions.set(partition, run)
         runFork(pull(partition, run, consumer).pipe(Effect.ensuring(Effect.sync(() => resolve()))))
         yield* Effect.logDebug(`partition ${partition} started`)

@@ -56,8 +56,7 @@ export const make = Effect.gen(function*() {
         yield* Effect.forEach(
           byPartition,
           ([p, userIds]) => actors.sendBatch(TimelineKind, p, batchOf(userIds), { msgId: `${eventId}:${page}:${p}` }),
-          // one publish per partition, all in flight at once: a page waits for one PubAck round, not four
-          { concurrency: "unbounded", discard: true }
+          { concurrency: 16, discard: true }
         )
         first = false
         page++
@@ -136,8 +135,7 @@ export const make = Effect.gen(function*() {
 export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const { graph, posts } = yield* make
-    // a burst of posts fans out side by side (each post is one PostgreSQL page read and one PubAck round per page)
-    yield* consumeEvents(ConsumerNames.timelineFanout, 8, posts)
+    yield* consumeEvents(ConsumerNames.timelineFanout, 4, posts)
     // one at a time: a follow and the unfollow after it reach the timeline in that order
     yield* consumeEvents(ConsumerNames.timelineGraph, 1, graph)
   })
