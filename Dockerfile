@@ -5,6 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+# the web client: built into dist/web, which the server serves at / and /widgets/
+COPY web-components ./web-components
+RUN npx tsx web-components/build.ts
 ENV NODE_ENV=production PORT=8080
 EXPOSE 8080
 STOPSIGNAL SIGTERM

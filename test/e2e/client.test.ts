@@ -234,5 +234,26 @@ describe("the client in Chromium", () => {
         await screenshot(pageA, "13-a-like-rolled-back")
         await pageA.unroute("**/api/v1/posts/*/like")
       }), 120_000)
+
+    it.effect("the app follows the reader's dark colour scheme", () =>
+      run(async () => {
+        await pageA.emulateMedia({ colorScheme: "dark" })
+        const background = await pageA.evaluate(() => getComputedStyle(document.querySelector("ap-app")!).backgroundColor)
+        assert.strictEqual(background, "rgb(18, 19, 22)")
+        await screenshot(pageA, "14-a-dark-theme")
+        await pageA.emulateMedia({ colorScheme: "light" })
+        assert.strictEqual(await pageA.evaluate(() => getComputedStyle(document.querySelector("ap-app")!).backgroundColor), "rgb(255, 255, 255)")
+        // theme="dark" on the app reaches every element inside it, whatever the system prefers
+        const nested = await pageA.evaluate(async () => {
+          const app = document.querySelector("ap-app") as HTMLElement & { updateComplete: Promise<unknown> }
+          app.setAttribute("theme", "dark")
+          await app.updateComplete
+          const feed = app.shadowRoot!.querySelector("ap-feed") as HTMLElement & { updateComplete: Promise<unknown> }
+          await feed.updateComplete
+          const post = feed.shadowRoot!.querySelector("ap-post")!
+          return [getComputedStyle(feed).backgroundColor, getComputedStyle(post).backgroundColor]
+        })
+        assert.deepStrictEqual(nested, ["rgb(18, 19, 22)", "rgb(18, 19, 22)"])
+      }), 60_000)
   })
 })

@@ -188,7 +188,7 @@ export class ApApp extends ApElement {
       ${link("/", "Home")}
       ${link("/search", "Search")}
       ${link("/new", "New post")}
-      <li><ap-notifications variant="badge" .client=${this.client}></ap-notifications></li>
+      <li><ap-notifications variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
       ${link(`/u/${this.me.username}`, "Profile")}
       <li><button type="button" @click=${this.#logout}>Log out</button></li>
     </ul></nav>`
@@ -218,17 +218,17 @@ export class ApApp extends ApElement {
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
       case "home":
-        return html`<h1 tabindex="-1">Home</h1><ap-feed .client=${this.client}></ap-feed>`
+        return html`<h1 tabindex="-1">Home</h1><ap-feed .client=${this.client} theme=${this.theme ?? nothing}></ap-feed>`
       case "new":
-        return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client}></ap-composer>`
+        return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client} theme=${this.theme ?? nothing}></ap-composer>`
       case "notifications":
-        return html`<h1 tabindex="-1">Notifications</h1><ap-notifications .client=${this.client}></ap-notifications>`
+        return html`<h1 tabindex="-1">Notifications</h1><ap-notifications .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications>`
       case "search":
-        return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client}></ap-user-search>`
+        return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":
-        return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1><ap-profile .client=${this.client} username=${r.username}></ap-profile>`
+        return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1><ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`
       case "post":
-        return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} post-id=${r.id} open-comments></ap-post>`
+        return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} theme=${this.theme ?? nothing} post-id=${r.id} open-comments></ap-post>`
       default:
         return html`<h1 tabindex="-1">Page not found</h1><p><a href="/">Go home</a></p>`
     }

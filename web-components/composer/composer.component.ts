@@ -242,7 +242,7 @@ export class ApComposer extends ApElement {
         <button class="primary" type="submit" part="submit" ?disabled=${!this.file || busy || this.phase === "published"}>Share</button>
         ${this.phase === "published" || this.phase === "failed" ? html`<button type="button" @click=${() => this.reset()}>New post</button>` : nothing}
       </div>
-      ${this.published ? html`<ap-post .post=${this.published} .client=${this.client}></ap-post>` : nothing}
+      ${this.published ? html`<ap-post .post=${this.published} .client=${this.client} theme=${this.theme ?? nothing}></ap-post>` : nothing}
     </form>`
   }
 }

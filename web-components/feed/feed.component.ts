@@ -185,7 +185,7 @@ export class ApFeed extends ApElement {
           items: this.items,
           keyFunction: (post: Post) => post.id,
           renderItem: (post: Post, index: number) =>
-            html`<ap-post .post=${post} .client=${this.client} tabindex="-1" aria-posinset=${index + 1} aria-setsize=${this.hasMore ? -1 : this.items.length}></ap-post>`
+            html`<ap-post .post=${post} .client=${this.client} theme=${this.theme ?? nothing} tabindex="-1" aria-posinset=${index + 1} aria-setsize=${this.hasMore ? -1 : this.items.length}></ap-post>`
         })}
       </div>
       ${this.loading ? html`<p class="status" part="status">Loading…</p>` : nothing}
