@@ -55,7 +55,8 @@ export const make = Effect.gen(function*() {
       INSERT INTO outbox (event_id, subject, payload)
       VALUES (${event.id}, ${eventSubject(type)}, ${JSON.stringify(event)}::jsonb)`
     // delivered at commit, dropped on rollback: wakes the relay without polling
-    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`
+    // a non-empty payload: @effect/sql-pg's listen drops notifications whose payload is empty
+    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '1')`
     return event
   }, Effect.orDie)
 
@@ -64,7 +65,7 @@ export const make = Effect.gen(function*() {
     // the same id twice is the same message: keep the first
     yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)
                ON CONFLICT (event_id) DO NOTHING`
-    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '')`
+    yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '1')`
   }, Effect.orDie)
 
   const withPendingBatch = <A, E, R>(limit: number, f: (rows: ReadonlyArray<OutboxRow>) => Effect.Effect<A, E, R>) =>
