@@ -6,7 +6,7 @@
 import { assert, beforeAll, describe, it as plain, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { resolveStatic } from "../../src/http/Static.ts"
+import { resolveStatic, webAsset } from "../../src/http/Static.ts"
 import { build, OUT_DIR } from "../../web-components/build.ts"
 import { request, TestApp } from "../support/app.ts"
 
@@ -24,6 +24,13 @@ describe("resolveStatic", () => {
     assert.strictEqual(resolveStatic("/widgets/aperture.js")?.file, "aperture.js")
     assert.notInclude(resolveStatic("/widgets/aperture.js")!.cacheControl, "immutable")
     assert.strictEqual(resolveStatic("/widgets/aperture.0123456789.js")?.cacheControl, "public, max-age=31536000, immutable")
+  })
+
+  plain("answers / with a readable 503 page while the client is not built, and 404s a missing bundle", () => {
+    const page = webAsset("/", "gzip", "/nonexistent-dist-web")
+    assert.strictEqual(page?.status, 503)
+    assert.include(new TextDecoder().decode(page!.body), "npm run build:web")
+    assert.isUndefined(webAsset("/widgets/aperture.js", "", "/nonexistent-dist-web"))
   })
 
   plain("never shadows the server's own paths", () => {
