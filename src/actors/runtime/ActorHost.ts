@@ -317,7 +317,9 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           }
         }
       }).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`partition ${partition} pull failed; retrying`, e).pipe(Effect.zipRight(Effect.sleep("1 second")))),
+        // a fetch ends with "heartbeats missed" when the event loop was late for a second (a busy
+        // machine): pull again at once rather than leave the partition idle
+        Effect.catchAll((e) => Effect.logDebug(`partition ${partition} pull ended early; pulling again`, e).pipe(Effect.zipRight(Effect.sleep("20 millis")))),
         Effect.repeat({ while: () => !run.stopping })
       )
 

@@ -92,7 +92,17 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
         owned.delete(p)
         yield* options.released(p)
         if (deleteLease && revision !== undefined) {
+          // by revision, so a lease someone else took meanwhile is left alone; a renewal cut short
+          // (the tick interrupted at shutdown) may have moved our revision: look it up once more
+          const ours = call(`lease ${p}`, () => shards.get(leaseKey(p))).pipe(
+            Effect.flatMap((e) =>
+              e !== null && e.operation === "PUT" && e.string() === me
+                ? call(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: e.revision }))
+                : Effect.void
+            )
+          )
           yield* call(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: revision })).pipe(
+            Effect.orElse(() => ours),
             Effect.catchAll((e) => Effect.logWarning(`lease ${p} not released cleanly; it will expire`, e))
           )
         }

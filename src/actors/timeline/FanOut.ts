@@ -56,7 +56,8 @@ export const make = Effect.gen(function*() {
         yield* Effect.forEach(
           byPartition,
           ([p, userIds]) => actors.sendBatch(TimelineKind, p, batchOf(userIds), { msgId: `${eventId}:${page}:${p}` }),
-          { concurrency: 16, discard: true }
+          // at most one message per partition: their PubAcks overlap
+          { concurrency: "unbounded", discard: true }
         )
         first = false
         page++
