@@ -5,6 +5,7 @@
  * a socket's cursor moves over stored messages only, which is what makes resume gap-free.
  */
 import type { StoredMsg } from "@nats-io/jetstream"
+import type { Msg } from "@nats-io/transport-node"
 import { Context, Effect, Layer } from "effect"
 import { Nats, NatsError } from "./Nats.ts"
 import { StreamNames } from "./Topology.ts"
@@ -15,8 +16,17 @@ export interface InboxMessage {
   readonly json: string
 }
 
+/** A frame as JetStream republished it after storing it. */
+export interface Republished extends InboxMessage {
+  /** The sequence of the user's previous stored frame (0 when this is the first). */
+  readonly previous: number
+}
+
 export interface InboxShape {
   readonly subject: (userId: string) => string
+  /** Where each stored frame of the user is republished (core NATS, with its sequences). */
+  readonly republished: (userId: string) => string
+  readonly parseRepublished: (msg: Msg) => Republished | null
   /** Publishes one frame to a user's inbox; returns its sequence once JetStream stored it. */
   readonly publish: (userId: string, type: string, payload: unknown, msgId: string) => Effect.Effect<number, NatsError>
   /** The first stored message of the user's inbox after `afterSeq`, if any. */
@@ -43,6 +53,12 @@ export const make = Effect.gen(function*() {
 
   return Inbox.of({
     subject,
+    republished: (userId) => nats.subject(`rp.inbox.${userId}`),
+    parseRepublished: (msg) => {
+      const seq = Number(msg.headers?.get("Nats-Sequence"))
+      const previous = Number(msg.headers?.get("Nats-Last-Sequence") || 0)
+      return Number.isInteger(seq) && seq > 0 ? { seq, previous, json: msg.string() } : null
+    },
     publish: (userId, type, payload, msgId) =>
       call("inbox publish", () =>
         nats.js.publish(subject(userId), encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })), { msgID: msgId, timeout: 5000 })

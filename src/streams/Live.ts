@@ -2,7 +2,7 @@
  * Ephemeral per-user signals over core NATS `live.<userId>` (never stored): a session ended, the
  * user's blocks changed, typing. Every node holding a socket for the user subscribes while it does.
  */
-import type { Subscription } from "@nats-io/transport-node"
+import type { Msg, Subscription } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Nats } from "./Nats.ts"
 
@@ -18,8 +18,8 @@ export interface LiveShape {
   /** Best effort and immediate; a node that misses it still enforces the same rule on its next read. */
   readonly signal: (userId: string, body: LiveSignalInput) => Effect.Effect<void>
   readonly subscribe: (userId: string, onSignal: (signal: LiveSignal) => void) => Subscription
-  /** Core subscription to the user's stored inbox subject: every stored frame rings it. */
-  readonly doorbell: (subject: string, ring: () => void) => Subscription
+  /** Core subscription to a subject (the user's republished inbox frames). */
+  readonly listen: (subject: string, onMessage: (msg: Msg) => void) => Subscription
 }
 
 export class Live extends Context.Tag("Live")<Live, LiveShape>() {}
@@ -43,7 +43,7 @@ export const make = Effect.map(Nats, (nats) =>
           }
         }
       }),
-    doorbell: (subject, ring) => nats.connection.subscribe(subject, { callback: () => ring() })
+    listen: (subject, onMessage) => nats.connection.subscribe(subject, { callback: (_err, msg) => onMessage(msg) })
   })
 )
 

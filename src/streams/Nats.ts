@@ -37,7 +37,9 @@ export const make = (options: { readonly url: string; readonly prefix: string; r
             maxReconnectAttempts: -1,
             reconnectTimeWait: 500,
             timeout: 5000,
-            waitOnFirstConnect: false
+            waitOnFirstConnect: false,
+            // an Error per request for async stack traces was ~9 % of the gateway's CPU
+            noAsyncTraces: true
           }),
         catch: (cause) => new NatsError({ op: "connect", cause })
       }),

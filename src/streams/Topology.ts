@@ -89,8 +89,10 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     name: StreamNames.inbox,
     subjects: ["inbox.>"],
     retention: RetentionPolicy.Limits,
-    // sockets read a user's events by `next_by_subj` (resume and live delivery alike)
+    // sockets replay a user's events by `next_by_subj`; live, each stored frame is republished
+    // with its sequence and the previous sequence of the same user (`Nats-Last-Sequence`)
     allow_direct: true,
+    republish: { src: "inbox.>", dest: "rp.inbox.>" },
     max_msgs_per_subject: 1000,
     max_age: nanos(3 * DAY_MS),
     storage: StorageType.File,
@@ -146,14 +148,29 @@ const call = <A>(op: string, f: () => Promise<A>) =>
 const isNotFound = (e: NatsError) => /not found/i.test(e.message)
 
 const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
-  const config = { ...spec, name: nats.name(spec.name), subjects: spec.subjects.map(nats.subject) }
+  const config = {
+    ...spec,
+    name: nats.name(spec.name),
+    subjects: spec.subjects.map(nats.subject),
+    ...(spec.republish === undefined ? {} : { republish: { ...spec.republish, src: nats.subject(spec.republish.src), dest: nats.subject(spec.republish.dest) } })
+  }
   return call(`stream info ${config.name}`, () => nats.jsm.streams.info(config.name)).pipe(
     Effect.flatMap((info) => {
       // retention cannot change on a live stream; keep what is there and update the rest
       const { retention: _retention, ...update } = config
-      return info.config.retention === spec.retention
-        ? call(`stream update ${config.name}`, () => nats.jsm.streams.update(config.name, update))
-        : Effect.logWarning(`stream ${config.name} has a different retention; left as it is`)
+      if (info.config.retention !== spec.retention) return Effect.logWarning(`stream ${config.name} has a different retention; left as it is`)
+      return call(`stream update ${config.name}`, () => nats.jsm.streams.update(config.name, update)).pipe(
+        // NATS 2.9 cannot add republishing to a stream; INBOX only holds what sockets may still
+        // resume from, so it is recreated (clients resuming across this get `complete: false`)
+        Effect.catchIf(
+          (e) => spec.name === StreamNames.inbox && /RePublish/i.test(e.message),
+          () =>
+            Effect.logWarning(`stream ${config.name} recreated to republish its frames`).pipe(
+              Effect.zipRight(call(`stream delete ${config.name}`, () => nats.jsm.streams.delete(config.name))),
+              Effect.zipRight(call(`stream add ${config.name}`, () => nats.jsm.streams.add(config)))
+            )
+        )
+      )
     }),
     Effect.catchIf(isNotFound, () => call(`stream add ${config.name}`, () => nats.jsm.streams.add(config))),
     Effect.asVoid

@@ -2,10 +2,12 @@
  * The transport-independent side of `/ws`.
  *
  * Delivery: while this node holds a socket for a user it keeps one core subscription to the
- * user's inbox subject (`inbox.<userId>`), shared by reference count across the user's tabs. A
- * stored frame rings it; each socket then reads the INBOX stream itself from its own cursor with
- * `next_by_subj` and sends what it finds, in stream order. The doorbell carries no data, so a lost
- * or early ring costs latency, never a frame: the next ring (or a resume) reads from the cursor.
+ * user's republished inbox (`rp.inbox.<userId>`), shared by reference count across the user's
+ * tabs. JetStream republishes each frame after storing it, with its sequence and the sequence of
+ * the user's previous frame: a socket whose cursor is at that previous frame sends it at once;
+ * any other socket (behind, replaying, or after a lost message) reads the INBOX stream itself from
+ * its cursor with `next_by_subj`, in stream order. So a lost or reordered republish costs a read,
+ * never a frame.
  * Resume is the same loop started from `sinceSeq` — replay and live delivery cannot overlap, gap
  * or repeat, whatever arrives meanwhile. A frame's `id` is its stream sequence. A new socket sends
  * nothing live until the client's first frame (or a short window passes), so a `resume` sent
@@ -18,14 +20,14 @@
  * other socket waits for it. Logging out closes that session's sockets on every node; a block
  * stops frames from the blocked person at once.
  */
-import type { Subscription } from "@nats-io/transport-node"
+import type { Msg, Subscription } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { GraphRepo } from "../../db/Graph.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
 import { PRESENCE_REFRESH_MS, Timelines } from "../../redis/Timelines.ts"
-import { Inbox, type InboxMessage, withId } from "../../streams/Inbox.ts"
+import { Inbox, type InboxMessage, type Republished, withId } from "../../streams/Inbox.ts"
 import { Live, type LiveSignal } from "../../streams/Live.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
 
@@ -38,8 +40,6 @@ const FRAMES_PER_SECOND = 10
  * `hello` replays before anything live is sent), or after this long if the client sends nothing.
  */
 const RESUME_WINDOW_MS = 750
-/** Re-reads after a ring that found nothing yet (the ring can beat the store by a moment). */
-const RING_RETRIES_MS = [2, 10, 40]
 
 export interface GatewayShape {
   readonly open: (conn: WsConnection) => Effect.Effect<void>
@@ -117,8 +117,8 @@ export const make = Effect.gen(function*() {
       Effect.catchAllCause((cause) => Effect.logWarning("could not refresh blocks for a socket owner", cause))
     )
 
-  /** Sends this socket everything stored after its cursor, in order, then waits for the next ring. */
-  const pump = (socket: Socket, ringed: boolean): Effect.Effect<void> =>
+  /** Sends this socket everything stored after its cursor, in order (a replay, or catching up). */
+  const pump = (socket: Socket): Effect.Effect<void> =>
     Effect.gen(function*() {
       if (socket.pumping) {
         socket.again = true
@@ -126,8 +126,6 @@ export const make = Effect.gen(function*() {
       }
       socket.pumping = true
       const userId = socket.conn.userId
-      let retries = ringed ? 0 : RING_RETRIES_MS.length
-      let sentAny = false
       try {
         while (socket.conn.isOpen()) {
           const generation = socket.generation
@@ -136,11 +134,6 @@ export const make = Effect.gen(function*() {
           if (next === null) {
             if (socket.again) {
               socket.again = false
-              retries = 0
-              continue
-            }
-            if (!sentAny && retries < RING_RETRIES_MS.length) {
-              yield* Effect.sleep(RING_RETRIES_MS[retries++]!)
               continue
             }
             const resume = socket.resume
@@ -150,13 +143,8 @@ export const make = Effect.gen(function*() {
             }
             return
           }
-          socket.cursor = next.seq
-          sentAny = true
-          const actor = actorOf(next.json)
-          if (actor !== undefined && users.get(userId)?.blocked.has(actor)) continue
           if (socket.resume !== undefined) socket.resume.replayed++
-          if (send(socket.conn, withId(next)) === "closed") return
-          delivered.inc()
+          if (!sendFrame(socket, next)) return
         }
       } finally {
         socket.pumping = false
@@ -168,6 +156,26 @@ export const make = Effect.gen(function*() {
         )
       )
     )
+
+  /** Sends one frame, unless a block says otherwise; false once the socket is closed. */
+  const sendFrame = (socket: Socket, m: InboxMessage) => {
+    socket.cursor = m.seq
+    const actor = actorOf(m.json)
+    if (actor !== undefined && users.get(socket.conn.userId)?.blocked.has(actor)) return true
+    if (send(socket.conn, withId(m)) === "closed") return false
+    delivered.inc()
+    return true
+  }
+
+  /** A republished frame: sent at once when it follows the socket's cursor, else read in order. */
+  const deliver = (socket: Socket, m: Republished) => {
+    if (m.seq <= socket.cursor) return // already sent (a replay got there first)
+    if (!socket.pumping && socket.cursor >= m.previous) {
+      sendFrame(socket, m)
+      return
+    }
+    runFork(pump(socket))
+  }
 
   const onSignal = (userId: string) => (signal: LiveSignal) => {
     const entry = users.get(userId)
@@ -189,13 +197,15 @@ export const make = Effect.gen(function*() {
       const userId = socket.conn.userId
       let entry = users.get(userId)
       if (entry === undefined) {
-        const ring = () => {
+        const onFrame = (msg: Msg) => {
           const e = users.get(userId)
-          if (e !== undefined) for (const s of e.sockets) if (s.ready) runFork(pump(s, true))
+          const m = inbox.parseRepublished(msg)
+          if (e === undefined || m === null) return
+          for (const s of e.sockets) if (s.ready) deliver(s, m)
         }
         entry = {
           sockets: new Set(),
-          subscriptions: [live.doorbell(inbox.subject(userId), ring), live.subscribe(userId, onSignal(userId))],
+          subscriptions: [live.listen(inbox.republished(userId), onFrame), live.subscribe(userId, onSignal(userId))],
           blocked: new Set()
         }
         users.set(userId, entry)
@@ -221,7 +231,7 @@ export const make = Effect.gen(function*() {
     Effect.suspend(() => {
       if (socket.ready || !socket.conn.isOpen()) return Effect.void
       socket.ready = true
-      return pump(socket, false)
+      return pump(socket)
     })
 
   const badFrame = (socket: Socket, code: string, message: string) =>
@@ -301,7 +311,7 @@ export const make = Effect.gen(function*() {
             socket.resume = { sinceSeq, complete, replayed: 0 }
             socket.again = true
             if (first) yield* start(socket)
-            else yield* pump(socket, false)
+            else yield* pump(socket)
             return
           }
           case "typing":
