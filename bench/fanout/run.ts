@@ -255,12 +255,10 @@ type Tracer = Awaited<ReturnType<typeof traceStages>>
 // Publication, as MediaWorker commits it
 
 /**
- * What OutboxRepo.append notifies with: an empty payload. @effect/sql-pg's `listen` drops
- * notifications whose payload is empty (`if (msg.channel === channel && msg.payload)`), so the
- * relay wakes only on its OUTBOX_POLL_MS poll; BENCH_NOTIFY_PAYLOAD=1 shows the pipeline with a
- * payload the listener passes on.
+ * What OutboxRepo.append notifies with ('1': @effect/sql-pg's `listen` drops empty payloads, so
+ * with '' the relay would wake only on its OUTBOX_POLL_MS poll — BENCH_NOTIFY_PAYLOAD= shows that).
  */
-const NOTIFY_PAYLOAD = process.env["BENCH_NOTIFY_PAYLOAD"] ?? ""
+const NOTIFY_PAYLOAD = process.env["BENCH_NOTIFY_PAYLOAD"] ?? "1"
 
 const variantsOf = (postId: string) =>
   Object.fromEntries(["thumbnail", "small", "medium", "large"].map((s, i) => [s, `/media/posts/${postId}/${[150, 320, 640, 1080][i]}.webp`]))

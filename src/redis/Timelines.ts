@@ -3,7 +3,7 @@
  * - `tl:<userId>`  home timeline, a sorted set of post ids scored by publication time (ms), capped;
  * - `ob:<authorId>` a celebrity's author outbox (their recent posts), merged into readers' feeds;
  * - `cf:<userId>`  the celebrities a user follows (cached; dropped on every follow change);
- * - `pc:<postId>`  a post card (the post without counts or viewer flags), JSON, expiring.
+ * - `card:<postId>` a post card (the post without counts or viewer flags), JSON, expiring.
  *
  * Timelines and outboxes carry a sentinel member `~` scored -1 once they are complete (built from
  * PostgreSQL): a key without it is missing or partial, and readers fall back and ask for a rebuild.
@@ -38,16 +38,12 @@ export interface TimelinesShape {
   readonly outboxRemove: (authorId: string, postId: string) => Effect.Effect<void, RedisUnavailable>
   readonly outboxFill: (authorId: string, entries: ReadonlyArray<Entry>) => Effect.Effect<void, RedisUnavailable>
   /**
-   * One page of candidates: the timeline's entries before `before`, whether the timeline is
-   * complete, and the cached celebrity list (undefined when not cached) — one round trip.
+   * One page of the feed in one round trip (a Lua script): the timeline's and the followed
+   * celebrities' outbox entries after `before`, merged newest first, and the cached cards of the
+   * `count` first. Or what is missing first: the timeline (incomplete), the celebrity list (not
+   * cached), or some outboxes (not built).
    */
-  readonly readTimeline: (userId: string, before: Entry | null, count: number) => Effect.Effect<{
-    readonly complete: boolean
-    readonly entries: ReadonlyArray<Entry>
-    readonly celebrities: ReadonlyArray<string> | undefined
-  }, RedisUnavailable>
-  /** Entries of several outboxes before `before`; `undefined` for an outbox that is not built. */
-  readonly readOutboxes: (authorIds: ReadonlyArray<string>, before: Entry | null, count: number) => Effect.Effect<ReadonlyArray<ReadonlyArray<Entry> | undefined>, RedisUnavailable>
+  readonly readFeed: (userId: string, before: Entry | null, count: number) => Effect.Effect<FeedRead, RedisUnavailable>
   readonly cacheCelebrities: (userId: string, ids: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
   readonly forgetCelebrities: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
   readonly cards: (postIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | null>, RedisUnavailable>
@@ -58,6 +54,12 @@ export interface TimelinesShape {
   /** Of `userIds`, the present ones due a `feed_new` frame, with how many posts it announces. */
   readonly feedNewTargets: (userIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<{ readonly userId: string; readonly count: number }>, RedisUnavailable>
 }
+
+export type FeedRead =
+  | { readonly _tag: "TimelineMissing" }
+  | { readonly _tag: "CelebritiesMissing" }
+  | { readonly _tag: "OutboxesMissing"; readonly authorIds: ReadonlyArray<string> }
+  | { readonly _tag: "Page"; readonly entries: ReadonlyArray<Entry>; readonly cards: ReadonlyArray<string | null> }
 
 export class Timelines extends Context.Tag("Timelines")<Timelines, TimelinesShape>() {}
 
@@ -92,6 +94,63 @@ for i = 3, #ARGV do
 end
 return out`
 
+/**
+ * KEYS[1] the viewer's timeline, KEYS[2] their cached celebrity list; ARGV: the cursor's score
+ * ("+inf" for the first page) and id ("" for none), how many, and the key prefix (outboxes and
+ * cards are found from the celebrity list and the page, so their keys are built here: fine on a
+ * single Redis, not on a cluster). Replies {0} / {1} / {2, authorIds…} for what is missing, or
+ * {3, n, id1, score1, …, idn, scoren, card1, …, cardn}.
+ */
+const FEED_READ_LUA = `
+local want = tonumber(ARGV[3])
+if not redis.call('ZSCORE', KEYS[1], '~') then return {0} end
+local celebs = redis.call('SMEMBERS', KEYS[2])
+if #celebs == 0 then return {1} end
+local maxScore = tonumber(ARGV[1])
+local cursorId = ARGV[2]
+local cand = {}
+local function collect(key)
+  local r = redis.call('ZRANGE', key, ARGV[1], '0', 'BYSCORE', 'REV', 'LIMIT', 0, want + 8, 'WITHSCORES')
+  for i = 1, #r, 2 do
+    local id = r[i]
+    local score = tonumber(r[i + 1])
+    if id ~= '~' and (maxScore == nil or score < maxScore or (score == maxScore and id < cursorId)) then
+      cand[#cand + 1] = {id, score, r[i + 1]}
+    end
+  end
+end
+collect(KEYS[1])
+local missing = {2}
+for _, c in ipairs(celebs) do
+  if c ~= '~' then
+    local key = ARGV[4] .. 'ob:' .. c
+    if redis.call('ZSCORE', key, '~') then collect(key) else missing[#missing + 1] = c end
+  end
+end
+if #missing > 1 then return missing end
+table.sort(cand, function(a, b)
+  if a[2] ~= b[2] then return a[2] > b[2] end
+  return a[1] > b[1]
+end)
+local out = {3, 0}
+local ids = {}
+local seen = {}
+for _, e in ipairs(cand) do
+  if not seen[e[1]] then
+    seen[e[1]] = true
+    out[#out + 1] = e[1]
+    out[#out + 1] = e[3]
+    ids[#ids + 1] = ARGV[4] .. 'card:' .. e[1]
+    if #ids == want then break end
+  end
+end
+out[2] = #ids
+if #ids > 0 then
+  local cards = redis.call('MGET', unpack(ids))
+  for i = 1, #ids do out[#out + 1] = cards[i] end
+end
+return out`
+
 const REMOVE_LUA = `
 for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return #KEYS`
@@ -100,12 +159,14 @@ type Commands = IORedis & {
   tlInsert(numKeys: number, ...args: Array<string | number>): Promise<number>
   tlRemove(numKeys: number, ...args: Array<string | number>): Promise<number>
   feedNew(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>
+  feedRead(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number | null>>
 }
 
 export const tlKey = (userId: string) => `tl:${userId}`
 const obKey = (authorId: string) => `ob:${authorId}`
 const cfKey = (userId: string) => `cf:${userId}`
-const pcKey = (postId: string) => `pc:${postId}`
+/** Cards without counts and viewer flags (spliced in per read). */
+const cardKey = (postId: string) => `card:${postId}`
 
 const CARD_TTL_SECONDS = 3600
 const PRESENCE_KEY = "presence"
@@ -114,19 +175,6 @@ export const PRESENCE_TTL_MS = 90_000
 export const PRESENCE_REFRESH_MS = 30_000
 const FEED_NEW_WINDOW_MS = 1000
 const CELEBRITIES_TTL_SECONDS = 3600
-
-/** Entries strictly before `before` in feed order (score desc, then id desc), from a REV range. */
-const afterCursor = (flat: ReadonlyArray<string>, before: Entry | null): Array<Entry> => {
-  const out: Array<Entry> = []
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const id = flat[i]!
-    const score = Number(flat[i + 1])
-    if (id === Sentinel) continue
-    if (before !== null && (score > before.score || (score === before.score && id >= before.id))) continue
-    out.push({ id, score })
-  }
-  return out
-}
 
 export const make = Effect.gen(function*() {
   const { client } = yield* Redis
@@ -137,6 +185,8 @@ export const make = Effect.gen(function*() {
   client.defineCommand("tlInsert", { lua: INSERT_LUA })
   client.defineCommand("tlRemove", { lua: REMOVE_LUA })
   client.defineCommand("feedNew", { lua: FEED_NEW_LUA })
+  client.defineCommand("feedRead", { lua: FEED_READ_LUA })
+  const prefix = yield* Effect.map(Redis, (r) => r.prefix)
   const commands = client as Commands
 
   const run = <A>(f: () => Promise<A>) =>
@@ -151,11 +201,6 @@ export const make = Effect.gen(function*() {
       if (failed) throw failed[0]
       return results ?? []
     })
-
-  // slack for entries sharing the cursor's score that a REV range returns again
-  const SLACK = 8
-  const range = (m: ReturnType<IORedis["multi"]>, key: string, before: Entry | null, count: number) =>
-    m.zrange(key, before === null ? "+inf" : String(before.score), "0", "BYSCORE", "REV", "LIMIT", 0, count + SLACK, "WITHSCORES")
 
   return Timelines.of({
     insertMany: (userIds, entry) =>
@@ -182,46 +227,43 @@ export const make = Effect.gen(function*() {
         m.zadd(obKey(authorId), -1, Sentinel, ...entries.flatMap((e) => [e.score, e.id]))
         m.zremrangebyrank(obKey(authorId), 1, -(outboxCap + 1))
       }).pipe(Effect.asVoid),
-    readTimeline: (userId, before, count) =>
-      exec((m) => {
-        m.zscore(tlKey(userId), Sentinel)
-        range(m, tlKey(userId), before, count)
-        m.smembers(cfKey(userId))
-      }).pipe(
-        Effect.map((results) => {
-          const celebrities = results[2]![1] as Array<string>
-          return {
-            complete: results[0]![1] !== null,
-            entries: afterCursor(results[1]![1] as Array<string>, before),
-            celebrities: celebrities.length === 0 ? undefined : celebrities.filter((id) => id !== Sentinel)
+    readFeed: (userId, before, count) =>
+      run(() =>
+        commands.feedRead(2, tlKey(userId), cfKey(userId), before === null ? "+inf" : String(before.score), before?.id ?? "", count, prefix)
+      ).pipe(
+        Effect.map((reply): FeedRead => {
+          switch (Number(reply[0])) {
+            case 0:
+              return { _tag: "TimelineMissing" }
+            case 1:
+              return { _tag: "CelebritiesMissing" }
+            case 2:
+              return { _tag: "OutboxesMissing", authorIds: reply.slice(1) as Array<string> }
+            default: {
+              const n = Number(reply[1])
+              const entries: Array<Entry> = []
+              const cards: Array<string | null> = []
+              for (let i = 0; i < n; i++) {
+                entries.push({ id: reply[2 + 2 * i] as string, score: Number(reply[3 + 2 * i]) })
+                cards.push((reply[2 + 2 * n + i] as string | null) ?? null)
+              }
+              return { _tag: "Page", entries, cards }
+            }
           }
         })
       ),
-    readOutboxes: (authorIds, before, count) =>
-      authorIds.length === 0
-        ? Effect.succeed([])
-        : exec((m) => {
-          for (const id of authorIds) {
-            m.zscore(obKey(id), Sentinel)
-            range(m, obKey(id), before, count)
-          }
-        }).pipe(
-          Effect.map((results) =>
-            authorIds.map((_, i) => (results[2 * i]![1] === null ? undefined : afterCursor(results[2 * i + 1]![1] as Array<string>, before)))
-          )
-        ),
     cacheCelebrities: (userId, ids) =>
       exec((m) => {
         m.sadd(cfKey(userId), Sentinel, ...ids)
         m.expire(cfKey(userId), CELEBRITIES_TTL_SECONDS)
       }).pipe(Effect.asVoid),
     forgetCelebrities: (userIds) => userIds.length === 0 ? Effect.void : run(() => client.del(...userIds.map(cfKey))).pipe(Effect.asVoid),
-    cards: (postIds) => postIds.length === 0 ? Effect.succeed([]) : run(() => client.mget(...postIds.map(pcKey))),
+    cards: (postIds) => postIds.length === 0 ? Effect.succeed([]) : run(() => client.mget(...postIds.map(cardKey))),
     putCards: (cards) =>
       cards.length === 0 ? Effect.void : exec((m) => {
-        for (const [id, json] of cards) m.set(pcKey(id), json, "EX", CARD_TTL_SECONDS)
+        for (const [id, json] of cards) m.set(cardKey(id), json, "EX", CARD_TTL_SECONDS)
       }).pipe(Effect.asVoid),
-    dropCard: (postId) => run(() => client.del(pcKey(postId))).pipe(Effect.asVoid),
+    dropCard: (postId) => run(() => client.del(cardKey(postId))).pipe(Effect.asVoid),
     touchPresence: (userIds) =>
       userIds.length === 0 ? Effect.void : run(() => client.zadd(PRESENCE_KEY, ...userIds.flatMap((id) => [Date.now(), id]))).pipe(Effect.asVoid),
     feedNewTargets: (userIds) =>

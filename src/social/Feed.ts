@@ -1,27 +1,29 @@
 /**
  * The home feed read. Reads need no ordering with commands, so they go straight to Redis:
  *
- * 1. one round trip: the viewer's timeline entries after the cursor, whether the timeline is
- *    complete, and the cached list of celebrities they follow (PostgreSQL fills it on a miss);
- * 2. the celebrities' author outboxes after the same cursor (built from PostgreSQL if missing),
- *    merged with the timeline newest first;
- * 3. post cards from the Redis cache, misses from PostgreSQL in one batch (and cached);
- * 4. one PostgreSQL query for visibility now (published, author still followed — blocks remove
+ * 1. one round trip (a Lua script): the viewer's timeline after the cursor and the outboxes of the
+ *    celebrities they follow, merged newest first, with the cached cards of the page — or what is
+ *    missing: the celebrity list (filled from PostgreSQL and cached), an outbox (built from
+ *    PostgreSQL), or the timeline itself;
+ * 2. cards missing from the cache from PostgreSQL in one batch (and cached);
+ * 3. one PostgreSQL query for visibility now (published, author still followed — blocks remove
  *    follows), exact counts and the viewer's like/save flags: deleted posts, unfollowed and blocked
  *    authors drop out even before their purge reaches the timeline.
  *
- * The cursor is the last candidate's (score, id): stable while new posts arrive on top, the same
- * on both paths. A timeline that is not complete is rebuilt by its actor (a durable command) while
- * this read is answered from PostgreSQL; with Redis down every read comes from PostgreSQL and the
- * response carries `X-Aperture-Degraded: redis`. PostgreSQL down is a 503.
+ * Cards are cached as JSON without counts and flags, and the response is spliced from them as
+ * text: no card is parsed or re-encoded on a read. The cursor is the last candidate's (score, id):
+ * stable while new posts arrive on top, the same on both paths. A timeline that is not complete is
+ * rebuilt by its actor (a durable command) while this read is answered from PostgreSQL; with Redis
+ * down every read comes from PostgreSQL and the response carries `X-Aperture-Degraded: redis`.
+ * PostgreSQL down is a 503.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { HttpServerResponse } from "@effect/platform"
+import { Context, Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { type CardSource, FeedRepo, type FeedPosition, type ViewerState } from "../db/Feed.ts"
+import { FeedRepo, type FeedPosition, type ViewerState } from "../db/Feed.ts"
 import { BadRequest } from "../domain/ApiError.ts"
-import { DegradedHeader, type FeedPage } from "../domain/Engagement.ts"
-import { UserCard } from "../domain/Accounts.ts"
-import { Post, PostCounts, PostViewerFlags, Variants } from "../domain/Posts.ts"
+import { DegradedHeader } from "../domain/Engagement.ts"
+import { Post } from "../domain/Posts.ts"
 import { addResponseHeader } from "../observability/RequestContext.ts"
 import { type Entry, Timelines } from "../redis/Timelines.ts"
 import { postOf } from "./Views.ts"
@@ -32,7 +34,8 @@ export class TimelineRebuilds extends Context.Tag("TimelineRebuilds")<TimelineRe
 }>() {}
 
 export class Feed extends Context.Tag("Feed")<Feed, {
-  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<FeedPage, BadRequest>
+  /** A `FeedPage` as JSON text, ready to send. */
+  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<HttpServerResponse.HttpServerResponse, BadRequest>
 }>() {}
 
 export const encodeFeedCursor = (e: Entry) => Buffer.from(`${e.score}:${e.id}`).toString("base64url")
@@ -45,53 +48,20 @@ export const decodeFeedCursor = (cursor: string | undefined): Effect.Effect<Feed
     : Effect.succeed({ score: Number(m[1]), id: m[2]! })
 }
 
-/** Newest first; on equal scores the greater id first (Redis' REV order, PostgreSQL's `id DESC`). */
-const newer = (a: Entry, b: Entry) => (a.score !== b.score ? b.score - a.score : a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+const encodePost = Schema.encodeSync(Post)
 
-export const mergeNewestFirst = (lists: ReadonlyArray<ReadonlyArray<Entry>>, count: number): Array<Entry> => {
-  const seen = new Set<string>()
-  const out: Array<Entry> = []
-  for (const e of lists.flat().sort(newer)) {
-    if (seen.has(e.id)) continue
-    seen.add(e.id)
-    out.push(e)
-    if (out.length === count) break
-  }
-  return out
+/** A card as cached: the encoded post without `counts` and `viewer`, which each read splices in. */
+export const cardJson = (post: Post) => {
+  const { counts: _counts, viewer: _viewer, ...card } = encodePost(post)
+  return JSON.stringify(card)
 }
 
-/** The cached form of a card: the post without counts and viewer flags. */
-const CardJson = Schema.parseJson(Post)
-const encodeCard = Schema.encodeSync(CardJson)
-const decodeCardChecked = Schema.decodeUnknownOption(CardJson)
+/** `{…card}` + counts and flags → the post's JSON (the card is an object literal: drop its `}`). */
+const withState = (card: string, s: ViewerState) =>
+  `${card.slice(0, -1)},"counts":{"likes":${s.likeCount},"comments":${s.commentCount}},"viewer":{"isLiked":${s.liked},"isSaved":${s.saved}}}`
 
-/**
- * Cards are written to the cache only by `encodeCard` above, so reading one back needs no
- * validation: JSON.parse and the classes built with validation off cost a few microseconds, where
- * a Schema decode of the nested classes cost 50–250 µs per card — most of a feed read's CPU.
- * Anything that does not look like a card (a stale shape) goes through the checked decoder.
- */
-const decodeCard = (json: string): Option.Option<Post> => {
-  let o: Post
-  try {
-    o = JSON.parse(json) as Post
-  } catch {
-    return Option.none()
-  }
-  if (typeof o !== "object" || o === null || typeof o.id !== "string" || typeof o.author !== "object" || o.author === null ||
-    typeof o.counts !== "object" || !Array.isArray(o.hashtags) || !Array.isArray(o.mentions)) {
-    return decodeCardChecked(json)
-  }
-  return Option.some(
-    new Post({
-      ...o,
-      variants: o.variants === null ? null : new Variants(o.variants, true),
-      author: new UserCard(o.author, true),
-      counts: new PostCounts(o.counts, true),
-      viewer: o.viewer === null ? null : new PostViewerFlags(o.viewer, true)
-    }, true)
-  )
-}
+/** Rounds through Redis before giving up on a page (each fills one missing piece). */
+const MAX_FILLS = 3
 
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
@@ -100,99 +70,88 @@ export const make = Effect.gen(function*() {
   const rebuilds = yield* TimelineRebuilds
   const threshold = config.celebrityThreshold
 
-  /** Candidates from Redis, or `undefined` when the timeline is not complete yet. */
+  /** The page's candidates and cached cards from Redis, or `undefined` while the timeline is incomplete. */
   const fromRedis = (viewerId: string, before: FeedPosition | null, want: number) =>
     Effect.gen(function*() {
-      const read = yield* timelines.readTimeline(viewerId, before, want)
-      if (!read.complete) return undefined
-      let celebrities = read.celebrities
-      if (celebrities === undefined) {
-        celebrities = yield* repo.celebritiesFollowed(viewerId, threshold)
-        yield* timelines.cacheCelebrities(viewerId, celebrities)
+      for (let round = 0; round < MAX_FILLS; round++) {
+        const read = yield* timelines.readFeed(viewerId, before, want)
+        switch (read._tag) {
+          case "TimelineMissing":
+            return undefined
+          case "CelebritiesMissing":
+            yield* timelines.cacheCelebrities(viewerId, yield* repo.celebritiesFollowed(viewerId, threshold))
+            break
+          case "OutboxesMissing":
+            // an outbox not built yet (a new celebrity, a flushed Redis): from PostgreSQL, then cached
+            yield* Effect.forEach(read.authorIds, (authorId) =>
+              Effect.flatMap(repo.authorRecent(authorId, config.feed.authorOutboxCap), (recent) => timelines.outboxFill(authorId, recent)), { discard: true })
+            break
+          case "Page":
+            return { entries: read.entries, cards: read.cards }
+        }
       }
-      const outboxes = yield* timelines.readOutboxes(celebrities, before, want)
-      const lists = yield* Effect.forEach(outboxes, (entries, i) => {
-        if (entries !== undefined) return Effect.succeed(entries)
-        // an outbox not built yet (new celebrity, flushed Redis): from PostgreSQL, then cached
-        const authorId = celebrities[i]!
-        return repo.authorRecent(authorId, config.feed.authorOutboxCap).pipe(
-          Effect.tap((recent) => timelines.outboxFill(authorId, recent)),
-          Effect.map((recent) =>
-            recent.filter((e) => before === null || e.score < before.score || (e.score === before.score && e.id < before.id))
-          )
-        )
-      })
-      return mergeNewestFirst([read.entries, ...lists], want)
+      return undefined
     })
 
-  /** Cards for `ids`: the cache first (unless Redis is out), PostgreSQL for the rest. */
-  const cardsFor = (ids: ReadonlyArray<string>, useCache: boolean) =>
+  /** Cards for `ids` not found in the cache, from PostgreSQL in one batch (and cached when Redis is up). */
+  const fillCards = (ids: ReadonlyArray<string>, cards: Map<string, string>, cache: boolean) =>
     Effect.gen(function*() {
-      const found = new Map<string, Post>()
-      if (useCache) {
-        const cached = yield* timelines.cards(ids).pipe(Effect.orElseSucceed(() => ids.map(() => null)))
-        cached.forEach((json, i) => {
-          if (json === null) return
-          const card = decodeCard(json)
-          if (Option.isSome(card)) found.set(ids[i]!, card.value)
-        })
-      }
-      const missing = ids.filter((id) => !found.has(id))
-      if (missing.length > 0) {
-        const rows: ReadonlyArray<CardSource> = yield* repo.cards(missing)
-        const fresh = rows.map(({ author, post }) => postOf(post, author))
-        for (const p of fresh) found.set(p.id, p)
-        if (useCache) yield* Effect.ignore(timelines.putCards(fresh.map((p) => [p.id, encodeCard(p)] as const)))
-      }
-      return found
+      const missing = ids.filter((id) => !cards.has(id))
+      if (missing.length === 0) return
+      const fresh = (yield* repo.cards(missing)).map(({ author, post }) => [post.id, cardJson(postOf(post, author))] as const)
+      for (const [id, json] of fresh) cards.set(id, json)
+      if (cache) yield* Effect.ignore(timelines.putCards(fresh))
     })
 
-  const assemble = (viewerId: string, candidates: ReadonlyArray<Entry>, limit: number, useCache: boolean) =>
+  const respond = (viewerId: string, candidates: ReadonlyArray<Entry>, cached: ReadonlyArray<string | null>, limit: number, cache: boolean) =>
     Effect.gen(function*() {
       const page = candidates.slice(0, limit)
       const ids = page.map((e) => e.id)
-      const [cards, states] = yield* Effect.all([cardsFor(ids, useCache), repo.viewerState(viewerId, ids)], { concurrency: 2 })
+      const cards = new Map<string, string>()
+      cached.forEach((json, i) => {
+        if (json !== null && i < ids.length) cards.set(ids[i]!, json)
+      })
+      const [, states] = yield* Effect.all([fillCards(ids, cards, cache), repo.viewerState(viewerId, ids)], { concurrency: 2 })
       const stateById = new Map<string, ViewerState>(states.map((s) => [s.id, s]))
-      const items: Array<Post> = []
+      const items: Array<string> = []
       for (const id of ids) {
         const card = cards.get(id)
         const state = stateById.get(id)
-        if (card === undefined || state === undefined) continue // deleted or no longer visible
-        items.push(
-          new Post({
-            ...card,
-            // validated already: the card when cached, the numbers and flags by their SQL types
-            counts: new PostCounts({ likes: state.likeCount, comments: state.commentCount }, true),
-            viewer: new PostViewerFlags({ isLiked: state.liked, isSaved: state.saved }, true)
-          }, true)
-        )
+        if (card !== undefined && state !== undefined) items.push(withState(card, state)) // else deleted or no longer visible
       }
       const last = page[page.length - 1]
       const hasMore = candidates.length > limit
-      return { items, nextCursor: hasMore && last !== undefined ? encodeFeedCursor(last) : null, hasMore }
+      const nextCursor = hasMore && last !== undefined ? `"${encodeFeedCursor(last)}"` : "null"
+      return HttpServerResponse.text(`{"items":[${items.join(",")}],"nextCursor":${nextCursor},"hasMore":${hasMore}}`, {
+        contentType: "application/json"
+      })
     })
 
-  const fromPostgres = (viewerId: string, before: FeedPosition | null, limit: number, useCache: boolean) =>
-    Effect.flatMap(repo.feedPage(viewerId, before, limit + 1), (candidates) => assemble(viewerId, candidates, limit, useCache))
+  const fromPostgres = (viewerId: string, before: FeedPosition | null, limit: number, cache: boolean) =>
+    Effect.gen(function*() {
+      const candidates = yield* repo.feedPage(viewerId, before, limit + 1)
+      const ids = candidates.slice(0, limit).map((e) => e.id)
+      const cached = cache ? yield* timelines.cards(ids).pipe(Effect.orElseSucceed(() => [])) : []
+      return yield* respond(viewerId, candidates, cached, limit, cache)
+    })
 
   return Feed.of({
     page: (viewerId, q) =>
       Effect.gen(function*() {
         const before = yield* decodeFeedCursor(q.cursor)
-        const candidates = yield* fromRedis(viewerId, before, q.limit + 1).pipe(Effect.either)
-        if (candidates._tag === "Left") {
+        const read = yield* fromRedis(viewerId, before, q.limit + 1).pipe(Effect.either)
+        if (read._tag === "Left") {
           yield* addResponseHeader(DegradedHeader, "redis")
-          yield* Effect.logWarning("feed served from PostgreSQL: Redis unavailable", candidates.left.message)
+          yield* Effect.logWarning("feed served from PostgreSQL: Redis unavailable", read.left.message)
           return yield* fromPostgres(viewerId, before, q.limit, false)
         }
-        if (candidates.right === undefined) {
+        if (read.right === undefined) {
           yield* rebuilds.request(viewerId)
           return yield* fromPostgres(viewerId, before, q.limit, true)
         }
-        return yield* assemble(viewerId, candidates.right, q.limit, true)
+        return yield* respond(viewerId, read.right.entries, read.right.cards, q.limit, true)
       })
   })
 })
 
 export const layer = Layer.effect(Feed, make)
-

@@ -53,6 +53,8 @@ const fromEncoded = (e: EncodedBody): Outgoing => ({
 const fromServerResponse = (r: HttpServerResponse.HttpServerResponse): Outgoing => {
   const headers: Record<string, string> = { ...r.headers }
   const body = r.body
+  // the platform states the length of a sized body; uWS writes its own Content-Length on `end`
+  if (body._tag === "Uint8Array" || body._tag === "Raw") delete headers["content-length"]
   switch (body._tag) {
     case "Uint8Array":
       headers["content-type"] ??= body.contentType
