@@ -16,31 +16,11 @@
  * `paced` keeps microseconds.
  */
 import autocannon, { type RequestParams, type Result } from "autocannon"
-import { readFileSync } from "node:fs"
 import * as http from "node:http"
+import { CLOCK_TICKS_PER_SECOND, machineJiffies, processCpuSeconds, statFields } from "../support/proc.ts"
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting
-
-// USER_HZ, the unit of /proc times: 100 on every mainstream Linux build
-const CLOCK_TICKS_PER_SECOND = 100
-
-/** Fields of /proc/<pid>/stat after the command name, which may contain spaces; null where unreadable. */
-const statFields = (pid: number): ReadonlyArray<string> | null => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    // fields restart after the ")" closing field 2, so field n is at index n - 3
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  } catch {
-    return null
-  }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
-const processCpuSeconds = (pid: number): number | null => {
-  const f = statFields(pid)
-  return f === null ? null : (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_SECOND // utime, stime
-}
 
 /** CPU seconds of a process's children that exited and were reaped (cutime, cstime). */
 const reapedChildrenCpuSeconds = (pid: number): number | null => {
@@ -55,13 +35,8 @@ const parentPid = (pid: number): number | null => {
 
 /** CPU seconds the whole machine has spent busy (not idle or iowait); null where /proc is missing. */
 const machineBusySeconds = (): number | null => {
-  try {
-    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
-    const [user, nice, system, , , irq, softirq, steal] = cpu
-    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS_PER_SECOND
-  } catch {
-    return null
-  }
+  const jiffies = machineJiffies()
+  return jiffies === null ? null : jiffies.busy / CLOCK_TICKS_PER_SECOND
 }
 
 /** Cores kept busy during a measurement (1 = one core); null where /proc is missing. */

@@ -1,7 +1,7 @@
 /** Medians over rounds, the summary table and bench/accounts/results.json. */
 import { writeFileSync } from "node:fs"
 import * as os from "node:os"
-import type { CpuUse, LoadResult } from "./load.ts"
+import { type CpuUse, failures, type LoadResult } from "./load.ts"
 
 export interface Measurement {
   readonly round: number
@@ -46,6 +46,16 @@ export interface Row {
 export const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US")
 export const fmtMs = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1))
 export const fmtCores = (n: number | null) => (n === null ? "n/a" : n.toFixed(2))
+
+/** One measurement as a progress line: rate, latency, the cores each party used, and what failed. */
+export const describeLoad = (r: LoadResult, cpu: CpuUse, otherCpuWarning: number) => {
+  const bad = failures(r)
+  return `${fmtInt(r.reqPerSec).padStart(6)} req/s  p50 ${fmtMs(r.p50Ms).padStart(5)}  p99 ${fmtMs(r.p99Ms).padStart(5)} ms  ` +
+    `CPU server ${fmtCores(cpu.server)} db ${fmtCores(cpu.db)}+${fmtCores(cpu.dbExited)} loadgen ${fmtCores(cpu.loadgen)} ` +
+    `other ${fmtCores(cpu.other)}` +
+    ((cpu.other ?? 0) > otherCpuWarning ? " (BUSY MACHINE)" : "") +
+    (bad > 0 ? `  ${bad} FAILED (${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.unfinished ?? 0} unanswered)` : "")
+}
 
 export const printTable = (rows: ReadonlyArray<Row>) => {
   const header = ["metric", "value", "goal", "met?"]

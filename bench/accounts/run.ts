@@ -25,17 +25,18 @@
  * tree is mid-edit).
  * Run: `npx tsx bench/accounts/run.ts`.
  */
-import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
-import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
 import { failures, type LoadResult, type Next, paced, saturate, withCpu } from "./load.ts"
 import { pick, prng, searchTerms } from "./names.ts"
-import { fmtCores, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "./report.ts"
+import { describeLoad, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "./report.ts"
 import * as Seed from "./seed.ts"
-import { assertAlive, live, REPO_ROOT, request, type Server, ServerError, sleep, startServer, stopServer } from "./server.ts"
-import { envInt } from "../support/env.ts"
+import { assertAlive, REPO_ROOT, request, type Server, sleep, startServer, stopServer } from "./server.ts"
+import { baseServerEnv, benchDatabaseUrl, envInt, NO_RATE_LIMITS, SERVER_ROOT, serverSource } from "../support/env.ts"
+import { cleanupPrefixes, prefixesOf, runBenchmark } from "../support/lifecycle.ts"
+import { backendPids, databaseName, dropDatabase, reseedRequested, reuseOrRebuild, type SeedInfo } from "../support/pgdb.ts"
+import { createSessions } from "../support/sessions.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -75,102 +76,33 @@ const seedSettings: Seed.SeedSettings = {
   password: "bench-accounts correct horse 42"
 }
 
-const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] || REPO_ROOT
-const DATABASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/aperture_bench_accounts"
+const DATABASE_URL = benchDatabaseUrl("aperture_bench_accounts")
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 const API = "/api/v1"
 
 // One prefix for the run, so cleanup has a single prefix to delete.
-const runId = randomBytes(4).toString("hex")
-const natsPrefix = `benchacc${runId}`
-const redisKeyPrefix = `benchacc${runId}:`
-const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
-const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
-
-// the limits exist to stop abuse; a benchmark is one address doing a lot on purpose
-const UNLIMITED = "100000000"
-const serverEnv: Readonly<Record<string, string>> = {
-  HTTP_TRANSPORT: "uws",
-  LOG_LEVEL: "warning",
-  DATABASE_URL,
-  NATS_PREFIX: natsPrefix,
-  REDIS_KEY_PREFIX: redisKeyPrefix,
-  RATE_SIGNUPS_PER_IP_PER_HOUR: UNLIMITED,
-  RATE_LOGIN_FAILURES_PER_ACCOUNT: UNLIMITED,
-  RATE_LOGIN_FAILURES_PER_IP: UNLIMITED,
-  RATE_FOLLOWS_PER_HOUR: UNLIMITED,
-  RATE_WRITES_PER_MINUTE: UNLIMITED
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process lifecycle
-
-/** Set on Ctrl-C/SIGTERM, so the failures the interruption causes in the main flow stay quiet. */
-let interrupted = false
-
-/** Best effort: leftover state is untidy, not wrong, so a failure here only warns. */
-const cleanupPrefixes = async () => {
-  const outcome = await Promise.allSettled([deleteNatsPrefix(natsUrl, natsPrefix), deleteRedisPrefix(redisUrl, redisKeyPrefix)])
-  const labels = [`NATS streams of prefix ${natsPrefix}`, `Redis keys of prefix ${redisKeyPrefix}`]
-  outcome.forEach((o, i) => {
-    if (o.status === "rejected") console.warn(`WARNING: could not delete ${labels[i]}: ${String(o.reason)}`)
-  })
-}
-
-const installExitHandlers = () => {
-  // last resort, synchronous: whatever is still alive when this process exits is killed outright
-  process.on("exit", () => {
-    for (const child of live) child.kill("SIGKILL")
-  })
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      interrupted = true
-      console.error(`\n${signal}: stopping the server`)
-      void (async () => {
-        for (const child of live) child.kill("SIGTERM")
-        const deadline = Date.now() + 3_000
-        while (live.size > 0 && Date.now() < deadline) await sleep(100)
-        await Promise.race([cleanupPrefixes(), sleep(3_000)])
-      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
-    })
-  }
-}
-
-/** Which code was measured: the commit of the server's checkout and whether its src/ had edits. */
-const serverSource = () => {
-  const git = (...args: Array<string>) => execFileSync("git", ["-C", SERVER_ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
-  try {
-    return { root: SERVER_ROOT, commit: git("rev-parse", "HEAD"), srcModified: git("status", "--porcelain", "src").length > 0 }
-  } catch {
-    return { root: SERVER_ROOT, commit: null, srcModified: null } // not a git checkout, e.g. an export
-  }
-}
+const prefixes = prefixesOf(`benchacc${randomBytes(4).toString("hex")}`)
+const serverEnv: Readonly<Record<string, string>> = { ...baseServerEnv("uws", DATABASE_URL, prefixes), ...NO_RATE_LIMITS }
 
 // ---------------------------------------------------------------------------------------------
 // Seed
 
-interface SeedInfo {
-  readonly marker: Seed.Marker
-  readonly reused: boolean
-}
-
 /** Reuses a matching seed; otherwise lets the server create and migrate the database, then fills it. */
-const ensureSeed = async (): Promise<SeedInfo> => {
-  const name = Seed.databaseName(DATABASE_URL)
-  if (process.env["BENCH_RESEED"] === "1") {
+const ensureSeed = async (): Promise<SeedInfo<Seed.Marker>> => {
+  const name = databaseName(DATABASE_URL)
+  if (reseedRequested()) {
     console.log(`BENCH_RESEED=1: dropping ${name}`)
-    await Seed.dropDatabase(DATABASE_URL)
+    await dropDatabase(DATABASE_URL)
   }
   const existing = await Seed.readMarker(DATABASE_URL)
-  if (existing !== undefined && Seed.markerMatches(existing, seedSettings)) return { marker: existing, reused: true }
-  // a partial seed or one of another size: start from an empty database
-  await Seed.dropDatabase(DATABASE_URL)
-  console.log(`seeding ${name}: ${fmtInt(seedSettings.users)} users, a power-law follow graph (starting the server once to migrate)`)
-  await stopServer(await startServer(SERVER_ROOT, serverEnv))
-  const marker = await Seed.seed(DATABASE_URL, seedSettings, (line) => console.log(line))
-  console.log(`seeded in ${marker.seedSeconds} s: ${fmtInt(marker.users)} users, ${fmtInt(marker.edges)} follow edges, ` +
-    `top account ${fmtInt(marker.maxFollowers)} followers\n`)
-  return { marker, reused: false }
+  return reuseOrRebuild(DATABASE_URL, existing, (m) => Seed.markerMatches(m, seedSettings), async () => {
+    console.log(`seeding ${name}: ${fmtInt(seedSettings.users)} users, a power-law follow graph (starting the server once to migrate)`)
+    await stopServer(await startServer(SERVER_ROOT, serverEnv))
+    const marker = await Seed.seed(DATABASE_URL, seedSettings, (line) => console.log(line))
+    console.log(`seeded in ${marker.seedSeconds} s: ${fmtInt(marker.users)} users, ${fmtInt(marker.edges)} follow edges, ` +
+      `top account ${fmtInt(marker.maxFollowers)} followers\n`)
+    return marker
+  })
 }
 
 /** A reused seed may have gained or lost indexes since it was made; the plans measured follow them. */
@@ -208,7 +140,7 @@ const makeFixtures = async (server: Server): Promise<Fixtures> => {
   const publicUsers = users.filter((u) => !u.isPrivate)
   const viewer = pick(random, publicUsers).username
   const followers = [...new Set(Array.from({ length: settings.followers }, () => pick(random, users)))]
-  const tokens = await Seed.createSessions(DATABASE_URL, followers.map((u) => u.id))
+  const tokens = await createSessions(DATABASE_URL, followers.map((u) => u.id), "bench/accounts")
   return {
     viewer,
     viewerToken: await login(server, viewer),
@@ -306,28 +238,19 @@ const warmUp = async (server: Server, f: Fixtures) => {
   assertAlive(server, "the warm-up")
 }
 
-const describe = (r: LoadResult, cpu: Measurement["cpu"]) => {
-  const bad = failures(r)
-  return `${fmtInt(r.reqPerSec).padStart(6)} req/s  p50 ${fmtMs(r.p50Ms).padStart(5)}  p99 ${fmtMs(r.p99Ms).padStart(5)} ms  ` +
-    `CPU server ${fmtCores(cpu.server)} db ${fmtCores(cpu.db)}+${fmtCores(cpu.dbExited)} loadgen ${fmtCores(cpu.loadgen)} ` +
-    `other ${fmtCores(cpu.other)}` +
-    ((cpu.other ?? 0) > settings.otherCpuWarning ? " (BUSY MACHINE)" : "") +
-    (bad > 0 ? `  ${bad} FAILED (${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.unfinished ?? 0} unanswered)` : "")
-}
-
 const runRounds = async (server: Server, f: Fixtures): Promise<Record<ScenarioId, Array<Measurement>>> => {
   const results = Object.fromEntries(SCENARIOS.map((s) => [s.id, []])) as unknown as Record<ScenarioId, Array<Measurement>>
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of SCENARIOS) {
       const { result, cpu } = await withCpu(
         server.child.pid ?? -1,
-        () => Seed.backendPids(DATABASE_URL),
+        () => backendPids(DATABASE_URL),
         () => scenario.run(server, f, settings.durationSeconds)
       )
       assertAlive(server, scenario.label)
       results[scenario.id].push({ round, result, cpu })
       const at = new Date().toISOString().slice(11, 19)
-      console.log(`${at} [round ${round}/${settings.rounds}] ${scenario.label.padEnd(24)} ${describe(result, cpu)}`)
+      console.log(`${at} [round ${round}/${settings.rounds}] ${scenario.label.padEnd(24)} ${describeLoad(result, cpu, settings.otherCpuWarning)}`)
       await sleep(settings.pauseBetweenMillis)
     }
   }
@@ -397,7 +320,7 @@ const searchByKind = (rounds: ReadonlyArray<Measurement>) => {
 
 const summarise = (
   results: Record<ScenarioId, Array<Measurement>>,
-  seedInfo: SeedInfo,
+  seedInfo: SeedInfo<Seed.Marker>,
   f: Fixtures,
   schema: Awaited<ReturnType<typeof Seed.indexDrift>>,
   startedAt: Date
@@ -435,7 +358,7 @@ const summarise = (
 
 // ---------------------------------------------------------------------------------------------
 
-const measure = async (seedInfo: SeedInfo, startedAt: Date) => {
+const measure = async (seedInfo: SeedInfo<Seed.Marker>, startedAt: Date) => {
   // a run that was interrupted may have left follows and sessions behind
   await Seed.restore(DATABASE_URL, seedInfo.marker)
   const server = await startServer(SERVER_ROOT, serverEnv)
@@ -459,11 +382,10 @@ const measure = async (seedInfo: SeedInfo, startedAt: Date) => {
 }
 
 const main = async () => {
-  installExitHandlers()
   const startedAt = new Date()
   console.log(
     `Accounts benchmark: ${settings.durationSeconds} s × ${settings.rounds} rounds per measurement ` +
-      `(${os.cpus().length} CPUs, node ${process.version}, prefix ${natsPrefix})` +
+      `(${os.cpus().length} CPUs, node ${process.version}, prefix ${prefixes.nats})` +
       (SERVER_ROOT === REPO_ROOT ? "" : `\nserver from ${SERVER_ROOT}`)
   )
   try {
@@ -474,21 +396,8 @@ const main = async () => {
     }
     await measure(seedInfo, startedAt)
   } finally {
-    await cleanupPrefixes()
+    await cleanupPrefixes(prefixes)
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (interrupted) return // the signal handler is already stopping everything and will exit
-    if (e instanceof ServerError) {
-      console.error(`\nERROR: ${e.message}`)
-      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
-      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
-    } else {
-      console.error("\nERROR:", e)
-    }
-    process.exit(1)
-  }
-)
+runBenchmark(main, { stopMessage: "stopping the server", cleanup: () => cleanupPrefixes(prefixes) })

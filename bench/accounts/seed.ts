@@ -10,8 +10,9 @@
  *     index-only scans see the real data.
  * A JSON marker in the database's comment records what was seeded, so later runs reuse it.
  */
-import { createHash, randomBytes, scrypt } from "node:crypto"
-import pg from "pg"
+import { randomBytes, scrypt } from "node:crypto"
+import type pg from "pg"
+import { readSeedMarker, withClient, writeSeedMarker } from "../support/pgdb.ts"
 import { people, type Person } from "./names.ts"
 
 /** Bump when the generator changes, so existing seeds are rebuilt rather than silently reused. */
@@ -42,45 +43,8 @@ export interface Marker {
   readonly indexes?: ReadonlyArray<string>
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
-
-const withClient = async <A>(url: string, use: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await use(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const adminUrl = (url: string) => {
-  const admin = new URL(url)
-  admin.pathname = "/postgres"
-  return admin.toString()
-}
-
-export const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.replace(/^\//, ""))
-
-export const dropDatabase = (url: string) =>
-  withClient(adminUrl(url), (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(databaseName(url))} WITH (FORCE)`)).then(() => undefined)
-
-/** The marker of a finished seed; undefined when the database, its tables or the marker are missing. */
-export const readMarker = (url: string): Promise<Marker | undefined> =>
-  withClient(adminUrl(url), async (c) => {
-    const rows = await c.query<{ comment: string | null }>(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
-      [databaseName(url)]
-    )
-    const comment = rows.rows[0]?.comment
-    if (comment === undefined || comment === null) return undefined
-    try {
-      const parsed = JSON.parse(comment) as Partial<Marker>
-      return parsed.version === SEED_VERSION ? (parsed as Marker) : undefined
-    } catch {
-      return undefined
-    }
-  })
+/** The marker of a finished seed of this version; undefined when the database, its tables or the marker are missing. */
+export const readMarker = (url: string) => readSeedMarker<Marker>(url, (m) => m.version === SEED_VERSION)
 
 /** Whether an existing seed matches what this run asks for. */
 export const markerMatches = (marker: Marker, s: SeedSettings) =>
@@ -140,19 +104,27 @@ const insertUsers = async (c: pg.Client, persons: ReadonlyArray<Person>, passwor
  * Continuous inverse-CDF of p(x) ∝ x^-s on [1, N+1): rank = ⌊(1 − u·(1 − (N+1)^(1−s)))^(1/(1−s))⌋.
  * With s = 1.1 and N = 100k the top account is drawn ~10% of the time, so nearly everyone follows it.
  */
-const zipfPick = (users: number, s: number) =>
+export const zipfPick = (users: number, s: number) =>
   `least(${users}, floor(power(1 - random() * ${1 - (users + 1) ** (1 - s)}, ${1 / (1 - s)})))::int`
 
-const insertFollows = async (c: pg.Client, s: SeedSettings, log: Log) => {
-  // popularity ranks independent of creation order; the number of draws per user is exponential
-  // (most follow a few dozen, some hundreds), capped so no one follows a fifth of the site
+/**
+ * `bench_rank`, what the follow draws read: each user's popularity rank, independent of creation
+ * order, and how many followees they draw — exponentially distributed with mean `meanDraws` (most
+ * follow a few dozen, some hundreds), capped at `maxDraws`.
+ */
+export const createRankTable = async (c: pg.Client, meanDraws: number, maxDraws: number) => {
   await c.query(`
     CREATE TEMP TABLE bench_rank AS
     SELECT id, row_number() OVER (ORDER BY md5(id::text))::int AS rank,
-           least(2000, floor(-ln(1 - random()) * ${s.followDrawsPerUser}))::int AS draws
+           least(${maxDraws}, floor(-ln(1 - random()) * ${meanDraws}))::int AS draws
     FROM users`)
   await c.query("CREATE UNIQUE INDEX ON bench_rank (rank)")
   await c.query("ANALYZE bench_rank")
+}
+
+const insertFollows = async (c: pg.Client, s: SeedSettings, log: Log) => {
+  // capped so no one follows a fifth of the site
+  await createRankTable(c, s.followDrawsPerUser, 2000)
   // the edges reference users by construction: skipping the FK triggers saves two lookups per edge
   await c.query("SET session_replication_role = replica")
   for (let from = 1; from <= s.users; from += FOLLOWER_BATCH) {
@@ -239,8 +211,7 @@ export const seed = (url: string, s: SeedSettings, log: Log): Promise<Marker> =>
       seedSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
       indexes: await indexesOf(c)
     }
-    // COMMENT takes no parameters; the JSON is quoted as a string literal instead
-    await c.query(`COMMENT ON DATABASE ${quoteIdent(databaseName(url))} IS ${c.escapeLiteral(JSON.stringify(marker))}`)
+    await writeSeedMarker(c, url, marker)
     return marker
   })
 
@@ -260,31 +231,6 @@ export const loadUsers = (url: string): Promise<ReadonlyArray<SeededUser>> =>
       "SELECT id::text, username, display_name, is_private FROM users ORDER BY username"
     )
     return rows.rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name, isPrivate: r.is_private }))
-  })
-
-/** Process ids of the PostgreSQL backends connected to the database (for CPU accounting). */
-export const backendPids = (url: string): Promise<ReadonlyArray<number>> =>
-  withClient(url, async (c) => {
-    const rows = await c.query<{ pid: number }>(
-      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    )
-    return rows.rows.map((r) => r.pid)
-  })
-
-/**
- * Sessions for the follow benchmark, written directly: logging 200 users in through the API would
- * spend ~20 s of scrypt. Same shape as src/social/Sessions.ts: 32 random bytes as base64url, stored
- * as their SHA-256.
- */
-export const createSessions = (url: string, userIds: ReadonlyArray<string>): Promise<ReadonlyArray<string>> =>
-  withClient(url, async (c) => {
-    const tokens = userIds.map(() => randomBytes(32).toString("base64url"))
-    await c.query(
-      `INSERT INTO sessions (token_hash, user_id, expires_at, user_agent)
-       SELECT h, u, now() + interval '1 day', 'bench/accounts' FROM unnest($1::bytea[], $2::uuid[]) AS x(h, u)`,
-      [tokens.map((t) => createHash("sha256").update(t).digest()), userIds]
-    )
-    return tokens
   })
 
 /**

@@ -34,17 +34,17 @@ import { execFile } from "node:child_process"
 import { randomBytes, randomUUID } from "node:crypto"
 import { appendFileSync } from "node:fs"
 import * as os from "node:os"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { connect as connectNats, type NatsConnection } from "@nats-io/transport-node"
 import { Redis } from "ioredis"
 import pg from "pg"
-import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
 import { type CpuUse, withCpu } from "../accounts/load.ts"
 import { fmtCores, fmtInt, fmtMs, machineInfo, printTable, type Row, writeJson } from "../accounts/report.ts"
-import { backendPids, databaseName, dropDatabase } from "../accounts/seed.ts"
-import { assertAlive, live, REPO_ROOT, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
-import { envInt } from "../support/env.ts"
+import { assertAlive, sleep, startServer, stopServer } from "../accounts/server.ts"
+import { baseServerEnv, benchDatabaseUrl, cpuProfileEnv, envInt, SERVER_ROOT } from "../support/env.ts"
+import { cleanupPrefixes, natsUrl, prefixesOf, redisUrl, runBenchmark } from "../support/lifecycle.ts"
+import { backendPids, databaseName, dropDatabase, reseedRequested, reuseOrRebuild, type SeedInfo } from "../support/pgdb.ts"
 import * as Seed from "./seed.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -65,73 +65,22 @@ const settings = {
   goals: { allTimelinesMs: 500, shareOfRawZadd: 0.5 }
 } as const
 
-const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] || REPO_ROOT
-const DATABASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/aperture_bench_fanout"
+const DATABASE_URL = benchDatabaseUrl("aperture_bench_fanout")
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
-const CPU_PROFILE_DIR = process.env["BENCH_SERVER_CPU_PROFILE"]
 
-const runId = randomBytes(4).toString("hex")
-const natsPrefix = `benchfan${runId}`
-const redisKeyPrefix = `benchfan${runId}:`
-const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
-const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+const prefixes = prefixesOf(`benchfan${randomBytes(4).toString("hex")}`)
+const serverEnv: Readonly<Record<string, string>> = { ...baseServerEnv("uws", DATABASE_URL, prefixes), ROLES: "api,actors", ...cpuProfileEnv() }
 
-const serverEnv: Readonly<Record<string, string>> = {
-  HTTP_TRANSPORT: "uws",
-  ROLES: "api,actors",
-  LOG_LEVEL: "warning",
-  DATABASE_URL,
-  NATS_PREFIX: natsPrefix,
-  REDIS_KEY_PREFIX: redisKeyPrefix,
-  ...(CPU_PROFILE_DIR === undefined
-    ? {}
-    : {
-      NODE_OPTIONS: `--import ${pathToFileURL(fileURLToPath(new URL("../media/cpu-profile.mjs", import.meta.url))).href}`,
-      BENCH_SERVER_CPU_PROFILE: CPU_PROFILE_DIR
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process lifecycle (as bench/accounts)
-
-let interrupted = false
-
-const cleanupPrefixes = async () => {
-  const outcome = await Promise.allSettled([deleteNatsPrefix(natsUrl, natsPrefix), deleteRedisPrefix(redisUrl, redisKeyPrefix)])
-  const labels = [`NATS streams of prefix ${natsPrefix}`, `Redis keys of prefix ${redisKeyPrefix}`]
-  outcome.forEach((o, i) => {
-    if (o.status === "rejected") console.warn(`WARNING: could not delete ${labels[i]}: ${String(o.reason)}`)
-  })
-}
-
-const installExitHandlers = () => {
-  process.on("exit", () => {
-    for (const child of live) child.kill("SIGKILL")
-  })
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      interrupted = true
-      console.error(`\n${signal}: stopping the server`)
-      void (async () => {
-        for (const child of live) child.kill("SIGTERM")
-        const deadline = Date.now() + 3_000
-        while (live.size > 0 && Date.now() < deadline) await sleep(100)
-        await Promise.race([cleanupPrefixes(), sleep(3_000)])
-      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
-    })
-  }
-}
-
-const ensureSeed = async (): Promise<{ marker: Seed.Marker; reused: boolean }> => {
-  if (process.env["BENCH_RESEED"] === "1") await dropDatabase(DATABASE_URL)
+const ensureSeed = async (): Promise<SeedInfo<Seed.Marker>> => {
+  if (reseedRequested()) await dropDatabase(DATABASE_URL)
   const existing = await Seed.readMarker(DATABASE_URL)
-  if (existing !== undefined && existing.followers === settings.followers) return { marker: existing, reused: true }
-  await dropDatabase(DATABASE_URL)
-  console.log(`seeding ${databaseName(DATABASE_URL)}: 1 author, ${fmtInt(settings.followers)} followers (starting the server once to migrate)`)
-  await stopServer(await startServer(SERVER_ROOT, serverEnv))
-  const marker = await Seed.seed(DATABASE_URL, settings.followers)
-  console.log(`seeded in ${marker.seedSeconds} s\n`)
-  return { marker, reused: false }
+  return reuseOrRebuild(DATABASE_URL, existing, (m) => m.followers === settings.followers, async () => {
+    console.log(`seeding ${databaseName(DATABASE_URL)}: 1 author, ${fmtInt(settings.followers)} followers (starting the server once to migrate)`)
+    await stopServer(await startServer(SERVER_ROOT, serverEnv))
+    const marker = await Seed.seed(DATABASE_URL, settings.followers)
+    console.log(`seeded in ${marker.seedSeconds} s\n`)
+    return marker
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +107,7 @@ type BenchRedis = Redis & {
 }
 
 const connectRedis = (): BenchRedis => {
-  const redis = new Redis(redisUrl, { keyPrefix: redisKeyPrefix, maxRetriesPerRequest: 1 })
+  const redis = new Redis(redisUrl, { keyPrefix: prefixes.redis, maxRetriesPerRequest: 1 })
   redis.defineCommand("holdsPost", { lua: HOLDS_POST_LUA })
   redis.defineCommand("holdsRange", { lua: HOLDS_RANGE_LUA })
   return redis as BenchRedis
@@ -231,13 +180,13 @@ const traceStages = async () => {
     return e
   }
   const decoder = new TextDecoder()
-  nc.subscribe(`${natsPrefix}.ev.post.published`, {
+  nc.subscribe(`${prefixes.nats}.ev.post.published`, {
     callback: (_err, msg) => {
       const postId = (JSON.parse(decoder.decode(msg.data)) as { payload: { postId: string } }).payload.postId
       entry(postId).event = performance.now()
     }
   })
-  nc.subscribe(`${natsPrefix}.mbox.timeline.*._batch`, {
+  nc.subscribe(`${prefixes.nats}.mbox.timeline.*._batch`, {
     callback: (_err, msg) => {
       const now = performance.now()
       const e = entry((JSON.parse(decoder.decode(msg.data)) as { postId: string }).postId)
@@ -401,11 +350,10 @@ const rawZadd = async (): Promise<number> => {
 }
 
 const main = async () => {
-  installExitHandlers()
   const startedAt = new Date()
   console.log(
     `Fan-out benchmark: ${settings.rounds} rounds × (${settings.postsPerRound} posts one at a time + a burst of ${settings.burst}), ` +
-      `${fmtInt(settings.followers)} followers (${os.cpus().length} CPUs, node ${process.version}, prefix ${natsPrefix})`
+      `${fmtInt(settings.followers)} followers (${os.cpus().length} CPUs, node ${process.version}, prefix ${prefixes.nats})`
   )
   const redisHadMyzset = await (async () => {
     const r = new Redis(redisUrl)
@@ -494,11 +442,11 @@ const main = async () => {
       r.disconnect()
     }
     await Seed.restore(DATABASE_URL, (await Seed.readMarker(DATABASE_URL))?.authorId ?? "00000000-0000-0000-0000-000000000000").catch(() => undefined)
-    await cleanupPrefixes()
+    await cleanupPrefixes(prefixes)
   }
 }
 
-const summarise = (rounds: ReadonlyArray<Round>, seedInfo: { marker: Seed.Marker; reused: boolean }, startedAt: Date) => {
+const summarise = (rounds: ReadonlyArray<Round>, seedInfo: SeedInfo<Seed.Marker>, startedAt: Date) => {
   const med = (f: (r: Round) => number) => median(rounds.map(f))
   const p50 = med((r) => r.p50Ms)
   const p99 = med((r) => r.p99Ms)
@@ -537,17 +485,4 @@ const summarise = (rounds: ReadonlyArray<Round>, seedInfo: { marker: Seed.Marker
   })
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (interrupted) return
-    if (e instanceof ServerError) {
-      console.error(`\nERROR: ${e.message}`)
-      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
-      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
-    } else {
-      console.error("\nERROR:", e)
-    }
-    process.exit(1)
-  }
-)
+runBenchmark(main, { stopMessage: "stopping the server", cleanup: () => cleanupPrefixes(prefixes) })

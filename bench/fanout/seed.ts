@@ -5,8 +5,7 @@
  * follower count set to match. A JSON marker in the database's comment records what was seeded,
  * so later runs reuse it; `restore` removes what a run wrote (the author's posts, outbox rows).
  */
-import pg from "pg"
-import { databaseName } from "../accounts/seed.ts"
+import { readSeedMarker, withClient, writeSeedMarker } from "../support/pgdb.ts"
 
 const SEED_VERSION = 1
 export const AUTHOR_USERNAME = "fanout_author"
@@ -19,39 +18,7 @@ export interface Marker {
   readonly seedSeconds: number
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
-
-export const withClient = async <A>(url: string, use: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await use(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const adminUrl = (url: string) => {
-  const admin = new URL(url)
-  admin.pathname = "/postgres"
-  return admin.toString()
-}
-
-export const readMarker = (url: string): Promise<Marker | undefined> =>
-  withClient(adminUrl(url), async (c) => {
-    const rows = await c.query<{ comment: string | null }>(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
-      [databaseName(url)]
-    )
-    const comment = rows.rows[0]?.comment
-    if (comment === undefined || comment === null) return undefined
-    try {
-      const parsed = JSON.parse(comment) as Partial<Marker>
-      return parsed.version === SEED_VERSION ? (parsed as Marker) : undefined
-    } catch {
-      return undefined
-    }
-  })
+export const readMarker = (url: string) => readSeedMarker<Marker>(url, (m) => m.version === SEED_VERSION)
 
 /** Seeds an empty, migrated database. */
 export const seed = (url: string, followers: number): Promise<Marker> =>
@@ -83,7 +50,7 @@ export const seed = (url: string, followers: number): Promise<Marker> =>
       seededAt: new Date().toISOString(),
       seedSeconds: Number(((performance.now() - started) / 1000).toFixed(1))
     }
-    await c.query(`COMMENT ON DATABASE ${quoteIdent(databaseName(url))} IS ${c.escapeLiteral(JSON.stringify(marker))}`)
+    await writeSeedMarker(c, url, marker)
     return marker
   })
 

@@ -23,15 +23,16 @@
  */
 import { randomBytes } from "node:crypto"
 import * as os from "node:os"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
 import { Redis } from "ioredis"
-import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
 import { failures, type LoadResult, type Next, paced, saturate, withCpu } from "../accounts/load.ts"
 import { pick, prng } from "../accounts/names.ts"
-import { fmtCores, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "../accounts/report.ts"
-import { backendPids, databaseName, dropDatabase } from "../accounts/seed.ts"
-import { assertAlive, live, REPO_ROOT, request, type Server, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
-import { envInt } from "../support/env.ts"
+import { describeLoad, fmtInt, fmtMs, machineInfo, type Measurement, type Medians, mediansOf, printTable, type Row, writeJson } from "../accounts/report.ts"
+import { assertAlive, REPO_ROOT, request, type Server, sleep, startServer, stopServer } from "../accounts/server.ts"
+import { baseServerEnv, benchDatabaseUrl, cpuProfileEnv, envInt, SERVER_ROOT, UNLIMITED } from "../support/env.ts"
+import { cleanupPrefixes, prefixesOf, redisUrl, runBenchmark } from "../support/lifecycle.ts"
+import { backendPids, databaseName, dropDatabase, reseedRequested, reuseOrRebuild, type SeedInfo } from "../support/pgdb.ts"
+import { createSessions } from "../support/sessions.ts"
 import * as Seed from "./seed.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -62,81 +63,33 @@ const seedSettings: Seed.SeedSettings = {
   celebrities: envInt("BENCH_CELEBRITIES", 8)
 }
 
-const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] || REPO_ROOT
-const DATABASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/aperture_bench_feed"
+const DATABASE_URL = benchDatabaseUrl("aperture_bench_feed")
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
-const CPU_PROFILE_DIR = process.env["BENCH_SERVER_CPU_PROFILE"]
 const API = "/api/v1"
 
-const runId = randomBytes(4).toString("hex")
-const natsPrefix = `benchfeed${runId}`
-const redisKeyPrefix = `benchfeed${runId}:`
-const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
-const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
-
-const UNLIMITED = "100000000"
+const prefixes = prefixesOf(`benchfeed${randomBytes(4).toString("hex")}`)
 const serverEnvFor = (celebrityThreshold: number): Readonly<Record<string, string>> => ({
-  HTTP_TRANSPORT: "uws",
+  ...baseServerEnv("uws", DATABASE_URL, prefixes),
   ROLES: "api,actors",
-  LOG_LEVEL: "warning",
-  DATABASE_URL,
-  NATS_PREFIX: natsPrefix,
-  REDIS_KEY_PREFIX: redisKeyPrefix,
   CELEBRITY_THRESHOLD: String(celebrityThreshold),
   RATE_WRITES_PER_MINUTE: UNLIMITED,
   RATE_FOLLOWS_PER_HOUR: UNLIMITED,
-  ...(CPU_PROFILE_DIR === undefined
-    ? {}
-    : {
-      NODE_OPTIONS: `--import ${pathToFileURL(fileURLToPath(new URL("../media/cpu-profile.mjs", import.meta.url))).href}`,
-      BENCH_SERVER_CPU_PROFILE: CPU_PROFILE_DIR
-    })
+  ...cpuProfileEnv()
 })
 
-// ---------------------------------------------------------------------------------------------
-// Process lifecycle (as bench/accounts)
-
-let interrupted = false
-
-const cleanupPrefixes = async () => {
-  const outcome = await Promise.allSettled([deleteNatsPrefix(natsUrl, natsPrefix), deleteRedisPrefix(redisUrl, redisKeyPrefix)])
-  const labels = [`NATS streams of prefix ${natsPrefix}`, `Redis keys of prefix ${redisKeyPrefix}`]
-  outcome.forEach((o, i) => {
-    if (o.status === "rejected") console.warn(`WARNING: could not delete ${labels[i]}: ${String(o.reason)}`)
-  })
-}
-
-const installExitHandlers = () => {
-  process.on("exit", () => {
-    for (const child of live) child.kill("SIGKILL")
-  })
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      interrupted = true
-      console.error(`\n${signal}: stopping the server`)
-      void (async () => {
-        for (const child of live) child.kill("SIGTERM")
-        const deadline = Date.now() + 3_000
-        while (live.size > 0 && Date.now() < deadline) await sleep(100)
-        await Promise.race([cleanupPrefixes(), sleep(3_000)])
-      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
-    })
-  }
-}
-
-const ensureSeed = async (): Promise<{ marker: Seed.Marker; reused: boolean }> => {
-  if (process.env["BENCH_RESEED"] === "1") await dropDatabase(DATABASE_URL)
+const ensureSeed = async (): Promise<SeedInfo<Seed.Marker>> => {
+  if (reseedRequested()) await dropDatabase(DATABASE_URL)
   const existing = await Seed.readMarker(DATABASE_URL)
-  if (existing !== undefined && Seed.markerMatches(existing, seedSettings)) return { marker: existing, reused: true }
-  await dropDatabase(DATABASE_URL)
-  console.log(
-    `seeding ${databaseName(DATABASE_URL)}: ${fmtInt(seedSettings.users)} users, power-law follows, ` +
-      `${fmtInt(seedSettings.posts)} posts (starting the server once to migrate)`
-  )
-  await stopServer(await startServer(SERVER_ROOT, serverEnvFor(10_000)))
-  const marker = await Seed.seed(DATABASE_URL, seedSettings, (line) => console.log(line))
-  console.log(`seeded in ${marker.seedSeconds} s\n`)
-  return { marker, reused: false }
+  return reuseOrRebuild(DATABASE_URL, existing, (m) => Seed.markerMatches(m, seedSettings), async () => {
+    console.log(
+      `seeding ${databaseName(DATABASE_URL)}: ${fmtInt(seedSettings.users)} users, power-law follows, ` +
+        `${fmtInt(seedSettings.posts)} posts (starting the server once to migrate)`
+    )
+    await stopServer(await startServer(SERVER_ROOT, serverEnvFor(10_000)))
+    const marker = await Seed.seed(DATABASE_URL, seedSettings, (line) => console.log(line))
+    console.log(`seeded in ${marker.seedSeconds} s\n`)
+    return marker
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +134,7 @@ const forEachLimit = async <A>(items: ReadonlyArray<A>, concurrency: number, f: 
 const warmTimelines = async (server: Server, viewers: ReadonlyArray<Viewer>) => {
   const t0 = performance.now()
   await forEachLimit(viewers, 16, async (v) => void (await readFeed(server, v, null)))
-  const redis = new Redis(redisUrl, { keyPrefix: redisKeyPrefix })
+  const redis = new Redis(redisUrl, { keyPrefix: prefixes.redis })
   try {
     for (;;) {
       const pipeline = redis.pipeline()
@@ -249,15 +202,6 @@ const scenarios = (all: ReadonlyArray<Viewer>): ReadonlyArray<Scenario> => {
   ]
 }
 
-const describe = (r: LoadResult, cpu: Measurement["cpu"]) => {
-  const bad = failures(r)
-  return `${fmtInt(r.reqPerSec).padStart(6)} req/s  p50 ${fmtMs(r.p50Ms).padStart(5)}  p99 ${fmtMs(r.p99Ms).padStart(5)} ms  ` +
-    `CPU server ${fmtCores(cpu.server)} db ${fmtCores(cpu.db)}+${fmtCores(cpu.dbExited)} loadgen ${fmtCores(cpu.loadgen)} ` +
-    `other ${fmtCores(cpu.other)}` +
-    ((cpu.other ?? 0) > settings.otherCpuWarning ? " (BUSY MACHINE)" : "") +
-    (bad > 0 ? `  ${bad} FAILED (${JSON.stringify(r.statuses)}, ${r.errors} errors, ${r.unfinished ?? 0} unanswered)` : "")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Summary
 
@@ -279,11 +223,10 @@ const tableRows = (m: Record<ScenarioId, Medians>): ReadonlyArray<Row> => {
 }
 
 const main = async () => {
-  installExitHandlers()
   const startedAt = new Date()
   console.log(
     `Feed benchmark: ${settings.durationSeconds} s × ${settings.rounds} rounds per measurement, ${fmtInt(settings.viewers)} viewers, ` +
-      `limit ${settings.limit} (${os.cpus().length} CPUs, node ${process.version}, prefix ${natsPrefix})` +
+      `limit ${settings.limit} (${os.cpus().length} CPUs, node ${process.version}, prefix ${prefixes.nats})` +
       (SERVER_ROOT === REPO_ROOT ? "" : `\nserver from ${SERVER_ROOT}`)
   )
   try {
@@ -296,7 +239,7 @@ const main = async () => {
     )
     await Seed.restore(DATABASE_URL)
     const ids = await Seed.viewers(DATABASE_URL, settings.viewers)
-    const tokens = await Seed.createSessions(DATABASE_URL, ids)
+    const tokens = await createSessions(DATABASE_URL, ids, "bench/feed")
     const viewers: Array<Viewer> = ids.map((id, i) => ({ id, token: tokens[i]!, cursor: null }))
     const server = await startServer(SERVER_ROOT, serverEnvFor(marker.celebrityThreshold))
     const results = {} as Record<ScenarioId, Array<Measurement>>
@@ -320,7 +263,7 @@ const main = async () => {
           assertAlive(server, s.label)
           results[s.id].push({ round, result, cpu })
           const at = new Date().toISOString().slice(11, 19)
-          console.log(`${at} [round ${round}/${settings.rounds}] ${s.label.padEnd(22)} ${describe(result, cpu)}`)
+          console.log(`${at} [round ${round}/${settings.rounds}] ${s.label.padEnd(22)} ${describeLoad(result, cpu, settings.otherCpuWarning)}`)
           await sleep(settings.pauseBetweenMillis)
         }
       }
@@ -345,21 +288,8 @@ const main = async () => {
       scenarios: Object.fromEntries(list.map((s) => [s.id, { label: s.label, rounds: results[s.id] }]))
     })
   } finally {
-    await cleanupPrefixes()
+    await cleanupPrefixes(prefixes)
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (interrupted) return
-    if (e instanceof ServerError) {
-      console.error(`\nERROR: ${e.message}`)
-      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
-      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
-    } else {
-      console.error("\nERROR:", e)
-    }
-    process.exit(1)
-  }
-)
+runBenchmark(main, { stopMessage: "stopping the server", cleanup: () => cleanupPrefixes(prefixes) })

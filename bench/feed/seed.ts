@@ -14,10 +14,10 @@
  * server is started with CELEBRITY_THRESHOLD set to it). A JSON marker in the database's comment
  * records what was seeded, so later runs reuse it.
  */
-import { createHash, randomBytes } from "node:crypto"
-import pg from "pg"
+import { randomBytes } from "node:crypto"
 import { people } from "../accounts/names.ts"
-import { databaseName } from "../accounts/seed.ts"
+import { createRankTable, zipfPick } from "../accounts/seed.ts"
+import { readSeedMarker, withClient, writeSeedMarker } from "../support/pgdb.ts"
 
 const SEED_VERSION = 1
 const NAME_SEED = 20_240_715
@@ -42,47 +42,11 @@ export interface Marker extends SeedSettings {
   readonly seedSeconds: number
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
-
-export const withClient = async <A>(url: string, use: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await use(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const adminUrl = (url: string) => {
-  const admin = new URL(url)
-  admin.pathname = "/postgres"
-  return admin.toString()
-}
-
-export const readMarker = (url: string): Promise<Marker | undefined> =>
-  withClient(adminUrl(url), async (c) => {
-    const rows = await c.query<{ comment: string | null }>(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
-      [databaseName(url)]
-    )
-    const comment = rows.rows[0]?.comment
-    if (comment === undefined || comment === null) return undefined
-    try {
-      const parsed = JSON.parse(comment) as Partial<Marker>
-      return parsed.version === SEED_VERSION ? (parsed as Marker) : undefined
-    } catch {
-      return undefined
-    }
-  })
+export const readMarker = (url: string) => readSeedMarker<Marker>(url, (m) => m.version === SEED_VERSION)
 
 export const markerMatches = (m: Marker, s: SeedSettings) =>
   m.users === s.users && m.posts === s.posts && m.followDrawsPerUser === s.followDrawsPerUser &&
   m.zipfExponent === s.zipfExponent && m.likes === s.likes && m.celebrities === s.celebrities
-
-/** Continuous inverse-CDF of p(x) ∝ x^-s on [1, N+1) (see bench/accounts/seed.ts). */
-const zipfPick = (users: number, s: number) =>
-  `least(${users}, floor(power(1 - random() * ${1 - (users + 1) ** (1 - s)}, ${1 / (1 - s)})))::int`
 
 // a tiny blurred WebP as a data URI, the size of the worker's real placeholders (~300 bytes)
 const PLACEHOLDER = `data:image/webp;base64,${randomBytes(220).toString("base64")}`
@@ -102,13 +66,7 @@ export const seed = (url: string, s: SeedSettings, log: Log): Promise<Marker> =>
     )
     log(`  ${s.users.toLocaleString("en-US")} users (${elapsed()})`)
 
-    await c.query(`
-      CREATE TEMP TABLE bench_rank AS
-      SELECT id, row_number() OVER (ORDER BY md5(id::text))::int AS rank,
-             least(1000, floor(-ln(1 - random()) * ${s.followDrawsPerUser}))::int AS draws
-      FROM users`)
-    await c.query("CREATE UNIQUE INDEX ON bench_rank (rank)")
-    await c.query("ANALYZE bench_rank")
+    await createRankTable(c, s.followDrawsPerUser, 1000)
     await c.query("SET session_replication_role = replica")
     await c.query(`
       WITH draws AS MATERIALIZED (
@@ -189,7 +147,7 @@ export const seed = (url: string, s: SeedSettings, log: Log): Promise<Marker> =>
       seededAt: new Date().toISOString(),
       seedSeconds: Number(((performance.now() - started) / 1000).toFixed(1))
     }
-    await c.query(`COMMENT ON DATABASE ${quoteIdent(databaseName(url))} IS ${c.escapeLiteral(JSON.stringify(marker))}`)
+    await writeSeedMarker(c, url, marker)
     return marker
   })
 
@@ -201,18 +159,6 @@ export const viewers = (url: string, count: number): Promise<ReadonlyArray<strin
       [count]
     )
     return rows.rows.map((r) => r.id)
-  })
-
-/** Bearer sessions written directly, in src/social/Sessions.ts's shape (see bench/accounts/seed.ts). */
-export const createSessions = (url: string, userIds: ReadonlyArray<string>): Promise<ReadonlyArray<string>> =>
-  withClient(url, async (c) => {
-    const tokens = userIds.map(() => randomBytes(32).toString("base64url"))
-    await c.query(
-      `INSERT INTO sessions (token_hash, user_id, expires_at, user_agent)
-       SELECT h, u, now() + interval '1 day', 'bench/feed' FROM unnest($1::bytea[], $2::uuid[]) AS x(h, u)`,
-      [tokens.map((t) => createHash("sha256").update(t).digest()), userIds]
-    )
-    return tokens
   })
 
 /** What a run leaves behind: sessions and outbox rows (server stopped). */

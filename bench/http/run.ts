@@ -17,7 +17,7 @@
 import autocannon, { type Result } from "autocannon"
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url"
 import { deleteNatsPrefix, deleteRedisPrefix } from "./cleanup.ts"
 import { SAMPLE_PATH, SAMPLE_QUERY, sampleList } from "./sample.ts"
 import { envInt } from "../support/env.ts"
+import { processCpuSeconds } from "../support/proc.ts"
+import { machineInfo } from "../accounts/report.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -276,21 +278,6 @@ interface RoundResult {
   readonly loadgenCores: number
 }
 
-// USER_HZ, the unit of /proc/<pid>/stat times: 100 on every mainstream Linux build
-const CLOCK_TICKS_PER_SECOND = 100
-
-/** CPU seconds (user + system, all threads) a process has used so far; null where /proc is missing. */
-const processCpuSeconds = (pid: number): number | null => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    // the command name may contain spaces; fields restart after its ")" at field 3, so utime/stime (14, 15) are at 11, 12
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
-  } catch {
-    return null
-  }
-}
-
 /**
  * Runs `work` and reports how busy the server and this process (autocannon) were meanwhile: it
  * tells a server-bound result (server ≈ 1 core) from one limited by the load generator.
@@ -449,18 +436,6 @@ const printTable = (medians: Record<TargetId, Medians>, ratios: ReadonlyArray<Ra
       ? `(${(r.value * 100).toFixed(0)}% of the ceiling)`
       : `(goal ≥ ${r.goal.toFixed(1)}×: ${r.met ? "met" : "NOT met"})`
     console.log(`${r.name.padEnd(nameWidth)}  ${r.value.toFixed(2).padStart(5)}×  ${note}`)
-  }
-}
-
-const machineInfo = () => {
-  const cpus = os.cpus()
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? "unknown",
-    totalMemoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    loadAverageAtEnd: os.loadavg()
   }
 }
 

@@ -56,21 +56,22 @@
 import { Effect } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import pg from "pg"
 import sharp from "sharp"
 import { machineInfo, printTable, type Row } from "../accounts/report.ts"
-import { live, REPO_ROOT, request, type Server, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
-import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
+import { REPO_ROOT, request, type Server, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
 import { render } from "../../src/media/Pipeline.ts"
 import { makeJpeg } from "./image.ts"
 import type { Args as ChildArgs, ChildResult } from "./worker-child.ts"
-import { envInt } from "../support/env.ts"
+import { baseServerEnv, cpuProfileEnv, envInt, SERVER_ROOT } from "../support/env.ts"
+import { prefixesOf, prefixLeftovers, removeLeftovers, runBenchmark } from "../support/lifecycle.ts"
+import { dropDatabase } from "../support/pgdb.ts"
+import { CLOCK_TICKS_PER_SECOND, machineJiffies, processCpuSeconds } from "../support/proc.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -96,19 +97,12 @@ const settings = {
 
 const goals = { ratio: 0.8, rssPerJobMiB: 300, ackP99Ms: 100 } as const
 
-const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] ?? REPO_ROOT
 /** `jobs` or `uploads` runs one part only (while working on it); anything else runs both. */
 const only = process.env["BENCH_ONLY"] === "jobs" || process.env["BENCH_ONLY"] === "uploads" ? process.env["BENCH_ONLY"] : undefined
-/** A directory: the server runs under bench/media/cpu-profile.mjs and leaves a .cpuprofile there at exit. */
-const serverCpuProfileDir = process.env["BENCH_SERVER_CPU_PROFILE"]
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/aperture_bench_media"
-const ADMIN_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 const runId = randomBytes(4).toString("hex")
-const natsPrefix = `benchmedia${runId}`
-const redisKeyPrefix = `benchmedia${runId}:`
-const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
-const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
+const prefixes = prefixesOf(`benchmedia${runId}`)
 const TIME = "/usr/bin/time"
 const MiB = 1024 * 1024
 
@@ -118,30 +112,6 @@ let plainDir: string | undefined
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting
-
-// USER_HZ, the unit of /proc times: 100 on every mainstream Linux build
-const CLOCK_TICKS_PER_SECOND = 100
-
-/** Busy and total jiffies of the whole machine, from the first line of /proc/stat. */
-const machineJiffies = (): { busy: number; total: number } | null => {
-  try {
-    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields
-    return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal }
-  } catch {
-    return null
-  }
-}
-
-const processCpuSeconds = (pid: number): number | null => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
-  } catch {
-    return null
-  }
-}
 
 /** Runs `work` and reports how many cores the whole machine kept busy meanwhile. */
 const withMachineCpu = async <A>(work: () => Promise<A>): Promise<{ result: A; machineCores: number | null; wallSeconds: number }> => {
@@ -709,37 +679,20 @@ const measureUploads = async (server: Server, dataDir: string, token: string, up
   }
 }
 
-const dropDatabase = async () => {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL })
-  await client.connect()
-  try {
-    await client.query("DROP DATABASE IF EXISTS aperture_bench_media WITH (FORCE)")
-  } finally {
-    await client.end()
-  }
-}
-
 const benchUploads = async (uploadFile: string) => {
   const image = await fs.readFile(uploadFile)
   if (image.length > settings.maxUploadBytes - 64 * 1024) throw new Error(`the upload image is ${image.length} bytes; over MAX_UPLOAD_BYTES`)
-  await dropDatabase()
+  await dropDatabase(DATABASE_URL)
   const dataDir = path.join(workDir, "data")
   await fs.mkdir(dataDir, { recursive: true })
   const server = await startServer(SERVER_ROOT, {
-    HTTP_TRANSPORT: "uws",
-    LOG_LEVEL: "warning",
-    DATABASE_URL,
-    NATS_PREFIX: natsPrefix,
-    REDIS_KEY_PREFIX: redisKeyPrefix,
+    ...baseServerEnv("uws", DATABASE_URL, prefixes),
     DATA_DIR: dataDir,
     PASSWORD_SCRYPT_LOG_N: "10",
     RATE_WRITES_PER_MINUTE: "1000000",
     RATE_SIGNUPS_PER_IP_PER_HOUR: "1000000",
     ROLES: "api",
-    ...(serverCpuProfileDir === undefined || serverCpuProfileDir === "" ? {} : {
-      NODE_OPTIONS: `--import ${pathToFileURL(fileURLToPath(new URL("./cpu-profile.mjs", import.meta.url))).href}`,
-      BENCH_SERVER_CPU_PROFILE: path.resolve(serverCpuProfileDir)
-    })
+    ...cpuProfileEnv()
   })
   try {
     const username = `bench_${runId}`
@@ -780,43 +733,21 @@ const benchUploads = async (uploadFile: string) => {
 // ---------------------------------------------------------------------------------------------
 // Cleanup
 
+const removeTempDirs = () => {
+  rmSync(workDir, { recursive: true, force: true })
+  if (plainDir !== undefined) rmSync(plainDir, { recursive: true, force: true })
+}
+
 let cleanedUp = false
 const cleanup = async () => {
   if (cleanedUp) return
   cleanedUp = true
   for (const child of liveChildren) child.kill("SIGKILL")
-  const outcome = await Promise.allSettled([
-    deleteNatsPrefix(natsUrl, natsPrefix),
-    deleteRedisPrefix(redisUrl, redisKeyPrefix),
-    dropDatabase()
+  await removeLeftovers([
+    ...prefixLeftovers(prefixes),
+    { what: "database aperture_bench_media", remove: () => dropDatabase(DATABASE_URL) }
   ])
-  const labels = [`NATS streams of prefix ${natsPrefix}`, `Redis keys of prefix ${redisKeyPrefix}`, "database aperture_bench_media"]
-  outcome.forEach((o, i) => {
-    if (o.status === "rejected") console.warn(`WARNING: could not delete ${labels[i]}: ${String(o.reason)}`)
-  })
-  rmSync(workDir, { recursive: true, force: true })
-  if (plainDir !== undefined) rmSync(plainDir, { recursive: true, force: true })
-}
-
-let interrupted = false
-const installExitHandlers = () => {
-  process.on("exit", () => {
-    for (const child of [...live, ...liveChildren]) child.kill("SIGKILL")
-    rmSync(workDir, { recursive: true, force: true })
-    if (plainDir !== undefined) rmSync(plainDir, { recursive: true, force: true })
-  })
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      interrupted = true
-      console.error(`\n${signal}: stopping`)
-      for (const child of live) child.kill("SIGTERM")
-      void (async () => {
-        const deadline = Date.now() + 3_000
-        while (live.size > 0 && Date.now() < deadline) await sleep(100)
-        await Promise.race([cleanup(), sleep(5_000)])
-      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
-    })
-  }
+  removeTempDirs()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -926,13 +857,12 @@ function foreignLoad(part: Awaited<ReturnType<typeof benchJobs>> | Awaited<Retur
 }
 
 const main = async () => {
-  installExitHandlers()
   const startedAt = new Date()
   const t0 = performance.now()
   const quiet = await idleCheck()
   console.log(
     `Media benchmark (${os.cpus().length} CPUs, node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, ` +
-      `${settings.images} images × ${settings.rounds} rounds, ${settings.uploads} uploads per measurement, prefix ${natsPrefix})`
+      `${settings.images} images × ${settings.rounds} rounds, ${settings.uploads} uploads per measurement, prefix ${prefixes.nats})`
   )
   if (quiet.busyCoresBeforeStart !== null && quiet.busyCoresBeforeStart > 0.25) {
     console.warn(
@@ -1011,18 +941,11 @@ const main = async () => {
   console.log(`\nresults written to ${RESULTS_PATH} (${fmt((performance.now() - t0) / 1000, 0)} s)`)
 }
 
-main().then(
-  () => process.exit(0),
-  async (e: unknown) => {
-    if (interrupted) return
-    if (e instanceof ServerError) {
-      console.error(`\nERROR: ${e.message}`)
-      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
-      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
-    } else {
-      console.error("\nERROR:", e)
-    }
-    await cleanup().catch(() => undefined)
-    process.exit(1)
-  }
-)
+runBenchmark(main, {
+  stopMessage: "stopping",
+  cleanup,
+  cleanupMillis: 5_000,
+  children: () => liveChildren,
+  onExit: removeTempDirs,
+  onFailure: () => cleanup().catch(() => undefined)
+})

@@ -44,9 +44,12 @@ import { fileURLToPath } from "node:url"
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { fmtInt, fmtMs, machineInfo, writeJson } from "../accounts/report.ts"
-import { assertAlive, live, REPO_ROOT, type Server, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
+import { assertAlive, REPO_ROOT, type Server, ServerError, sleep, startServer, stopServer } from "../accounts/server.ts"
 import { deleteNatsPrefix, deleteRedisPrefix } from "../http/cleanup.ts"
-import { envInt } from "../support/env.ts"
+import { baseServerEnv, benchDatabaseUrl, CPU_PROFILE_HOOK, cpuProfileDir, envInt, NO_RATE_LIMITS, SERVER_ROOT, serverSource } from "../support/env.ts"
+import { natsUrl, prefixesOf, redisUrl, removeLeftovers, runBenchmark } from "../support/lifecycle.ts"
+import { databaseName, reuseOrRebuild, type SeedInfo } from "../support/pgdb.ts"
+import { CLOCK_TICKS_PER_SECOND, machineJiffies, processCpuSeconds } from "../support/proc.ts"
 import type { Command, Event, SocketSpec } from "./client.ts"
 import * as Seed from "./seed.ts"
 
@@ -88,34 +91,20 @@ const settings = {
 } as const
 if (settings.targets > settings.sockets) throw new Error("BENCH_WS_TARGETS must not exceed BENCH_WS_SOCKETS")
 
-const SERVER_ROOT = process.env["BENCH_SERVER_ROOT"] || REPO_ROOT
-const DATABASE_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/aperture_bench_ws"
+const DATABASE_URL = benchDatabaseUrl("aperture_bench_ws")
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 const CLIENT_PATH = fileURLToPath(new URL("./client.ts", import.meta.url))
 const PRELOAD_PATH = fileURLToPath(new URL("./server-preload.mjs", import.meta.url))
-const CPU_PROFILE_PATH = fileURLToPath(new URL("../media/cpu-profile.mjs", import.meta.url))
-const natsUrl = process.env["NATS_URL"] ?? "nats://127.0.0.1:4222"
-const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
 const runId = randomBytes(4).toString("hex")
-const prefixes = (t: Transport) => ({ nats: `benchws${runId}${t}`, redis: `benchws${runId}${t}:` })
+const prefixes = (t: Transport) => prefixesOf(`benchws${runId}${t}`)
 
-// the limits exist to stop abuse; a benchmark is one address doing a lot on purpose
-const UNLIMITED = "100000000"
 const serverEnv = (t: Transport, memoryFile: string): Record<string, string> => {
   const preload = [`--import ${PRELOAD_PATH}`]
-  if (process.env["BENCH_SERVER_CPU_PROFILE"]) preload.push(`--import ${CPU_PROFILE_PATH}`)
+  if (cpuProfileDir() !== undefined) preload.push(`--import ${CPU_PROFILE_HOOK}`)
   return {
-    HTTP_TRANSPORT: t,
-    LOG_LEVEL: "warning",
-    DATABASE_URL,
-    NATS_PREFIX: prefixes(t).nats,
-    REDIS_KEY_PREFIX: prefixes(t).redis,
-    RATE_SIGNUPS_PER_IP_PER_HOUR: UNLIMITED,
-    RATE_LOGIN_FAILURES_PER_ACCOUNT: UNLIMITED,
-    RATE_LOGIN_FAILURES_PER_IP: UNLIMITED,
-    RATE_FOLLOWS_PER_HOUR: UNLIMITED,
-    RATE_WRITES_PER_MINUTE: UNLIMITED,
+    ...baseServerEnv(t, DATABASE_URL, prefixes(t)),
+    ...NO_RATE_LIMITS,
     BENCH_WS_MEMORY_FILE: memoryFile,
     NODE_OPTIONS: [process.env["NODE_OPTIONS"] ?? "", ...preload].join(" ").trim()
   }
@@ -128,46 +117,22 @@ const log = (line: string) => console.log(`${at()} ${line}`)
 // ---------------------------------------------------------------------------------------------
 // Process lifecycle
 
-let interrupted = false
 const workers = new Set<ChildProcess>()
 const cleanups = new Set<Transport>()
 
 const cleanupPrefixes = async (t: Transport) => {
   const p = prefixes(t)
-  const outcome = await Promise.allSettled([deleteNatsPrefix(natsUrl, p.nats), deleteRedisPrefix(redisUrl, p.redis)])
-  outcome.forEach((o, i) => {
-    if (o.status === "rejected") console.warn(`WARNING: could not delete ${i === 0 ? `NATS streams of ${p.nats}` : `Redis keys of ${p.redis}`}: ${String(o.reason)}`)
-  })
+  await removeLeftovers([
+    { what: `NATS streams of ${p.nats}`, remove: () => deleteNatsPrefix(natsUrl, p.nats) },
+    { what: `Redis keys of ${p.redis}`, remove: () => deleteRedisPrefix(redisUrl, p.redis) }
+  ])
   cleanups.delete(t)
 }
 
-const installExitHandlers = () => {
-  process.on("exit", () => {
-    for (const child of [...live, ...workers]) child.kill("SIGKILL")
-  })
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      interrupted = true
-      console.error(`\n${signal}: stopping the server and the clients`)
-      void (async () => {
-        for (const w of workers) w.kill("SIGKILL")
-        for (const child of live) child.kill("SIGTERM")
-        const deadline = Date.now() + 3_000
-        while (live.size > 0 && Date.now() < deadline) await sleep(100)
-        await Promise.race([Promise.allSettled([...cleanups].map(cleanupPrefixes)), sleep(3_000)])
-        await Promise.race([Seed.deleteSessions(DATABASE_URL).catch(() => 0), sleep(2_000)])
-      })().finally(() => process.exit(signal === "SIGINT" ? 130 : 143))
-    })
-  }
-}
-
-const serverSource = () => {
-  const git = (...args: Array<string>) => execFileSync("git", ["-C", SERVER_ROOT, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
-  try {
-    return { root: SERVER_ROOT, commit: git("rev-parse", "HEAD"), srcModified: git("status", "--porcelain", "src").length > 0 }
-  } catch {
-    return { root: SERVER_ROOT, commit: null, srcModified: null }
-  }
+/** After a signal: the prefixes of the transports still running, then this run's sessions. */
+const cleanupOnSignal = async () => {
+  await Promise.race([Promise.allSettled([...cleanups].map(cleanupPrefixes)), sleep(3_000)])
+  await Promise.race([Seed.deleteSessions(DATABASE_URL).catch(() => 0), sleep(2_000)])
 }
 
 /** Every socket is a descriptor on both ends: the server holds them all, each worker its share. */
@@ -184,22 +149,8 @@ const checkFileLimit = () => {
 // ---------------------------------------------------------------------------------------------
 // CPU: cores used by the server, the client workers, this process (the publisher) and the rest
 
-const USER_HZ = 100
-const cpuSeconds = (pid: number | undefined): number => {
-  if (pid === undefined) return 0
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ
-  } catch {
-    return 0
-  }
-}
-const machineBusySeconds = () => {
-  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu
-  return (user + nice + system + irq + softirq + steal) / USER_HZ
-}
+const cpuSeconds = (pid: number | undefined): number => (pid === undefined ? 0 : processCpuSeconds(pid) ?? 0)
+const machineBusySeconds = () => (machineJiffies()?.busy ?? 0) / CLOCK_TICKS_PER_SECOND
 
 interface CpuUse {
   readonly server: number
@@ -747,20 +698,18 @@ const printSummary = (results: ReadonlyArray<TransportResult>) => {
 
 // ---------------------------------------------------------------------------------------------
 
-const ensureUsers = async (): Promise<{ readonly marker: Seed.Marker; readonly reused: boolean }> => {
+const ensureUsers = async (): Promise<SeedInfo<Seed.Marker>> => {
   const existing = await Seed.readMarker(DATABASE_URL)
-  if (existing !== undefined && existing.users >= settings.sockets) return { marker: existing, reused: true }
-  await Seed.dropDatabase(DATABASE_URL)
-  log(`seeding ${Seed.databaseName(DATABASE_URL)} with ${fmtInt(settings.sockets)} users (starting the server once to migrate)`)
-  cleanups.add(transports[0]!)
-  await stopServer(await startServer(SERVER_ROOT, serverEnv(transports[0]!, path.join(os.tmpdir(), `bench-ws-${runId}-seed.json`))))
-  await cleanupPrefixes(transports[0]!)
-  const marker = await Seed.seed(DATABASE_URL, settings.sockets)
-  return { marker, reused: false }
+  return reuseOrRebuild(DATABASE_URL, existing, (m) => m.users >= settings.sockets, async () => {
+    log(`seeding ${databaseName(DATABASE_URL)} with ${fmtInt(settings.sockets)} users (starting the server once to migrate)`)
+    cleanups.add(transports[0]!)
+    await stopServer(await startServer(SERVER_ROOT, serverEnv(transports[0]!, path.join(os.tmpdir(), `bench-ws-${runId}-seed.json`))))
+    await cleanupPrefixes(transports[0]!)
+    return Seed.seed(DATABASE_URL, settings.sockets)
+  })
 }
 
 const main = async () => {
-  installExitHandlers()
   const startedAt = new Date()
   const fileLimit = checkFileLimit()
   console.log(
@@ -770,7 +719,7 @@ const main = async () => {
       (SERVER_ROOT === REPO_ROOT ? "" : `\nserver from ${SERVER_ROOT}`)
   )
   const seed = await ensureUsers()
-  log(`${seed.reused ? "reusing" : "seeded"} ${fmtInt(seed.marker.users)} users in ${Seed.databaseName(DATABASE_URL)}`)
+  log(`${seed.reused ? "reusing" : "seeded"} ${fmtInt(seed.marker.users)} users in ${databaseName(DATABASE_URL)}`)
   await Seed.deleteSessions(DATABASE_URL) // an interrupted run may have left some
   const users = await Seed.loadUsers(DATABASE_URL, settings.sockets)
   const tokens = await Seed.createSessions(DATABASE_URL, users.map((u) => u.id))
@@ -803,17 +752,12 @@ const main = async () => {
   })
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    if (interrupted) return
-    if (e instanceof ServerError) {
-      console.error(`\nERROR: ${e.message}`)
-      console.error(`--- server stderr ---\n${e.server.stderr.toString() || "(empty)"}`)
-      console.error(`--- server stdout ---\n${e.server.stdout.toString() || "(empty)"}`)
-    } else {
-      console.error("\nERROR:", e)
-    }
-    process.exit(1)
+runBenchmark(main, {
+  stopMessage: "stopping the server and the clients",
+  cleanup: cleanupOnSignal,
+  cleanupMillis: 5_000,
+  children: () => workers,
+  onSignal: () => {
+    for (const w of workers) w.kill("SIGKILL")
   }
-)
+})

@@ -6,11 +6,8 @@
  * src/social/Sessions.ts (32 random bytes as base64url, stored as their SHA-256) and are tagged
  * with the user agent `bench/ws`, so a run removes exactly its own (and those of interrupted runs).
  */
-import { createHash, randomBytes } from "node:crypto"
-import pg from "pg"
-import { databaseName } from "../accounts/seed.ts"
-
-export { databaseName, dropDatabase } from "../accounts/seed.ts"
+import { readSeedMarker, withClient, writeSeedMarker } from "../support/pgdb.ts"
+import { createSessions as createSessionsAs } from "../support/sessions.ts"
 
 /** Bump when the generator changes, so existing seeds are rebuilt rather than silently reused. */
 const SEED_VERSION = 1
@@ -29,40 +26,8 @@ export interface BenchUser {
   readonly username: string
 }
 
-const quoteIdent = (name: string) => `"${name.replaceAll("\"", "\"\"")}"`
-
-const withClient = async <A>(url: string, use: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await use(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const adminUrl = (url: string) => {
-  const admin = new URL(url)
-  admin.pathname = "/postgres"
-  return admin.toString()
-}
-
 /** The marker of a finished seed of this version; undefined when the database or the marker is missing. */
-export const readMarker = (url: string): Promise<Marker | undefined> =>
-  withClient(adminUrl(url), async (c) => {
-    const rows = await c.query<{ comment: string | null }>(
-      "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
-      [databaseName(url)]
-    )
-    const comment = rows.rows[0]?.comment
-    if (comment === undefined || comment === null) return undefined
-    try {
-      const parsed = JSON.parse(comment) as Partial<Marker>
-      return parsed.bench === "ws" && parsed.version === SEED_VERSION ? (parsed as Marker) : undefined
-    } catch {
-      return undefined
-    }
-  })
+export const readMarker = (url: string) => readSeedMarker<Marker>(url, (m) => m.bench === "ws" && m.version === SEED_VERSION)
 
 /** Fills an empty, migrated database with `users` accounts (`wsb000001`, …); nobody logs in as them. */
 export const seed = (url: string, users: number): Promise<Marker> =>
@@ -78,7 +43,7 @@ export const seed = (url: string, users: number): Promise<Marker> =>
     }
     await c.query("VACUUM (ANALYZE) users")
     const marker: Marker = { bench: "ws", version: SEED_VERSION, users, seededAt: new Date().toISOString() }
-    await c.query(`COMMENT ON DATABASE ${quoteIdent(databaseName(url))} IS ${c.escapeLiteral(JSON.stringify(marker))}`)
+    await writeSeedMarker(c, url, marker)
     return marker
   })
 
@@ -91,23 +56,8 @@ export const loadUsers = (url: string, limit: number): Promise<ReadonlyArray<Ben
     return rows.rows
   })
 
-/** One fresh session per user; returns the tokens in the same order. */
-export const createSessions = (url: string, userIds: ReadonlyArray<string>): Promise<ReadonlyArray<string>> =>
-  withClient(url, async (c) => {
-    const tokens = userIds.map(() => randomBytes(32).toString("base64url"))
-    for (let at = 0; at < userIds.length; at += BATCH) {
-      await c.query(
-        `INSERT INTO sessions (token_hash, user_id, expires_at, user_agent)
-         SELECT h, u, now() + interval '1 day', $3 FROM unnest($1::bytea[], $2::uuid[]) AS x(h, u)`,
-        [
-          tokens.slice(at, at + BATCH).map((t) => createHash("sha256").update(t).digest()),
-          userIds.slice(at, at + BATCH),
-          USER_AGENT
-        ]
-      )
-    }
-    return tokens
-  })
+/** One fresh session per user, tagged as this benchmark's; returns the tokens in the same order. */
+export const createSessions = (url: string, userIds: ReadonlyArray<string>) => createSessionsAs(url, userIds, USER_AGENT)
 
 /** Removes every session this benchmark made (this run's and any an interrupted run left). */
 export const deleteSessions = (url: string): Promise<number> =>
