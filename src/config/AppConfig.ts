@@ -68,6 +68,8 @@ export interface AppConfigShape {
     readonly ttlSeconds: number
     /** `auto`: Secure when the request came over https (directly or per X-Forwarded-Proto). */
     readonly cookieSecure: "auto" | "always" | "never"
+    /** How long a node trusts a resolved session before asking the database again (log-outs reach every node at once). */
+    readonly cacheMillis: number
   }
   /** log2 of scrypt's N; 15 is OWASP's setting (with r=8, p=3). Lower only for tests. */
   readonly scryptLogN: number
@@ -204,7 +206,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   trustProxy: Config.boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
   sessions: Config.all({
     ttlSeconds: positiveInt("SESSION_TTL_SECONDS", 30 * 24 * 60 * 60, 365 * 24 * 60 * 60),
-    cookieSecure: Config.literal("auto", "always", "never")("COOKIE_SECURE").pipe(Config.withDefault("auto" as const))
+    cookieSecure: Config.literal("auto", "always", "never")("COOKIE_SECURE").pipe(Config.withDefault("auto" as const)),
+    cacheMillis: Config.integer("SESSION_CACHE_MS").pipe(Config.withDefault(30_000), between("SESSION_CACHE_MS", 0, 300_000))
   }),
   scryptLogN: Config.integer("PASSWORD_SCRYPT_LOG_N").pipe(Config.withDefault(15), between("PASSWORD_SCRYPT_LOG_N", 10, 20)),
   media: Config.all({
