@@ -71,6 +71,9 @@ export const make = Effect.gen(function*() {
   const withPendingBatch = <A, E, R>(limit: number, f: (rows: ReadonlyArray<OutboxRow>) => Effect.Effect<A, E, R>) =>
     sql.withTransaction(
       Effect.gen(function*() {
+        // a node frozen (not dead) while holding the relay lock would hold every node's events back:
+        // PostgreSQL ends a transaction left idle this long (longer than a publish may take)
+        yield* sql`SET LOCAL idle_in_transaction_session_timeout = '15s'`.pipe(Effect.orDie)
         const [lock] = yield* sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.pipe(
           Effect.orDie
         )
