@@ -83,6 +83,9 @@ const decoder = new TextDecoder()
 /** The first line of a failure, for logs and dead letters (stacks stay in the debug log). */
 const reasonOf = (cause: Cause.Cause<unknown>) => Cause.pretty(cause).split("\n")[0] ?? "failure"
 
+/** How long one pull of a partition stays open. */
+const PULL_EXPIRES_MS = 5000
+
 /** Redelivery delay after the n-th failed delivery: 250 ms doubling, at most 10 s. */
 export const redeliveryDelay = (deliveryCount: number) => Math.min(250 * 2 ** Math.max(0, deliveryCount - 1), 10_000)
 /** Pause before an actor that failed n times in a row handles anything else. */
@@ -303,7 +306,9 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       Effect.gen(function*() {
         while (!run.stopping) {
           const batch = yield* Effect.tryPromise({
-            try: () => consumer.fetch({ max_messages: mailboxCapacity, expires: 1000 }),
+            // each fetch lives 5 s: a command arriving as a 1 s fetch expired waited ~1 s for the next
+            // (fan-out p99 1.2 s); a stopping partition waits at most this long for its last fetch
+            try: () => consumer.fetch({ max_messages: mailboxCapacity, expires: PULL_EXPIRES_MS }),
             catch: (cause) => new NatsError({ op: `fetch mbox-${partition}`, cause })
           })
           const iterator = batch[Symbol.asyncIterator]()

@@ -127,7 +127,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
       const target = shareOf(options.partitions, live.length, live.indexOf(me))
       // give back extras, highest partitions first
       const extras = [...owned.keys()].sort((a, b) => b - a).slice(0, Math.max(0, owned.size - target))
-      for (const p of extras) yield* release(p, true)
+      yield* Effect.forEach(extras, (p) => release(p, true), { concurrency: "unbounded", discard: true })
 
       // take free partitions, starting from an offset so nodes do not all race for the same ones
       const start = Math.floor((live.indexOf(me) * options.partitions) / live.length)
@@ -156,7 +156,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
       Effect.gen(function*() {
         yield* Ref.set(stopping, true)
         yield* Fiber.interrupt(ticking)
-        yield* Effect.forEach([...owned.keys()], (p) => release(p, true), { discard: true, concurrency: 8 })
+        yield* Effect.forEach([...owned.keys()], (p) => release(p, true), { discard: true, concurrency: "unbounded" })
         yield* call("leave", () => nodes.delete(me)).pipe(Effect.ignore)
       })
     )
