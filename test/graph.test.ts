@@ -174,7 +174,7 @@ describe("graph", () => {
         const a = yield* signup()
         const b = yield* signup()
         const results = yield* Effect.all(Array.from({ length: 50 }, () => follow(a, b)), { concurrency: "unbounded" })
-        assert.isTrue(results.every((r) => r.status === 200 && r.json.status === "following"))
+        assert.isTrue(results.every((r) => r.status === 200 && r.json.status === "following"), JSON.stringify(results.filter((r) => r.status !== 200).map((r) => r.text).slice(0, 2)))
         assert.strictEqual((yield* counts(b)).followers, 1)
         assert.strictEqual((yield* counts(a)).following, 1)
         const sql = yield* SqlClient.SqlClient

@@ -169,7 +169,7 @@ export const make = Effect.gen(function*() {
         RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
     setAvatarPending: (userId, key) =>
       sql<{ previous: string | null }>`
-        UPDATE users u SET avatar_pending = ${key} FROM (SELECT avatar_pending AS previous FROM users WHERE id = ${userId} FOR UPDATE) old
+        UPDATE users u SET avatar_pending = ${key} FROM (SELECT avatar_pending AS previous FROM users WHERE id = ${userId} FOR NO KEY UPDATE) old
         WHERE u.id = ${userId} RETURNING old.previous`.pipe(
         Effect.map((rows) => Option.fromNullable(rows[0]?.previous)),
         Effect.orDie

@@ -82,7 +82,10 @@ export const make = Effect.gen(function*() {
     setPasswordHash: (id, hash) => sql`UPDATE users SET password_hash = ${hash} WHERE id = ${id}`.pipe(Effect.asVoid, Effect.orDie),
     lockPair: (a, b) => {
       const [first, second] = a < b ? [a, b] : [b, a]
-      return sql`SELECT id FROM users WHERE id IN (${first}, ${second}) ORDER BY id FOR UPDATE`.pipe(
+      // NO KEY UPDATE: enough to serialise changes to the pair's counters, and it does not conflict
+      // with the KEY SHARE locks that foreign-key checks take (a notification naming either user),
+      // which FOR UPDATE did — a deadlock under concurrent follows
+      return sql`SELECT id FROM users WHERE id IN (${first}, ${second}) ORDER BY id FOR NO KEY UPDATE`.pipe(
         Effect.asVoid,
         Effect.orDie
       )
