@@ -138,8 +138,19 @@ for (const transport of ["uws", "node"] as const) {
           const fastGot = yield* framesOf(fast, "test", 40)
           assert.strictEqual(fastGot.length, 40, "the fast reader got everything")
           assert.isBelow(Date.now() - started, 15_000)
+          // the server closed it (it counts each 1013) without waiting for the client to read
+          const slowClosed = yield* Effect.gen(function*() {
+            for (let i = 0; i < 300; i++) {
+              const metrics = yield* request("/metrics")
+              if (/^aperture_ws_slow_consumers_total [1-9]/m.test(metrics.text)) return true
+              yield* sleep(50)
+            }
+            return false
+          })
+          assert.isTrue(slowClosed, "the slow socket was closed by the server")
+          // the close frame reaches the client after the megabytes queued before it
           ;(slow.ws as unknown as { _socket: { resume(): void } })._socket.resume()
-          const closed = yield* slow.waitClosed()
+          const closed = yield* slow.waitClosed(40_000)
           assert.strictEqual(closed.code, 1013)
         }))
 
