@@ -17,7 +17,6 @@
  * down every read comes from PostgreSQL and the response carries `X-Aperture-Degraded: redis`.
  * PostgreSQL down is a 503.
  */
-import { HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { FeedRepo, type FeedPosition, type ViewerState } from "../db/Feed.ts"
@@ -35,7 +34,7 @@ export class TimelineRebuilds extends Context.Tag("TimelineRebuilds")<TimelineRe
 
 export class Feed extends Context.Tag("Feed")<Feed, {
   /** A `FeedPage` as JSON text, ready to send. */
-  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<HttpServerResponse.HttpServerResponse, BadRequest>
+  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<string, BadRequest>
 }>() {}
 
 export const encodeFeedCursor = (e: Entry) => Buffer.from(`${e.score}:${e.id}`).toString("base64url")
@@ -122,9 +121,7 @@ export const make = Effect.gen(function*() {
       const last = page[page.length - 1]
       const hasMore = candidates.length > limit
       const nextCursor = hasMore && last !== undefined ? `"${encodeFeedCursor(last)}"` : "null"
-      return HttpServerResponse.text(`{"items":[${items.join(",")}],"nextCursor":${nextCursor},"hasMore":${hasMore}}`, {
-        contentType: "application/json"
-      })
+      return `{"items":[${items.join(",")}],"nextCursor":${nextCursor},"hasMore":${hasMore}}`
     })
 
   const fromPostgres = (viewerId: string, before: FeedPosition | null, limit: number, cache: boolean) =>

@@ -1,3 +1,4 @@
+import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
 import type { RequestContext } from "../../observability/RequestContext.ts"
 import { Engagement } from "../../social/Engagement.ts"
@@ -11,7 +12,9 @@ export const feedHandlers = {
   home: ({ urlParams }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      return yield* (yield* Feed).page(viewer.userId, urlParams)
+      // the feed comes spliced as JSON text from cached cards: sent as it is, not re-encoded
+      const json = yield* (yield* Feed).page(viewer.userId, urlParams)
+      return HttpServerResponse.text(json, { contentType: "application/json" })
     })
 } satisfies GroupHandlers<"feed", Feed | Auth | RequestContext>
 
