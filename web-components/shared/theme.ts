@@ -5,6 +5,19 @@
  */
 import { css } from "lit"
 
+/** The dark scheme, forced by `theme="dark"` or chosen by the user's preference. */
+const darkPalette = css`
+  --_bg: var(--ap-bg, #121316);
+  --_fg: var(--ap-fg, #eceef2);
+  --_muted: var(--ap-muted, #a3a9b4);
+  --_border: var(--ap-border, #30333a);
+  --_surface: var(--ap-surface, #1d1f24);
+  --_accent: var(--ap-accent, #7aa2ff);
+  --_accent-fg: var(--ap-accent-fg, #0b0c0f);
+  --_like: var(--ap-like, #ff5c80);
+  --_danger: var(--ap-danger, #ff8a80);
+`
+
 export const theme = css`
   :host {
     display: block;
@@ -28,27 +41,11 @@ export const theme = css`
     line-height: 1.4;
   }
   :host([theme="dark"]) {
-    --_bg: var(--ap-bg, #121316);
-    --_fg: var(--ap-fg, #eceef2);
-    --_muted: var(--ap-muted, #a3a9b4);
-    --_border: var(--ap-border, #30333a);
-    --_surface: var(--ap-surface, #1d1f24);
-    --_accent: var(--ap-accent, #7aa2ff);
-    --_accent-fg: var(--ap-accent-fg, #0b0c0f);
-    --_like: var(--ap-like, #ff5c80);
-    --_danger: var(--ap-danger, #ff8a80);
+    ${darkPalette}
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme="light"])) {
-      --_bg: var(--ap-bg, #121316);
-      --_fg: var(--ap-fg, #eceef2);
-      --_muted: var(--ap-muted, #a3a9b4);
-      --_border: var(--ap-border, #30333a);
-      --_surface: var(--ap-surface, #1d1f24);
-      --_accent: var(--ap-accent, #7aa2ff);
-      --_accent-fg: var(--ap-accent-fg, #0b0c0f);
-      --_like: var(--ap-like, #ff5c80);
-      --_danger: var(--ap-danger, #ff8a80);
+      ${darkPalette}
     }
   }
   :host([hidden]) {
