@@ -37,6 +37,14 @@ export interface AppConfigShape {
     readonly wsMaxFrameBytes: number
     readonly wsMaxBufferedBytes: number
     readonly wsIdleTimeoutSeconds: number
+    /** Request target (path and query) longer than this is refused with 414. */
+    readonly urlBytes: number
+    /** Request headers larger than this in all are refused with 431. */
+    readonly headerBytes: number
+    /** JSON bodies nested deeper than this are refused with 400 before they are parsed. */
+    readonly jsonDepth: number
+    /** A connection that has not sent its whole request head within this long is closed. */
+    readonly headersTimeoutSeconds: number
   }
   readonly celebrityThreshold: number
   readonly actorPartitions: number
@@ -172,7 +180,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     uploadBytes: positiveInt("MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024 * 1024 * 1024),
     wsMaxFrameBytes: positiveInt("WS_MAX_FRAME_BYTES", 16 * 1024, 16 * 1024 * 1024),
     wsMaxBufferedBytes: positiveInt("WS_MAX_BUFFERED_BYTES", 1024 * 1024, 256 * 1024 * 1024),
-    wsIdleTimeoutSeconds: positiveInt("WS_IDLE_TIMEOUT_SECONDS", 60, 960).pipe(between("WS_IDLE_TIMEOUT_SECONDS", 8, 960))
+    wsIdleTimeoutSeconds: positiveInt("WS_IDLE_TIMEOUT_SECONDS", 60, 960).pipe(between("WS_IDLE_TIMEOUT_SECONDS", 8, 960)),
+    urlBytes: positiveInt("MAX_URL_BYTES", 8 * 1024, 1024 * 1024),
+    headerBytes: positiveInt("MAX_HEADER_BYTES", 16 * 1024, 1024 * 1024),
+    jsonDepth: positiveInt("MAX_JSON_DEPTH", 32, 1000),
+    headersTimeoutSeconds: positiveInt("HTTP_HEADERS_TIMEOUT_SECONDS", 10, 300)
   }),
   celebrityThreshold: positiveInt("CELEBRITY_THRESHOLD", 10_000),
   actorPartitions: positiveInt("ACTOR_PARTITIONS", 64, 1024),
