@@ -47,7 +47,7 @@ const json = (account: Account) => ({ ...account.bearer, "content-type": "applic
 
 for (const transport of ["uws", "node"] as const) {
   describe(`gateway on ${transport}`, () => {
-    layer(TestApp({ ...settings, transport, limits: { jsonBodyBytes: 65536, uploadBytes: 10 * 1024 * 1024, wsMaxFrameBytes: 16384, wsMaxBufferedBytes: 256 * 1024, wsIdleTimeoutSeconds: 60 } }), {
+    layer(TestApp({ ...settings, transport, limits: { jsonBodyBytes: 65536, uploadBytes: 10 * 1024 * 1024, wsMaxFrameBytes: 16384, wsMaxBufferedBytes: 256 * 1024, wsIdleTimeoutSeconds: 60, urlBytes: 8192, headerBytes: 16384, jsonDepth: 32, headersTimeoutSeconds: 10 } }), {
       timeout: "120 seconds",
       excludeTestServices: true
     })((it) => {
