@@ -1,11 +1,13 @@
 /**
  * The one mapping from failures to responses. Tagged API errors encode through their wire schema
  * (status from its annotation); `Retry-After` accompanies a 429; anything else is a defect: logged
- * with the request id and answered with a 500 that reveals nothing.
+ * with the request id and answered with a 500 that reveals nothing — unless it says a dependency
+ * is unreachable (DependencyFailure), which is a 503.
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Cause, Effect, Schema } from "effect"
 import { allWireErrors, InternalError, InternalErrorWire, RateLimited, ServiceUnavailable } from "../domain/ApiError.ts"
+import { isDependencyFailure } from "./DependencyFailure.ts"
 
 export interface ErrorResponse {
   readonly status: number
@@ -38,9 +40,6 @@ export const encodeApiError = (error: unknown): ErrorResponse | undefined => {
   return undefined
 }
 
-const isDependencyFailure = (u: unknown) =>
-  typeof u === "object" && u !== null && "_tag" in u && (u._tag === "SqlError" || u._tag === "NatsError")
-
 /** Maps the cause of a failed request; logs defects and unknown failures. */
 export const fromCause = (cause: Cause.Cause<unknown>): Effect.Effect<ErrorResponse> => {
   const failure = Cause.failureOption(cause)
@@ -49,9 +48,10 @@ export const fromCause = (cause: Cause.Cause<unknown>): Effect.Effect<ErrorRespo
     if (known) return Effect.succeed(known)
   }
   if (Cause.isInterruptedOnly(cause)) return Effect.succeed({ status: 503, body: "", headers: {} })
-  // a dependency that is down is not the client's fault nor a bug: say so with a 503
-  const defect = Cause.dieOption(cause)
-  if (defect._tag === "Some" && isDependencyFailure(defect.value)) {
+  // a dependency that is down is not the client's fault nor a bug: say so with a 503; a database
+  // that refuses a statement is a bug (500), see DependencyFailure
+  const unexpected = failure._tag === "Some" ? failure : Cause.dieOption(cause)
+  if (unexpected._tag === "Some" && isDependencyFailure(unexpected.value)) {
     return Effect.logWarning("request failed: dependency unavailable", cause).pipe(
       Effect.as(encodeApiError(new ServiceUnavailable({ message: "a service this request needs is unavailable; try again shortly" }))!)
     )
