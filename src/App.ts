@@ -45,7 +45,7 @@ import { ensureTopology } from "./streams/Topology.ts"
 import * as ActorHost from "./actors/runtime/ActorHost.ts"
 import * as Actors from "./actors/runtime/Actors.ts"
 import * as FanOut from "./actors/timeline/FanOut.ts"
-import * as Rebuilds from "./actors/timeline/Rebuilds.ts"
+import * as TimelineRebuilds from "./social/TimelineRebuilds.ts"
 import * as Timeline from "./actors/timeline/Timeline.ts"
 import * as EngagementRepo from "./db/Engagement.ts"
 import * as FeedRepo from "./db/Feed.ts"
@@ -114,7 +114,7 @@ export const BlobStoreLive = Layer.unwrapEffect(
 /** Accounts, sessions, the graph and their repositories. */
 export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
-  Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, Rebuilds.layer)),
+  Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
     Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive)
   )

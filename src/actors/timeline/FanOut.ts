@@ -19,11 +19,12 @@ import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import type { Keyset } from "../../db/Graph.ts"
 import type { EventEnvelope } from "../../domain/Events.ts"
+import type { TimelineBatch } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
 import { consumeEvents } from "../../streams/EventConsumer.ts"
 import { ConsumerNames } from "../../streams/Topology.ts"
 import { Actors } from "../runtime/Actors.ts"
-import { type TimelineBatch, TimelineKind } from "./Timeline.ts"
+import { TimelineKind } from "./Timeline.ts"
 
 const PostEvent = Schema.Struct({ postId: Schema.UUID, authorId: Schema.UUID })
 const FollowEvent = Schema.Struct({ followerId: Schema.UUID, followeeId: Schema.UUID })

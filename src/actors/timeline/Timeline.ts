@@ -6,33 +6,15 @@
  * missing (a new user, an evicted key, a flushed Redis) — so every command works on a whole
  * timeline. Follow backfills the author's recent posts; unfollow and block purge them.
  */
-import { Effect, Schema } from "effect"
+import { Effect } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
+import { TimelineProtocol } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
 import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
 
-const Uuid = Schema.UUID
-
-export const TimelineCommand = Schema.Union(
-  Schema.TaggedStruct("Rebuild", { force: Schema.Boolean }),
-  Schema.TaggedStruct("Backfill", { authorId: Uuid }),
-  Schema.TaggedStruct("Purge", { authorId: Uuid }),
-  Schema.TaggedStruct("Remove", { postIds: Schema.Array(Uuid) })
-)
-export type TimelineCommand = typeof TimelineCommand.Type
-
-/** One post for many timelines of one partition: the unit of fan-out. */
-export const TimelineBatch = Schema.Union(
-  Schema.TaggedStruct("InsertBatch", { userIds: Schema.Array(Uuid), postId: Uuid, score: Schema.Number }),
-  Schema.TaggedStruct("RemoveBatch", { userIds: Schema.Array(Uuid), postId: Uuid })
-)
-export type TimelineBatch = typeof TimelineBatch.Type
-
-export const TimelineQuery = Schema.TaggedStruct("Status", {})
-
-export const TimelineKind = kind({ name: "timeline", command: TimelineCommand, batch: TimelineBatch, query: TimelineQuery })
+export const TimelineKind = kind(TimelineProtocol)
 
 interface State {
   readonly userId: string
