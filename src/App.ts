@@ -24,6 +24,7 @@ import * as SessionsRepo from "./db/Sessions.ts"
 import * as UsersRepo from "./db/Users.ts"
 import * as RateLimiter from "./redis/RateLimiter.ts"
 import * as Accounts from "./social/Accounts.ts"
+import * as Delivery from "./social/Delivery.ts"
 import * as Limits from "./social/Limits.ts"
 import * as PasswordHasher from "./social/PasswordHasher.ts"
 import * as Sessions from "./social/Sessions.ts"
@@ -112,7 +113,7 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer).pipe(
+export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(

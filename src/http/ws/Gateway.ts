@@ -19,16 +19,15 @@
  * send buffer passes WS_MAX_BUFFERED_BYTES is closed with 1013 (it reconnects and resumes) and no
  * other socket waits for it. Logging out closes that session's sockets on every node; a block
  * stops frames from the blocked person at once.
+ *
+ * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
+ * the sockets, their cursors and their hygiene.
  */
-import type { Msg, Subscription } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { GraphRepo } from "../../db/Graph.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
-import { PRESENCE_REFRESH_MS, Timelines } from "../../redis/Timelines.ts"
-import { Inbox, type InboxMessage, type Republished, withId } from "../../streams/Inbox.ts"
-import { Live, type LiveSignal } from "../../streams/Live.ts"
+import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal } from "../../social/Delivery.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
 
 const MAX_BAD_FRAMES = 5
@@ -70,7 +69,7 @@ interface Socket {
 
 interface UserEntry {
   readonly sockets: Set<Socket>
-  readonly subscriptions: ReadonlyArray<Subscription>
+  readonly unfollow: () => void
   blocked: ReadonlySet<string>
 }
 
@@ -83,10 +82,7 @@ const actorOf = (json: string): string | undefined => {
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const metrics = yield* Metrics
-  const inbox = yield* Inbox
-  const live = yield* Live
-  const graph = yield* GraphRepo
-  const timelines = yield* Timelines
+  const delivery = yield* Delivery
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const decode = Schema.decodeUnknownOption(Schema.parseJson(ClientFrame))
   const sockets = new Map<string, Socket>()
@@ -107,11 +103,11 @@ export const make = Effect.gen(function*() {
   }
 
   const refreshBlocks = (userId: string) =>
-    graph.blockedIds(userId).pipe(
-      Effect.tap((ids) =>
+    delivery.blocked(userId).pipe(
+      Effect.tap((blocked) =>
         Effect.sync(() => {
           const entry = users.get(userId)
-          if (entry !== undefined) entry.blocked = new Set(ids)
+          if (entry !== undefined) entry.blocked = blocked
         })
       ),
       Effect.catchAllCause((cause) => Effect.logWarning("could not refresh blocks for a socket owner", cause))
@@ -129,7 +125,7 @@ export const make = Effect.gen(function*() {
       try {
         while (socket.conn.isOpen()) {
           const generation = socket.generation
-          const next: InboxMessage | null = yield* inbox.next(userId, socket.cursor)
+          const next: InboxFrame | null = yield* delivery.next(userId, socket.cursor)
           if (generation !== socket.generation) continue // a resume moved the cursor meanwhile
           if (next === null) {
             if (socket.again) {
@@ -158,17 +154,17 @@ export const make = Effect.gen(function*() {
     )
 
   /** Sends one frame, unless a block says otherwise; false once the socket is closed. */
-  const sendFrame = (socket: Socket, m: InboxMessage) => {
+  const sendFrame = (socket: Socket, m: InboxFrame) => {
     socket.cursor = m.seq
     const actor = actorOf(m.json)
     if (actor !== undefined && users.get(socket.conn.userId)?.blocked.has(actor)) return true
-    if (send(socket.conn, withId(m)) === "closed") return false
+    if (send(socket.conn, frameText(m)) === "closed") return false
     delivered.inc()
     return true
   }
 
   /** A republished frame: sent at once when it follows the socket's cursor, else read in order. */
-  const deliver = (socket: Socket, m: Republished) => {
+  const deliver = (socket: Socket, m: LiveFrame) => {
     if (m.seq <= socket.cursor) return // already sent (a replay got there first)
     if (!socket.pumping && socket.cursor >= m.previous) {
       sendFrame(socket, m)
@@ -177,7 +173,7 @@ export const make = Effect.gen(function*() {
     runFork(pump(socket))
   }
 
-  const onSignal = (userId: string) => (signal: LiveSignal) => {
+  const onSignal = (userId: string) => (signal: SocketSignal) => {
     const entry = users.get(userId)
     if (entry === undefined) return
     switch (signal._tag) {
@@ -197,19 +193,18 @@ export const make = Effect.gen(function*() {
       const userId = socket.conn.userId
       let entry = users.get(userId)
       if (entry === undefined) {
-        const onFrame = (msg: Msg) => {
+        const onFrame = (m: LiveFrame) => {
           const e = users.get(userId)
-          const m = inbox.parseRepublished(msg)
-          if (e === undefined || m === null) return
+          if (e === undefined) return
           for (const s of e.sockets) if (s.ready) deliver(s, m)
         }
         entry = {
           sockets: new Set(),
-          subscriptions: [live.listen(inbox.republished(userId), onFrame), live.subscribe(userId, onSignal(userId))],
+          unfollow: yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) }),
           blocked: new Set()
         }
         users.set(userId, entry)
-        yield* Effect.ignore(timelines.touchPresence([userId]))
+        yield* Effect.ignore(delivery.touchPresence([userId]))
         yield* refreshBlocks(userId)
       }
       entry.sockets.add(socket)
@@ -222,7 +217,7 @@ export const make = Effect.gen(function*() {
       entry.sockets.delete(socket)
       if (entry.sockets.size === 0) {
         users.delete(socket.conn.userId)
-        for (const sub of entry.subscriptions) sub.unsubscribe()
+        entry.unfollow()
       }
     })
 
@@ -252,8 +247,8 @@ export const make = Effect.gen(function*() {
   }
 
   // presence (who may be sent feed_new) is refreshed for every user with a socket here
-  yield* Effect.suspend(() => Effect.ignore(timelines.touchPresence([...users.keys()]))).pipe(
-    Effect.repeat(Schedule.spaced(PRESENCE_REFRESH_MS)),
+  yield* Effect.suspend(() => Effect.ignore(delivery.touchPresence([...users.keys()]))).pipe(
+    Effect.repeat(Schedule.spaced(delivery.presenceRefreshMillis)),
     Effect.forkScoped
   )
 
@@ -275,7 +270,7 @@ export const make = Effect.gen(function*() {
         sockets.set(conn.id, socket)
         // subscribe first, then read the latest sequence: anything stored after it rings
         yield* join(socket)
-        const inboxSeq = yield* inbox.lastSeq(conn.userId)
+        const inboxSeq = yield* delivery.lastSeq(conn.userId)
         socket.cursor = inboxSeq
         send(conn, frame("hello", { userId: conn.userId, inboxSeq, connectionId: conn.id }))
         yield* start(socket).pipe(Effect.delay(RESUME_WINDOW_MS), Effect.forkDaemon)
@@ -305,7 +300,7 @@ export const make = Effect.gen(function*() {
           case "resume": {
             const sinceSeq = parsed.value.payload.sinceSeq
             // complete when the client's last frame is still stored: limits drop oldest first
-            const complete = sinceSeq === 0 || (yield* inbox.holds(conn.userId, sinceSeq).pipe(Effect.orElseSucceed(() => false)))
+            const complete = sinceSeq === 0 || (yield* delivery.holds(conn.userId, sinceSeq).pipe(Effect.orElseSucceed(() => false)))
             socket.generation++
             socket.cursor = sinceSeq
             socket.resume = { sinceSeq, complete, replayed: 0 }
