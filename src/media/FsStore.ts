@@ -3,13 +3,24 @@
  * Writes go to a temporary file that is renamed into place only when complete, so a reader never
  * sees half an object and a failed upload leaves nothing behind.
  */
-import { Effect, Layer, Option, Stream } from "effect"
-import { createReadStream, createWriteStream } from "node:fs"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Readable } from "node:stream"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BlobError, type BlobInfo, BlobStore, contentTypeOf, isValidKey, limitBytes } from "./BlobStore.ts"
+
+/** Writes every byte of `chunks` at the handle's position: one write for a batch, resumed after a short one. */
+const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>) => {
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  let offset = 0
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset)
+    if (bytesWritten === 0) throw new Error("the file accepted no bytes")
+    offset += bytesWritten
+  }
+}
 
 export const make = (root: string) =>
   Effect.gen(function*() {
@@ -48,25 +59,23 @@ export const make = (root: string) =>
           const file = yield* fileOf("put", key)
           const temp = `${file}.part-${crypto.randomUUID()}`
           let size = 0
+          // a file handle, not a write stream: every write is a promise that settles with its error
+          // (ENOSPC, EIO, a handle closed under it), so no failure can escape as an 'error' event
+          // nobody listens to; each write is awaited, so the disk sets the pace
           const write = Effect.acquireUseRelease(
-            Effect.sync(() => createWriteStream(temp, { flags: "wx" })),
-            (out) =>
+            attempt("put", key, () => fs.open(temp, "wx")),
+            (handle) =>
               limitBytes(body, options.maxBytes, (n) => {
                 size = n
               }).pipe(
-                // respect the disk's pace: wait for 'drain' whenever the write buffer is full
-                Stream.runForEach((chunk) =>
-                  Effect.async<void, BlobError>((resume) => {
-                    if (out.write(chunk)) return resume(Effect.void)
-                    out.once("drain", () => resume(Effect.void))
-                  })
-                ),
-                Effect.zipRight(attempt("put", key, () => new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res()))))),
+                Stream.runForEachChunk((chunk) => attempt("put", key, () => writeAll(handle, Chunk.toReadonlyArray(chunk)))),
+                Effect.zipRight(attempt("put", key, () => handle.close())),
                 Effect.zipRight(attempt("put", key, () => fs.rename(temp, file)))
               ),
-            (out) => Effect.sync(() => out.destroyed || out.destroy())
+            // closing waits for a write still in flight (an interrupted request); closing twice is harmless
+            (handle) => Effect.promise(() => handle.close().catch(() => undefined))
           )
-          yield* write.pipe(Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true }))))
+          yield* write.pipe(Effect.onError(() => Effect.promise(() => fs.rm(temp, { force: true }).catch(() => undefined))))
           return { size }
         }),
       putBytes: (key, bytes) =>
@@ -82,6 +91,7 @@ export const make = (root: string) =>
           const file = yield* fileOf("read", key)
           const info = yield* stat(key)
           if (Option.isNone(info)) return Option.none()
+          // toWeb listens for the file stream's 'error' (a file removed since the stat): the body fails
           const body = Stream.fromReadableStream({
             evaluate: () =>
               Readable.toWeb(createReadStream(file, range ? { start: range.start, end: range.end } : {})) as ReadableStream<
