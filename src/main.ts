@@ -4,7 +4,8 @@
  * stop accepting, finish in-flight requests, close sockets, drain NATS, close pools — and exits 0.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { Cause, Effect, Layer, Logger, LogLevel } from "effect"
+import { PortInUse } from "./http/PortInUse.ts"
 import * as Logging from "./observability/Logging.ts"
 import { AppLive } from "./App.ts"
 import { AppConfig, describe, layer as ConfigLive } from "./config/AppConfig.ts"
@@ -25,6 +26,11 @@ const program = Effect.gen(function*() {
 program.pipe(
   Effect.provide(ConfigLive),
   Effect.provide(Logging.layer),
-  Effect.tapErrorCause((cause) => Effect.logError("aperture failed to start", cause)),
+  Effect.tapErrorCause((cause) => {
+    // a taken port is an operator's everyday mistake: one line that names the setting, no trace
+    const failure = Cause.failureOption(cause)
+    if (failure._tag === "Some" && failure.value instanceof PortInUse) return Effect.logError(failure.value.message)
+    return Effect.logError("aperture failed to start", cause)
+  }),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -6,9 +6,15 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 
+/** Free-form JSON that helps with the error: the fields that failed, the checks that are down. */
+const ErrorDetails = Schema.Unknown.annotations({
+  identifier: "ErrorDetails",
+  description: "Free-form JSON that helps with the error, e.g. the fields that failed to decode."
+})
+
 const fields = {
   message: Schema.String,
-  details: Schema.optional(Schema.Unknown)
+  details: Schema.optional(ErrorDetails)
 }
 
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", fields) {}
@@ -19,6 +25,9 @@ export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("Me
 export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", fields) {}
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", fields) {}
 export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {}
+export class LengthRequired extends Schema.TaggedError<LengthRequired>()("LengthRequired", fields) {}
+export class UriTooLong extends Schema.TaggedError<UriTooLong>()("UriTooLong", fields) {}
+export class HeadersTooLarge extends Schema.TaggedError<HeadersTooLarge>()("HeadersTooLarge", fields) {}
 export class Unprocessable extends Schema.TaggedError<Unprocessable>()("Unprocessable", fields) {}
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   ...fields,
@@ -36,6 +45,9 @@ export type ApiError =
   | Conflict
   | PayloadTooLarge
   | UnsupportedMediaType
+  | LengthRequired
+  | UriTooLong
+  | HeadersTooLarge
   | Unprocessable
   | RateLimited
   | ServiceUnavailable
@@ -47,7 +59,7 @@ export const ErrorBody = <Code extends string>(code: Code) =>
     error: Schema.Struct({
       code: Schema.Literal(code),
       message: Schema.String,
-      details: Schema.optional(Schema.Unknown)
+      details: Schema.optional(ErrorDetails)
     })
   })
 
@@ -80,7 +92,11 @@ const wire = <Self extends Plain, I extends { readonly _tag: string }>(
       const details = extra ? { ...(e.details ?? {}), ...extra.encode(e) } : e.details
       return { error: { code: tag, message: e.message, ...(details === undefined ? {} : { details }) } }
     }
-  }).pipe(Schema.compose(cls), (s) => s.annotations(HttpApiSchema.annotations({ status, description: tag })))
+  }).pipe(
+    Schema.compose(cls),
+    // named, so the OpenAPI document lists each error body once, among its components
+    (s) => s.annotations(HttpApiSchema.annotations({ status, description: tag, identifier: `${tag}Error` }))
+  )
 
 export const BadRequestWire = wire(BadRequest, "BadRequest", 400)
 export const UnauthorizedWire = wire(Unauthorized, "Unauthorized", 401)
@@ -90,6 +106,9 @@ export const MethodNotAllowedWire = wire(MethodNotAllowed, "MethodNotAllowed", 4
 export const ConflictWire = wire(Conflict, "Conflict", 409)
 export const PayloadTooLargeWire = wire(PayloadTooLarge, "PayloadTooLarge", 413)
 export const UnsupportedMediaTypeWire = wire(UnsupportedMediaType, "UnsupportedMediaType", 415)
+export const LengthRequiredWire = wire(LengthRequired, "LengthRequired", 411)
+export const UriTooLongWire = wire(UriTooLong, "UriTooLong", 414)
+export const HeadersTooLargeWire = wire(HeadersTooLarge, "HeadersTooLarge", 431)
 export const UnprocessableWire = wire(Unprocessable, "Unprocessable", 422)
 export const RateLimitedWire = wire(RateLimited, "RateLimited", 429, {
   encode: (e) => ({ retryAfterSeconds: e.retryAfterSeconds }),
@@ -108,6 +127,9 @@ export const allWireErrors = [
   ConflictWire,
   PayloadTooLargeWire,
   UnsupportedMediaTypeWire,
+  LengthRequiredWire,
+  UriTooLongWire,
+  HeadersTooLargeWire,
   UnprocessableWire,
   RateLimitedWire,
   ServiceUnavailableWire,

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { Forbidden, Unauthorized } from "../domain/ApiError.ts"
+import { Forbidden, type ServiceUnavailable, Unauthorized } from "../domain/ApiError.ts"
 import { RequestContext, type RequestContextShape } from "../observability/RequestContext.ts"
 import { sessionKeyOf, Sessions, type SocketOwner } from "../social/Sessions.ts"
 
@@ -65,20 +65,26 @@ export class Auth extends Context.Tag("Auth")<Auth, {
   readonly clearedCookie: Effect.Effect<string, never, RequestContext>
   /**
    * Who is opening a WebSocket: a single-use `?ticket=` (widgets), or the session cookie from this
-   * server's own origin or an allowlisted one. None means the upgrade is refused.
+   * server's own origin or an allowlisted one. None means the upgrade is refused; ServiceUnavailable
+   * that a ticket cannot be checked now (Redis does not answer).
    */
   readonly upgrade: (request: {
     readonly headers: RequestContextShape["headers"]
     readonly ticket: string | undefined
-  }) => Effect.Effect<Option.Option<SocketOwner>>
+  }) => Effect.Effect<Option.Option<SocketOwner>, ServiceUnavailable>
 }>() {}
 
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const sessions = yield* Sessions
 
+  // the pipeline checks the session of an `Authenticated` endpoint and the handler asks again:
+  // one resolution per request
+  const resolved = new WeakMap<RequestContextShape, Option.Option<Viewer>>()
   const optional = Effect.gen(function*() {
     const request = yield* RequestContext
+    const known = resolved.get(request)
+    if (known !== undefined) return known
     const fromHeader = bearer(request.headers.authorization)
     const fromCookie = fromHeader === undefined ? readCookie(request.headers.cookie, SESSION_COOKIE) : undefined
     const token = fromHeader ?? fromCookie
@@ -88,7 +94,9 @@ export const make = Effect.gen(function*() {
       return yield* new Forbidden({ message: "cross-site requests cannot use the session cookie; send a bearer token" })
     }
     const session = yield* sessions.resolve(token)
-    return Option.map(session, (s): Viewer => ({ userId: s.userId, tokenHash: s.tokenHash, via }))
+    const viewer = Option.map(session, (s): Viewer => ({ userId: s.userId, tokenHash: s.tokenHash, via }))
+    resolved.set(request, viewer)
+    return viewer
   })
 
   const secure = (request: RequestContextShape) =>

@@ -8,6 +8,8 @@ import { HttpApi, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Context, Either, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { Api, StreamedBody } from "../domain/Api.ts"
 import { BadRequest } from "../domain/ApiError.ts"
+import { Authenticated } from "../domain/Security.ts"
+import { decodePercent } from "./pipeline/Input.ts"
 import type { AnyHandler, ApiHandlers, HandlerServices } from "./Handlers.ts"
 
 export interface EncodedBody {
@@ -17,7 +19,8 @@ export interface EncodedBody {
 }
 
 export interface RawInput {
-  readonly params: Record<string, string>
+  /** Path parameters as they arrived (still percent-encoded), in the order of the path template. */
+  readonly params: ReadonlyArray<string>
   readonly query: string
   readonly headers: Record<string, string>
   /** Parsed JSON when the endpoint takes a JSON payload; undefined otherwise. */
@@ -36,6 +39,8 @@ export interface CompiledRoute {
   readonly payloadTypes: ReadonlyArray<string>
   /** The handler reads the body itself, as a stream (see StreamedBody). */
   readonly streamed: boolean
+  /** Declared with the `Authenticated` middleware: refused with 401 before the handler without a session. */
+  readonly requiresSession: boolean
   readonly decode: (input: RawInput) => Either.Either<Record<string, unknown>, BadRequest>
   readonly encodeSuccess: (value: unknown) => EncodedBody | HttpServerResponse.HttpServerResponse
   readonly handler: AnyHandler
@@ -147,7 +152,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
   const routes: Array<CompiledRoute> = []
   HttpApi.reflect(Api, {
     onGroup: () => undefined,
-    onEndpoint: ({ endpoint, group, mergedAnnotations, payloads, successes }) => {
+    onEndpoint: ({ endpoint, group, mergedAnnotations, middleware, payloads, successes }) => {
       const table = handlers[group.identifier as keyof ApiHandlers<HandlerServices>] as Record<string, AnyHandler>
       const handler = table[endpoint.name]
       if (handler === undefined) throw new Error(`no handler for ${group.identifier}.${endpoint.name}`)
@@ -168,12 +173,26 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
         matcher: pathMatcher(endpoint.path),
         payloadTypes,
         streamed,
+        requiresSession: [...middleware, ...endpoint.middlewares].some((m) => m.key === Authenticated.key),
         handler,
         encodeSuccess: encoderOf(successes),
         decode: (raw) => {
           const input: Record<string, unknown> = {}
           if (decodePath) {
-            const r = decodePath(raw.params)
+            const params: Record<string, string> = {}
+            for (let i = 0; i < paramNames.length; i++) {
+              const value = decodePercent(raw.params[i] ?? "")
+              if (value === undefined) {
+                return Either.left(
+                  new BadRequest({
+                    message: "invalid path",
+                    details: [{ path: [paramNames[i]!], message: "is not valid percent-encoded UTF-8" }]
+                  })
+                )
+              }
+              params[paramNames[i]!] = value
+            }
+            const r = decodePath(params)
             if (Either.isLeft(r)) return Either.left(r.left)
             input.path = r.right
           }
@@ -209,7 +228,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
 }
 
 export type RouteLookup =
-  | { readonly _tag: "Found"; readonly route: CompiledRoute; readonly params: Record<string, string> }
+  | { readonly _tag: "Found"; readonly route: CompiledRoute; readonly params: ReadonlyArray<string> }
   | { readonly _tag: "MethodNotAllowed"; readonly allow: ReadonlyArray<string> }
   | { readonly _tag: "NotFound" }
 
@@ -221,11 +240,7 @@ export const lookup = (routes: ReadonlyArray<CompiledRoute>, method: string, pat
     const m = route.matcher.exec(path)
     if (m === null) continue
     if (route.method === upper || (upper === "HEAD" && route.method === "GET")) {
-      const params: Record<string, string> = {}
-      route.paramNames.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1]!)
-      })
-      return { _tag: "Found", route, params }
+      return { _tag: "Found", route, params: m.slice(1) }
     }
     allow.push(route.method)
   }
