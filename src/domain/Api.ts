@@ -1,14 +1,19 @@
 /**
  * The Aperture HTTP contract, defined once. Both transports serve it, `/api/v1/openapi.json`
  * and `/docs` are generated from it, and `HttpApiClient.make(Api)` gives a typed client.
+ *
+ * Each endpoint declares what it answers: its successes, the errors it can fail with (`errors`
+ * below: its handler's failures plus what the pipeline refuses before the handler — 400 for bad
+ * input, 413/415 for a body), and `Authenticated` when it needs a session (401 comes with it).
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
 import * as N from "./Notifications.ts"
+import { Authenticated } from "./Security.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
 /**
@@ -21,69 +26,200 @@ export const PrometheusText = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" })
 )
 
+/** Adds error responses to an endpoint (each wire schema carries its status). */
+const errors = <const W extends ReadonlyArray<Schema.Schema.Any>>(...wires: W) =>
+<Endpoint extends HttpApiEndpoint.HttpApiEndpoint.Any>(
+  endpoint: Endpoint
+): HttpApiEndpoint.HttpApiEndpoint.AddError<Endpoint, Schema.Schema.Type<W[number]>, Schema.Schema.Context<W[number]>> =>
+  wires.reduce((e: any, wire) => e.addError(wire), endpoint)
+
+/** The operation's summary (one line) and, where it helps, a description. */
+const doc = (summary: string, description?: string) =>
+  OpenApi.annotations(description === undefined ? { summary } : { summary, description })
+
+const { BadRequestWire: B, ForbiddenWire: F, NotFoundWire: NF, ConflictWire: C, UnprocessableWire: U } = E
+const { RateLimitedWire: R, ServiceUnavailableWire: S } = E
+/** What the body policy refuses before the handler: a body too large or of the wrong type. */
+const { PayloadTooLargeWire: TooLarge, UnsupportedMediaTypeWire: BadType } = E
+
+/** A file part of a multipart form: any bytes to the decoder, a binary string to OpenAPI. */
+const imageFile = (description: string) =>
+  Schema.Unknown.annotations({
+    jsonSchema: { type: "string", format: "binary", contentMediaType: "image/*", description }
+  })
+
+/** The multipart form of `POST /posts` as documented: `PostForm` with its image as a file part. */
+const PostUploadForm = Schema.Struct({
+  ...P.PostForm.fields,
+  image: imageFile("the photo: JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB")
+})
+
+const AvatarForm = Schema.Struct({
+  image: imageFile("the new avatar: JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB")
+})
+
 /** Process-level probes, outside the versioned base path. */
 export class OpsGroup extends HttpApiGroup.make("ops")
-  .add(HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health))
-  .add(HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness))
-  .add(HttpApiEndpoint.get("metrics", "/metrics").addSuccess(PrometheusText))
+  .add(
+    HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health)
+      .annotateContext(doc("Liveness probe", "200 while the process runs; checks no dependency."))
+  )
+  .add(
+    HttpApiEndpoint.get("readyz", "/readyz").addSuccess(Readiness).pipe(errors(S))
+      .annotateContext(doc("Readiness probe", "200 when PostgreSQL, Redis and NATS are reachable; 503 naming the ones that are down."))
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(PrometheusText)
+      .annotateContext(doc("Prometheus metrics", "Request latency histograms, actor counts and mailbox depths, fan-out lag, media durations, consumer pending."))
+  )
+  .annotateContext(OpenApi.annotations({ description: "Process probes and metrics for orchestrators and Prometheus (outside /api/v1)." }))
 {}
 
 export class SystemGroup extends HttpApiGroup.make("system")
-  .add(HttpApiEndpoint.get("info", "/system/info").addSuccess(NodeInfo))
-  .add(HttpApiEndpoint.get("sample", "/system/sample").setUrlParams(SampleQuery).addSuccess(SampleList))
-  .add(HttpApiEndpoint.post("echo", "/system/echo").setPayload(EchoPayload).addSuccess(EchoPayload))
+  .add(
+    HttpApiEndpoint.get("info", "/system/info").addSuccess(NodeInfo)
+      .annotateContext(doc("Describe this node", "Version, node id, roles, transport and runtime of the node that answered."))
+  )
+  .add(
+    HttpApiEndpoint.get("sample", "/system/sample").setUrlParams(SampleQuery).addSuccess(SampleList).pipe(errors(B))
+      .annotateContext(doc("A fixed sample list", "A deterministic list without I/O, for probes and benchmarks of the JSON path."))
+  )
+  .add(
+    HttpApiEndpoint.post("echo", "/system/echo").setPayload(EchoPayload).addSuccess(EchoPayload).pipe(errors(B, TooLarge, BadType))
+      .annotateContext(doc("Echo a JSON body", "Decodes the body strictly and returns it as sent, for probes and benchmarks."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Node information and benchmark fixtures; no session, no side effects." }))
 {}
 
 export class AuthGroup extends HttpApiGroup.make("auth")
-  .add(HttpApiEndpoint.post("signup", "/auth/signup").setPayload(A.Signup).addSuccess(A.AuthResult, { status: 201 }))
-  .add(HttpApiEndpoint.post("login", "/auth/login").setPayload(A.Login).addSuccess(A.AuthResult))
-  .add(HttpApiEndpoint.post("logout", "/auth/logout").addSuccess(HttpApiSchema.NoContent))
-  .add(HttpApiEndpoint.get("me", "/auth/me").addSuccess(A.Me))
-  .add(HttpApiEndpoint.post("wsTicket", "/auth/ws-ticket").addSuccess(A.WsTicket))
+  .add(
+    HttpApiEndpoint.post("signup", "/auth/signup").setPayload(A.Signup).addSuccess(A.AuthResult, { status: 201 })
+      .pipe(errors(B, TooLarge, BadType, C, U, R, S))
+      .annotateContext(doc("Create an account", "Answers the new user and a session token, and sets the session cookie. 409 when the username or email is taken."))
+  )
+  .add(
+    HttpApiEndpoint.post("login", "/auth/login").setPayload(A.Login).addSuccess(A.AuthResult)
+      .pipe(errors(B, TooLarge, BadType, E.UnauthorizedWire, R, S))
+      .annotateContext(doc("Sign in", "With a username or email and the password; answers the user and a session token, and sets the session cookie. 401 for wrong credentials."))
+  )
+  .add(
+    HttpApiEndpoint.post("logout", "/auth/logout").addSuccess(HttpApiSchema.NoContent).pipe(errors(F, S))
+      .annotateContext(doc("Sign out", "Revokes the session sent, if any, closes its sockets and clears the cookie; without a session it only clears the cookie."))
+  )
+  .add(
+    HttpApiEndpoint.get("me", "/auth/me").addSuccess(A.Me).middleware(Authenticated).pipe(errors(F, S))
+      .annotateContext(doc("The signed-in account"))
+  )
+  .add(
+    HttpApiEndpoint.post("wsTicket", "/auth/ws-ticket").addSuccess(A.WsTicket).middleware(Authenticated).pipe(errors(F, S))
+      .annotateContext(doc("Issue a WebSocket ticket", "A short-lived, single-use ticket to open `/ws?ticket=` from a page on another origin."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Accounts and sessions: sign-up, log-in, log-out, the current account and WebSocket tickets." }))
 {}
 
 export class UsersGroup extends HttpApiGroup.make("users")
-  .add(HttpApiEndpoint.get("profile", "/users/:username").setPath(A.UsernamePath).addSuccess(A.Profile))
-  .add(HttpApiEndpoint.patch("update", "/users/me").setPayload(A.ProfileUpdate).addSuccess(A.Me))
-  .add(HttpApiEndpoint.get("blocks", "/users/me/blocks").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage))
+  .add(
+    HttpApiEndpoint.get("profile", "/users/:username").setPath(A.UsernamePath).addSuccess(A.Profile).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A user's profile", "Counts and viewer flags; a private account shows its content only to followers (`canViewContent`)."))
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/users/me").setPayload(A.ProfileUpdate).addSuccess(A.Me).middleware(Authenticated)
+      .pipe(errors(B, TooLarge, BadType, F, R, S))
+      .annotateContext(doc("Update your profile", "Display name, bio and privacy; fields left out stay as they are."))
+  )
+  .add(
+    HttpApiEndpoint.get("blocks", "/users/me/blocks").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage).middleware(Authenticated)
+      .pipe(errors(B, F, S))
+      .annotateContext(doc("Accounts you block", "Newest first, cursor-paginated, so they can be unblocked."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Profiles: reading anyone's, editing your own, and the list of accounts you block." }))
 {}
 
 export class GraphGroup extends HttpApiGroup.make("graph")
-  .add(HttpApiEndpoint.post("follow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState))
-  .add(HttpApiEndpoint.del("unfollow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState))
+  .add(
+    HttpApiEndpoint.post("follow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState).middleware(Authenticated)
+      .pipe(errors(B, F, NF, U, R, S))
+      .annotateContext(doc("Follow a user", "Idempotent; a private account yields a follow request (`requested`)."))
+  )
+  .add(
+    HttpApiEndpoint.del("unfollow", "/users/:username/follow").setPath(A.UsernamePath).addSuccess(A.FollowState)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Unfollow a user", "Idempotent; also withdraws a pending follow request."))
+  )
   .add(
     HttpApiEndpoint.get("followers", "/users/:username/followers").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
-      .addSuccess(A.UserPage)
+      .addSuccess(A.UserPage).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A user's followers", "Cursor-paginated; 403 for a private account the viewer does not follow."))
   )
   .add(
     HttpApiEndpoint.get("following", "/users/:username/following").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
-      .addSuccess(A.UserPage)
+      .addSuccess(A.UserPage).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Whom a user follows", "Cursor-paginated; 403 for a private account the viewer does not follow."))
   )
-  .add(HttpApiEndpoint.get("requests", "/follow-requests").setUrlParams(A.PageQuery).addSuccess(A.FollowRequestPage))
-  .add(HttpApiEndpoint.post("approve", "/follow-requests/:id/approve").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent))
-  .add(HttpApiEndpoint.post("deny", "/follow-requests/:id/deny").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent))
-  .add(HttpApiEndpoint.post("block", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent))
-  .add(HttpApiEndpoint.del("unblock", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.get("requests", "/follow-requests").setUrlParams(A.PageQuery).addSuccess(A.FollowRequestPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Pending follow requests", "Requests to follow your private account, newest first."))
+  )
+  .add(
+    HttpApiEndpoint.post("approve", "/follow-requests/:id/approve").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Approve a follow request"))
+  )
+  .add(
+    HttpApiEndpoint.post("deny", "/follow-requests/:id/deny").setPath(A.IdPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Deny a follow request"))
+  )
+  .add(
+    HttpApiEndpoint.post("block", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, R, S))
+      .annotateContext(doc("Block a user", "Removes follows both ways; each side's profile and content become invisible to the other."))
+  )
+  .add(
+    HttpApiEndpoint.del("unblock", "/users/:username/block").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Unblock a user"))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "The social graph: follows, follower lists, follow requests of private accounts, and blocks." }))
 {}
 
 export class PostsGroup extends HttpApiGroup.make("posts")
   .add(
     HttpApiEndpoint.post("create", "/posts")
-      .setPayload(Schema.Union(P.CreateFromUpload, HttpApiSchema.MultipartStream(P.PostForm)))
+      .setPayload(Schema.Union(P.CreateFromUpload, HttpApiSchema.MultipartStream(PostUploadForm)))
       .addSuccess(P.PostAccepted, { status: 202 })
       .annotate(StreamedBody, true)
+      .middleware(Authenticated)
+      .pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S))
+      .annotateContext(doc(
+        "Publish a photo",
+        "Multipart (`image`, `caption`, `altText`, `location`) or JSON with the `uploadId` of a direct upload. Answers 202 while the media pipeline renders the variants; `post_ready` follows on the socket."
+      ))
   )
-  .add(HttpApiEndpoint.get("get", "/posts/:id").setPath(P.PostIdPath).addSuccess(P.Post))
-  .add(HttpApiEndpoint.del("remove", "/posts/:id").setPath(P.PostIdPath).addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.get("get", "/posts/:id").setPath(P.PostIdPath).addSuccess(P.Post).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A post", "With its status, variants, counts and the viewer's flags; 404 when it is not visible to the viewer."))
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/posts/:id").setPath(P.PostIdPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Delete your post"))
+  )
   .add(
     HttpApiEndpoint.get("grid", "/users/:username/posts").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
-      .addSuccess(P.PostPage)
+      .addSuccess(P.PostPage).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A user's posts", "The profile grid, newest first, cursor-paginated."))
   )
-  .add(HttpApiEndpoint.post("upload", "/uploads").addSuccess(P.UploadTarget, { status: 201 }))
+  .add(
+    HttpApiEndpoint.post("upload", "/uploads").addSuccess(P.UploadTarget, { status: 201 })
+      .middleware(Authenticated).pipe(errors(F, R, S))
+      .annotateContext(doc("Start a direct upload", "A short-lived, single-use target to PUT the image to; then `POST /posts {uploadId}`."))
+  )
   .add(
     HttpApiEndpoint.put("receive", "/uploads/:id")
       .setPath(P.PostIdPath)
@@ -91,15 +227,28 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .setPayload(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "application/octet-stream" })))
       .addSuccess(HttpApiSchema.NoContent)
       .annotate(StreamedBody, true)
+      .pipe(errors(B, F, NF, C, TooLarge, S))
+      .annotateContext(doc(
+        "Receive a direct upload",
+        "The signed URL from `POST /uploads` (filesystem store): the signature authorises the upload, no session is needed. 403 for a bad signature, 409 when already used."
+      ))
   )
   .add(
     HttpApiEndpoint.put("avatar", "/users/me/avatar")
-      .setPayload(HttpApiSchema.MultipartStream(Schema.Struct({ image: Schema.Unknown })))
+      .setPayload(HttpApiSchema.MultipartStream(AvatarForm))
       .addSuccess(P.AvatarAccepted, { status: 202 })
       .annotate(StreamedBody, true)
+      .middleware(Authenticated)
+      .pipe(errors(B, TooLarge, BadType, F, R, S))
+      .annotateContext(doc("Replace your avatar", "Multipart with an `image` part; answers 202 while the variants are rendered."))
   )
-  .add(HttpApiEndpoint.post("requeue", "/admin/media/:id/requeue").setPath(P.PostIdPath).addSuccess(P.PostAccepted, { status: 202 }))
+  .add(
+    HttpApiEndpoint.post("requeue", "/admin/media/:id/requeue").setPath(P.PostIdPath).addSuccess(P.PostAccepted, { status: 202 })
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Render a post's media again", "Admins only (`ADMIN_USERNAMES`): sends the post's media job again, e.g. after it failed."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Photo posts: publishing (multipart or direct upload), reading, deleting, profile grids and avatars." }))
 {}
 
 /** Rendered media: public, immutable, served with Range and ETag support. */
@@ -108,40 +257,172 @@ export class MediaGroup extends HttpApiGroup.make("media")
     HttpApiEndpoint.get("get", "/media/:key")
       .setPath(Schema.Struct({ key: Schema.String.pipe(Schema.maxLength(200)) }))
       .addSuccess(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "image/webp" })))
+      .pipe(errors(B, NF))
+      .annotateContext(doc(
+        "A rendered image",
+        "Immutable variants by content key, with ETag (304) and byte ranges (206, 416); with S3 delivery by redirect, a 302 to a presigned URL."
+      ))
   )
+  .annotateContext(OpenApi.annotations({ description: "Rendered images (WebP variants): public, immutable, cacheable for a year." }))
 {}
 
 export class SearchGroup extends HttpApiGroup.make("search")
-  .add(HttpApiEndpoint.get("users", "/search/users").setUrlParams(A.SearchQuery).addSuccess(A.UserPage))
+  .add(
+    HttpApiEndpoint.get("users", "/search/users").setUrlParams(A.SearchQuery).addSuccess(A.UserPage).pipe(errors(B, F, S))
+      .annotateContext(doc("Search users", "By username or display name prefix; accounts that block the viewer are left out."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Search." }))
 {}
 
 /** The home feed: newest first, hybrid fan-out; `X-Aperture-Degraded: redis` when served without Redis. */
 export class FeedGroup extends HttpApiGroup.make("feed")
-  .add(HttpApiEndpoint.get("home", "/feed").setUrlParams(A.PageQuery).addSuccess(G.FeedPage))
+  .add(
+    HttpApiEndpoint.get("home", "/feed").setUrlParams(A.PageQuery).addSuccess(G.FeedPage).middleware(Authenticated)
+      .pipe(errors(B, F, S))
+      .annotateContext(doc(
+        "Your home feed",
+        "Posts of the accounts you follow, newest first, cursor-paginated. Served from PostgreSQL with `X-Aperture-Degraded: redis` when Redis is unavailable."
+      ))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "The home feed (hybrid fan-out: pushed timelines merged with celebrities' outboxes)." }))
 {}
 
 export const CommentIdPath = Schema.Struct({ id: Schema.UUID })
 
 /** Likes, saves and comments; like and save are idempotent. */
 export class EngagementGroup extends HttpApiGroup.make("engagement")
-  .add(HttpApiEndpoint.post("like", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState))
-  .add(HttpApiEndpoint.del("unlike", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState))
-  .add(HttpApiEndpoint.post("save", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState))
-  .add(HttpApiEndpoint.del("unsave", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState))
-  .add(HttpApiEndpoint.get("comments", "/posts/:id/comments").setPath(P.PostIdPath).setUrlParams(A.PageQuery).addSuccess(G.CommentPage))
-  .add(HttpApiEndpoint.post("comment", "/posts/:id/comments").setPath(P.PostIdPath).setPayload(G.NewComment).addSuccess(G.Comment, { status: 201 }))
-  .add(HttpApiEndpoint.del("deleteComment", "/comments/:id").setPath(CommentIdPath).addSuccess(HttpApiSchema.NoContent))
+  .add(
+    HttpApiEndpoint.post("like", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState).middleware(Authenticated)
+      .pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Like a post", "Idempotent: answers the like state and count."))
+  )
+  .add(
+    HttpApiEndpoint.del("unlike", "/posts/:id/like").setPath(P.PostIdPath).addSuccess(G.LikeState).middleware(Authenticated)
+      .pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Unlike a post", "Idempotent: answers the like state and count."))
+  )
+  .add(
+    HttpApiEndpoint.post("save", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState).middleware(Authenticated)
+      .pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Save a post", "Idempotent."))
+  )
+  .add(
+    HttpApiEndpoint.del("unsave", "/posts/:id/save").setPath(P.PostIdPath).addSuccess(G.SaveState).middleware(Authenticated)
+      .pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Unsave a post", "Idempotent."))
+  )
+  .add(
+    HttpApiEndpoint.get("comments", "/posts/:id/comments").setPath(P.PostIdPath).setUrlParams(A.PageQuery).addSuccess(G.CommentPage)
+      .pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A post's comments", "Cursor-paginated; 404 when the post is not visible to the viewer."))
+  )
+  .add(
+    HttpApiEndpoint.post("comment", "/posts/:id/comments").setPath(P.PostIdPath).setPayload(G.NewComment)
+      .addSuccess(G.Comment, { status: 201 }).middleware(Authenticated)
+      .pipe(errors(B, TooLarge, BadType, F, NF, R, S))
+      .annotateContext(doc("Comment on a post"))
+  )
+  .add(
+    HttpApiEndpoint.del("deleteComment", "/comments/:id").setPath(CommentIdPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Delete a comment", "Your own comment, or any comment on your post."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Likes, saves and comments on posts; like and save are idempotent." }))
 {}
 
 /** Grouped notifications with the exact unread count; `POST /notifications/read {}` marks all read. */
 export class NotificationsGroup extends HttpApiGroup.make("notifications")
-  .add(HttpApiEndpoint.get("list", "/notifications").setUrlParams(A.PageQuery).addSuccess(N.NotificationPage))
-  .add(HttpApiEndpoint.post("read", "/notifications/read").setPayload(N.MarkRead).addSuccess(N.UnreadCount))
+  .add(
+    HttpApiEndpoint.get("list", "/notifications").setUrlParams(A.PageQuery).addSuccess(N.NotificationPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Your notifications", "Grouped (the newest three actors and a count), newest first, with the exact unread count."))
+  )
+  .add(
+    HttpApiEndpoint.post("read", "/notifications/read").setPayload(N.MarkRead).addSuccess(N.UnreadCount)
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, S))
+      .annotateContext(doc("Mark notifications read", "The ones listed in `ids`, or all of them when `ids` is left out; answers the unread count."))
+  )
   .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Notifications (likes, comments, follows, follow requests) and their unread count." }))
 {}
+
+/** How each error status reads in the document (the schemas name only the error's code). */
+const errorDescriptions: Readonly<Record<string, string>> = {
+  "400": "Bad input: a path, query or body that does not decode; `details` names the fields.",
+  "401": "No valid session: sign in, then send the bearer token or the session cookie.",
+  "403": "Not allowed, e.g. a cross-site write with the session cookie.",
+  "404": "Unknown, or not visible to the viewer.",
+  "409": "Conflicts with the current state.",
+  "413": "The body is too large.",
+  "415": "The body's content type is not accepted.",
+  "422": "Well-formed but not acceptable.",
+  "429": "Rate limited: retry after `Retry-After` seconds.",
+  "503": "A service this request needs is unavailable; try again shortly."
+}
+
+const refsIn = (value: unknown, found: Set<string>) => {
+  if (Array.isArray(value)) {
+    for (const v of value) refsIn(v, found)
+  } else if (typeof value === "object" && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "$ref" && typeof v === "string") found.add(v.replace("#/components/schemas/", ""))
+      else refsIn(v, found)
+    }
+  }
+  return found
+}
+
+/**
+ * The document's finishing touches. Decoding failures are answered with `BadRequest` by the one
+ * pipeline (Routes.ts), never with the platform's `HttpApiDecodeError` that `HttpApi.make`
+ * declares on every endpoint: that schema leaves the responses (so an endpoint without input
+ * advertises no 400), and so do the components only it used. Error responses get readable
+ * descriptions, and a 429 its `Retry-After` header.
+ */
+const finish = (spec: Record<string, any>): Record<string, any> => {
+  const decodeError = "#/components/schemas/HttpApiDecodeError"
+  for (const item of Object.values<Record<string, any>>(spec.paths)) {
+    for (const op of Object.values<any>(item)) {
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        const media = response.content?.["application/json"]
+        if (status === "400" && media !== undefined) {
+          if (media.schema.$ref === decodeError) {
+            delete op.responses[status]
+            continue
+          }
+          if (Array.isArray(media.schema.anyOf)) {
+            const rest = media.schema.anyOf.filter((s: any) => s.$ref !== decodeError)
+            media.schema = rest.length === 1 ? rest[0] : { ...media.schema, anyOf: rest }
+          }
+        }
+        if (errorDescriptions[status] !== undefined) response.description = errorDescriptions[status]
+        if (status === "429") {
+          response.headers = {
+            "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer", minimum: 1 } }
+          }
+        }
+      }
+    }
+  }
+  // keep the components reachable from the paths
+  const schemas: Record<string, unknown> = spec.components.schemas
+  const reachable = new Set<string>()
+  let next = refsIn(spec.paths, new Set())
+  while (next.size > 0) {
+    const found = new Set<string>()
+    for (const name of next) {
+      if (reachable.has(name)) continue
+      reachable.add(name)
+      refsIn(schemas[name], found)
+    }
+    next = found
+  }
+  for (const name of Object.keys(schemas)) if (!reachable.has(name)) delete schemas[name]
+  return spec
+}
 
 export class Api extends HttpApi.make("aperture")
   .add(OpsGroup)
@@ -155,18 +436,16 @@ export class Api extends HttpApi.make("aperture")
   .add(EngagementGroup)
   .add(NotificationsGroup)
   .add(MediaGroup)
-  .addError(E.BadRequestWire)
-  .addError(E.UnauthorizedWire)
-  .addError(E.ForbiddenWire)
-  .addError(E.NotFoundWire)
-  .addError(E.MethodNotAllowedWire)
-  .addError(E.ConflictWire)
-  .addError(E.PayloadTooLargeWire)
-  .addError(E.UnsupportedMediaTypeWire)
-  .addError(E.UnprocessableWire)
-  .addError(E.RateLimitedWire)
-  .addError(E.ServiceUnavailableWire)
-  .addError(E.InternalErrorWire)
+  .annotateContext(OpenApi.annotations({
+    title: "Aperture API",
+    version: "1",
+    description:
+      "Real-time photo sharing: accounts, the social graph, posts, the home feed, engagement and notifications. " +
+      "Errors are `{\"error\": {\"code\", \"message\", \"details\"?}}` with the matching status; a 429 carries `Retry-After`. " +
+      "Endpoints that need a session say so (`security`): send `Authorization: Bearer <token>` or the `ap_session` cookie.",
+    servers: [{ url: "/", description: "This server" }],
+    transform: finish
+  }))
 {}
 
 export const ApiBasePath = "/api/v1"

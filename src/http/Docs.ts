@@ -12,12 +12,16 @@ export const OPENAPI_PATH = "/api/v1/openapi.json"
 export const DOCS_PATH = "/docs"
 export const DOCS_SCRIPT_PATH = "/docs/scalar.js"
 
+/**
+ * The OpenAPI document as served. Everything in it — info, servers, tags, summaries, security,
+ * error responses — comes from the contract's annotations (see Api.ts), so the typed client, the
+ * docs page and the validators in test/openapi.test.ts all see the same document.
+ */
+export const openApiSpec = (): OpenApi.OpenAPISpec => OpenApi.fromApi(Api)
+
 let openApiJson: string | undefined
 export const openApiDocument = (): string => {
-  openApiJson ??= JSON.stringify({
-    ...OpenApi.fromApi(Api),
-    info: { title: "Aperture API", version: "1", description: "Real-time photo sharing: accounts, posts, feed, stories, messages." }
-  })
+  openApiJson ??= JSON.stringify(openApiSpec())
   return openApiJson
 }
 
