@@ -65,6 +65,17 @@ export interface AppConfigShape {
     readonly authorOutboxCap: number
   }
   readonly outbox: { readonly pollMillis: number; readonly batchSize: number }
+  /** Bounds on every call to a dependency: a stalled one costs a request this long, never the whole stall. */
+  readonly timeouts: {
+    /** A Redis command without a reply by then fails (readers with a fallback take it). */
+    readonly redisCommandMillis: number
+    /** PostgreSQL cancels a statement running longer (the client gives up a little later if the server is silent). */
+    readonly pgStatementMillis: number
+    /** Opening a PostgreSQL connection, or waiting for a free one in the pool. */
+    readonly pgConnectMillis: number
+    /** A JetStream request (a PubAck, a direct get, a management call) without a reply by then fails. */
+    readonly natsRequestMillis: number
+  }
   readonly readyTimeoutMillis: number
   readonly shutdownGraceMillis: number
   readonly traceSampleRate: number
@@ -202,6 +213,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   outbox: Config.all({
     pollMillis: positiveInt("OUTBOX_POLL_MS", 250, 60_000),
     batchSize: positiveInt("OUTBOX_BATCH", 200, 10_000)
+  }),
+  timeouts: Config.all({
+    redisCommandMillis: positiveInt("REDIS_COMMAND_TIMEOUT_MS", 1500, 60_000),
+    pgStatementMillis: positiveInt("PG_STATEMENT_TIMEOUT_MS", 5000, 600_000),
+    pgConnectMillis: positiveInt("PG_CONNECT_TIMEOUT_MS", 5000, 60_000),
+    natsRequestMillis: positiveInt("NATS_REQUEST_TIMEOUT_MS", 3000, 60_000)
   }),
   readyTimeoutMillis: positiveInt("READY_TIMEOUT_MS", 1000, 30_000),
   shutdownGraceMillis: positiveInt("SHUTDOWN_GRACE_MS", 10_000, 600_000),

@@ -89,6 +89,9 @@ export const isBlobUnavailable = (error: unknown): boolean =>
 const byTag: Readonly<Record<string, Classifier>> = {
   SqlError: isSqlUnavailable,
   NatsError: () => true,
+  // src/redis: a command that failed or timed out (Redis.call, and the Timelines store's own error)
+  RedisError: () => true,
+  RedisUnavailable: () => true,
   BlobError: isBlobUnavailable
 }
 

@@ -13,17 +13,15 @@
  * Cards are cached as JSON without counts and flags, and the response is spliced from them as
  * text: no card is parsed or re-encoded on a read. The cursor is the last candidate's (score, id):
  * stable while new posts arrive on top, the same on both paths. A timeline that is not complete is
- * rebuilt by its actor (a durable command) while this read is answered from PostgreSQL; with Redis
- * down every read comes from PostgreSQL and the response carries `X-Aperture-Degraded: redis`.
- * PostgreSQL down is a 503.
+ * rebuilt by its actor (a durable command) while this read is answered from PostgreSQL. With Redis
+ * down or not answering within REDIS_COMMAND_TIMEOUT_MS the read comes from PostgreSQL and the page
+ * says it is degraded (the route turns that into `X-Aperture-Degraded: redis`). PostgreSQL down is a 503.
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { FeedRepo, type FeedPosition, type ViewerState } from "../db/Feed.ts"
 import { BadRequest } from "../domain/ApiError.ts"
-import { DegradedHeader } from "../domain/Engagement.ts"
 import { Post } from "../domain/Posts.ts"
-import { addResponseHeader } from "../observability/RequestContext.ts"
 import { type Entry, Timelines } from "../redis/Timelines.ts"
 import { postOf } from "./Views.ts"
 
@@ -32,9 +30,14 @@ export class TimelineRebuilds extends Context.Tag("TimelineRebuilds")<TimelineRe
   readonly request: (userId: string) => Effect.Effect<void>
 }>() {}
 
+/** A `FeedPage` as JSON text, ready to send, and whether it was read without Redis. */
+export interface FeedPageText {
+  readonly json: string
+  readonly degraded: boolean
+}
+
 export class Feed extends Context.Tag("Feed")<Feed, {
-  /** A `FeedPage` as JSON text, ready to send. */
-  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<string, BadRequest>
+  readonly page: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<FeedPageText, BadRequest>
 }>() {}
 
 export const encodeFeedCursor = (e: Entry) => Buffer.from(`${e.score}:${e.id}`).toString("base64url")
@@ -138,15 +141,14 @@ export const make = Effect.gen(function*() {
         const before = yield* decodeFeedCursor(q.cursor)
         const read = yield* fromRedis(viewerId, before, q.limit + 1).pipe(Effect.either)
         if (read._tag === "Left") {
-          yield* addResponseHeader(DegradedHeader, "redis")
           yield* Effect.logWarning("feed served from PostgreSQL: Redis unavailable", read.left.message)
-          return yield* fromPostgres(viewerId, before, q.limit, false)
+          return { json: yield* fromPostgres(viewerId, before, q.limit, false), degraded: true }
         }
         if (read.right === undefined) {
           yield* rebuilds.request(viewerId)
-          return yield* fromPostgres(viewerId, before, q.limit, true)
+          return { json: yield* fromPostgres(viewerId, before, q.limit, true), degraded: false }
         }
-        return yield* respond(viewerId, read.right.entries, read.right.cards, q.limit, true)
+        return { json: yield* respond(viewerId, read.right.entries, read.right.cards, q.limit, true), degraded: false }
       })
   })
 })

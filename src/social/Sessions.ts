@@ -6,13 +6,16 @@
  * Resolved sessions are kept in process for SESSION_CACHE_MS (30 s), so an authenticated read costs no database
  * round trip; a log-out removes the session here and, over core NATS `sessions.revoked`, from
  * every other node's cache at once.
+ *
+ * Tickets have no fallback: while Redis does not answer (within REDIS_COMMAND_TIMEOUT_MS) issuing
+ * and redeeming one fail with ServiceUnavailable — "cannot tell" is not "no such ticket".
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ServiceUnavailable } from "../domain/ApiError.ts"
 import { SessionsRepo } from "../db/Sessions.ts"
-import { Redis } from "../redis/Redis.ts"
+import { Redis, type RedisError } from "../redis/Redis.ts"
 import { Nats } from "../streams/Nats.ts"
 
 export const TICKET_TTL_SECONDS = 60
@@ -41,7 +44,7 @@ export class Sessions extends Context.Tag("Sessions")<Sessions, {
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
   readonly issueTicket: (owner: SocketOwner) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
   /** The user and session a ticket was issued to; none when unknown, expired or already used. */
-  readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>>
+  readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>, ServiceUnavailable>
 }>() {}
 
 const CACHE_MAX = 50_000
@@ -63,6 +66,10 @@ export const make = Effect.gen(function*() {
   }
   const ttl = config.sessions.ttlSeconds
   const ticketKey = (ticket: string) => `wsticket:${createHash("sha256").update(ticket).digest("hex")}`
+  const ticketsUnavailable = (e: RedisError) =>
+    Effect.logWarning("ws-tickets unavailable", e.message).pipe(
+      Effect.zipRight(new ServiceUnavailable({ message: "tickets are unavailable right now; try again shortly" }))
+    )
 
   return Sessions.of({
     create: Effect.fn("Sessions.create")(function*(userId, meta) {
@@ -95,19 +102,19 @@ export const make = Effect.gen(function*() {
     issueTicket: Effect.fn("Sessions.issueTicket")(function*(owner) {
       const ticket = randomBytes(32).toString("base64url")
       const value = `${owner.userId} ${owner.sessionKey}`
-      yield* Effect.tryPromise(() => redis.client.set(ticketKey(ticket), value, "EX", TICKET_TTL_SECONDS)).pipe(
-        Effect.mapError(() => new ServiceUnavailable({ message: "tickets are unavailable right now; try again shortly" }))
+      yield* redis.call("ws-ticket set", (c) => c.set(ticketKey(ticket), value, "EX", TICKET_TTL_SECONDS)).pipe(
+        Effect.catchTag("RedisError", ticketsUnavailable)
       )
       return { ticket, expiresAt: new Date(Date.now() + TICKET_TTL_SECONDS * 1000) }
     }),
     redeemTicket: (ticket) =>
       /^[A-Za-z0-9_-]{43}$/.test(ticket)
-        ? Effect.tryPromise(() => redis.client.getdel(ticketKey(ticket))).pipe(
+        ? redis.call("ws-ticket getdel", (c) => c.getdel(ticketKey(ticket))).pipe(
           Effect.map((value) => {
             const [userId, sessionKey] = (value ?? "").split(" ")
             return userId && sessionKey ? Option.some({ userId, sessionKey }) : Option.none()
           }),
-          Effect.orElseSucceed(() => Option.none<SocketOwner>())
+          Effect.catchTag("RedisError", ticketsUnavailable)
         )
         : Effect.succeed(Option.none())
   })

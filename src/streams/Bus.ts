@@ -61,7 +61,7 @@ export const make = Effect.gen(function*() {
   const publishRaw: BusShape["publishRaw"] = (subject, payload, { msgId }) =>
     Effect.tryPromise({
       // `msgID` is sent as the Nats-Msg-Id header: JetStream drops a repeat inside the duplicate window
-      try: () => nats.js.publish(nats.subject(subject), payload, { msgID: msgId, timeout: 5000 }),
+      try: () => nats.js.publish(nats.subject(subject), payload, { msgID: msgId }),
       catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
     })
 

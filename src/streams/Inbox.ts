@@ -61,7 +61,7 @@ export const make = Effect.gen(function*() {
     },
     publish: (userId, type, payload, msgId) =>
       call("inbox publish", () =>
-        nats.js.publish(subject(userId), encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })), { msgID: msgId, timeout: 5000 })
+        nats.js.publish(subject(userId), encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })), { msgID: msgId })
       ).pipe(Effect.map((ack) => ack.seq)),
     next: (userId, afterSeq) =>
       call("inbox next", () => nats.jsm.direct.getMessage(stream, { seq: afterSeq + 1, next_by_subj: subject(userId) })).pipe(Effect.map(toMessage)),

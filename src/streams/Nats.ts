@@ -1,6 +1,10 @@
 /**
  * The NATS connection as a scoped resource: reconnects forever (each transition logged) and
  * drains on release so in-flight publishes and acks complete before the process exits.
+ *
+ * Every JetStream request — a publish waiting for its PubAck, a direct get, a management call —
+ * fails after NATS_REQUEST_TIMEOUT_MS (the clients' default; callers pass no timeout of their own),
+ * so a stalled server costs a caller that long, never the whole stall.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream"
@@ -26,8 +30,17 @@ export interface NatsShape {
 
 export class Nats extends Context.Tag("Nats")<Nats, NatsShape>() {}
 
-export const make = (options: { readonly url: string; readonly prefix: string; readonly name: string }) =>
+/** Used when a caller (a test, a CLI) does not say: the default of NATS_REQUEST_TIMEOUT_MS. */
+const DEFAULT_REQUEST_TIMEOUT_MILLIS = 3000
+
+export const make = (options: {
+  readonly url: string
+  readonly prefix: string
+  readonly name: string
+  readonly requestTimeoutMillis?: number | undefined
+}) =>
   Effect.gen(function*() {
+    const requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS
     const connection = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () =>
@@ -52,10 +65,10 @@ export const make = (options: { readonly url: string; readonly prefix: string; r
     )
     yield* watchStatus(connection)
     const jsm = yield* Effect.tryPromise({
-      try: () => jetstreamManager(connection, { timeout: 5000 }),
+      try: () => jetstreamManager(connection, { timeout: requestTimeoutMillis }),
       catch: (cause) => new NatsError({ op: "jetstream", cause })
     })
-    const js = jetstream(connection, { timeout: 5000 })
+    const js = jetstream(connection, { timeout: requestTimeoutMillis })
     const subject = (logical: string) => options.prefix === "" ? logical : `${options.prefix}.${logical}`
     const name = (logical: string) => options.prefix === "" ? logical : `${options.prefix}_${logical}`
     return Nats.of({ connection, js, jsm, subject, name, prefix: options.prefix })
@@ -89,5 +102,6 @@ const watchStatus = (nc: NatsConnection) =>
 
 export const layer = Layer.scoped(
   Nats,
-  Effect.flatMap(AppConfig, (c) => make({ url: c.natsUrl, prefix: c.natsPrefix, name: `aperture-${c.nodeId}` }))
+  Effect.flatMap(AppConfig, (c) =>
+    make({ url: c.natsUrl, prefix: c.natsPrefix, name: `aperture-${c.nodeId}`, requestTimeoutMillis: c.timeouts.natsRequestMillis }))
 )

@@ -39,6 +39,7 @@ const stopProcess = (child: ChildProcess) =>
   Effect.async<void>((resume) => {
     if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
     child.once("exit", () => resume(Effect.void))
+    child.kill("SIGCONT") // a frozen process would act on SIGTERM only once thawed
     child.kill("SIGTERM")
   })
 
@@ -47,6 +48,8 @@ export interface ServiceProcess {
   readonly url: string
   readonly stop: Effect.Effect<void>
   readonly start: Effect.Effect<void, Error>
+  /** Sends the running process a signal (SIGSTOP freezes it with its connections open; SIGCONT thaws it). */
+  readonly signal: (signal: NodeJS.Signals) => Effect.Effect<void>
 }
 
 /** A service process that can be stopped and started again on the same port and data. */
@@ -59,8 +62,9 @@ const managed = (command: string, args: (port: number) => Array<string>, url: (p
       return waitForPort(port)
     })
     const stop = Effect.suspend(() => (child ? stopProcess(child) : Effect.void))
+    const signal = (sig: NodeJS.Signals) => Effect.sync(() => void child?.kill(sig))
     yield* Effect.acquireRelease(start, () => stop)
-    return { port, url: url(port), stop, start } satisfies ServiceProcess
+    return { port, url: url(port), stop, start, signal } satisfies ServiceProcess
   })
 
 export const privateNats = Effect.gen(function*() {

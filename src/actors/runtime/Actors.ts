@@ -53,10 +53,7 @@ export const make = Effect.gen(function*() {
   const publish = (subject: string, json: unknown, msgId: string | undefined) =>
     Effect.tryPromise({
       try: () =>
-        nats.js.publish(nats.subject(subject), encoder.encode(JSON.stringify(json)), {
-          msgID: msgId ?? crypto.randomUUID(),
-          timeout: 5000
-        }),
+        nats.js.publish(nats.subject(subject), encoder.encode(JSON.stringify(json)), { msgID: msgId ?? crypto.randomUUID() }),
       catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
     }).pipe(Effect.asVoid)
 

@@ -1,5 +1,6 @@
 import { HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
+import { DegradedHeader } from "../../domain/Engagement.ts"
 import type { RequestContext } from "../../observability/RequestContext.ts"
 import { Engagement } from "../../social/Engagement.ts"
 import { Feed } from "../../social/Feed.ts"
@@ -13,8 +14,9 @@ export const feedHandlers = {
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
       // the feed comes spliced as JSON text from cached cards: sent as it is, not re-encoded
-      const json = yield* (yield* Feed).page(viewer.userId, urlParams)
-      return HttpServerResponse.text(json, { contentType: "application/json" })
+      const page = yield* (yield* Feed).page(viewer.userId, urlParams)
+      const response = HttpServerResponse.text(page.json, { contentType: "application/json" })
+      return page.degraded ? HttpServerResponse.setHeader(response, DegradedHeader, "redis") : response
     })
 } satisfies GroupHandlers<"feed", Feed | Auth | RequestContext>
 
