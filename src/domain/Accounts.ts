@@ -1,7 +1,8 @@
 /** Accounts, profiles and the social graph as they appear on the wire. */
 import { Schema } from "effect"
+import { StorableString } from "./Text.ts"
 
-const trimmedLower = Schema.transform(Schema.String, Schema.String, {
+const trimmedLower = Schema.transform(StorableString, Schema.String, {
   strict: true,
   decode: (s) => s.trim().toLowerCase(),
   encode: (s) => s
@@ -20,16 +21,17 @@ export const Email = trimmedLower.pipe(
   })
 )
 
-export const Password = Schema.String.pipe(
+/** NUL is refused like everywhere else (scrypt could hash it, but one rule for all text is simpler to trust). */
+export const Password = StorableString.pipe(
   Schema.filter((s) => [...s].length >= 8 && [...s].length <= 128, {
     message: () => "a password is 8–128 characters"
   })
 )
 
-export const DisplayName = Schema.String.pipe(
+export const DisplayName = StorableString.pipe(
   Schema.filter((s) => [...s].length <= 64, { message: () => "a display name is at most 64 characters" })
 )
-export const Bio = Schema.String.pipe(
+export const Bio = StorableString.pipe(
   Schema.filter((s) => [...s].length <= 150, { message: () => "a bio is at most 150 characters" })
 )
 
@@ -97,8 +99,8 @@ export class Signup extends Schema.Class<Signup>("Signup")({
 
 export class Login extends Schema.Class<Login>("Login")({
   /** Username or email. */
-  login: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(254)),
-  password: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024))
+  login: StorableString.pipe(Schema.minLength(1), Schema.maxLength(254)),
+  password: StorableString.pipe(Schema.minLength(1), Schema.maxLength(1024))
 }) {}
 
 export class AuthResult extends Schema.Class<AuthResult>("AuthResult")({
@@ -143,14 +145,14 @@ export const UserCardPage = page(UserCard)
 export type UserCardPage = typeof UserCardPage.Type
 
 export const PageQuery = Schema.Struct({
-  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  cursor: Schema.optional(StorableString.pipe(Schema.maxLength(200))),
   limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 20 })
 })
 
 export const SearchQuery = Schema.Struct({
-  q: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  q: StorableString.pipe(Schema.minLength(1), Schema.maxLength(64)),
   limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 20 })
 })
 
-export const UsernamePath = Schema.Struct({ username: Schema.String.pipe(Schema.maxLength(64)) })
+export const UsernamePath = Schema.Struct({ username: StorableString.pipe(Schema.maxLength(64)) })
 export const IdPath = Schema.Struct({ id: Schema.UUID })

@@ -2,6 +2,7 @@
 import { Schema } from "effect"
 import { UserCard } from "./Accounts.ts"
 import { Post } from "./Posts.ts"
+import { StorableString } from "./Text.ts"
 
 /** The state after a like/unlike: idempotent, so a double-submit answers the same. */
 export class LikeState extends Schema.Class<LikeState>("LikeState")({
@@ -13,7 +14,7 @@ export class SaveState extends Schema.Class<SaveState>("SaveState")({
   saved: Schema.Boolean
 }) {}
 
-export const CommentText = Schema.String.pipe(
+export const CommentText = StorableString.pipe(
   Schema.filter((s) => s.trim().length > 0, { message: () => "a comment cannot be empty" }),
   Schema.filter((s) => [...s].length <= 2200, { message: () => "a comment is at most 2,200 characters" })
 )

@@ -1,16 +1,17 @@
 /** Posts, uploads and media as they appear on the wire. */
 import { Schema } from "effect"
 import { UserCard } from "./Accounts.ts"
+import { StorableString } from "./Text.ts"
 
 export const PostStatus = Schema.Literal("processing", "published", "failed")
 
-export const Caption = Schema.String.pipe(
+export const Caption = StorableString.pipe(
   Schema.filter((s) => [...s].length <= 2200, { message: () => "a caption is at most 2,200 characters" })
 )
-export const AltText = Schema.String.pipe(
+export const AltText = StorableString.pipe(
   Schema.filter((s) => [...s].length <= 1000, { message: () => "alt text is at most 1,000 characters" })
 )
-export const Location = Schema.String.pipe(
+export const Location = StorableString.pipe(
   Schema.filter((s) => [...s].length <= 100, { message: () => "a location is at most 100 characters" })
 )
 

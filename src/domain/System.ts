@@ -1,5 +1,6 @@
 /** Schemas of the operational and system endpoints. */
 import { Schema } from "effect"
+import { StorableString } from "./Text.ts"
 
 export const DependencyStatus = Schema.Literal("up", "down")
 
@@ -44,6 +45,6 @@ export class SampleList extends Schema.Class<SampleList>("SampleList")({
 
 /** Payload of the echo probe: a small JSON body decoded strictly, returned as sent. */
 export class EchoPayload extends Schema.Class<EchoPayload>("EchoPayload")({
-  message: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1000)),
+  message: StorableString.pipe(Schema.minLength(1), Schema.maxLength(1000)),
   count: Schema.optional(Schema.Int.pipe(Schema.between(0, 1_000_000)))
 }) {}
