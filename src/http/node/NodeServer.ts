@@ -27,14 +27,17 @@ const rawError = (status: number, code: string, message: string) => {
     `connection: close\r\n\r\n${body}`
 }
 
-const clientErrorResponse = (code: string | undefined) => {
-  switch (code) {
+const clientErrorResponse = (error: NodeJS.ErrnoException & { readonly reason?: string }) => {
+  switch (error.code) {
     case "HPE_HEADER_OVERFLOW":
       return rawError(431, "HeadersTooLarge", "the request headers are too large")
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return rawError(408, "RequestTimeout", "the request was not received in time")
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+    case "HPE_INVALID_CONTENT_LENGTH":
+      return rawError(400, "BadRequest", "Content-Length must be one decimal number")
     default:
-      return rawError(400, "BadRequest", "malformed HTTP request")
+      return rawError(400, "BadRequest", `malformed HTTP request${error.reason ? `: ${error.reason}` : ""}`)
   }
 }
 
@@ -80,7 +83,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
     })
     server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
       if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()
-      socket.end(clientErrorResponse(error.code))
+      socket.end(clientErrorResponse(error))
     })
 
     const sockets = makeSockets({ config, auth, gateway, runFork })

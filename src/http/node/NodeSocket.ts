@@ -75,7 +75,12 @@ export const makeSockets = (options: {
     const ticket = new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : "").get("ticket") ?? undefined
     runFork(auth.upgrade({ headers: req.headers as Record<string, string>, ticket })).addObserver((exit) => {
       try {
-        const owner = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
+        if (Exit.isFailure(exit)) {
+          return void socket.end(
+            refusal("503 Service Unavailable", "ServiceUnavailable", "sessions cannot be checked right now; try again shortly")
+          )
+        }
+        const owner = Option.getOrUndefined(exit.value)
         if (owner === undefined) {
           return void socket.end(
             refusal("401 Unauthorized", "Unauthorized", "sign in, or pass a ticket from POST /api/v1/auth/ws-ticket")

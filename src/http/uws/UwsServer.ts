@@ -64,8 +64,12 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         const head = readHead(res, req, m)
         inFlight++
         const exchange = makeExchange(res, m, hooks)
+        const match = route === undefined ? undefined : { route, params: params! }
+        // a request whose length is ambiguous is answered on the next turn: uWS then drops the
+        // connection if the client pipelined more behind it, so nothing smuggled is ever served
+        if (head.badLength) return void setImmediate(() => guard("request", () => pipeline.serve(head, exchange, match)))
         try {
-          pipeline.serve(head, exchange, route === undefined ? undefined : { route, params: params! })
+          pipeline.serve(head, exchange, match)
         } catch (defect) {
           // the pipeline guards itself; should that ever fail, the client still gets an answer
           runFork(Effect.logError("request pipeline failed", Cause.die(defect)))

@@ -20,6 +20,9 @@ interface SocketData {
   conn?: WsConnection
 }
 
+const UNAVAILABLE = JSON.stringify({
+  error: { code: "ServiceUnavailable", message: "sessions cannot be checked right now; try again shortly" }
+})
 const REFUSED = JSON.stringify({ error: { code: "Unauthorized", message: "sign in, or pass a ticket from POST /api/v1/auth/ws-ticket" } })
 
 export const behaviour = (options: {
@@ -58,6 +61,10 @@ export const behaviour = (options: {
             if (aborted) return
             const owner = Exit.isSuccess(exit) ? Option.getOrUndefined(exit.value) : undefined
             res.cork(() => {
+              if (Exit.isFailure(exit)) {
+                res.writeStatus("503 Service Unavailable").writeHeader("content-type", "application/json").end(UNAVAILABLE)
+                return
+              }
               if (owner === undefined) {
                 res.writeStatus("401 Unauthorized").writeHeader("content-type", "application/json").end(REFUSED)
                 return
