@@ -4,10 +4,16 @@
  * parameters, queries, JSON bodies and multipart fields. Before, the database discovered it
  * (22021 / 22P05) and the client got a 503 or a 500; the server keeps answering either way.
  */
-import { assert, describe, layer } from "@effect/vitest"
+import { afterAll, assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { AppConfigShape } from "../src/config/AppConfig.ts"
-import { type Account, type Reply, request, signup, TestApp } from "./support/app.ts"
+import { mkdtempSync, rmSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as net from "node:net"
+import * as path from "node:path"
+import sharp from "sharp"
+import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.ts"
+import { type Account, baseUrl, type Reply, request, signup, TestApp } from "./support/app.ts"
 import { multipart, plainPng } from "./support/images.ts"
 
 const settings: Partial<AppConfigShape> = {
@@ -48,9 +54,46 @@ const publish = (author: Account) =>
     return yield* Effect.dieMessage("post never published")
   })
 
+/** A PNG of noise (it does not compress): megabytes, so the store is still writing when the client leaves. */
+let noisy: Buffer | undefined
+const noisyPng = Effect.promise(async () => {
+  if (noisy) return noisy
+  const raw = Buffer.alloc(900 * 900 * 3)
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24
+  return (noisy = await sharp(raw, { raw: { width: 900, height: 900, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer())
+})
+
+/** Sends a multipart `POST /posts` (whole, or cut in half) on a raw socket and destroys the socket `afterMs` later. */
+const uploadAndDrop = (account: Account, png: Buffer, afterMs: number, whole: boolean) =>
+  Effect.gen(function*() {
+    const { port } = new URL(yield* baseUrl)
+    const boundary = "----aperture" + Math.random().toString(36).slice(2)
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\ndropped\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="n.png"\r\nContent-Type: image/png\r\n\r\n`),
+      png,
+      Buffer.from(`\r\n--${boundary}--\r\n`)
+    ])
+    const head = `POST /api/v1/posts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${account.bearer.authorization}\r\n` +
+      `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`
+    yield* Effect.async<void>((resume) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => {
+        socket.write(Buffer.concat([Buffer.from(head), whole ? body : body.subarray(0, body.length >> 1)]))
+        setTimeout(() => {
+          socket.destroy()
+          resume(Effect.void)
+        }, afterMs)
+      })
+      socket.on("error", () => undefined)
+    })
+  })
+
 for (const transport of ["uws", "node"] as const) {
   describe(`text PostgreSQL cannot store, on ${transport}`, () => {
-    layer(TestApp({ ...settings, transport }), { timeout: "90 seconds" })((it) => {
+    // a media directory of its own, so the partial-file check sees only this app's uploads
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "aperture-input-safety-"))
+    afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+    layer(TestApp({ ...settings, transport, dataDir }), { timeout: "90 seconds" })((it) => {
       it.effect("path parameters and queries", () =>
         Effect.gen(function*() {
           const me = yield* signup()
@@ -111,6 +154,21 @@ for (const transport of ["uws", "node"] as const) {
           // the refused uploads left no post behind
           const grid = yield* request(`/api/v1/users/${me.username}/posts`, { headers: me.bearer })
           assert.deepStrictEqual(grid.json.items.map((p: { id: string }) => p.id), [post])
+        }))
+
+      it.effect("uploads dropped right after they were sent leave no partial file and no dead process", () =>
+        Effect.gen(function*() {
+          const me = yield* signup()
+          const png = yield* noisyPng
+          for (const afterMs of [0, 1, 2, 3, 4, 5, 7, 10, 15, 20]) {
+            yield* uploadAndDrop(me, png, afterMs, true)
+            yield* uploadAndDrop(me, png, afterMs, false)
+          }
+          yield* sleep(1000)
+          assert.strictEqual((yield* request("/healthz")).status, 200)
+          const media = path.join((yield* AppConfig).dataDir, "media")
+          const partial = (yield* Effect.promise(() => fs.readdir(media).catch(() => []))).filter((f) => f.includes(".part-"))
+          assert.deepStrictEqual(partial, [], "no half-written upload stays on disk")
         }))
 
       it.effect("the server still answers afterwards", () =>
