@@ -34,7 +34,11 @@ export interface PresignedPut {
 
 export interface BlobStoreShape {
   readonly kind: "fs" | "s3"
-  /** Streams a body in, keeping at most `maxBytes`; a failed or oversize write leaves no object. */
+  /**
+   * Streams a body in, keeping at most `maxBytes`; a failed or oversize write leaves no object.
+   * Every way a write can go wrong (the body's error, a full or unwritable store, interruption when
+   * the request is dropped) ends this Effect; none may escape as an exception or an 'error' event.
+   */
   readonly put: <E>(
     key: string,
     body: Stream.Stream<Uint8Array, E>,
