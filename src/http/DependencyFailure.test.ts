@@ -21,6 +21,8 @@ describe("dependency failures", () => {
       assert.isTrue(isDependencyFailure(new SqlError({ cause: errno(code), message: "Failed to acquire connection" })), code)
     }
     assert.isTrue(isDependencyFailure(executing(new Error("Connection terminated unexpectedly"))))
+    assert.isTrue(isDependencyFailure(executing(new Error("Query read timeout"))), "the client's query_timeout")
+    assert.isTrue(isDependencyFailure(new SqlError({ cause: new Error("Connection terminated due to connection timeout"), message: "Failed to acquire connection" })))
     assert.isTrue(isDependencyFailure(new SqlError({ cause: new Error("timeout exceeded when trying to connect"), message: "Failed to acquire connection" })))
     assert.isTrue(isDependencyFailure(new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Failed to connect" })))
   })

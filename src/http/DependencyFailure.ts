@@ -40,9 +40,12 @@ const isUnavailableSqlState = (code: string) =>
 /** Five characters; no SQLSTATE class starts with "E", so Node's errnos (EPIPE, EPERM) are never taken for one. */
 const SQLSTATE = /^[0-9A-DF-Z][0-9A-Z]{4}$/
 
-/** What node-postgres and its pool say when there is no usable connection; they carry no code. */
+/**
+ * What node-postgres and its pool say when there is no usable connection or an answer took longer
+ * than `query_timeout`; they carry no code.
+ */
 const PG_CONNECTION_MESSAGE =
-  /connection terminated|timeout exceeded when trying to connect|connection timed out|connection error|failed to acquire connection|failed to connect|not queryable|cannot use a pool after calling end/i
+  /connection terminated|timeout exceeded when trying to connect|timeout expired|query read timeout|connection timed out|connection error|failed to acquire connection|failed to connect|not queryable|cannot use a pool after calling end/i
 
 /** The error itself and its `cause`s, outermost first (bounded: causes can be cyclic). */
 const causeChain = (u: unknown): ReadonlyArray<Record<string, unknown>> => {
