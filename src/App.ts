@@ -26,6 +26,7 @@ import * as RateLimiter from "./redis/RateLimiter.ts"
 import * as Accounts from "./social/Accounts.ts"
 import * as Delivery from "./social/Delivery.ts"
 import * as Limits from "./social/Limits.ts"
+import * as MediaFiles from "./social/MediaFiles.ts"
 import * as PasswordHasher from "./social/PasswordHasher.ts"
 import * as Sessions from "./social/Sessions.ts"
 import * as Social from "./social/Social.ts"
@@ -113,7 +114,7 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer).pipe(
+export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer, MediaFiles.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(

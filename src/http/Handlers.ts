@@ -48,10 +48,7 @@ export type HandlerServices =
   | import("../social/Feed.ts").Feed
   | import("../social/Engagement.ts").Engagement
   | import("../social/Notifications.ts").Notifications
-  | import("../streams/Live.ts").Live
-  | import("../db/Posts.ts").PostsRepo
-  | import("../db/Outbox.ts").OutboxRepo
-  | import("../media/BlobStore.ts").BlobStore
+  | import("../social/MediaFiles.ts").MediaFiles
   | import("./RequestBody.ts").RequestBody
 
 /** What the server's layers must provide: everything but the per-request context the transports add. */

@@ -1,6 +1,6 @@
 /** The limiter's parts that need no Redis (its behaviour against Redis is in test/rate-limiter.test.ts). */
 import { assert, describe, it } from "@effect/vitest"
-import { makeLocalLimits, type RateDecision, rateLimitHeaders } from "./RateLimiter.ts"
+import { makeLocalLimits } from "./RateLimiter.ts"
 
 describe("local limits", () => {
   it("forget expired entries and never hold more than their bound", () => {
@@ -12,18 +12,5 @@ describe("local limits", () => {
     assert.strictEqual(local.consume(0, "k999", rule, 1)[0], 0)
     local.consume(20_000, "later", rule, 1)
     assert.strictEqual(local.size(), 1)
-  })
-})
-
-describe("rateLimitHeaders", () => {
-  it("names the limit, what remains and the reset; retry-after only when refused", () => {
-    const allowed: RateDecision = { allowed: true, limit: 5, remaining: 4, resetSeconds: 12, retryAfterSeconds: 0 }
-    assert.deepStrictEqual(rateLimitHeaders(allowed), {
-      "x-ratelimit-limit": "5",
-      "x-ratelimit-remaining": "4",
-      "x-ratelimit-reset": "12"
-    })
-    const refused: RateDecision = { allowed: false, limit: 5, remaining: 0, resetSeconds: 60, retryAfterSeconds: 12 }
-    assert.strictEqual(rateLimitHeaders(refused)["retry-after"], "12")
   })
 })

@@ -46,16 +46,6 @@ export interface RateLimiterShape {
 
 export class RateLimiter extends Context.Tag("RateLimiter")<RateLimiter, RateLimiterShape>() {}
 
-export const rateLimitHeaders = (decision: RateDecision): Record<string, string> => {
-  const headers: Record<string, string> = {
-    "x-ratelimit-limit": String(decision.limit),
-    "x-ratelimit-remaining": String(decision.remaining),
-    "x-ratelimit-reset": String(decision.resetSeconds)
-  }
-  if (!decision.allowed) headers["retry-after"] = String(decision.retryAfterSeconds)
-  return headers
-}
-
 // Times are milliseconds as doubles. Comparisons allow 1 µs of float error so that `limit` requests
 // in the same instant are all allowed. The time is Redis's own (TIME), so nodes' clocks need not agree.
 const GCRA_LUA = `

@@ -8,10 +8,11 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { Me, Signup } from "../domain/Accounts.ts"
 import { Conflict, RateLimited, Unauthorized, Unprocessable } from "../domain/ApiError.ts"
 import { UsersRepo } from "../db/Users.ts"
+import { Live } from "../streams/Live.ts"
 import { isCommonPassword } from "./CommonPasswords.ts"
-import { Limits } from "./Limits.ts"
+import { type Limited, limited, Limits, tighter } from "./Limits.ts"
 import { PasswordHasher } from "./PasswordHasher.ts"
-import { Sessions } from "./Sessions.ts"
+import { sessionKeyOf, Sessions } from "./Sessions.ts"
 import { meOf } from "./Views.ts"
 
 export interface ClientMeta {
@@ -21,9 +22,17 @@ export interface ClientMeta {
 
 const RESERVED = new Set(["me", "admin", "api", "root", "support", "aperture", "settings", "explore", "login", "signup"])
 
+export interface SignedIn {
+  readonly user: Me
+  readonly token: string
+}
+
 export class Accounts extends Context.Tag("Accounts")<Accounts, {
-  readonly signup: (input: Signup, meta: ClientMeta) => Effect.Effect<{ readonly user: Me; readonly token: string }, Conflict | Unprocessable | RateLimited>
-  readonly login: (login: string, password: string, meta: ClientMeta) => Effect.Effect<{ readonly user: Me; readonly token: string }, Unauthorized | RateLimited>
+  readonly signup: (input: Signup, meta: ClientMeta) => Effect.Effect<Limited<SignedIn>, Conflict | Unprocessable | RateLimited>
+  /** The decision returned is the tighter of the two failure limits, as they stood before this attempt. */
+  readonly login: (login: string, password: string, meta: ClientMeta) => Effect.Effect<Limited<SignedIn>, Unauthorized | RateLimited>
+  /** Ends the session; its sockets, on every node, close now rather than at their next heartbeat. */
+  readonly logout: (session: { readonly userId: string; readonly tokenHash: Uint8Array }) => Effect.Effect<void>
   readonly me: (userId: string) => Effect.Effect<Me, Unauthorized>
 }>() {}
 
@@ -32,9 +41,10 @@ export const make = Effect.gen(function*() {
   const sessions = yield* Sessions
   const hasher = yield* PasswordHasher
   const limits = yield* Limits
+  const live = yield* Live
 
   const signup = Effect.fn("Accounts.signup")(function*(input: Signup, meta: ClientMeta) {
-    yield* limits.enforce(limits.rules.signup, meta.ip)
+    const rateLimit = yield* limits.enforce(limits.rules.signup, meta.ip)
     if (RESERVED.has(input.username)) {
       return yield* new Conflict({ message: "that username is taken", details: { field: "username" } })
     }
@@ -55,15 +65,15 @@ export const make = Effect.gen(function*() {
         new Conflict({ message: `that ${e.field} is taken`, details: { field: e.field } }))
     )
     const token = yield* sessions.create(user.id, meta)
-    return { user: meOf(user), token }
+    return limited<SignedIn>(rateLimit)({ user: meOf(user), token })
   })
 
   const login = Effect.fn("Accounts.login")(function*(login: string, password: string, meta: ClientMeta) {
     const name = login.trim().toLowerCase()
     const accountKey = `${name}|${meta.ip}`
     const { loginFailuresAccount, loginFailuresIp } = limits.rules
-    yield* limits.check(loginFailuresIp, meta.ip, { fallback: "local" })
-    yield* limits.check(loginFailuresAccount, accountKey, { fallback: "local" })
+    const byIp = yield* limits.check(loginFailuresIp, meta.ip, { fallback: "local" })
+    const byAccount = yield* limits.check(loginFailuresAccount, accountKey, { fallback: "local" })
     const user = yield* users.byLogin(name)
     const ok = Option.isSome(user)
       ? yield* hasher.verify(password, user.value.passwordHash)
@@ -78,7 +88,12 @@ export const make = Effect.gen(function*() {
       yield* users.setPasswordHash(user.value.id, yield* hasher.hash(password))
     }
     const token = yield* sessions.create(user.value.id, meta)
-    return { user: meOf(user.value), token }
+    return limited<SignedIn>(tighter(byIp, byAccount))({ user: meOf(user.value), token })
+  })
+
+  const logout = Effect.fn("Accounts.logout")(function*(session: { readonly userId: string; readonly tokenHash: Uint8Array }) {
+    yield* sessions.revoke(session.tokenHash)
+    yield* live.signal(session.userId, { kind: "session_ended", sessionKey: sessionKeyOf(session.tokenHash) })
   })
 
   const me = (userId: string) =>
@@ -89,7 +104,7 @@ export const make = Effect.gen(function*() {
       }))
     )
 
-  return Accounts.of({ signup, login, me })
+  return Accounts.of({ signup, login, logout, me })
 })
 
 export const layer = Layer.effect(Accounts, make)

@@ -1,12 +1,13 @@
 /**
- * The rate-limit rules of accounts and the graph, and how a use-case applies one: the decision's
- * X-RateLimit-* headers go on the response, and a refusal is a 429 with Retry-After.
+ * The rate-limit rules of accounts, the graph and writes, and how a use-case applies one. The
+ * decision is data: an allowed request's `RateLimit` is returned next to the use-case's answer
+ * (`Limited`), a refusal fails with `RateLimitRefused` (a 429 that carries the same decision), and
+ * the route turns either into `X-RateLimit-*` headers. Use-cases know nothing of HTTP.
  */
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { RateLimited } from "../domain/ApiError.ts"
-import { addResponseHeader } from "../observability/RequestContext.ts"
-import { type ConsumeOptions, RateLimiter, type RateRule, rateLimitHeaders } from "../redis/RateLimiter.ts"
+import { type ConsumeOptions, RateLimiter, type RateRule } from "../redis/RateLimiter.ts"
 
 export interface Rules {
   readonly signup: RateRule
@@ -16,12 +17,39 @@ export interface Rules {
   readonly write: RateRule
 }
 
+/** Where a subject stands under one rule after a decision. */
+export interface RateLimit {
+  readonly limit: number
+  readonly remaining: number
+  /** Seconds until the whole limit is available again. */
+  readonly resetSeconds: number
+}
+
+/** A use-case's answer with the rate-limit decision it was allowed by. */
+export interface Limited<A> {
+  readonly value: A
+  readonly rateLimit: RateLimit
+}
+
+export const limited = <A>(rateLimit: RateLimit) => (value: A): Limited<A> => ({ value, rateLimit })
+
+/** The 429 of a spent budget, carrying the decision (which stays off the wire body: routes send it as headers). */
+export class RateLimitRefused extends RateLimited {
+  constructor(readonly rateLimit: RateLimit, retryAfterSeconds: number) {
+    super({ message: `too many requests; try again in ${retryAfterSeconds} s`, retryAfterSeconds })
+  }
+}
+
+/** Of two decisions, the one closer to refusing (fewer remaining, then the later reset). */
+export const tighter = (a: RateLimit, b: RateLimit): RateLimit =>
+  a.remaining !== b.remaining ? (a.remaining < b.remaining ? a : b) : a.resetSeconds >= b.resetSeconds ? a : b
+
 export class Limits extends Context.Tag("Limits")<Limits, {
   readonly rules: Rules
   /** Consumes one unit; fails with 429 when the budget is spent. */
-  readonly enforce: (rule: RateRule, key: string, options?: ConsumeOptions) => Effect.Effect<void, RateLimited>
+  readonly enforce: (rule: RateRule, key: string, options?: ConsumeOptions) => Effect.Effect<RateLimit, RateLimitRefused>
   /** Fails with 429 when the budget is already spent, without using any of it. */
-  readonly check: (rule: RateRule, key: string, options?: ConsumeOptions) => Effect.Effect<void, RateLimited>
+  readonly check: (rule: RateRule, key: string, options?: ConsumeOptions) => Effect.Effect<RateLimit, RateLimitRefused>
   readonly limiter: RateLimiter["Type"]
 }>() {}
 
@@ -37,15 +65,9 @@ export const make = Effect.gen(function*() {
     write: { name: "write-user", limit: r.writesPerUserPerMinute, windowSeconds: 60 }
   }
   const apply = (rule: RateRule, key: string, options: ConsumeOptions) =>
-    Effect.gen(function*() {
-      const decision = yield* limiter.consume(rule, key, options)
-      for (const [k, v] of Object.entries(rateLimitHeaders(decision))) yield* addResponseHeader(k, v)
-      if (!decision.allowed) {
-        return yield* new RateLimited({
-          message: `too many requests; try again in ${decision.retryAfterSeconds} s`,
-          retryAfterSeconds: decision.retryAfterSeconds
-        })
-      }
+    Effect.flatMap(limiter.consume(rule, key, options), (decision) => {
+      const rateLimit: RateLimit = { limit: decision.limit, remaining: decision.remaining, resetSeconds: decision.resetSeconds }
+      return decision.allowed ? Effect.succeed(rateLimit) : Effect.fail(new RateLimitRefused(rateLimit, decision.retryAfterSeconds))
     })
   return Limits.of({
     rules,

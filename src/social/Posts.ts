@@ -1,16 +1,17 @@
 /**
- * Posts: creating one from a streamed upload or a direct upload, reading it with the author's
- * privacy and blocks enforced, the profile grid, and deletion. Creation stores the original
- * first (it is big and may fail), then writes the post row and its media job in one transaction
- * through the outbox — so there is never a post without its job, nor a job without its post; an
- * original left behind by a failure is removed before the error is answered.
+ * Posts: creating one from a streamed multipart upload or a direct upload, reading it with the
+ * author's privacy and blocks enforced, the profile grid, and deletion. Creation stores the
+ * original first (it is big and may fail), then writes the post row and its media job in one
+ * transaction through the outbox — so there is never a post without its job, nor a job without
+ * its post; an original left behind by any failure (a bad field, a dropped connection, the
+ * database) is removed before the error is answered.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
 import { MediaJob } from "../domain/Media.ts"
-import { type Post, PostAccepted, type PostPage } from "../domain/Posts.ts"
+import { type Post, PostAccepted, PostForm, type PostPage } from "../domain/Posts.ts"
 import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
@@ -20,7 +21,8 @@ import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
 import { keyOfUrl, originalKey } from "../media/Keys.ts"
 import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
-import { Limits } from "./Limits.ts"
+import { invalidForm, readImageForm, tooLarge as tooLargeFor, type UploadBody } from "./ImageForm.ts"
+import { type Limited, limited, Limits } from "./Limits.ts"
 import { postOf } from "./Views.ts"
 
 
@@ -41,20 +43,22 @@ export const extractTags = (caption: string) => {
 
 type CreateError = PayloadTooLarge | UnsupportedMediaType | RateLimited
 
+const decodeFields = Schema.decodeUnknown(Schema.Struct({
+  caption: Schema.optionalWith(PostForm.fields.caption.from, { default: () => "" }),
+  altText: Schema.optionalWith(PostForm.fields.altText.from, { default: () => "" }),
+  location: Schema.optional(PostForm.fields.location.from)
+}))
+
 export class Posts extends Context.Tag("Posts")<Posts, {
-  /** Spends one unit of the author's write budget before any bytes are stored. */
-  readonly admit: (authorId: string) => Effect.Effect<void, RateLimited>
-  /** A new post whose original is already stored (multipart `POST /posts`); removes it on failure. */
-  readonly createFromStored: (
-    authorId: string,
-    postId: string,
-    original: { readonly key: string; readonly type: string; readonly size: number },
-    input: PostInput
-  ) => Effect.Effect<PostAccepted>
-  readonly createFromUpload: (authorId: string, uploadId: string, input: PostInput) => Effect.Effect<PostAccepted, CreateError | Conflict | Unprocessable | NotFound>
+  /**
+   * A new post from a multipart form (`POST /posts`): the author's write budget is spent before
+   * any bytes are read, the image is stored as it streams in, then the fields are decoded.
+   */
+  readonly createFromForm: <E>(authorId: string, body: UploadBody<E>) => Effect.Effect<Limited<PostAccepted>, CreateError | BadRequest>
+  readonly createFromUpload: (authorId: string, uploadId: string, input: PostInput) => Effect.Effect<Limited<PostAccepted>, CreateError | Conflict | Unprocessable | NotFound>
   readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
-  readonly remove: (postId: string, viewerId: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly remove: (postId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
   /** Stores an original under `key` after checking its first bytes; the sniffed type and size. */
   readonly storeOriginal: <E>(key: string, image: Stream.Stream<Uint8Array, E>) => Effect.Effect<{ readonly type: string; readonly size: number }, E | PayloadTooLarge | UnsupportedMediaType>
 }>() {}
@@ -72,7 +76,7 @@ export const make = Effect.gen(function*() {
   const limits = yield* Limits
   const engagement = yield* EngagementRepo
   const maxBytes = config.limits.uploadBytes
-  const tooLarge = () => new PayloadTooLarge({ message: `an image is at most ${maxBytes / 1024 / 1024} MB` })
+  const tooLarge = () => tooLargeFor(maxBytes)
   const unsupported = () =>
     new UnsupportedMediaType({ message: "send a JPEG, PNG, WebP, AVIF or GIF image (recognised by its content, not its name)" })
 
@@ -157,13 +161,31 @@ export const make = Effect.gen(function*() {
 
   return Posts.of({
     storeOriginal,
-    admit: (authorId) => limits.enforce(limits.rules.write, authorId),
-    createFromStored: (authorId, postId, original, input) =>
-      insertWithJob(postId, authorId, input, original).pipe(Effect.onError(() => Effect.ignore(store.remove([original.key])))),
+
+    createFromForm: (authorId, body) =>
+      Effect.gen(function*() {
+        const rateLimit = yield* limits.enforce(limits.rules.write, authorId)
+        const postId = crypto.randomUUID()
+        const key = originalKey(postId)
+        return yield* Effect.gen(function*() {
+          let stored: { readonly type: string; readonly size: number } | undefined
+          const form = yield* readImageForm(body, maxBytes, (image) =>
+            storeOriginal(key, image).pipe(Effect.map((r) => {
+              stored = r
+            })))
+          if (!form.sawImage || stored === undefined) return yield* new BadRequest({ message: "the form has no `image` part" })
+          const fields = yield* decodeFields(form.fields).pipe(Effect.mapError(invalidForm))
+          return yield* insertWithJob(postId, authorId, fields, { key, ...stored })
+        }).pipe(
+          // whatever went wrong once the image may have been stored, it must not stay behind
+          Effect.onError(() => Effect.ignore(store.remove([key]))),
+          Effect.map(limited(rateLimit))
+        )
+      }),
 
     createFromUpload: (authorId, uploadId, input) =>
       Effect.gen(function*() {
-        yield* limits.enforce(limits.rules.write, authorId)
+        const rateLimit = yield* limits.enforce(limits.rules.write, authorId)
         const upload = yield* posts.upload(uploadId)
         if (Option.isNone(upload) || upload.value.userId !== authorId) return yield* new NotFound({ message: "no such upload" })
         if (upload.value.usedAt !== null) return yield* new Conflict({ message: "that upload was already used for a post" })
@@ -188,7 +210,7 @@ export const make = Effect.gen(function*() {
             return yield* new Conflict({ message: "that upload was already used for a post" })
           }
           return yield* insertWithJob(postId, authorId, input, { key, type: type.value, size: info.value.size })
-        })).pipe(Effect.catchTag("SqlError", Effect.die))
+        })).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map(limited(rateLimit)))
       }),
 
     get: (postId, viewerId) =>
@@ -216,7 +238,7 @@ export const make = Effect.gen(function*() {
 
     remove: (postId, viewerId) =>
       Effect.gen(function*() {
-        yield* limits.enforce(limits.rules.write, viewerId)
+        const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
         const removed = yield* sql.withTransaction(Effect.gen(function*() {
           const row = yield* posts.remove(postId, viewerId)
           if (Option.isSome(row)) yield* outbox.append("post.deleted", { postId, authorId: viewerId })
@@ -228,6 +250,7 @@ export const make = Effect.gen(function*() {
         yield* store.remove([removed.value.originalKey, ...variantKeys]).pipe(
           Effect.catchAll((e) => Effect.logWarning("post deleted but its media could not be removed", e))
         )
+        return limited<void>(rateLimit)(undefined)
       })
   })
 })

@@ -21,23 +21,23 @@ import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { type UserRow, UsersRepo } from "../db/Users.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
-import { Limits } from "./Limits.ts"
+import { type Limited, limited, Limits } from "./Limits.ts"
 import { cardOf, listItemOf, meOf, profileOf } from "./Views.ts"
 
 type PageQuery = { readonly cursor?: string | undefined; readonly limit: number }
 
 export class Social extends Context.Tag("Social")<Social, {
   readonly profile: (username: string, viewerId: string | null) => Effect.Effect<Profile, NotFound>
-  readonly updateProfile: (userId: string, patch: ProfileUpdate) => Effect.Effect<Me, RateLimited>
-  readonly follow: (viewerId: string, username: string) => Effect.Effect<FollowState, NotFound | Unprocessable | RateLimited>
-  readonly unfollow: (viewerId: string, username: string) => Effect.Effect<FollowState, NotFound | RateLimited>
+  readonly updateProfile: (userId: string, patch: ProfileUpdate) => Effect.Effect<Limited<Me>, RateLimited>
+  readonly follow: (viewerId: string, username: string) => Effect.Effect<Limited<FollowState>, NotFound | Unprocessable | RateLimited>
+  readonly unfollow: (viewerId: string, username: string) => Effect.Effect<Limited<FollowState>, NotFound | RateLimited>
   readonly followers: (username: string, viewerId: string | null, q: PageQuery) => Effect.Effect<UserPage, NotFound | Forbidden | BadRequest>
   readonly following: (username: string, viewerId: string | null, q: PageQuery) => Effect.Effect<UserPage, NotFound | Forbidden | BadRequest>
   readonly requests: (userId: string, q: PageQuery) => Effect.Effect<FollowRequestPage, BadRequest>
-  readonly approve: (userId: string, requestId: string) => Effect.Effect<void, NotFound | RateLimited>
-  readonly deny: (userId: string, requestId: string) => Effect.Effect<void, NotFound | RateLimited>
-  readonly block: (viewerId: string, username: string) => Effect.Effect<void, NotFound | Unprocessable | RateLimited>
-  readonly unblock: (viewerId: string, username: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly approve: (userId: string, requestId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
+  readonly deny: (userId: string, requestId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
+  readonly block: (viewerId: string, username: string) => Effect.Effect<Limited<void>, NotFound | Unprocessable | RateLimited>
+  readonly unblock: (viewerId: string, username: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
   readonly blocks: (userId: string, q: PageQuery) => Effect.Effect<UserCardPage, BadRequest>
   readonly search: (q: string, viewerId: string | null, limit: number) => Effect.Effect<UserPage>
 }>() {}
@@ -94,7 +94,7 @@ export const make = Effect.gen(function*() {
     }),
 
     updateProfile: Effect.fn("Social.updateProfile")(function*(userId, patch) {
-      yield* write(userId)
+      const rateLimit = yield* write(userId)
       return yield* sql.withTransaction(Effect.gen(function*() {
         const before = yield* users.byId(userId)
         const after = yield* users.update(userId, patch)
@@ -108,13 +108,13 @@ export const make = Effect.gen(function*() {
           return meOf(Option.getOrElse(yield* users.byId(userId), () => after))
         }
         return meOf(after)
-      })).pipe(Effect.orDie)
+      })).pipe(Effect.orDie, Effect.map(limited(rateLimit)))
     }),
 
     follow: Effect.fn("Social.follow")(function*(viewerId, username) {
       const target = yield* visible(username, viewerId)
       yield* self(viewerId, target)
-      yield* limits.enforce(limits.rules.follow, viewerId)
+      const rateLimit = yield* limits.enforce(limits.rules.follow, viewerId)
       return yield* sql.withTransaction(Effect.gen(function*() {
         yield* users.lockPair(viewerId, target.id)
         const relation = yield* graph.relation(viewerId, target.id)
@@ -131,19 +131,19 @@ export const make = Effect.gen(function*() {
           yield* outbox.append("user.followed", { followerId: viewerId, followeeId: target.id })
         }
         return new FollowState({ status: "following" })
-      })).pipe(Effect.catchTag("SqlError", Effect.die))
+      })).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map(limited(rateLimit)))
     }),
 
     unfollow: Effect.fn("Social.unfollow")(function*(viewerId, username) {
       const target = yield* visible(username, viewerId)
-      yield* write(viewerId)
+      const rateLimit = yield* write(viewerId)
       yield* sql.withTransaction(Effect.gen(function*() {
         if (yield* graph.unfollow(viewerId, target.id)) {
           yield* outbox.append("user.unfollowed", { followerId: viewerId, followeeId: target.id })
         }
         yield* graph.cancelRequest(viewerId, target.id)
       })).pipe(Effect.orDie)
-      return new FollowState({ status: "none" })
+      return limited<FollowState>(rateLimit)(new FollowState({ status: "none" }))
     }),
 
     followers: listOf("followers"),
@@ -161,7 +161,7 @@ export const make = Effect.gen(function*() {
     }),
 
     approve: Effect.fn("Social.approve")(function*(userId, requestId) {
-      yield* write(userId)
+      const rateLimit = yield* write(userId)
       yield* sql.withTransaction(Effect.gen(function*() {
         const requester = yield* graph.takeRequest(requestId, userId)
         if (Option.isNone(requester)) return yield* new NotFound({ message: "no such follow request" })
@@ -170,12 +170,14 @@ export const make = Effect.gen(function*() {
           yield* outbox.append("user.followed", { followerId: requester.value, followeeId: userId })
         }
       })).pipe(Effect.catchTag("SqlError", Effect.die))
+      return limited<void>(rateLimit)(undefined)
     }),
 
     deny: Effect.fn("Social.deny")(function*(userId, requestId) {
-      yield* write(userId)
+      const rateLimit = yield* write(userId)
       const requester = yield* graph.takeRequest(requestId, userId)
       if (Option.isNone(requester)) return yield* new NotFound({ message: "no such follow request" })
+      return limited<void>(rateLimit)(undefined)
     }),
 
     block: Effect.fn("Social.block")(function*(viewerId, username) {
@@ -183,19 +185,21 @@ export const make = Effect.gen(function*() {
       const target = yield* users.byUsername(username.trim().toLowerCase())
       if (Option.isNone(target)) return yield* notFound(username)
       yield* self(viewerId, target.value)
-      yield* write(viewerId)
+      const rateLimit = yield* write(viewerId)
       yield* sql.withTransaction(Effect.gen(function*() {
         yield* users.lockPair(viewerId, target.value.id)
         const { created } = yield* graph.block(viewerId, target.value.id)
         if (created) yield* outbox.append("user.blocked", { blockerId: viewerId, blockedId: target.value.id })
       })).pipe(Effect.orDie)
+      return limited<void>(rateLimit)(undefined)
     }),
 
     unblock: Effect.fn("Social.unblock")(function*(viewerId, username) {
       const target = yield* users.byUsername(username.trim().toLowerCase())
       if (Option.isNone(target)) return yield* notFound(username)
-      yield* write(viewerId)
+      const rateLimit = yield* write(viewerId)
       yield* graph.unblock(viewerId, target.value.id)
+      return limited<void>(rateLimit)(undefined)
     }),
 
     blocks: Effect.fn("Social.blocks")(function*(userId, q) {

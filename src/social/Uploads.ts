@@ -2,32 +2,35 @@
  * Direct uploads and avatars. A direct upload is a short-lived (≤ 15 min), single-use target: a
  * presigned PUT in S3 mode, or — in fs mode — a URL on Aperture itself signed with the server's
  * key (HMAC over upload id and expiry), so only the holder of the URL can write that one object.
- * Avatars take the media pipeline like posts, as square 150/320 variants.
+ * Avatars take the media pipeline like posts, as square 150/320 variants; their form is read
+ * here as it streams, the same way as a post's.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
-import { Conflict, Forbidden, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType } from "../domain/ApiError.ts"
+import { BadRequest, Conflict, Forbidden, NotFound, type PayloadTooLarge, type RateLimited, type UnsupportedMediaType } from "../domain/ApiError.ts"
 import { MediaJob } from "../domain/Media.ts"
 import { AvatarAccepted, PostAccepted, UploadTarget } from "../domain/Posts.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
 import { uploadKey } from "../media/Keys.ts"
-import { Limits } from "./Limits.ts"
+import { readImageForm, tooLarge, type UploadBody } from "./ImageForm.ts"
+import { type Limited, limited, Limits } from "./Limits.ts"
 import { Posts } from "./Posts.ts"
 
 export class Uploads extends Context.Tag("Uploads")<Uploads, {
-  readonly target: (userId: string, baseUrl: string) => Effect.Effect<UploadTarget, RateLimited>
+  readonly target: (userId: string, baseUrl: string) => Effect.Effect<Limited<UploadTarget>, RateLimited>
   /** fs mode: receives the bytes PUT to a signed upload URL. */
   readonly receive: <E>(
     uploadId: string,
     expires: number,
     sig: string,
-    body: Stream.Stream<Uint8Array, E>
+    body: UploadBody<E>
   ) => Effect.Effect<void, Forbidden | NotFound | Conflict | PayloadTooLarge | E>
-  readonly avatar: <E>(userId: string, image: Stream.Stream<Uint8Array, E>) => Effect.Effect<AvatarAccepted, E | PayloadTooLarge | UnsupportedMediaType | RateLimited>
+  /** A new avatar from a multipart form with an `image` part. */
+  readonly avatar: <E>(userId: string, body: UploadBody<E>) => Effect.Effect<Limited<AvatarAccepted>, BadRequest | PayloadTooLarge | UnsupportedMediaType | RateLimited>
   readonly requeue: (viewerUsername: string, postId: string) => Effect.Effect<PostAccepted, Forbidden | NotFound>
 }>() {}
 
@@ -46,7 +49,7 @@ export const make = Effect.gen(function*() {
 
   return Uploads.of({
     target: Effect.fn("Uploads.target")(function*(userId, baseUrl) {
-      yield* limits.enforce(limits.rules.write, userId)
+      const rateLimit = yield* limits.enforce(limits.rules.write, userId)
       const id = crypto.randomUUID()
       const objectKey = uploadKey(id)
       const row = yield* repo.insertUpload({ id, userId, objectKey, maxBytes, ttlSeconds: ttl })
@@ -56,18 +59,19 @@ export const make = Effect.gen(function*() {
         url: `${baseUrl}/api/v1/uploads/${id}?expires=${expires}&sig=${sign(id, expires)}`,
         headers: {}
       }))
-      return new UploadTarget({
+      return limited<UploadTarget>(rateLimit)(new UploadTarget({
         uploadId: id,
         url: target.url,
         method: "PUT",
         headers: { ...target.headers },
         maxBytes,
         expiresAt: row.expiresAt.toISOString()
-      })
+      }))
     }),
 
     receive: (uploadId, expires, sig, body) =>
       Effect.gen(function*() {
+        if ((body.contentLength ?? 0) > maxBytes) return yield* tooLarge(maxBytes)
         const expected = Buffer.from(sign(uploadId, expires))
         const given = Buffer.from(sig)
         if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
@@ -79,10 +83,10 @@ export const make = Effect.gen(function*() {
         if (upload.value.usedAt !== null || Option.isSome(yield* store.stat(upload.value.objectKey).pipe(Effect.orDie))) {
           return yield* new Conflict({ message: "that upload has already received its image" })
         }
-        yield* store.put(upload.value.objectKey, body, { contentType: "application/octet-stream", maxBytes: Number(upload.value.maxBytes) }).pipe(
+        yield* store.put(upload.value.objectKey, body.stream, { contentType: "application/octet-stream", maxBytes: Number(upload.value.maxBytes) }).pipe(
           Effect.catchAll((e) =>
             e instanceof BlobTooLarge
-              ? Effect.fail(new PayloadTooLarge({ message: `an image is at most ${maxBytes / 1024 / 1024} MB` }))
+              ? Effect.fail(tooLarge(maxBytes))
               : e instanceof BlobError
               ? Effect.die(e)
               : Effect.fail(e as never)
@@ -90,12 +94,15 @@ export const make = Effect.gen(function*() {
         )
       }),
 
-    avatar: (userId, image) =>
+    avatar: (userId, body) =>
       Effect.gen(function*() {
-        yield* limits.enforce(limits.rules.write, userId)
+        const rateLimit = yield* limits.enforce(limits.rules.write, userId)
         const version = randomBytes(6).toString("base64url")
         const original = `avatar-orig-${userId}-${version}`
-        yield* posts.storeOriginal(original, image)
+        const form = yield* readImageForm(body, maxBytes, (image) => posts.storeOriginal(original, image).pipe(Effect.asVoid)).pipe(
+          Effect.onError(() => Effect.ignore(store.remove([original])))
+        )
+        if (!form.sawImage) return yield* new BadRequest({ message: "the form has no `image` part" })
         yield* sql.withTransaction(Effect.gen(function*() {
           const previous = yield* repo.setAvatarPending(userId, original)
           yield* outbox.appendMessage(
@@ -109,7 +116,7 @@ export const make = Effect.gen(function*() {
           Effect.tap(Option.match({ onNone: () => Effect.void, onSome: (old) => Effect.ignore(store.remove([old])) })),
           Effect.onError(() => Effect.ignore(store.remove([original])))
         )
-        return new AvatarAccepted({ status: "processing" })
+        return limited<AvatarAccepted>(rateLimit)(new AvatarAccepted({ status: "processing" }))
       }),
 
     requeue: (viewerUsername, postId) =>

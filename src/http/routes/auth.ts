@@ -1,11 +1,12 @@
 import { Effect, Option } from "effect"
 import { AuthResult, WsTicket } from "../../domain/Accounts.ts"
 import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
-import { Accounts } from "../../social/Accounts.ts"
+import { Accounts, type SignedIn } from "../../social/Accounts.ts"
+import type { Limited } from "../../social/Limits.ts"
 import { sessionKeyOf, Sessions } from "../../social/Sessions.ts"
-import { Live } from "../../streams/Live.ts"
 import { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
+import { withRateLimit } from "./rateLimit.ts"
 
 const clientMeta = Effect.gen(function*() {
   const auth = yield* Auth
@@ -14,8 +15,9 @@ const clientMeta = Effect.gen(function*() {
 })
 
 /** Answers with the session both ways: the cookie for the web app, the token for widgets. */
-const signedIn = (result: { readonly user: AuthResult["user"]; readonly token: string }) =>
+const signedIn = <E, R>(useCase: Effect.Effect<Limited<SignedIn>, E, R>) =>
   Effect.gen(function*() {
+    const result = yield* withRateLimit(useCase)
     const auth = yield* Auth
     yield* addResponseHeader("set-cookie", yield* auth.sessionCookie(result.token))
     yield* addResponseHeader("cache-control", "no-store")
@@ -26,22 +28,18 @@ export const authHandlers = {
   signup: ({ payload }) =>
     Effect.gen(function*() {
       const accounts = yield* Accounts
-      return yield* signedIn(yield* accounts.signup(payload, yield* clientMeta))
+      return yield* signedIn(accounts.signup(payload, yield* clientMeta))
     }),
   login: ({ payload }) =>
     Effect.gen(function*() {
       const accounts = yield* Accounts
-      return yield* signedIn(yield* accounts.login(payload.login, payload.password, yield* clientMeta))
+      return yield* signedIn(accounts.login(payload.login, payload.password, yield* clientMeta))
     }),
   logout: () =>
     Effect.gen(function*() {
       const auth = yield* Auth
       const viewer = yield* auth.optional
-      if (Option.isSome(viewer)) {
-        yield* (yield* Sessions).revoke(viewer.value.tokenHash)
-        // the session's sockets, on every node, close now rather than at their next heartbeat
-        yield* (yield* Live).signal(viewer.value.userId, { kind: "session_ended", sessionKey: sessionKeyOf(viewer.value.tokenHash) })
-      }
+      if (Option.isSome(viewer)) yield* (yield* Accounts).logout(viewer.value)
       yield* addResponseHeader("set-cookie", yield* auth.clearedCookie)
     }),
   me: () =>
@@ -56,4 +54,4 @@ export const authHandlers = {
       yield* addResponseHeader("cache-control", "no-store")
       return new WsTicket({ ticket, expiresAt: expiresAt.toISOString() })
     })
-} satisfies GroupHandlers<"auth", Accounts | Sessions | Auth | Live | RequestContext>
+} satisfies GroupHandlers<"auth", Accounts | Sessions | Auth | RequestContext>

@@ -3,18 +3,19 @@ import type { RequestContext } from "../../observability/RequestContext.ts"
 import { Social } from "../../social/Social.ts"
 import type { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
+import { withRateLimit } from "./rateLimit.ts"
 import { requiredViewer, viewerId } from "./users.ts"
 
 export const graphHandlers = {
   follow: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      return yield* (yield* Social).follow(viewer.userId, path.username)
+      return yield* withRateLimit((yield* Social).follow(viewer.userId, path.username))
     }),
   unfollow: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      return yield* (yield* Social).unfollow(viewer.userId, path.username)
+      return yield* withRateLimit((yield* Social).unfollow(viewer.userId, path.username))
     }),
   followers: ({ path, urlParams }) =>
     Effect.gen(function*() {
@@ -32,21 +33,21 @@ export const graphHandlers = {
   approve: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      yield* (yield* Social).approve(viewer.userId, path.id)
+      yield* withRateLimit((yield* Social).approve(viewer.userId, path.id))
     }),
   deny: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      yield* (yield* Social).deny(viewer.userId, path.id)
+      yield* withRateLimit((yield* Social).deny(viewer.userId, path.id))
     }),
   block: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      yield* (yield* Social).block(viewer.userId, path.username)
+      yield* withRateLimit((yield* Social).block(viewer.userId, path.username))
     }),
   unblock: ({ path }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      yield* (yield* Social).unblock(viewer.userId, path.username)
+      yield* withRateLimit((yield* Social).unblock(viewer.userId, path.username))
     })
 } satisfies GroupHandlers<"graph", Social | Auth | RequestContext>

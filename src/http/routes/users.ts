@@ -3,6 +3,7 @@ import { Social } from "../../social/Social.ts"
 import { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 import type { RequestContext } from "../../observability/RequestContext.ts"
+import { withRateLimit } from "./rateLimit.ts"
 
 export const viewerId = Effect.map(
   Effect.flatMap(Auth, (auth) => auth.optional),
@@ -19,7 +20,7 @@ export const usersHandlers = {
   update: ({ payload }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
-      return yield* (yield* Social).updateProfile(viewer.userId, payload)
+      return yield* withRateLimit((yield* Social).updateProfile(viewer.userId, payload))
     }),
   blocks: ({ urlParams }) =>
     Effect.gen(function*() {

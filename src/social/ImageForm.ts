@@ -1,0 +1,71 @@
+/**
+ * An upload as a use-case receives it — the request body as the transport streams it, with its
+ * media type and declared length — and the multipart form of one image read from it: the first
+ * `image` part goes to a sink as it streams in (its bytes never pile up in memory), the text
+ * fields are collected, other files are drained.
+ */
+import { Multipart } from "@effect/platform"
+import { Effect, ParseResult, Stream } from "effect"
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from "../domain/ApiError.ts"
+
+/** The shape of the HTTP layer's `RequestBody`, generic in how reading it can fail. */
+export interface UploadBody<E> {
+  readonly contentType: string
+  readonly contentLength: number | undefined
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly stream: Stream.Stream<Uint8Array, E>
+}
+
+/** Room for a form's text fields and boundaries beside its image. */
+const FORM_OVERHEAD_BYTES = 64 * 1024
+
+export const tooLarge = (maxBytes: number) => new PayloadTooLarge({ message: `an image is at most ${maxBytes / 1024 / 1024} MB` })
+
+const mediaType = (contentType: string) => contentType.split(";")[0]!.trim().toLowerCase()
+
+const malformed = (e: Multipart.MultipartError) => new BadRequest({ message: `malformed multipart body: ${e.reason}` })
+
+export const isForm = (body: UploadBody<unknown>) => mediaType(body.contentType) === "multipart/form-data"
+
+/** The form's fields did not decode: a 400 naming each field, as the contract's own inputs get. */
+export const invalidForm = (error: ParseResult.ParseError) =>
+  new BadRequest({
+    message: "invalid form",
+    details: ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => ({ path: i.path.map(String), message: i.message }))
+  })
+
+/**
+ * The fields of the form and whether it had an image, once `storeImage` has taken the image.
+ * Refuses what is not a multipart form, or declares more bytes than an image of `maxImageBytes`
+ * and its fields, before reading anything.
+ */
+export const readImageForm = <E, E2>(
+  body: UploadBody<E>,
+  maxImageBytes: number,
+  storeImage: (image: Stream.Stream<Uint8Array, Multipart.MultipartError>) => Effect.Effect<void, E2>
+): Effect.Effect<{ readonly fields: Readonly<Record<string, string>>; readonly sawImage: boolean }, Exclude<E2, Multipart.MultipartError> | BadRequest | PayloadTooLarge | UnsupportedMediaType> =>
+  Effect.gen(function*() {
+    if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part" })
+    if ((body.contentLength ?? 0) > maxImageBytes + FORM_OVERHEAD_BYTES) return yield* tooLarge(maxImageBytes)
+    const parts = Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
+      Stream.mapError((e) =>
+        e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })
+      )
+    )
+    const fields: Record<string, string> = {}
+    let sawImage = false
+    yield* Stream.runForEach(parts, (part): Effect.Effect<void, E2 | Multipart.MultipartError> => {
+      if (part._tag === "Field") {
+        fields[part.key] = part.value
+        return Effect.void
+      }
+      if (part.key === "image" && !sawImage) {
+        sawImage = true
+        return storeImage(part.content)
+      }
+      return Stream.runDrain(part.content)
+    })
+    return { fields, sawImage }
+  }).pipe(
+    Effect.catchIf((e): e is Multipart.MultipartError => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
+  )
