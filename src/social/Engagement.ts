@@ -11,7 +11,7 @@ import { OutboxRepo } from "../db/Outbox.ts"
 import { type BadRequest, NotFound, type RateLimited } from "../domain/ApiError.ts"
 import { Comment, type CommentPage, LikeState, SaveState } from "../domain/Engagement.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
-import { Limits } from "./Limits.ts"
+import { type Limited, limited, Limits } from "./Limits.ts"
 import { Posts } from "./Posts.ts"
 import { cardOf } from "./Views.ts"
 
@@ -19,13 +19,13 @@ export const commentOf = (row: CommentRow) =>
   new Comment({ id: row.commentId, postId: row.postId, text: row.text, author: cardOf(row), createdAt: row.createdAt.toISOString() })
 
 export class Engagement extends Context.Tag("Engagement")<Engagement, {
-  readonly like: (postId: string, viewerId: string) => Effect.Effect<LikeState, NotFound | RateLimited>
-  readonly unlike: (postId: string, viewerId: string) => Effect.Effect<LikeState, NotFound | RateLimited>
-  readonly save: (postId: string, viewerId: string) => Effect.Effect<SaveState, NotFound | RateLimited>
-  readonly unsave: (postId: string, viewerId: string) => Effect.Effect<SaveState, NotFound | RateLimited>
-  readonly comment: (postId: string, viewerId: string, text: string) => Effect.Effect<Comment, NotFound | RateLimited>
+  readonly like: (postId: string, viewerId: string) => Effect.Effect<Limited<LikeState>, NotFound | RateLimited>
+  readonly unlike: (postId: string, viewerId: string) => Effect.Effect<Limited<LikeState>, NotFound | RateLimited>
+  readonly save: (postId: string, viewerId: string) => Effect.Effect<Limited<SaveState>, NotFound | RateLimited>
+  readonly unsave: (postId: string, viewerId: string) => Effect.Effect<Limited<SaveState>, NotFound | RateLimited>
+  readonly comment: (postId: string, viewerId: string, text: string) => Effect.Effect<Limited<Comment>, NotFound | RateLimited>
   readonly comments: (postId: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<CommentPage, NotFound | BadRequest>
-  readonly deleteComment: (commentId: string, viewerId: string) => Effect.Effect<void, NotFound | RateLimited>
+  readonly deleteComment: (commentId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
 }>() {}
 
 export const make = Effect.gen(function*() {
@@ -35,11 +35,11 @@ export const make = Effect.gen(function*() {
   const posts = yield* Posts
   const limits = yield* Limits
 
-  /** The post as the viewer may see it; a write also spends the viewer's write budget. */
-  const visible = (postId: string, viewerId: string, write: boolean) =>
+  /** The post as the viewer may see it, after spending one unit of the viewer's write budget. */
+  const visible = (postId: string, viewerId: string) =>
     Effect.gen(function*() {
-      if (write) yield* limits.enforce(limits.rules.write, viewerId)
-      return yield* posts.get(postId, viewerId)
+      const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
+      return { post: yield* posts.get(postId, viewerId), rateLimit }
     })
 
   const inTransaction = <A, E>(effect: Effect.Effect<A, E>) => sql.withTransaction(effect).pipe(Effect.catchTag("SqlError", Effect.die))
@@ -47,43 +47,43 @@ export const make = Effect.gen(function*() {
   return Engagement.of({
     like: (postId, viewerId) =>
       Effect.gen(function*() {
-        const post = yield* visible(postId, viewerId, true)
+        const { post, rateLimit } = yield* visible(postId, viewerId)
         const change = yield* inTransaction(Effect.gen(function*() {
           const c = yield* repo.like(postId, viewerId)
           if (c.changed) yield* outbox.append("post.liked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
           return c
         }))
-        return new LikeState({ liked: true, likes: change.likeCount })
+        return limited<LikeState>(rateLimit)(new LikeState({ liked: true, likes: change.likeCount }))
       }),
     unlike: (postId, viewerId) =>
       Effect.gen(function*() {
-        const post = yield* visible(postId, viewerId, true)
+        const { post, rateLimit } = yield* visible(postId, viewerId)
         const change = yield* inTransaction(Effect.gen(function*() {
           const c = yield* repo.unlike(postId, viewerId)
           if (c.changed) yield* outbox.append("post.unliked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
           return c
         }))
-        return new LikeState({ liked: false, likes: change.likeCount })
+        return limited<LikeState>(rateLimit)(new LikeState({ liked: false, likes: change.likeCount }))
       }),
     save: (postId, viewerId) =>
       Effect.gen(function*() {
-        yield* visible(postId, viewerId, true)
+        const { rateLimit } = yield* visible(postId, viewerId)
         yield* inTransaction(Effect.gen(function*() {
           if (yield* repo.save(postId, viewerId)) yield* outbox.append("post.saved", { postId, userId: viewerId })
         }))
-        return new SaveState({ saved: true })
+        return limited<SaveState>(rateLimit)(new SaveState({ saved: true }))
       }),
     unsave: (postId, viewerId) =>
       Effect.gen(function*() {
-        yield* visible(postId, viewerId, true)
+        const { rateLimit } = yield* visible(postId, viewerId)
         yield* inTransaction(Effect.gen(function*() {
           if (yield* repo.unsave(postId, viewerId)) yield* outbox.append("post.unsaved", { postId, userId: viewerId })
         }))
-        return new SaveState({ saved: false })
+        return limited<SaveState>(rateLimit)(new SaveState({ saved: false }))
       }),
     comment: (postId, viewerId, text) =>
       Effect.gen(function*() {
-        const post = yield* visible(postId, viewerId, true)
+        const { post, rateLimit } = yield* visible(postId, viewerId)
         const row = yield* inTransaction(Effect.gen(function*() {
           const r = yield* repo.insertComment({ id: crypto.randomUUID(), postId, authorId: viewerId, text })
           yield* outbox.append("comment.created", {
@@ -95,7 +95,7 @@ export const make = Effect.gen(function*() {
           })
           return r
         }))
-        return commentOf(row)
+        return limited<Comment>(rateLimit)(commentOf(row))
       }),
     comments: (postId, viewerId, q) =>
       Effect.gen(function*() {
@@ -106,7 +106,7 @@ export const make = Effect.gen(function*() {
       }),
     deleteComment: (commentId, viewerId) =>
       Effect.gen(function*() {
-        yield* limits.enforce(limits.rules.write, viewerId)
+        const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
         const deleted = yield* inTransaction(Effect.gen(function*() {
           const d = yield* repo.deleteComment(commentId, viewerId)
           if (Option.isSome(d)) yield* outbox.append("comment.deleted", { ...d.value, commentId: d.value.id, deletedBy: viewerId })
@@ -114,6 +114,7 @@ export const make = Effect.gen(function*() {
         }))
         // someone else's comment on someone else's post answers like a missing one
         if (Option.isNone(deleted)) return yield* new NotFound({ message: "no such comment" })
+        return limited<void>(rateLimit)(undefined)
       })
   })
 })

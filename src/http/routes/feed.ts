@@ -7,6 +7,7 @@ import { Feed } from "../../social/Feed.ts"
 import { Notifications } from "../../social/Notifications.ts"
 import type { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
+import { withRateLimit } from "./rateLimit.ts"
 import { requiredViewer, viewerId } from "./users.ts"
 
 export const feedHandlers = {
@@ -21,17 +22,17 @@ export const feedHandlers = {
 } satisfies GroupHandlers<"feed", Feed | Auth | RequestContext>
 
 export const engagementHandlers = {
-  like: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.like(path.id, v.userId))),
-  unlike: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.unlike(path.id, v.userId))),
-  save: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.save(path.id, v.userId))),
-  unsave: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.unsave(path.id, v.userId))),
+  like: ({ path }) => withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.like(path.id, v.userId)))),
+  unlike: ({ path }) => withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.unlike(path.id, v.userId)))),
+  save: ({ path }) => withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.save(path.id, v.userId)))),
+  unsave: ({ path }) => withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.unsave(path.id, v.userId)))),
   comments: ({ path, urlParams }) =>
     Effect.gen(function*() {
       return yield* (yield* Engagement).comments(path.id, yield* viewerId, urlParams)
     }),
   comment: ({ path, payload }) =>
-    Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.comment(path.id, v.userId, payload.text))),
-  deleteComment: ({ path }) => Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.deleteComment(path.id, v.userId)))
+    withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.comment(path.id, v.userId, payload.text)))),
+  deleteComment: ({ path }) => withRateLimit(Effect.flatMap(requiredViewer, (v) => Effect.flatMap(Engagement, (e) => e.deleteComment(path.id, v.userId))))
 } satisfies GroupHandlers<"engagement", Engagement | Auth | RequestContext>
 
 export const notificationsHandlers = {
