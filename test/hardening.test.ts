@@ -143,6 +143,11 @@ for (const transport of ["uws", "node"] as const) {
             `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`
           ], 5_000)
           assert.strictEqual(chunked.status, 413, chunked.text.slice(0, 300))
+          const unsized = yield* raw([
+            `PUT /api/v1/uploads/${crypto.randomUUID()}?expires=1&sig=x HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\n` +
+            "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+          ], 5_000)
+          assert.strictEqual(unsized.status, 411, unsized.text.slice(0, 300))
           assert.strictEqual((yield* request("/healthz")).status, 200)
         }))
 

@@ -227,10 +227,10 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .setPayload(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "application/octet-stream" })))
       .addSuccess(HttpApiSchema.NoContent)
       .annotate(StreamedBody, true)
-      .pipe(errors(B, F, NF, C, TooLarge, S))
+      .pipe(errors(B, F, NF, C, TooLarge, E.LengthRequiredWire, S))
       .annotateContext(doc(
         "Receive a direct upload",
-        "The signed URL from `POST /uploads` (filesystem store): the signature authorises the upload, no session is needed. 403 for a bad signature, 409 when already used."
+        "The signed URL from `POST /uploads` (filesystem store): the signature authorises the upload, no session is needed. 403 for a bad signature, 409 when already used, 411 without a Content-Length."
       ))
   )
   .add(

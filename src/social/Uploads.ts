@@ -9,7 +9,7 @@ import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
-import { BadRequest, Conflict, Forbidden, NotFound, type PayloadTooLarge, type RateLimited, type UnsupportedMediaType } from "../domain/ApiError.ts"
+import { BadRequest, Conflict, Forbidden, LengthRequired, NotFound, type PayloadTooLarge, type RateLimited, type UnsupportedMediaType } from "../domain/ApiError.ts"
 import { MediaJob } from "../domain/Media.ts"
 import { AvatarAccepted, PostAccepted, UploadTarget } from "../domain/Posts.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
@@ -28,7 +28,7 @@ export class Uploads extends Context.Tag("Uploads")<Uploads, {
     expires: number,
     sig: string,
     body: UploadBody<E>
-  ) => Effect.Effect<void, Forbidden | NotFound | Conflict | PayloadTooLarge | E>
+  ) => Effect.Effect<void, Forbidden | NotFound | Conflict | PayloadTooLarge | LengthRequired | E>
   /** A new avatar from a multipart form with an `image` part. */
   readonly avatar: <E>(userId: string, body: UploadBody<E>) => Effect.Effect<Limited<AvatarAccepted>, BadRequest | PayloadTooLarge | UnsupportedMediaType | RateLimited>
   readonly requeue: (viewerUsername: string, postId: string) => Effect.Effect<PostAccepted, Forbidden | NotFound>
@@ -71,7 +71,11 @@ export const make = Effect.gen(function*() {
 
     receive: (uploadId, expires, sig, body) =>
       Effect.gen(function*() {
-        if ((body.contentLength ?? 0) > maxBytes) return yield* tooLarge(maxBytes)
+        // as with S3's presigned PUT, the size is declared up front (not streamed chunked)
+        if (body.contentLength === undefined) {
+          return yield* new LengthRequired({ message: "send the upload with a Content-Length header" })
+        }
+        if (body.contentLength > maxBytes) return yield* tooLarge(maxBytes)
         const expected = Buffer.from(sign(uploadId, expires))
         const given = Buffer.from(sig)
         if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
