@@ -39,6 +39,8 @@ export const invalidForm = (error: ParseResult.ParseError) =>
  * Refuses what is not a multipart form, or declares more bytes than an image of `maxImageBytes`
  * and its fields, before reading anything.
  */
+const BOUNDARY = /;\s*boundary=(?:"[^"\r\n]{1,70}"|[^\s;"]{1,70})\s*(?:;|$)/i
+
 export const readImageForm = <E, E2>(
   body: UploadBody<E>,
   maxImageBytes: number,
@@ -47,6 +49,10 @@ export const readImageForm = <E, E2>(
   Effect.gen(function*() {
     if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part" })
     if ((body.contentLength ?? 0) > maxImageBytes + FORM_OVERHEAD_BYTES) return yield* tooLarge(maxImageBytes)
+    // the parser assumes a usable boundary (an empty one reaches it as a defect): RFC 2046 allows 1–70 characters
+    if (!BOUNDARY.test(body.contentType)) {
+      return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })
+    }
     const parts = Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
       Stream.mapError((e) =>
         e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })

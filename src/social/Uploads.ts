@@ -6,6 +6,7 @@
  * here as it streams, the same way as a post's.
  */
 import { SqlClient } from "@effect/sql"
+import { retryAborted } from "../db/Retry.ts"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
@@ -116,6 +117,7 @@ export const make = Effect.gen(function*() {
           )
           return previous
         })).pipe(
+          retryAborted,
           Effect.orDie,
           Effect.tap(Option.match({ onNone: () => Effect.void, onSome: (old) => Effect.ignore(store.remove([old])) })),
           Effect.onError(() => Effect.ignore(store.remove([original])))

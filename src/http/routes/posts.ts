@@ -9,14 +9,18 @@ import { Uploads } from "../../social/Uploads.ts"
 import { Auth, selfOrigin } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 import { mediaType, readText, RequestBody } from "../RequestBody.ts"
+import { readJson } from "../pipeline/Input.ts"
 import { badRequestFrom } from "../Routes.ts"
 import { withRateLimit } from "./rateLimit.ts"
 import { requiredViewer, viewerId } from "./users.ts"
 
-const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string) =>
-  Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => new BadRequest({ message: "body is not valid JSON" }) }).pipe(
-    Effect.flatMap((json) => Schema.decodeUnknown(schema)(json).pipe(Effect.mapError(badRequestFrom("body"))))
-  )
+/** A JSON body read by the handler itself: the same depth limit and errors as the pipeline's JSON routes. */
+const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, maxDepth: number) => {
+  const json = readJson(text, maxDepth)
+  return json._tag === "Invalid"
+    ? Effect.fail(new BadRequest({ message: json.message }))
+    : Schema.decodeUnknown(schema)(json.value).pipe(Effect.mapError(badRequestFrom("body")))
+}
 
 export const postsHandlers = {
   /** A multipart form streams into the use-case; JSON names a direct upload made before. */
@@ -28,7 +32,7 @@ export const postsHandlers = {
       const config = yield* AppConfig
       switch (mediaType(body.contentType)) {
         case "application/json": {
-          const input = yield* decodeJson(CreateFromUpload, yield* readText(body, config.limits.jsonBodyBytes))
+          const input = yield* decodeJson(CreateFromUpload, yield* readText(body, config.limits.jsonBodyBytes), config.limits.jsonDepth)
           return yield* withRateLimit(posts.createFromUpload(viewer.userId, input.uploadId, input))
         }
         case "multipart/form-data":
