@@ -62,9 +62,14 @@ export class ServerUnderFuzz {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
   }
 
-  /** The child's recent output, newest last. */
+  /**
+   * The child's recent output, newest last: what it printed outside its JSON logs (a dying stack
+   * trace) and its last error logs — the "starting" and info lines say nothing about a crash.
+   */
   tail(lines = TAIL_LINES) {
-    return this.lines.slice(-lines).join("\n")
+    const recent = this.lines.slice(-lines)
+    const telling = recent.filter((l) => !l.startsWith("{") || l.includes("\"logLevel\":\"ERROR\"") || l.includes("\"logLevel\":\"FATAL\""))
+    return (telling.length > 0 ? telling : recent).join("\n")
   }
 
   /** Error lines logged for a request id (the server logs a defect with it before answering 500). */
@@ -109,7 +114,7 @@ export class ServerUnderFuzz {
    * first lets a crash that follows its request by a few milliseconds (a stream error) land here.
    */
   async checkCrashed(settleMs = 0): Promise<Crash | undefined> {
-    if (settleMs > 0 && this.alive) await sleep(settleMs)
+    if (settleMs > 0 && this.alive) await Promise.race([this.exited, sleep(settleMs)])
     if (this.alive) return undefined
     await this.exited
     const crash = this.crashes[this.crashes.length - 1]
