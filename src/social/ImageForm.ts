@@ -49,6 +49,7 @@ export const readImageForm = <E, E2>(
   Effect.gen(function*() {
     if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part" })
     if ((body.contentLength ?? 0) > maxImageBytes + FORM_OVERHEAD_BYTES) return yield* tooLarge(maxImageBytes)
+    if (body.contentLength === 0) return yield* new BadRequest({ message: "the form is empty: send an `image` part" })
     // the parser assumes a usable boundary (an empty one reaches it as a defect): RFC 2046 allows 1–70 characters
     if (!BOUNDARY.test(body.contentType)) {
       return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })

@@ -12,6 +12,13 @@ import { BodyError } from "../RequestBody.ts"
 
 const DECIMAL = /^\d{1,15}$/
 
+/** Unread request bodies up to this size are drained rather than cut off (see `send`). */
+const DRAIN_BYTES = 16 * 1024 * 1024
+const drainable = (req: Http.IncomingMessage) => {
+  const length = req.headers["content-length"]
+  return length === undefined || Number(length) <= DRAIN_BYTES
+}
+
 export const readHead = (req: Http.IncomingMessage): RequestHead => {
   const url = req.url ?? "/"
   const q = url.indexOf("?")
@@ -86,8 +93,9 @@ export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse
         if (over) return
         size += chunk.byteLength
         if (size > limit) {
+          // the rest is read and dropped while the 413 goes out: closing on unread bytes would
+          // reset the connection before the client reads the answer (the idle timeout bounds it)
           over = true
-          req.pause()
           return cb("tooLarge")
         }
         chunks.push(chunk)
@@ -107,7 +115,15 @@ export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse
         done()
         return finish()
       }
-      writeResponse(hooks, req, res, out, extra, close || hooks.closing(), () => {
+      // answered before its body was read: closing with unread bytes resets the connection, and a
+      // reset can destroy the answer before the client reads it; a body of sane size is read and
+      // dropped instead (node does that itself once the response ends) and the connection kept
+      let closeAfter = close || hooks.closing()
+      if (closeAfter && !hooks.closing() && !req.complete && declaresBody && drainable(req)) {
+        closeAfter = false
+        req.resume()
+      }
+      writeResponse(hooks, req, res, out, extra, closeAfter, () => {
         done()
         finish()
       })

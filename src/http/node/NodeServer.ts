@@ -71,6 +71,10 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
       keepAliveTimeout: 5_000
     })
 
+    // like uWS: a connection that sends and receives nothing for this long is closed (a body that
+    // stalls, a Content-Length larger than what is sent); sockets upgraded to WebSockets opt out
+    server.setTimeout(limits.headersTimeoutSeconds * 1000)
+
     server.on("request", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
       try {
         inFlight++
