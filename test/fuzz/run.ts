@@ -163,6 +163,8 @@ const settleFor = (cls: FuzzClass, judged: ReadonlyArray<Judged>) =>
 /** Runs every selected class against the server; never throws for what the server does. */
 export const fuzz = async (server: ServerUnderFuzz): Promise<FuzzReport> => {
   const started = performance.now()
+  // first, so a long run that is stopped can still be replayed
+  console.log(`fuzz ${server.transport}: seed ${settings.seed}, FUZZ_RUNS ${settings.runs}`)
   const fixtures = await makeFixtures(server.port)
   const failures: Array<Failure> = []
   const stats = new Map<string, ClassStats>()
