@@ -13,10 +13,10 @@ const sqlState = (error: SqlError.SqlError): string | undefined => {
   return typeof cause?.code === "string" ? cause.code : undefined
 }
 
-/** Runs a transaction again (up to 3 more times, with a short jittered backoff) when PostgreSQL aborted it as a loser. */
+/** Runs a transaction again (up to 5 more times, with a short jittered backoff) when PostgreSQL aborted it as a loser. */
 export const retryAborted = <A, E, R>(transaction: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.retry(transaction, {
-    schedule: Schedule.exponential("10 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3))),
+    schedule: Schedule.exponential("20 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5))),
     while: (e) =>
       typeof e === "object" && e !== null && "_tag" in e && e._tag === "SqlError" &&
       RETRIABLE.has(sqlState(e as unknown as SqlError.SqlError) ?? "")

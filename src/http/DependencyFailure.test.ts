@@ -14,7 +14,7 @@ const executing = (cause: unknown) => new SqlError({ cause, message: "Failed to 
 
 describe("dependency failures", () => {
   it("an unreachable or exhausted PostgreSQL is a dependency failure", () => {
-    for (const code of ["08006", "08001", "08P01", "57P01", "57P02", "57P03", "53300", "53100", "57014", "55P03", "25P03"]) {
+    for (const code of ["08006", "08001", "08P01", "57P01", "57P02", "57P03", "53300", "53100", "57014", "55P03", "25P03", "40P01", "40001"]) {
       assert.isTrue(isDependencyFailure(executing(pgError(code))), code)
     }
     for (const code of ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"]) {
@@ -28,7 +28,7 @@ describe("dependency failures", () => {
   })
 
   it("a statement PostgreSQL refuses is a bug, not an outage", () => {
-    for (const code of ["22021", "22P05", "22001", "23505", "23503", "42601", "42P01", "XX000", "P0001", "40P01"]) {
+    for (const code of ["22021", "22P05", "22001", "23505", "23503", "42601", "42P01", "XX000", "P0001"]) {
       assert.isFalse(isDependencyFailure(executing(pgError(code))), code)
     }
     assert.isFalse(isDependencyFailure(executing(new TypeError("Cannot read properties of undefined"))))

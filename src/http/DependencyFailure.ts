@@ -35,7 +35,11 @@ const isUnavailableSqlState = (code: string) =>
   code === "57P03" || // cannot_connect_now (starting up, recovering)
   code === "57014" || // query_canceled: statement_timeout
   code === "55P03" || // lock_not_available: lock_timeout
-  code === "25P03" // idle_in_transaction_session_timeout
+  code === "25P03" || // idle_in_transaction_session_timeout
+  // a transaction still losing a deadlock or serialization conflict after its retries (db/Retry.ts):
+  // contention, to be tried again shortly, not a fault in the request
+  code === "40P01" ||
+  code === "40001"
 
 /** Five characters; no SQLSTATE class starts with "E", so Node's errnos (EPIPE, EPERM) are never taken for one. */
 const SQLSTATE = /^[0-9A-DF-Z][0-9A-Z]{4}$/
