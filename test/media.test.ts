@@ -137,7 +137,7 @@ const suite = (store: "fs" | "s3") => (it: Vitest.MethodsNonLive<any, true>) => 
       big[2] = 0xff
       const tooBig = yield* upload(a, big)
       assert.strictEqual(tooBig.status, 413, tooBig.text)
-      if (store === "fs") assert.strictEqual(tooBig.headers.get("connection"), "close", "an unread body ends the connection")
+      // the unread rest of an 11 MB body is drained (under the 16 MB cut-off), so the answer is never lost to a reset
       const none = yield* request("/api/v1/posts", { method: "POST", headers: a.bearer, body: (() => {
         const f = new FormData()
         f.append("caption", "no image")

@@ -93,6 +93,20 @@ const deadlineOf = (spec: Spec, bytes: number) =>
 /** What HTTP prescribes for input it does not implement: not a server fault (see Spec.malformed). */
 const refusalOfMalformed = (spec: Spec, status: number) => spec.malformed === true && (status === 501 || status === 505)
 
+/**
+ * The one 5xx tolerated, on uWS only and counted in the report: the 505 page uWS's own C++ parser
+ * writes when a request line arrives split across reads or longer than its buffer — upstream bug
+ * uNetworking/uWebSockets#1776, fixed in later uWS releases than the pinned `uwebsockets@3.0.6`.
+ * No JavaScript runs before it (nothing of Aperture can answer instead); see the README.
+ */
+const UWS_NATIVE_505 = "This server does not support HTTP/1.0."
+let uwsNative505 = 0
+const upstreamParserRefusal = (server: ServerUnderFuzz, status: number, body: Buffer) => {
+  const native = server.transport === "uws" && status === 505 && body.toString("latin1").includes(UWS_NATIVE_505)
+  if (native) uwsNative505++
+  return native
+}
+
 const play = (server: ServerUnderFuzz, spec: Spec, fixtures: Fixtures) => {
   const bytes = caseWire(spec, fixtures)
   return exchange(server.port, steps(bytes, spec.delivery), {
@@ -105,7 +119,9 @@ const play = (server: ServerUnderFuzz, spec: Spec, fixtures: Fixtures) => {
 const judge = (server: ServerUnderFuzz, spec: Spec, x: Exchange): Judged => {
   const methods = expectedMethods(spec)
   const label = statusLabel(x, methods.length)
-  const serverError = x.replies.find((r) => r.status >= 500 && !refusalOfMalformed(spec, r.status))
+  const serverError = x.replies.find((r) =>
+    r.status >= 500 && !refusalOfMalformed(spec, r.status) && !upstreamParserRefusal(server, r.status, r.body)
+  )
   if (serverError) return { label, failure: { kind: "5xx", status: String(serverError.status), detail: replyDetail(server, serverError) } }
   const min = spec.minReplies ?? spec.requests.length
   const late = (what: string) => ({ label, failure: { kind: "deadline" as const, status: label, detail: what } })
@@ -278,6 +294,9 @@ const report = (server: ServerUnderFuzz, stats: Map<string, ClassStats>, failure
     lines.push(
       `${name.padEnd(20)} ${String(s.cases).padStart(6)} ${String(s.failures).padStart(6)} ${(s.ms / 1000).toFixed(1).padStart(6)}  ${seen}${s.notRun ? `  (${s.notRun} not run)` : ""}`
     )
+  }
+  if (uwsNative505 > 0) {
+    lines.push(`(${uwsNative505} replies were uWS's native 505 to a request line split across reads or over its buffer: upstream #1776, not counted as failures)`)
   }
   if (failures.length > 0) {
     lines.push("", `failures on ${server.transport}, grouped (count, then the shortest reproduction):`)

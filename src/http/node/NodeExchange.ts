@@ -8,16 +8,11 @@ import { Cause, Effect, Stream } from "effect"
 import type * as Http from "node:http"
 import type { Outgoing } from "../pipeline/Outgoing.ts"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
+import { drainable } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
 
 const DECIMAL = /^\d{1,15}$/
 
-/** Unread request bodies up to this size are drained rather than cut off (see `send`). */
-const DRAIN_BYTES = 16 * 1024 * 1024
-const drainable = (req: Http.IncomingMessage) => {
-  const length = req.headers["content-length"]
-  return length === undefined || Number(length) <= DRAIN_BYTES
-}
 
 export const readHead = (req: Http.IncomingMessage): RequestHead => {
   const url = req.url ?? "/"
@@ -85,6 +80,7 @@ export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse
     aborted: () => state.aborted,
     onAbort: (f) => void abortHandlers.push(f),
     bodyEnded: () => !declaresBody || req.complete,
+    canDrain: () => drainable(req.headers["content-length"]),
     readBody: (limit, cb) => {
       const chunks: Array<Buffer> = []
       let size = 0
@@ -115,14 +111,9 @@ export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse
         done()
         return finish()
       }
-      // answered before its body was read: closing with unread bytes resets the connection, and a
-      // reset can destroy the answer before the client reads it; a body of sane size is read and
-      // dropped instead (node does that itself once the response ends) and the connection kept
-      let closeAfter = close || hooks.closing()
-      if (closeAfter && !hooks.closing() && !req.complete && declaresBody && drainable(req)) {
-        closeAfter = false
-        req.resume()
-      }
+      const closeAfter = close || hooks.closing()
+      // an unread body the pipeline chose to drain flows and is dropped (node dumps it once the response ends)
+      if (!closeAfter && declaresBody && !req.complete) req.resume()
       writeResponse(hooks, req, res, out, extra, closeAfter, () => {
         done()
         finish()

@@ -61,3 +61,7 @@ export const readJson = (text: string, maxDepth: number): JsonRead => {
     return { _tag: "Invalid", message: "body is not valid JSON" }
   }
 }
+
+/** Unread request bodies up to this size (or chunked ones) are drained rather than cut off (see Exchange.canDrain). */
+const DRAIN_BYTES = 16 * 1024 * 1024
+export const drainable = (declaredLength: string | undefined) => declaredLength === undefined || Number(declaredLength) <= DRAIN_BYTES

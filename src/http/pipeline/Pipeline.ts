@@ -63,8 +63,14 @@ export interface Exchange {
   readonly readBody: (limit: number, cb: (body: Uint8Array | "tooLarge") => void) => void
   /** The body as a stream with backpressure, for streamed routes. Called at most once. */
   readonly bodyStream: () => Stream.Stream<Uint8Array, BodyError>
-  /** Whether the body has been read to its end (a connection with unread body bytes must close). */
+  /** Whether the body has been read to its end. */
   readonly bodyEnded: () => boolean
+  /**
+   * Whether the transport can read and drop what is left of an unread body and keep the
+   * connection. Closing on unread bytes resets the connection, and a reset can destroy the answer
+   * before the client has read it; so a body of sane size is drained, a larger one cut off.
+   */
+  readonly canDrain: () => boolean
   /**
    * Writes the response (for HEAD, without its body). `extra` are headers that replace those of
    * `out` with the same name; `close` closes the connection afterwards. `done` runs once written.
@@ -127,9 +133,8 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         const cors = corsHeaders(head.headers.origin, corsOrigins)
         for (const k in cors) extra.push([k, cors[k]!])
         for (const h of context.responseHeaders) extra.push(h)
-        // answered before the body was read to its end: the rest is not worth reading, so the
-        // connection closes; a fully read body keeps it for the client's next request
-        const close = out.close === true || !exchange.bodyEnded()
+        // answered before the body was read to its end: drained when that is cheap, else the connection closes
+        const close = out.close === true || (!exchange.bodyEnded() && !exchange.canDrain())
         const status = exchange.aborted() ? 499 : out.status
         try {
           exchange.send(out, extra, close, () => metrics.observeRequest(label, method, status, (performance.now() - started) / 1000))
@@ -204,7 +209,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
           return respond(errorOutgoing(new UnsupportedMediaType({ message: `send the body as ${route.payloadTypes.join(" or ")}` })))
         }
         const tooLarge = () =>
-          respond(errorOutgoing(new PayloadTooLarge({ message: `body is larger than ${limits.jsonBodyBytes} bytes` }), {}, true))
+          respond(errorOutgoing(new PayloadTooLarge({ message: `body is larger than ${limits.jsonBodyBytes} bytes` })))
         if (Number(head.headers["content-length"] ?? "0") > limits.jsonBodyBytes) return tooLarge()
         exchange.readBody(limits.jsonBodyBytes, (body) =>
           guard(() => {

@@ -6,6 +6,7 @@
 import { Chunk, Effect, Option, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
+import { drainable } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
 import { write } from "./UwsWrite.ts"
 
@@ -44,8 +45,13 @@ export interface UwsExchangeHooks {
   readonly finished: () => void
 }
 
-export const makeExchange = (res: UWS.HttpResponse, method: string, hooks: UwsExchangeHooks): Exchange => {
-  const state = { aborted: false, responded: false, bodyEnded: true }
+export const makeExchange = (
+  res: UWS.HttpResponse,
+  method: string,
+  declaredLength: string | undefined,
+  hooks: UwsExchangeHooks
+): Exchange => {
+  const state = { aborted: false, responded: false, bodyEnded: true, paused: false }
   const abortHandlers: Array<() => void> = []
   let finished = false
   const finish = () => {
@@ -68,6 +74,8 @@ export const makeExchange = (res: UWS.HttpResponse, method: string, hooks: UwsEx
     aborted: () => state.aborted,
     onAbort: (f) => void abortHandlers.push(f),
     bodyEnded: () => state.bodyEnded,
+    // uWS frames the rest of the body itself and drops it; a paused stream (streamed routes) cannot be resumed once answered
+    canDrain: () => !state.paused && drainable(declaredLength),
     readBody: (limit, cb) => {
       state.bodyEnded = false
       const chunks: Array<Buffer> = []
@@ -106,11 +114,10 @@ export const makeExchange = (res: UWS.HttpResponse, method: string, hooks: UwsEx
  */
 const bodyStream = (
   res: UWS.HttpResponse,
-  state: { readonly aborted: boolean; readonly responded: boolean; bodyEnded: boolean }
+  state: { readonly aborted: boolean; readonly responded: boolean; bodyEnded: boolean; paused: boolean }
 ): Stream.Stream<Uint8Array, BodyError> => {
   const queue: Array<Uint8Array> = []
   let ended = false
-  let paused = false
   let wake: (() => void) | undefined
   res.onData((chunk, isLast) => {
     queue.push(new Uint8Array(chunk.slice(0)))
@@ -118,8 +125,8 @@ const bodyStream = (
       ended = true
       state.bodyEnded = true
     }
-    if (!ended && !paused && queue.length >= 8 && !state.aborted && !state.responded) {
-      paused = true
+    if (!ended && !state.paused && queue.length >= 8 && !state.aborted && !state.responded) {
+      state.paused = true
       res.pause()
     }
     const w = wake
@@ -131,8 +138,8 @@ const bodyStream = (
       if (queue.length > 0) {
         const chunks = queue.splice(0, queue.length)
         // once answered (or aborted) the response object is gone: it must not be touched again
-        if (paused && !state.aborted && !state.responded) {
-          paused = false
+        if (state.paused && !state.aborted && !state.responded) {
+          state.paused = false
           res.resume()
         }
         return resume(Effect.succeed(Chunk.fromIterable(chunks)))

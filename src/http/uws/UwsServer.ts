@@ -63,7 +63,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         const m = method === "ANY" ? req.getCaseSensitiveMethod().toUpperCase() : method
         const head = readHead(res, req, m)
         inFlight++
-        const exchange = makeExchange(res, m, hooks)
+        const exchange = makeExchange(res, m, head.headers["content-length"], hooks)
         const match = route === undefined ? undefined : { route, params: params! }
         // a request whose length is ambiguous is answered on the next turn: uWS then drops the
         // connection if the client pipelined more behind it, so nothing smuggled is ever served
