@@ -8,38 +8,21 @@ import { Cause, Effect, Stream } from "effect"
 import type * as Http from "node:http"
 import type { Outgoing } from "../pipeline/Outgoing.ts"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
-import { drainable } from "../pipeline/Input.ts"
+import { drainable, headCollector } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
-
-const DECIMAL = /^\d{1,15}$/
-
 
 export const readHead = (req: Http.IncomingMessage): RequestHead => {
   const url = req.url ?? "/"
   const q = url.indexOf("?")
-  const headers: Record<string, string> = {}
-  let headerBytes = 0
-  let length: string | undefined
-  let badLength = false
+  const head = headCollector()
   const raw = req.rawHeaders
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase()
-    const v = raw[i + 1]!
-    headerBytes += k.length + v.length + 4
-    if (k === "content-length") {
-      if (!DECIMAL.test(v) || (length !== undefined && length !== v)) badLength = true
-      length = v
-    }
-    if (headers[k] === undefined) headers[k] = v
-  }
+  for (let i = 0; i + 1 < raw.length; i += 2) head.add(raw[i]!.toLowerCase(), raw[i + 1]!)
   return {
     method: (req.method ?? "GET").toUpperCase(),
     path: q === -1 ? url : url.slice(0, q),
     query: q === -1 ? "" : url.slice(q + 1),
-    headers,
     remoteAddress: req.socket.remoteAddress ?? "",
-    headerBytes,
-    badLength
+    ...head.done()
   }
 }
 

@@ -6,12 +6,13 @@
  * listens exclusively. `/ws` upgrades are authenticated and served by `ws` behind the same
  * connection interface as on uWS.
  */
-import { Cause, Deferred, Duration, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Duration, Effect, Layer, Runtime } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { Auth } from "../Auth.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
+import { makeInFlight } from "../pipeline/InFlight.ts"
 import { make as makePipeline } from "../pipeline/Pipeline.ts"
 import { statusLine } from "../pipeline/Outgoing.ts"
 import { PortInUse } from "../PortInUse.ts"
@@ -49,17 +50,8 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
     const pipeline = yield* makePipeline(handlers)
     const runFork = Runtime.runFork(yield* Effect.runtime<ServerServices>())
     const limits = config.limits
-    let inFlight = 0
-    let closing = false
-    const idle = yield* Deferred.make<void>()
-    const hooks = {
-      runFork,
-      closing: () => closing,
-      finished: () => {
-        inFlight--
-        if (closing && inFlight === 0) Deferred.unsafeDone(idle, Exit.void)
-      }
-    }
+    const inFlight = yield* makeInFlight
+    const hooks = { runFork, closing: inFlight.closing, finished: inFlight.finished }
 
     const server = Http.createServer({
       // the pipeline answers heads over its limits with 414/431 itself; node's parser stops above that
@@ -77,7 +69,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
 
     server.on("request", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
       try {
-        inFlight++
+        inFlight.started()
         const exchange = makeExchange(req, res, hooks)
         pipeline.serve(readHead(req), exchange)
       } catch (defect) {
@@ -119,15 +111,12 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        closing = true
         const closed = Effect.async<void>((resume) => {
           server.close(() => resume(Effect.void))
         })
         sockets.closeAll()
         server.closeIdleConnections()
-        if (inFlight > 0) {
-          yield* Deferred.await(idle).pipe(Effect.timeout(Duration.millis(config.shutdownGraceMillis)), Effect.ignore)
-        }
+        yield* inFlight.drain(config.shutdownGraceMillis)
         server.closeAllConnections()
         yield* closed.pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore)
         yield* Effect.logInfo("http server closed (node)")

@@ -65,3 +65,28 @@ export const readJson = (text: string, maxDepth: number): JsonRead => {
 /** Unread request bodies up to this size (or chunked ones) are drained rather than cut off (see Exchange.canDrain). */
 const DRAIN_BYTES = 16 * 1024 * 1024
 export const drainable = (declaredLength: string | undefined) => declaredLength === undefined || Number(declaredLength) <= DRAIN_BYTES
+
+const DECIMAL = /^\d{1,15}$/
+
+/**
+ * Collects request headers as a transport reads them: lower-case names, the first value of a
+ * repeated header, the size of the whole head, and whether Content-Length is ambiguous (repeated
+ * with different values, or not a decimal number) — the request-smuggling case.
+ */
+export const headCollector = () => {
+  const headers: Record<string, string> = {}
+  let headerBytes = 0
+  let length: string | undefined
+  let badLength = false
+  return {
+    add: (name: string, value: string) => {
+      headerBytes += name.length + value.length + 4
+      if (name === "content-length") {
+        if (!DECIMAL.test(value) || (length !== undefined && length !== value)) badLength = true
+        length = value
+      }
+      if (headers[name] === undefined) headers[name] = value
+    },
+    done: () => ({ headers, headerBytes, badLength })
+  }
+}

@@ -6,34 +6,20 @@
 import { Chunk, Effect, Option, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
-import { drainable } from "../pipeline/Input.ts"
+import { drainable, headCollector } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
 import { write } from "./UwsWrite.ts"
 
-const DECIMAL = /^\d{1,15}$/
-
 /** Copies what the pipeline needs out of `req`; must run before the callback returns. */
 export const readHead = (res: UWS.HttpResponse, req: UWS.HttpRequest, method: string): RequestHead => {
-  const headers: Record<string, string> = {}
-  let headerBytes = 0
-  let length: string | undefined
-  let badLength = false
-  req.forEach((k, v) => {
-    headerBytes += k.length + v.length + 4
-    if (k === "content-length") {
-      if (!DECIMAL.test(v) || (length !== undefined && length !== v)) badLength = true
-      length = v
-    }
-    if (headers[k] === undefined) headers[k] = v
-  })
+  const head = headCollector()
+  req.forEach(head.add)
   return {
     method,
     path: req.getUrl(),
     query: req.getQuery() ?? "",
-    headers,
     remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-    headerBytes,
-    badLength
+    ...head.done()
   }
 }
 

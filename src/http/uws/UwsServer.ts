@@ -6,11 +6,12 @@
  * Shutdown stops listening, lets in-flight requests finish (up to the grace period), then closes
  * what is left.
  */
-import { Cause, Deferred, Duration, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Effect, Layer, Runtime } from "effect"
 import type * as UWS from "uWebSockets.js"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { Auth } from "../Auth.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
+import { makeInFlight } from "../pipeline/InFlight.ts"
 import { make as makePipeline } from "../pipeline/Pipeline.ts"
 import { PortInUse } from "../PortInUse.ts"
 import type { CompiledRoute } from "../Routes.ts"
@@ -32,9 +33,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
     const runtime = yield* Effect.runtime<ServerServices>()
     const runFork = Runtime.runFork(runtime)
     const app = uws.App()
-    let inFlight = 0
-    let closing = false
-    const idle = yield* Deferred.make<void>()
+    const inFlight = yield* makeInFlight
 
     /** The last line of defence: nothing thrown in a callback may reach uWS (it would kill the process). */
     const guard = (where: string, f: () => void) => {
@@ -44,14 +43,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         runFork(Effect.logError(`uWS ${where} callback failed`, Cause.die(defect)))
       }
     }
-    const hooks = {
-      runFork,
-      closing: () => closing,
-      finished: () => {
-        inFlight--
-        if (closing && inFlight === 0) Deferred.unsafeDone(idle, Exit.void)
-      }
-    }
+    const hooks = { runFork, closing: inFlight.closing, finished: inFlight.finished }
 
     const serveNative = (method: string, route?: CompiledRoute) => (res: UWS.HttpResponse, req: UWS.HttpRequest) =>
       guard("request", () => {
@@ -62,7 +54,7 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
         }
         const m = method === "ANY" ? req.getCaseSensitiveMethod().toUpperCase() : method
         const head = readHead(res, req, m)
-        inFlight++
+        inFlight.started()
         const exchange = makeExchange(res, m, head.headers["content-length"], hooks)
         const match = route === undefined ? undefined : { route, params: params! }
         // a request whose length is ambiguous is answered on the next turn: uWS then drops the
@@ -119,11 +111,8 @@ export const make = (uws: Uws, handlers: ApiHandlers<HandlerServices>) =>
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        closing = true
         uws.us_listen_socket_close(listenSocket)
-        if (inFlight > 0) {
-          yield* Deferred.await(idle).pipe(Effect.timeout(Duration.millis(config.shutdownGraceMillis)), Effect.ignore)
-        }
+        yield* inFlight.drain(config.shutdownGraceMillis)
         app.close()
         yield* Effect.logInfo("http server closed (uws)")
       })
