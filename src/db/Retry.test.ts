@@ -20,6 +20,11 @@ describe("retryAborted", () => {
       const t = failing(["40P01", "40001", "40P01"])
       assert.strictEqual(yield* retryAborted(t.effect), 4)
     }))
+  it.live("recognises a loser that a repository turned into a defect", () =>
+    Effect.gen(function*() {
+      const t = failing(["40P01", "40P01"])
+      assert.strictEqual(yield* retryAborted(Effect.orDie(t.effect)), 3)
+    }))
   it.effect("leaves every other failure alone", () =>
     Effect.gen(function*() {
       const t = failing(["23505"])
