@@ -9,9 +9,8 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { Redis } from "../src/redis/Redis.ts"
-import { type Account, request, signup, TestApp } from "./support/app.ts"
+import { type Account, publishPost, request, signup, TestApp } from "./support/app.ts"
 import { purgeRedisPrefix } from "./support/harness.ts"
-import { multipart, plainPng } from "./support/images.ts"
 import { privateRedis } from "./support/servers.ts"
 import { AppConfig } from "../src/config/AppConfig.ts"
 
@@ -24,21 +23,7 @@ const settings: Partial<AppConfigShape> = {
 
 const sleep = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
 
-let tiny: Uint8Array | undefined
-const image = Effect.promise(async () => (tiny ??= await plainPng(48, 48)))
-
-/** Posts a small image and waits until it is published; its id. */
-const publish = (author: Account, caption = "") =>
-  Effect.gen(function*() {
-    const r = yield* request("/api/v1/posts", { method: "POST", headers: author.bearer, body: multipart(yield* image, { caption }, "p.png", "image/png") })
-    assert.strictEqual(r.status, 202, r.text)
-    for (let i = 0; i < 200; i++) {
-      const p = yield* request(`/api/v1/posts/${r.json.postId}`, { headers: author.bearer })
-      if (p.json?.status === "published") return r.json.postId as string
-      yield* sleep(50)
-    }
-    return yield* Effect.dieMessage("post never published")
-  })
+const publish = (author: Account, caption = "") => publishPost(author, caption, 200)
 
 const feed = (viewer: Account, query = "") => request(`/api/v1/feed${query}`, { headers: viewer.bearer })
 const feedIds = (viewer: Account, query = "") => Effect.map(feed(viewer, query), (r) => (r.json.items as Array<{ id: string }>).map((p) => p.id))

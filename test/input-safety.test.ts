@@ -13,7 +13,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import sharp from "sharp"
 import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.ts"
-import { type Account, baseUrl, type Reply, request, signup, TestApp } from "./support/app.ts"
+import { type Account, baseUrl, publishPost, type Reply, request, signup, TestApp } from "./support/app.ts"
 import { multipart, plainPng } from "./support/images.ts"
 
 const settings: Partial<AppConfigShape> = {
@@ -41,18 +41,7 @@ const assertRefused = (r: Reply, where: string, field: string) => {
 let tiny: Uint8Array | undefined
 const image = Effect.promise(async () => (tiny ??= await plainPng(48, 48)))
 
-/** Posts a small image and waits until it is published; its id. */
-const publish = (author: Account) =>
-  Effect.gen(function*() {
-    const r = yield* request("/api/v1/posts", { method: "POST", headers: author.bearer, body: multipart(yield* image, { caption: "fine" }, "p.png", "image/png") })
-    assert.strictEqual(r.status, 202, r.text)
-    for (let i = 0; i < 300; i++) {
-      const p = yield* request(`/api/v1/posts/${r.json.postId}`, { headers: author.bearer })
-      if (p.json?.status === "published") return r.json.postId as string
-      yield* sleep(50)
-    }
-    return yield* Effect.dieMessage("post never published")
-  })
+const publish = (author: Account) => publishPost(author, "fine")
 
 /** A PNG of noise (it does not compress): megabytes, so the store is still writing when the client leaves. */
 let noisy: Buffer | undefined

@@ -13,8 +13,7 @@ import WebSocket from "ws"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { isDependencyFailure } from "../../src/http/DependencyFailure.ts"
 import { RedisError } from "../../src/redis/Redis.ts"
-import { type Account, baseUrl, openSocketAs, request, signup, TestApp } from "../support/app.ts"
-import { multipart, plainPng } from "../support/images.ts"
+import { type Account, baseUrl, openSocketAs, publishPost, request, signup, TestApp } from "../support/app.ts"
 import { privateNats, privateRedis, type ServiceProcess } from "../support/servers.ts"
 
 const timeouts: AppConfigShape["timeouts"] = {
@@ -66,20 +65,7 @@ const upgradeStatus = (path: string) =>
     })
   )
 
-let tiny: Uint8Array | undefined
-/** Posts a small image and waits until it is published; its id. */
-const publish = (author: Account) =>
-  Effect.gen(function*() {
-    tiny ??= yield* Effect.promise(() => plainPng(48, 48))
-    const r = yield* request("/api/v1/posts", { method: "POST", headers: author.bearer, body: multipart(tiny, {}, "p.png", "image/png") })
-    assert.strictEqual(r.status, 202, r.text)
-    for (let i = 0; i < 300; i++) {
-      const p = yield* request(`/api/v1/posts/${r.json.postId}`, { headers: author.bearer })
-      if (p.json?.status === "published") return r.json.postId as string
-      yield* sleep(50)
-    }
-    return yield* Effect.dieMessage("post never published")
-  })
+const publish = (author: Account) => publishPost(author)
 
 const feed = (viewer: Account) => request("/api/v1/feed", { headers: viewer.bearer })
 const ticket = (account: Account) => request("/api/v1/auth/ws-ticket", { method: "POST", headers: account.bearer })

@@ -5,6 +5,7 @@ import { BlobStoreLive, FullNodeLive } from "../../src/App.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { HttpListening } from "../../src/http/Transport.ts"
 import { TestConfig } from "./harness.ts"
+import { multipart, plainPng } from "./images.ts"
 
 /** The whole application on an isolated configuration (cheap scrypt parameters to keep tests quick). */
 export const TestApp = (overrides: Partial<AppConfigShape> = {}) =>
@@ -159,3 +160,20 @@ export class TestSocket {
     })
   }
 }
+
+let tinyPng: Uint8Array | undefined
+
+/** Posts a small image as `author` and waits (up to `attempts` × 50 ms) until it is published; its id. */
+export const publishPost = (author: Account, caption = "", attempts = 300) =>
+  Effect.gen(function*() {
+    tinyPng ??= yield* Effect.promise(() => plainPng(48, 48))
+    const r = yield* request("/api/v1/posts", { method: "POST", headers: author.bearer, body: multipart(tinyPng, { caption }, "p.png", "image/png") })
+    if (r.status !== 202) return yield* Effect.dieMessage(`POST /posts answered ${r.status}: ${r.text}`)
+    for (let i = 0; i < attempts; i++) {
+      const p = yield* request(`/api/v1/posts/${r.json.postId}`, { headers: author.bearer })
+      if (p.json?.status === "published") return r.json.postId as string
+      // real time, not Effect.sleep: under it.effect the TestClock would never move
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+    }
+    return yield* Effect.dieMessage("post never published")
+  })
