@@ -8,6 +8,7 @@ import { Cause, Effect, Stream } from "effect"
 import type * as Http from "node:http"
 import type { Outgoing } from "../pipeline/Outgoing.ts"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
+import { ExchangeLifecycle } from "../pipeline/InFlight.ts"
 import { drainable, headCollector } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
 
@@ -33,35 +34,19 @@ export interface NodeExchangeHooks {
 }
 
 export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: NodeExchangeHooks): Exchange => {
-  const state = { aborted: false, responded: false }
-  const abortHandlers: Array<() => void> = []
-  let finished = false
-  const finish = () => {
-    if (finished) return
-    finished = true
-    hooks.finished()
-  }
+  const life = new ExchangeLifecycle(hooks.finished)
   // a request that declares no body has none; one that does is read to its end or the connection closes
   const declaresBody = (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0") ||
     req.headers["transfer-encoding"] !== undefined
   req.on("error", () => undefined)
   res.on("error", () => undefined)
   res.on("close", () => {
-    if (!res.writableFinished) {
-      state.aborted = true
-      for (const f of abortHandlers) {
-        try {
-          f()
-        } catch {
-          // a handler's cleanup must not escape into node's event emitter
-        }
-      }
-    }
-    finish()
+    if (!res.writableFinished) life.abort()
+    life.finish()
   })
   return {
-    aborted: () => state.aborted,
-    onAbort: (f) => void abortHandlers.push(f),
+    aborted: () => life.aborted,
+    onAbort: life.onAbort,
     bodyEnded: () => !declaresBody || req.complete,
     canDrain: () => drainable(req.headers["content-length"]),
     readBody: (limit, cb) => {
@@ -86,20 +71,19 @@ export const makeExchange = (req: Http.IncomingMessage, res: Http.ServerResponse
     bodyStream: () =>
       Stream.fromAsyncIterable(
         req as AsyncIterable<Buffer>,
-        (e) => new BodyError({ reason: state.aborted ? "the client went away" : e instanceof Error ? e.message : String(e) })
+        (e) => new BodyError({ reason: life.aborted ? "the client went away" : e instanceof Error ? e.message : String(e) })
       ).pipe(Stream.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))),
     send: (out, extra, close, done) => {
-      state.responded = true
-      if (state.aborted || res.destroyed) {
+      if (life.aborted || res.destroyed) {
         done()
-        return finish()
+        return life.finish()
       }
       const closeAfter = close || hooks.closing()
       // an unread body the pipeline chose to drain flows and is dropped (node dumps it once the response ends)
       if (!closeAfter && declaresBody && !req.complete) req.resume()
       writeResponse(hooks, req, res, out, extra, closeAfter, () => {
         done()
-        finish()
+        life.finish()
       })
     }
   }

@@ -23,3 +23,35 @@ export const makeInFlight = Effect.gen(function*() {
       })
   }
 })
+
+/**
+ * One request's abort and completion bookkeeping, as every transport's exchange needs it: abort
+ * handlers run once the client is gone (a handler's failure never escapes into the transport's
+ * callback), and `finish` reports the request done exactly once.
+ */
+export class ExchangeLifecycle {
+  aborted = false
+  private readonly abortHandlers: Array<() => void> = []
+  private done = false
+
+  constructor(private readonly finished: () => void) {}
+
+  readonly onAbort = (f: () => void) => void this.abortHandlers.push(f)
+
+  abort() {
+    this.aborted = true
+    for (const f of this.abortHandlers) {
+      try {
+        f()
+      } catch {
+        // a handler's cleanup must not escape into the transport
+      }
+    }
+  }
+
+  finish() {
+    if (this.done) return
+    this.done = true
+    this.finished()
+  }
+}

@@ -139,13 +139,13 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         try {
           exchange.send(out, extra, close, () => metrics.observeRequest(label, method, status, (performance.now() - started) / 1000))
         } catch (defect) {
-          logDefect(Cause.die(defect))
+          mapCause(Cause.die(defect))
         }
       }
 
-      const logDefect = (cause: Cause.Cause<unknown>) => {
+      /** The one error mapping, which also logs what is not a known API error (with the request id). */
+      const mapCause = (cause: Cause.Cause<unknown>) =>
         runFork(fromCause(cause).pipe(Effect.provideService(RequestContext, context), Effect.annotateLogs("requestId", requestId)))
-      }
 
       /** A failure of the request: a known API error as itself, anything else through the one mapping. */
       const failed = (cause: Cause.Cause<unknown>) => {
@@ -153,14 +153,13 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         const failure = Cause.failureOption(cause)
         const known = failure._tag === "Some" ? encodeApiError(failure.value) : undefined
         if (known) return respond(fromErrorResponse(known))
-        runFork(fromCause(cause).pipe(Effect.provideService(RequestContext, context), Effect.annotateLogs("requestId", requestId)))
-          .addObserver((exit) =>
-            respond(
-              Exit.isSuccess(exit)
-                ? fromErrorResponse(exit.value)
-                : { status: 500, headers: { "content-type": "application/json" }, body: INTERNAL }
-            )
+        mapCause(cause).addObserver((exit) =>
+          respond(
+            Exit.isSuccess(exit)
+              ? fromErrorResponse(exit.value)
+              : { status: 500, headers: { "content-type": "application/json" }, body: INTERNAL }
           )
+        )
       }
 
       const completed = (route: CompiledRoute) => (exit: Exit.Exit<unknown, unknown>) => {

@@ -6,6 +6,7 @@
 import { Chunk, Effect, Option, Stream } from "effect"
 import type * as UWS from "uWebSockets.js"
 import type { Exchange, RequestHead } from "../pipeline/Pipeline.ts"
+import { ExchangeLifecycle } from "../pipeline/InFlight.ts"
 import { drainable, headCollector } from "../pipeline/Input.ts"
 import { BodyError } from "../RequestBody.ts"
 import { write } from "./UwsWrite.ts"
@@ -37,28 +38,14 @@ export const makeExchange = (
   declaredLength: string | undefined,
   hooks: UwsExchangeHooks
 ): Exchange => {
-  const state = { aborted: false, responded: false, bodyEnded: true, paused: false }
-  const abortHandlers: Array<() => void> = []
-  let finished = false
-  const finish = () => {
-    if (finished) return
-    finished = true
-    hooks.finished()
-  }
+  const state = Object.assign(new ExchangeLifecycle(hooks.finished), { responded: false, bodyEnded: true, paused: false })
   res.onAborted(() => {
-    state.aborted = true
-    for (const f of abortHandlers) {
-      try {
-        f()
-      } catch {
-        // a handler's cleanup must not escape into uWS
-      }
-    }
-    if (!state.responded) finish()
+    state.abort()
+    if (!state.responded) state.finish()
   })
   return {
     aborted: () => state.aborted,
-    onAbort: (f) => void abortHandlers.push(f),
+    onAbort: state.onAbort,
     bodyEnded: () => state.bodyEnded,
     // uWS frames the rest of the body itself and drops it; a paused stream (streamed routes) cannot be resumed once answered
     canDrain: () => !state.paused && drainable(declaredLength),
@@ -88,7 +75,7 @@ export const makeExchange = (
       const all = hooks.closing() ? [...extra, ["connection", "close"] as const] : extra
       write(hooks.runFork, res, state, out, { extra: all, close: close || hooks.closing(), head: method === "HEAD" }, () => {
         done()
-        finish()
+        state.finish()
       })
     }
   }
