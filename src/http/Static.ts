@@ -9,7 +9,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const WEB_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url))
+const here = path.dirname(fileURLToPath(import.meta.url))
+/** `dist/web/` of this checkout: found from `src/http/` when run from source, from `dist/` when run compiled (`dist/main.js`). */
+export const WEB_DIR = path.basename(here) === "dist" ? path.join(here, "web") : path.resolve(here, "..", "..", "dist", "web")
 
 /** Prefixes of the server's own paths: a client route never starts with one of them. */
 const SERVER_PREFIXES = ["/api", "/media", "/docs", "/ws", "/healthz", "/readyz", "/metrics", "/widgets"]
