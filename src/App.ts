@@ -38,6 +38,7 @@ import * as S3Store from "./media/S3Store.ts"
 import * as MediaWorker from "./media/MediaWorker.ts"
 import * as Gateway from "./http/ws/Gateway.ts"
 import * as Metrics from "./observability/Metrics.ts"
+import * as MetricsListener from "./observability/MetricsListener.ts"
 import * as Probes from "./observability/Probes.ts"
 import * as Redis from "./redis/Redis.ts"
 import * as Bus from "./streams/Bus.ts"
@@ -140,7 +141,7 @@ const SessionJanitor = Layer.scopedDiscard(
 ).pipe(Layer.provide(SessionsRepo.layer))
 
 /** What every node runs in the background, whatever its roles. */
-const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor)
+const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor, MetricsListener.layer)
 
 /** Background work alone: what a node without the `api` and `media` roles runs. */
 export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))

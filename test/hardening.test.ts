@@ -10,6 +10,9 @@ import { HttpListening } from "../src/http/Transport.ts"
 import { PortInUse } from "../src/http/PortInUse.ts"
 import { request, signup, TestApp } from "./support/app.ts"
 
+/** These tests drive the benchmark fixtures (/system/sample, /system/echo), which exist only with BENCH_FIXTURES. */
+const benchFixtures = { production: false, token: undefined, metricsPort: undefined, benchFixtures: true }
+
 interface RawReply {
   readonly text: string
   readonly status: number
@@ -50,7 +53,7 @@ const deepArrays = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
 
 for (const transport of ["uws", "node"] as const) {
   describe(`request hardening on ${transport}`, () => {
-    layer(TestApp({ transport }), { timeout: "90 seconds" })((it) => {
+    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "90 seconds" })((it) => {
       it.effect("malformed percent-encoding in a path parameter is a 400 naming it", () =>
         Effect.gen(function*() {
           for (const bad of BAD_ESCAPES) {

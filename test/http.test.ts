@@ -9,6 +9,9 @@ import { Api } from "../src/domain/Api.ts"
 import { docsScript } from "../src/http/Docs.ts"
 import { baseUrl, openSocketAs, request, signup, TestApp } from "./support/app.ts"
 
+/** These tests drive the benchmark fixtures (/system/sample, /system/echo), which exist only with BENCH_FIXTURES. */
+const benchFixtures = { production: false, token: undefined, metricsPort: undefined, benchFixtures: true }
+
 const json = (body: unknown): RequestInit => ({
   method: "POST",
   headers: { "content-type": "application/json" },
@@ -17,7 +20,7 @@ const json = (body: unknown): RequestInit => ({
 
 for (const transport of ["uws", "node"] as const) {
   describe(`HTTP on ${transport}`, () => {
-    layer(TestApp({ transport }), { timeout: "60 seconds" })((it) => {
+    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "60 seconds" })((it) => {
       it.effect("healthz and readyz answer 200 with every dependency up", () =>
         Effect.gen(function*() {
           const health = yield* request("/healthz")

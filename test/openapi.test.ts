@@ -150,6 +150,10 @@ describe("the OpenAPI document", () => {
       if (secured.includes(op.operationId)) {
         assert.deepStrictEqual(op.security, bySession, `${key} should list its security`)
         assert.property(op.responses, "401", `${key} should answer 401 without a session`)
+      } else if (op.operationId === "ops.metrics") {
+        // the operations token (OPS_TOKEN), checked by the handler: 401 without it, 404 where not served
+        assert.deepStrictEqual(op.security, [{ opsToken: [] }], key)
+        assert.includeMembers(Object.keys(op.responses), ["401", "404"], key)
       } else {
         assert.deepStrictEqual(op.security, [], `${key} is public`)
         // log-in answers 401 for wrong credentials; no other public endpoint answers 401
@@ -161,7 +165,7 @@ describe("the OpenAPI document", () => {
   it("lists on each endpoint only the errors it can answer", () => {
     const op = (method: string, p: string) => spec.paths[p][method]
     assert.deepStrictEqual(Object.keys(op("get", "/healthz").responses), ["200"])
-    assert.deepStrictEqual(Object.keys(op("get", "/metrics").responses), ["200"])
+    assert.deepStrictEqual(Object.keys(op("get", "/metrics").responses).sort(), ["200", "401", "404"])
     assert.deepStrictEqual(Object.keys(op("get", "/readyz").responses).sort(), ["200", "503"])
     for (const { key, op } of operations) {
       // the one pipeline answers bad input with the API's BadRequest, never the platform's decode error

@@ -77,6 +77,8 @@ const aperture = (id: TargetId, label: string, transport: "uws" | "node"): Targe
     PORT: String(port),
     HOST: "127.0.0.1",
     HTTP_TRANSPORT: transport,
+    // the route under test is a benchmark fixture
+    BENCH_FIXTURES: "1",
     LOG_LEVEL: "warning",
     NATS_PREFIX: natsPrefix,
     REDIS_KEY_PREFIX: redisKeyPrefix,

@@ -110,6 +110,17 @@ export interface AppConfigShape {
   readonly publicUrl: string | undefined
   /** Accounts allowed to use the admin endpoints. */
   readonly adminUsernames: ReadonlyArray<string>
+  /** Who may see the operations endpoints (`/metrics`, the full `/system/info`) and the benchmark fixtures. */
+  readonly ops: {
+    /** NODE_ENV=production: without `token` or `metricsPort`, `/metrics` is a 404 and `/system/info` is trimmed. */
+    readonly production: boolean
+    /** `Authorization: Bearer <token>` opens `/metrics` and the full `/system/info` on the main listener. */
+    readonly token: Redacted.Redacted | undefined
+    /** A separate listener (on HOST) serving only `/metrics`, to expose on a private network. */
+    readonly metricsPort: number | undefined
+    /** `/api/v1/system/sample` and `/system/echo` exist only when this is on (benchmarks, fuzzing, tests). */
+    readonly benchFixtures: boolean
+  }
   readonly rateLimits: {
     readonly signupsPerIpPerHour: number
     readonly loginFailuresPerAccountPer15Min: number
@@ -269,6 +280,20 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     Config.withDefault(""),
     Config.map((s) => s.split(",").map((u) => u.trim().toLowerCase()).filter((u) => u.length > 0))
   ),
+  ops: Config.all({
+    production: Config.string("NODE_ENV").pipe(Config.withDefault("development"), Config.map((env) => env === "production")),
+    // empty is unset, so `OPS_TOKEN: ${OPS_TOKEN:-}` in a compose file leaves the door closed
+    token: Config.redacted("OPS_TOKEN").pipe(
+      Config.withDefault(Redacted.make("")),
+      Config.validate({
+        message: "OPS_TOKEN must be at least 16 characters (or empty for none)",
+        validation: (t) => Redacted.value(t).length === 0 || Redacted.value(t).length >= 16
+      }),
+      Config.map((t) => (Redacted.value(t).length === 0 ? undefined : t))
+    ),
+    metricsPort: Config.option(Config.port("METRICS_PORT")).pipe(Config.map((o) => (o._tag === "Some" ? o.value : undefined))),
+    benchFixtures: Config.boolean("BENCH_FIXTURES").pipe(Config.withDefault(false))
+  }),
   rateLimits: Config.all({
     signupsPerIpPerHour: positiveInt("RATE_SIGNUPS_PER_IP_PER_HOUR", 20),
     loginFailuresPerAccountPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_ACCOUNT", 5),
@@ -292,5 +317,6 @@ export const describe = (c: AppConfigShape): Record<string, unknown> => ({
   databaseUrl: String(c.databaseUrl),
   redisUrl: String(c.redisUrl),
   s3: { ...c.s3, accessKey: String(c.s3.accessKey), secretKey: String(c.s3.secretKey) },
-  media: { ...c.media, uploadSigningKey: String(c.media.uploadSigningKey) }
+  media: { ...c.media, uploadSigningKey: String(c.media.uploadSigningKey) },
+  ops: { ...c.ops, token: c.ops.token === undefined ? undefined : String(c.ops.token) }
 })

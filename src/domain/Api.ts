@@ -13,7 +13,7 @@ import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
 import * as N from "./Notifications.ts"
-import { Authenticated } from "./Security.ts"
+import { Authenticated, OpsToken } from "./Security.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
 /**
@@ -21,6 +21,9 @@ import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } fro
  * not read it up front, and the handler checks its type and size as the bytes arrive.
  */
 export class StreamedBody extends Context.Tag("aperture/StreamedBody")<StreamedBody, true>() {}
+
+/** Marks a benchmark fixture: served only when the server runs with BENCH_FIXTURES=1, a 404 otherwise. */
+export class BenchFixture extends Context.Tag("aperture/BenchFixture")<BenchFixture, true>() {}
 
 export const PrometheusText = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" })
@@ -69,8 +72,14 @@ export class OpsGroup extends HttpApiGroup.make("ops")
       .annotateContext(doc("Readiness probe", "200 when PostgreSQL, Redis and NATS are reachable; 503 naming the ones that are down."))
   )
   .add(
-    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(PrometheusText)
-      .annotateContext(doc("Prometheus metrics", "Request latency histograms, actor counts and mailbox depths, fan-out lag, media durations, consumer pending."))
+    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(PrometheusText).pipe(errors(E.UnauthorizedWire, NF))
+      .middleware(OpsToken)
+      .annotateContext(doc(
+        "Prometheus metrics",
+        "Request latency histograms, actor counts and mailbox depths, fan-out lag, media durations, consumer pending. " +
+          "With OPS_TOKEN set it needs `Authorization: Bearer <OPS_TOKEN>` (401 otherwise); in production without a token, " +
+          "or with a separate METRICS_PORT listener, it is not served here (404)."
+      ))
   )
   .annotateContext(OpenApi.annotations({ description: "Process probes and metrics for orchestrators and Prometheus (outside /api/v1)." }))
 {}
@@ -78,18 +87,24 @@ export class OpsGroup extends HttpApiGroup.make("ops")
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(
     HttpApiEndpoint.get("info", "/system/info").addSuccess(NodeInfo)
-      .annotateContext(doc("Describe this node", "Version, node id, roles, transport and runtime of the node that answered."))
+      .annotateContext(doc(
+        "Describe this node",
+        "Version, node id, roles, transport and runtime of the node that answered — for an operator (`Authorization: Bearer <OPS_TOKEN>`, " +
+          "or any caller of a development server without a token); everyone else gets the name alone."
+      ))
   )
   .add(
-    HttpApiEndpoint.get("sample", "/system/sample").setUrlParams(SampleQuery).addSuccess(SampleList).pipe(errors(B))
-      .annotateContext(doc("A fixed sample list", "A deterministic list without I/O, for probes and benchmarks of the JSON path."))
+    HttpApiEndpoint.get("sample", "/system/sample").setUrlParams(SampleQuery).addSuccess(SampleList).pipe(errors(B, NF))
+      .annotate(BenchFixture, true)
+      .annotateContext(doc("A fixed sample list", "A deterministic list without I/O, for benchmarks of the JSON path. Only with BENCH_FIXTURES=1 (404 otherwise)."))
   )
   .add(
-    HttpApiEndpoint.post("echo", "/system/echo").setPayload(EchoPayload).addSuccess(EchoPayload).pipe(errors(B, TooLarge, BadType))
-      .annotateContext(doc("Echo a JSON body", "Decodes the body strictly and returns it as sent, for probes and benchmarks."))
+    HttpApiEndpoint.post("echo", "/system/echo").setPayload(EchoPayload).addSuccess(EchoPayload).pipe(errors(B, TooLarge, BadType, NF))
+      .annotate(BenchFixture, true)
+      .annotateContext(doc("Echo a JSON body", "Decodes the body strictly and returns it as sent, for benchmarks. Only with BENCH_FIXTURES=1 (404 otherwise)."))
   )
   .prefix("/api/v1")
-  .annotateContext(OpenApi.annotations({ description: "Node information and benchmark fixtures; no session, no side effects." }))
+  .annotateContext(OpenApi.annotations({ description: "Node information and benchmark fixtures (BENCH_FIXTURES=1); no session, no side effects." }))
 {}
 
 export class AuthGroup extends HttpApiGroup.make("auth")

@@ -20,3 +20,17 @@ export class Authenticated extends HttpApiMiddleware.Tag<Authenticated>()("Authe
     )
   }
 }) {}
+
+/**
+ * The operations token (`OPS_TOKEN`) that opens `/metrics` on the main listener. Declared for the
+ * OpenAPI document only: the handler checks it, because a development server without a token
+ * leaves the endpoint open and a production one without a token does not serve it at all.
+ */
+export class OpsToken extends HttpApiMiddleware.Tag<OpsToken>()("OpsToken", {
+  failure: UnauthorizedWire,
+  security: {
+    opsToken: HttpApiSecurity.bearer.pipe(
+      HttpApiSecurity.annotate(OpenApi.Description, "The operations token the server was started with (OPS_TOKEN).")
+    )
+  }
+}) {}

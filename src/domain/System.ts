@@ -15,13 +15,14 @@ export class Readiness extends Schema.Class<Readiness>("Readiness")({
   checks: Schema.Record({ key: Schema.String, value: DependencyStatus })
 }) {}
 
+/** What a node says about itself: only `name` to the public, everything to an operator (OPS_TOKEN). */
 export class NodeInfo extends Schema.Class<NodeInfo>("NodeInfo")({
   name: Schema.Literal("aperture"),
-  version: Schema.String,
-  nodeId: Schema.String,
-  roles: Schema.Array(Schema.String),
-  transport: Schema.Literal("uws", "node"),
-  runtime: Schema.String
+  version: Schema.optional(Schema.String),
+  nodeId: Schema.optional(Schema.String),
+  roles: Schema.optional(Schema.Array(Schema.String)),
+  transport: Schema.optional(Schema.Literal("uws", "node")),
+  runtime: Schema.optional(Schema.String)
 }) {}
 
 /** One row of the synthetic list that probes and benchmarks use to exercise the full JSON path. */

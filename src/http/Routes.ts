@@ -6,7 +6,7 @@
  */
 import { HttpApi, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Context, Either, Option, ParseResult, Schema, SchemaAST } from "effect"
-import { Api, StreamedBody } from "../domain/Api.ts"
+import { Api, BenchFixture, StreamedBody } from "../domain/Api.ts"
 import { BadRequest } from "../domain/ApiError.ts"
 import { Authenticated } from "../domain/Security.ts"
 import { decodePercent } from "./pipeline/Input.ts"
@@ -39,6 +39,8 @@ export interface CompiledRoute {
   readonly payloadTypes: ReadonlyArray<string>
   /** The handler reads the body itself, as a stream (see StreamedBody). */
   readonly streamed: boolean
+  /** A benchmark fixture: left out of the table unless BENCH_FIXTURES is on. */
+  readonly benchFixture: boolean
   /** Declared with the `Authenticated` middleware: refused with 401 before the handler without a session. */
   readonly requiresSession: boolean
   readonly decode: (input: RawInput) => Either.Either<Record<string, unknown>, BadRequest>
@@ -173,6 +175,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
         matcher: pathMatcher(endpoint.path),
         payloadTypes,
         streamed,
+        benchFixture: Context.getOption(mergedAnnotations, BenchFixture)._tag === "Some",
         requiresSession: [...middleware, ...endpoint.middlewares].some((m) => m.key === Authenticated.key),
         handler,
         encodeSuccess: encoderOf(successes),

@@ -103,7 +103,8 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
     const auth = yield* Auth
     const runtime = yield* Effect.runtime<ServerServices>()
     const runFork = Runtime.runFork(runtime)
-    const routes = compileRoutes(handlers)
+    // without BENCH_FIXTURES the fixtures are not routes at all: 404 on both transports
+    const routes = compileRoutes(handlers).filter((r) => config.ops.benchFixtures || !r.benchFixture)
     const limits = config.limits
     const sampleRate = config.traceSampleRate
     const corsOrigins = config.corsOrigins

@@ -1,10 +1,12 @@
 import { Effect } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { ServiceUnavailable } from "../../domain/ApiError.ts"
+import { NotFound, ServiceUnavailable, Unauthorized } from "../../domain/ApiError.ts"
 import { Health, Readiness } from "../../domain/System.ts"
 import { Metrics } from "../../observability/Metrics.ts"
 import { Probes } from "../../observability/Probes.ts"
+import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
 import type { GroupHandlers } from "../Handlers.ts"
+import { metricsAccess } from "../OpsAccess.ts"
 
 export const opsHandlers = {
   healthz: () =>
@@ -22,5 +24,19 @@ export const opsHandlers = {
       }
       return new Readiness({ status: "ready", checks })
     }),
-  metrics: () => Effect.flatMap(Metrics, (m) => m.render)
-} satisfies GroupHandlers<"ops", AppConfig | Probes | Metrics>
+  metrics: () =>
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const request = yield* RequestContext
+      switch (metricsAccess(config.ops, request.headers.authorization)) {
+        case "granted":
+          return yield* (yield* Metrics).render
+        case "unauthorized":
+          yield* addResponseHeader("www-authenticate", "Bearer realm=\"metrics\"")
+          return yield* new Unauthorized({ message: "send the operations token: Authorization: Bearer <OPS_TOKEN>" })
+        case "closed":
+          // not served here at all: the same answer as a path that does not exist
+          return yield* new NotFound({ message: `no route for ${request.method} ${request.path}` })
+      }
+    })
+} satisfies GroupHandlers<"ops", AppConfig | Probes | Metrics | RequestContext>

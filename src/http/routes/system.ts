@@ -1,7 +1,9 @@
 import { Effect } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { NodeInfo, SampleItem, SampleList } from "../../domain/System.ts"
+import { RequestContext } from "../../observability/RequestContext.ts"
 import type { GroupHandlers } from "../Handlers.ts"
+import { opsAccess } from "../OpsAccess.ts"
 import { CurrentTransport } from "../Transport.ts"
 
 const VERSION = "0.1.0"
@@ -21,6 +23,9 @@ export const systemHandlers = {
   info: () =>
     Effect.gen(function*() {
       const config = yield* AppConfig
+      const request = yield* RequestContext
+      // the public learns only what it is talking to; versions, node ids and roles are for operators
+      if (opsAccess(config.ops, request.headers.authorization) !== "granted") return new NodeInfo({ name: "aperture" })
       const transport = yield* CurrentTransport
       return new NodeInfo({
         name: "aperture",
@@ -40,4 +45,4 @@ export const systemHandlers = {
       )
     ),
   echo: ({ payload }) => Effect.succeed(payload)
-} satisfies GroupHandlers<"system", AppConfig | CurrentTransport>
+} satisfies GroupHandlers<"system", AppConfig | CurrentTransport | RequestContext>
