@@ -12,9 +12,9 @@ trap 'rm -rf "$scratch"' EXIT
 cp package.json package-lock.json "$scratch/"
 (cd "$scratch" && npm install --package-lock-only --ignore-scripts --no-audit --no-fund >/dev/null)
 if ! cmp -s package-lock.json "$scratch/package-lock.json"; then
-  echo "test: package-lock.json is not what \`npm install\` writes for package.json; run" >&2
-  echo "test:   rm -rf node_modules package-lock.json && npm install --package-lock-only && npm ci" >&2
-  echo "test: and commit the lock. What npm would change:" >&2
+  echo "test: package-lock.json is not what \`npm install\` writes for package.json. Run" >&2
+  echo "test: \`npm install --package-lock-only\` in a copy without node_modules (so every platform's" >&2
+  echo "test: optional packages stay listed) and commit the lock. What npm would change:" >&2
   diff -u package-lock.json "$scratch/package-lock.json" | head -n 40 >&2 || true
   exit 1
 fi
