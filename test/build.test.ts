@@ -142,7 +142,7 @@ describe("the compiled server (dist/main.js)", () => {
       assert.isTrue(fs.existsSync(SERVER_OUT))
       const runtime = yield* startCompiled(process.execPath, "uws")
       assert.strictEqual(runtime, `node ${process.versions.node}`)
-    }), { timeout: 120_000 })
+    }), { timeout: 180_000 })
 
   it.live(`starts on Node ${LTS_NODE_VERSION}, the image's LTS (from the npm registry)`, () =>
     Effect.gen(function*() {
