@@ -30,8 +30,12 @@ export const ensureLtsNode = (version = LTS_NODE_VERSION): string => {
     const tarball = execFileSync("npm", ["pack", pkg, "--silent", "--pack-destination", staging], { cwd: staging, encoding: "utf8" }).trim()
     execFileSync("tar", ["xzf", path.join(staging, tarball), "-C", staging, "--strip-components=1", "package/bin/node"])
     fs.rmSync(path.join(staging, tarball))
-    // a parallel run may have finished first: either copy is the same binary
-    if (!fs.existsSync(bin)) fs.renameSync(staging, dir)
+    try {
+      fs.renameSync(staging, dir)
+    } catch (e) {
+      // a parallel run finished first: its copy is the same binary
+      if (!fs.existsSync(bin)) throw e
+    }
   } finally {
     fs.rmSync(staging, { recursive: true, force: true })
   }
