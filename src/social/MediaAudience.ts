@@ -36,7 +36,7 @@ export const make = Effect.gen(function*() {
     }))
   const ttl = config.mediaUrls.audienceCacheMillis
   const cache = ttl === 0 ? undefined : yield* Cache.make({ capacity: CAPACITY, timeToLive: Duration.millis(ttl), lookup })
-  const subject = nats.subject("media.audience.changed")
+  const subject = nats.subject("audience.changed") // core NATS only: no stream captures it
   const subscription = nats.connection.subscribe(subject, {
     callback: () => void generation++
   })
