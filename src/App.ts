@@ -36,6 +36,8 @@ import * as PostsRepo from "./db/Posts.ts"
 import * as FsStore from "./media/FsStore.ts"
 import * as S3Store from "./media/S3Store.ts"
 import * as MediaWorker from "./media/MediaWorker.ts"
+import * as MediaUrls from "./media/MediaUrls.ts"
+import * as MediaAudience from "./social/MediaAudience.ts"
 import * as Gateway from "./http/ws/Gateway.ts"
 import * as Metrics from "./observability/Metrics.ts"
 import * as MetricsListener from "./observability/MetricsListener.ts"
@@ -92,7 +94,8 @@ export const CoreLive = Layer.mergeAll(
   GraphRepo.layer,
   UsersRepo.layer,
   PostsRepo.layer,
-  NotificationsRepo.layer
+  NotificationsRepo.layer,
+  MediaUrls.layer
 ).pipe(
   Layer.provideMerge(InfraLive)
 )
@@ -119,7 +122,7 @@ export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifi
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
-    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive)
+    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive, MediaAudience.layer)
   )
 )
 

@@ -105,6 +105,7 @@ const startCompiled = (node: string, transport: "uws" | "node") =>
           HOST: "127.0.0.1",
           HTTP_TRANSPORT: transport,
           OPS_TOKEN: TOKEN,
+          MEDIA_URL_SECRET: "build-test-media-url-secret-0123456789abcdef",
           DATABASE_URL: Redacted.value(c.databaseUrl),
           REDIS_KEY_PREFIX: c.redisKeyPrefix,
           NATS_PREFIX: c.natsPrefix,

@@ -106,6 +106,15 @@ export interface AppConfigShape {
     /** Delays before each retry of a failed job; a job is delivered this many times plus one. */
     readonly retryDelaysMillis: ReadonlyArray<number>
   }
+  /** Media of restricted posts (private authors): signed, short-lived URLs instead of plain ones. */
+  readonly mediaUrls: {
+    /** Signs the URLs (HMAC-SHA256); every node must share it. */
+    readonly secret: Redacted.Redacted
+    /** Lifetime of a signed URL: how long a viewer who lost access can still load what they were given. */
+    readonly ttlSeconds: number
+    /** How long a node trusts a post's audience for plain URLs (changes are also broadcast to every node). */
+    readonly audienceCacheMillis: number
+  }
   /** Base URL clients reach this server at (for upload URLs); derived from the request when unset. */
   readonly publicUrl: string | undefined
   /** Accounts allowed to use the admin endpoints. */
@@ -175,6 +184,26 @@ const prefix = (name: string, fallback: string, pattern: RegExp) =>
     Config.withDefault(fallback),
     Config.validate({ message: `${name} must match ${pattern}`, validation: (s) => pattern.test(s) })
   )
+
+/**
+ * MEDIA_URL_SECRET: required when NODE_ENV=production (nodes must share it, and a restart must not
+ * void every URL handed out); elsewhere a random one per process, which suits one dev/test node.
+ */
+const mediaUrlSecret = Config.all([
+  Config.option(Config.redacted("MEDIA_URL_SECRET")),
+  Config.string("NODE_ENV").pipe(Config.withDefault(""))
+]).pipe(
+  Config.mapOrFail(([secret, env]) => {
+    if (secret._tag === "Some") {
+      return Redacted.value(secret.value).length >= 32
+        ? Either.right(secret.value)
+        : Either.left(ConfigError.InvalidData(["MEDIA_URL_SECRET"], "MEDIA_URL_SECRET must be at least 32 characters"))
+    }
+    return env === "production"
+      ? Either.left(ConfigError.MissingData(["MEDIA_URL_SECRET"], "MEDIA_URL_SECRET must be set in production (32+ random characters, the same on every node)"))
+      : Either.right(Redacted.make(randomBytes(32).toString("base64url")))
+  })
+)
 
 export const appConfig: Config.Config<AppConfigShape> = Config.all({
   nodeId: prefix("NODE_ID", `${os.hostname()}-${process.pid}`, /^[A-Za-z0-9_.-]{1,64}$/),
@@ -269,6 +298,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
       })
     )
   }),
+  mediaUrls: Config.all({
+    secret: mediaUrlSecret,
+    ttlSeconds: Config.integer("MEDIA_URL_TTL_SECONDS").pipe(Config.withDefault(600), between("MEDIA_URL_TTL_SECONDS", 2, 86_400)),
+    audienceCacheMillis: Config.integer("MEDIA_AUDIENCE_CACHE_MS").pipe(Config.withDefault(2000), between("MEDIA_AUDIENCE_CACHE_MS", 0, 60_000))
+  }),
   publicUrl: Config.option(
     Config.string("PUBLIC_URL").pipe(
       Config.validate({ message: "PUBLIC_URL must be an http(s) URL", validation: (u) => /^https?:\/\/[^\s]+$/.test(u) })
@@ -318,5 +352,6 @@ export const describe = (c: AppConfigShape): Record<string, unknown> => ({
   redisUrl: String(c.redisUrl),
   s3: { ...c.s3, accessKey: String(c.s3.accessKey), secretKey: String(c.s3.secretKey) },
   media: { ...c.media, uploadSigningKey: String(c.media.uploadSigningKey) },
-  ops: { ...c.ops, token: c.ops.token === undefined ? undefined : String(c.ops.token) }
+  ops: { ...c.ops, token: c.ops.token === undefined ? undefined : String(c.ops.token) },
+  mediaUrls: { ...c.mediaUrls, secret: String(c.mediaUrls.secret) }
 })

@@ -25,6 +25,8 @@ export interface ViewerState {
   readonly commentCount: number
   readonly liked: boolean
   readonly saved: boolean
+  /** The author is private now: the post's media go out as signed URLs. */
+  readonly authorPrivate: boolean
 }
 
 export interface CardSource {
@@ -133,8 +135,9 @@ export const make = Effect.gen(function*() {
         : sql<ViewerState>`
           SELECT p.id::text, p.like_count, p.comment_count,
             EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = ${viewerId}) AS liked,
-            EXISTS (SELECT 1 FROM saves s WHERE s.user_id = ${viewerId} AND s.post_id = p.id) AS saved
-          FROM posts p
+            EXISTS (SELECT 1 FROM saves s WHERE s.user_id = ${viewerId} AND s.post_id = p.id) AS saved,
+            u.is_private AS author_private
+          FROM posts p JOIN users u ON u.id = p.author_id
           WHERE p.id IN ${sql.in(ids)} AND p.status = 'published'
             AND (p.author_id = ${viewerId}
               OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ${viewerId} AND f.followee_id = p.author_id))`.pipe(

@@ -7,7 +7,12 @@ export interface NotificationRow {
   readonly id: string
   readonly kind: string
   readonly postId: string | null
+  readonly userId: string
   readonly thumbnail: string | null
+  /** The post's author is private now (its thumbnail goes out signed, or not at all). */
+  readonly postRestricted: boolean | null
+  /** The recipient is the post's author or follows them now. */
+  readonly postFollowed: boolean | null
   readonly text: string | null
   readonly read: boolean
   readonly createdAt: Date
@@ -44,7 +49,10 @@ export class NotificationsRepo extends Context.Tag("NotificationsRepo")<Notifica
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const columns = sql`
-    n.id::text, n.kind, n.post_id::text, p.variants->>'thumbnail' AS thumbnail, n.text, n.read, n.created_at, n.updated_at,
+    n.id::text, n.user_id::text, n.kind, n.post_id::text, p.variants->>'thumbnail' AS thumbnail,
+    (SELECT u.is_private FROM users u WHERE u.id = p.author_id) AS post_restricted,
+    (p.author_id = n.user_id OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = n.user_id AND f.followee_id = p.author_id)) AS post_followed,
+    n.text, n.read, n.created_at, n.updated_at,
     (SELECT count(DISTINCT s.actor_id)::int FROM notification_sources s WHERE s.notification_id = n.id) AS actor_count,
     ARRAY(SELECT s.actor_id::text FROM notification_sources s WHERE s.notification_id = n.id
           GROUP BY s.actor_id ORDER BY max(s.created_at) DESC LIMIT 3) AS actor_ids`

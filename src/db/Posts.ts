@@ -53,6 +53,8 @@ export interface NewPost {
 export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   readonly insert: (post: NewPost) => Effect.Effect<void>
   readonly byId: (id: string) => Effect.Effect<Option.Option<PostRow>>
+  /** Whether a published post's audience is restricted (its author is private) now; none when there is no such post. */
+  readonly audience: (id: string) => Effect.Effect<Option.Option<{ readonly restricted: boolean }>>
   readonly grid: (authorId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<PostRow>>
   /** Only a post still processing is published: a job delivered twice publishes once. */
   readonly publish: (id: string, result: {
@@ -106,6 +108,10 @@ export const make = Effect.gen(function*() {
         yield* sql`UPDATE users SET post_count = post_count + 1 WHERE id = ${p.authorId}`
       }).pipe(Effect.orDie),
     byId: (id) => sql<PostRow>`SELECT ${columns} FROM posts p WHERE p.id = ${id}`.pipe(Effect.map((r) => Option.fromNullable(r[0])), Effect.orDie),
+    audience: (id) =>
+      sql<{ restricted: boolean }>`
+        SELECT u.is_private AS restricted FROM posts p JOIN users u ON u.id = p.author_id
+        WHERE p.id = ${id} AND p.status = 'published'`.pipe(Effect.map((r) => Option.fromNullable(r[0])), Effect.orDie),
     grid: (authorId, after, limit) =>
       sql<PostRow>`
         SELECT ${columns} FROM posts p

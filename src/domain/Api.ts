@@ -266,19 +266,27 @@ export class PostsGroup extends HttpApiGroup.make("posts")
   .annotateContext(OpenApi.annotations({ description: "Photo posts: publishing (multipart or direct upload), reading, deleting, profile grids and avatars." }))
 {}
 
-/** Rendered media: public, immutable, served with Range and ETag support. */
+/** The signature of a restricted post's media URL, as the post's JSON gives it (never built by clients). */
+const MediaSignature = Schema.Struct({
+  viewer: Schema.optional(Schema.String.pipe(Schema.maxLength(64))),
+  expires: Schema.optional(Schema.String.pipe(Schema.maxLength(16))),
+  sig: Schema.optional(Schema.String.pipe(Schema.maxLength(64)))
+})
+
+/** Rendered media: public, immutable, served with Range and ETag support; a private author's only through signed URLs. */
 export class MediaGroup extends HttpApiGroup.make("media")
   .add(
     HttpApiEndpoint.get("get", "/media/:key")
       .setPath(Schema.Struct({ key: Schema.String.pipe(Schema.maxLength(200)) }))
+      .setUrlParams(MediaSignature)
       .addSuccess(Schema.Uint8ArrayFromSelf.pipe(HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "image/webp" })))
       .pipe(errors(B, NF))
       .annotateContext(doc(
         "A rendered image",
-        "Immutable variants by content key, with ETag (304) and byte ranges (206, 416); with S3 delivery by redirect, a 302 to a presigned URL."
+        "Immutable variants by content key, with ETag (304) and byte ranges (206, 416); with S3 delivery by redirect, a 302 to a presigned URL. A private author's post media are served only through the signed, short-lived URLs in the post's JSON (`Cache-Control: private`); without a valid signature, they are a 404."
       ))
   )
-  .annotateContext(OpenApi.annotations({ description: "Rendered images (WebP variants): public, immutable, cacheable for a year." }))
+  .annotateContext(OpenApi.annotations({ description: "Rendered images (WebP variants) and avatars: public, immutable, cacheable for a year — except a private author's post media, served through signed URLs that expire within MEDIA_URL_TTL_SECONDS." }))
 {}
 
 export class SearchGroup extends HttpApiGroup.make("search")

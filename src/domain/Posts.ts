@@ -38,7 +38,10 @@ export class Post extends Schema.Class<Post>("Post")({
   caption: Schema.String,
   altText: Schema.String,
   location: Schema.NullOr(Schema.String),
-  /** URLs of the four WebP sizes (150, 320, 640, 1080 px wide); null until published. */
+  /**
+   * URLs of the four WebP sizes (150, 320, 640, 1080 px wide); null until published. A private
+   * author's are signed for the viewer and expire (MEDIA_URL_TTL_SECONDS): fetch the post again for fresh ones.
+   */
   variants: Schema.NullOr(Variants),
   width: Schema.NullOr(Schema.Int),
   height: Schema.NullOr(Schema.Int),

@@ -40,6 +40,7 @@ export const CloseCode = {
  * the inbox sequence; a client remembers the last `id` it saw and sends it back in `resume`.
  */
 export interface InboxPayloads {
+  /** A private author's `variants` are signed for them and expire like every signed media URL. */
   readonly post_ready: { readonly postId: string; readonly status: "published"; readonly variants: Record<string, string> }
   readonly post_failed: { readonly postId: string; readonly status: "failed"; readonly reason: string }
   /** New posts reached the home feed (coalesced: at most one frame per second). */

@@ -17,6 +17,7 @@ import { ConsumerNames, StreamNames } from "../streams/Topology.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { BlobStore } from "./BlobStore.ts"
 import { avatarKey, mediaUrl, variantKey } from "./Keys.ts"
+import { MediaUrls } from "./MediaUrls.ts"
 // variant keys carry the nominal width, whatever the image's own size
 import { AVATAR_WIDTHS, ImageRejected, POST_WIDTHS, render } from "./Pipeline.ts"
 
@@ -28,6 +29,7 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const store = yield* BlobStore
   const posts = yield* PostsRepo
+  const urls = yield* MediaUrls
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
   const delays = config.media.retryDelaysMillis
@@ -67,7 +69,10 @@ export const make = Effect.gen(function*() {
         if (!published) return
         const payload = { postId: job.id, authorId: post.value.authorId, variants }
         yield* outbox.append("post.published", payload)
-        yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_ready", payload), crypto.randomUUID())
+        // a private author's own frame carries URLs signed for them (the plain ones are refused)
+        const restricted = Option.exists(yield* posts.audience(job.id), (a) => a.restricted)
+        const ready = restricted ? { ...payload, variants: urls.signAll(variants, post.value.authorId) } : payload
+        yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_ready", ready), crypto.randomUUID())
       })).pipe(Effect.orDie)
       return "published" as const
     })

@@ -22,6 +22,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { FeedRepo, type FeedPosition, type ViewerState } from "../db/Feed.ts"
 import { BadRequest } from "../domain/ApiError.ts"
 import { Post } from "../domain/Posts.ts"
+import { MediaUrls } from "../media/MediaUrls.ts"
 import { type Entry, Timelines } from "../redis/Timelines.ts"
 import { postOf } from "./Views.ts"
 
@@ -58,6 +59,9 @@ export const cardJson = (post: Post) => {
   return JSON.stringify(card)
 }
 
+/** A post variant's URL inside a card's JSON (avatars do not match: they stay public). */
+const VARIANT_URL = /"\/media\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-w\d{2,4}\.webp)"/g
+
 /** `{…card}` + counts and flags → the post's JSON (the card is an object literal: drop its `}`). */
 const withState = (card: string, s: ViewerState) =>
   `${card.slice(0, -1)},"counts":{"likes":${s.likeCount},"comments":${s.commentCount}},"viewer":{"isLiked":${s.liked},"isSaved":${s.saved}}}`
@@ -71,6 +75,10 @@ export const make = Effect.gen(function*() {
   const timelines = yield* Timelines
   const rebuilds = yield* TimelineRebuilds
   const threshold = config.celebrityThreshold
+  const urls = yield* MediaUrls
+  /** Cards are cached for everyone; a restricted post's variant URLs are signed for this viewer on the way out. */
+  const signed = (card: string, viewerId: string) =>
+    card.replace(VARIANT_URL, (_, key: string) => JSON.stringify(urls.sign(`/media/${key}`, viewerId)))
 
   /** The page's candidates and cached cards from Redis, or `undefined` while the timeline is incomplete. */
   const fromRedis = (viewerId: string, before: FeedPosition | null, want: number) =>
@@ -119,7 +127,8 @@ export const make = Effect.gen(function*() {
       for (const id of ids) {
         const card = cards.get(id)
         const state = stateById.get(id)
-        if (card !== undefined && state !== undefined) items.push(withState(card, state)) // else deleted or no longer visible
+        if (card === undefined || state === undefined) continue // deleted or no longer visible
+        items.push(withState(state.authorPrivate ? signed(card, viewerId) : card, state))
       }
       const last = page[page.length - 1]
       const hasMore = candidates.length > limit

@@ -20,6 +20,7 @@ import { UsersRepo } from "../db/Users.ts"
 import type { BadRequest } from "../domain/ApiError.ts"
 import type { EventEnvelope } from "../domain/Events.ts"
 import { Notification, type NotificationKind, type NotificationPage, NotificationPostRef, UnreadCount } from "../domain/Notifications.ts"
+import { MediaUrls } from "../media/MediaUrls.ts"
 import { consumeEvents } from "../streams/EventConsumer.ts"
 import { Inbox } from "../streams/Inbox.ts"
 import { Live } from "../streams/Live.ts"
@@ -48,6 +49,11 @@ export const make = Effect.gen(function*() {
   const posts = yield* PostsRepo
   const inbox = yield* Inbox
   const live = yield* Live
+  const urls = yield* MediaUrls
+
+  /** A private author's thumbnail only for a recipient who may see the post now, signed for them. */
+  const thumbnailOf = (r: NotificationRow) =>
+    r.thumbnail === null || !r.postRestricted ? r.thumbnail : r.postFollowed ? urls.sign(r.thumbnail, r.userId) : null
 
   const render = (rows: ReadonlyArray<NotificationRow>) =>
     Effect.gen(function*() {
@@ -61,7 +67,7 @@ export const make = Effect.gen(function*() {
             return card === undefined ? [] : [card]
           }),
           actorCount: r.actorCount,
-          post: r.postId === null ? null : new NotificationPostRef({ id: r.postId, thumbnail: r.thumbnail }),
+          post: r.postId === null ? null : new NotificationPostRef({ id: r.postId, thumbnail: thumbnailOf(r) }),
           text: r.text,
           read: r.read,
           createdAt: r.createdAt.toISOString(),

@@ -19,6 +19,7 @@ import { PostsRepo } from "../db/Posts.ts"
 import { UsersRepo } from "../db/Users.ts"
 import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
 import { keyOfUrl, originalKey } from "../media/Keys.ts"
+import { MediaUrls } from "../media/MediaUrls.ts"
 import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { invalidForm, readImageForm, tooLarge as tooLargeFor, type UploadBody } from "./ImageForm.ts"
@@ -75,6 +76,10 @@ export const make = Effect.gen(function*() {
   const outbox = yield* OutboxRepo
   const limits = yield* Limits
   const engagement = yield* EngagementRepo
+  const urls = yield* MediaUrls
+  /** A private author's media reach a viewer (who may see them now) only as URLs signed for them. */
+  const signerFor = (author: { readonly isPrivate: boolean }, viewerId: string | null) =>
+    author.isPrivate && viewerId !== null ? (url: string) => urls.sign(url, viewerId) : undefined
   const maxBytes = config.limits.uploadBytes
   const tooLarge = () => tooLargeFor(maxBytes)
   const unsupported = () =>
@@ -217,7 +222,7 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const { author, post } = yield* visiblePost(postId, viewerId)
         const flags = viewerId === null ? null : yield* engagement.flags(postId, viewerId)
-        return postOf(post, author, flags)
+        return postOf(post, author, flags, signerFor(author, viewerId))
       }),
 
     grid: (username, viewerId, q) =>
@@ -233,7 +238,8 @@ export const make = Effect.gen(function*() {
         }
         const after = yield* decodeCursor(q.cursor)
         const rows = yield* posts.grid(a.id, after, q.limit + 1)
-        return pageOf(rows, q.limit, (p) => postOf(p, a), (p) => ({ at: p.createdAt, id: p.id }))
+        const sign = signerFor(a, viewerId)
+        return pageOf(rows, q.limit, (p) => postOf(p, a, null, sign), (p) => ({ at: p.createdAt, id: p.id }))
       }),
 
     remove: (postId, viewerId) =>

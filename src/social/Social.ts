@@ -22,6 +22,7 @@ import { OutboxRepo } from "../db/Outbox.ts"
 import { type UserRow, UsersRepo } from "../db/Users.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
+import { MediaAudience } from "./MediaAudience.ts"
 import { cardOf, listItemOf, meOf, profileOf } from "./Views.ts"
 
 type PageQuery = { readonly cursor?: string | undefined; readonly limit: number }
@@ -48,6 +49,7 @@ export const make = Effect.gen(function*() {
   const graph = yield* GraphRepo
   const outbox = yield* OutboxRepo
   const limits = yield* Limits
+  const audience = yield* MediaAudience
 
   const notFound = (username: string) => new NotFound({ message: `no account @${username}` })
   const write = (userId: string) => limits.enforce(limits.rules.write, userId)
@@ -95,7 +97,7 @@ export const make = Effect.gen(function*() {
 
     updateProfile: Effect.fn("Social.updateProfile")(function*(userId, patch) {
       const rateLimit = yield* write(userId)
-      return yield* sql.withTransaction(Effect.gen(function*() {
+      const me = yield* sql.withTransaction(Effect.gen(function*() {
         const before = yield* users.byId(userId)
         const after = yield* users.update(userId, patch)
         // going public lets everyone waiting in
@@ -108,7 +110,10 @@ export const make = Effect.gen(function*() {
           return meOf(Option.getOrElse(yield* users.byId(userId), () => after))
         }
         return meOf(after)
-      })).pipe(Effect.orDie, Effect.map(limited(rateLimit)))
+      })).pipe(Effect.orDie)
+      // after the commit: the plain URLs of posts that just became restricted stop working now
+      if (patch.isPrivate !== undefined) yield* audience.changed(userId)
+      return limited<Me>(rateLimit)(me)
     }),
 
     follow: Effect.fn("Social.follow")(function*(viewerId, username) {

@@ -49,15 +49,29 @@ export const profileOf = (u: UserRow, relation: Relation | null, isSelf: boolean
     canViewContent: isSelf || !u.isPrivate || (relation?.isFollowing ?? false)
   })
 
-/** A post as the API shows it; `viewer` flags when the caller is signed in and they were looked up. */
-export const postOf = (p: PostRow, author: CardRow, viewer: { liked: boolean; saved: boolean } | null = null) =>
+/** Variant URLs as stored, or each passed through `sign` (a restricted post's, for one viewer). */
+const variantsOf = (variants: Record<string, string> | null, sign: ((url: string) => string) | undefined) =>
+  variants === null
+    ? null
+    : new Variants((sign === undefined ? variants : Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, sign(v)]))) as never)
+
+/**
+ * A post as the API shows it; `viewer` flags when the caller is signed in and they were looked up;
+ * `sign` turns its media URLs into the viewer's signed ones when its audience is restricted.
+ */
+export const postOf = (
+  p: PostRow,
+  author: CardRow,
+  viewer: { liked: boolean; saved: boolean } | null = null,
+  sign?: (url: string) => string
+) =>
   new Post({
     id: p.id,
     status: p.status,
     caption: p.caption,
     altText: p.altText,
     location: p.location,
-    variants: p.variants ? new Variants(p.variants as never) : null,
+    variants: variantsOf(p.variants, sign),
     width: p.width,
     height: p.height,
     placeholder: p.placeholder,

@@ -1,10 +1,9 @@
 import { HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { RequestContext } from "../../observability/RequestContext.ts"
 import { MediaFiles, type MediaRange } from "../../social/MediaFiles.ts"
+import { Auth } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
-
-const IMMUTABLE = "public, max-age=31536000, immutable"
 
 /** One `bytes=` range of a known size; undefined for none, "invalid" for one that cannot be served. */
 export const parseRange = (header: string | undefined, size: number): MediaRange | undefined | "invalid" => {
@@ -21,18 +20,24 @@ export const parseRange = (header: string | undefined, size: number): MediaRange
 }
 
 export const mediaHandlers = {
-  get: ({ path }) =>
+  get: ({ path, urlParams }) =>
     Effect.gen(function*() {
       const media = yield* MediaFiles
       const request = yield* RequestContext
-      const found = yield* media.find(path.key)
+      const auth = yield* Auth
+      const requester = auth.optional.pipe(
+        Effect.map(Option.map((v) => v.userId)),
+        Effect.orElseSucceed(() => Option.none<string>()),
+        Effect.provideService(RequestContext, request)
+      )
+      const found = yield* media.find(path.key, { signature: urlParams, requester })
       if (found._tag === "Redirect") {
-        return HttpServerResponse.empty({ status: 302, headers: { location: found.url, "cache-control": "private, max-age=60" } })
+        return HttpServerResponse.empty({ status: 302, headers: { location: found.url, "cache-control": found.cacheControl } })
       }
       const { size, etag, contentType, lastModified } = found.info
       const common = {
         etag,
-        "cache-control": IMMUTABLE,
+        "cache-control": found.cacheControl,
         "accept-ranges": "bytes",
         "x-content-type-options": "nosniff",
         "last-modified": lastModified.toUTCString()
@@ -51,4 +56,4 @@ export const mediaHandlers = {
         headers: range ? { ...common, "content-range": `bytes ${range.start}-${range.end}/${size}` } : common
       })
     })
-} satisfies GroupHandlers<"media", MediaFiles | RequestContext>
+} satisfies GroupHandlers<"media", MediaFiles | RequestContext | Auth>
