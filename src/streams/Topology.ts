@@ -19,6 +19,7 @@ export const StreamNames = {
   media: "MEDIA",
   mediaDlq: "MEDIA_DLQ",
   actorDlq: "ACTOR_DLQ",
+  eventsDlq: "EVENTS_DLQ",
   inbox: "INBOX"
 } as const
 
@@ -86,6 +87,14 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     storage: StorageType.File
   },
   {
+    name: StreamNames.eventsDlq,
+    subjects: ["dlq.ev.>"],
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(30 * DAY_MS),
+    duplicate_window: nanos(10 * 60 * 1000),
+    storage: StorageType.File
+  },
+  {
     name: StreamNames.inbox,
     subjects: ["inbox.>"],
     retention: RetentionPolicy.Limits,
@@ -137,7 +146,9 @@ export const consumerSpecs = (
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.New,
     ack_wait: nanos(30_000),
-    max_deliver: 10,
+    // unlimited here: EventConsumer counts deliveries against EVENTS_MAX_DELIVER and dead-letters
+    // on the last one, so a dead letter that could not be written is retried, not lost
+    max_deliver: -1,
     filter_subject: filter!
   }))
 ]
