@@ -140,18 +140,21 @@ export const consumerSpecs = (
     [ConsumerNames.timelineFanout, "ev.post.>"],
     [ConsumerNames.timelineGraph, "ev.user.>"],
     [ConsumerNames.notifications, "ev.>"]
-  ].map(([durable, filter]): ConsumerSpec => ({
-    stream: StreamNames.events,
-    durable_name: durable!,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    ack_wait: nanos(30_000),
-    // unlimited here: EventConsumer counts deliveries against EVENTS_MAX_DELIVER and dead-letters
-    // on the last one, so a dead letter that could not be written is retried, not lost
-    max_deliver: -1,
-    filter_subject: filter!
-  }))
+  ].map(([durable, filter]) => eventsConsumerSpec(durable!, filter!))
 ]
+
+/** A durable EVENTS consumer of `filter` (consumed with `consumeEvents`). */
+export const eventsConsumerSpec = (durable: string, filter: string): ConsumerSpec => ({
+  stream: StreamNames.events,
+  durable_name: durable,
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: DeliverPolicy.New,
+  ack_wait: nanos(30_000),
+  // unlimited here: EventConsumer counts deliveries against EVENTS_MAX_DELIVER and dead-letters
+  // on the last one, so a dead letter that could not be written is retried, not lost
+  max_deliver: -1,
+  filter_subject: filter
+})
 
 const call = <A>(op: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
@@ -188,7 +191,7 @@ const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
   )
 }
 
-const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
+export const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
   const { stream, ...rest } = spec
   const config = rest.filter_subject === undefined ? rest : { ...rest, filter_subject: nats.subject(rest.filter_subject) }
   const streamName = nats.name(stream)
