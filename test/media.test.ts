@@ -342,6 +342,10 @@ describe("media on the filesystem store", () => {
         }
         const text = yield* request("/api/v1/users/me/avatar", { method: "PUT", headers: a.bearer, body: multipart(new TextEncoder().encode("not an image at all")) })
         assert.strictEqual(text.status, 415)
+        const cut = (yield* Effect.promise(() => plainPng(200, 200))).subarray(0, 40)
+        const unreadable = yield* request("/api/v1/users/me/avatar", { method: "PUT", headers: a.bearer, body: multipart(cut, {}, "me.png", "image/png") })
+        assert.strictEqual(unreadable.status, 422, unreadable.text)
+        assert.strictEqual(unreadable.json.error.details.reason, "UnreadableImage")
       }))
 
     it.effect("an admin can requeue a failed post; nobody else can", () =>

@@ -10,7 +10,7 @@ export const DeadLetterIdPath = Schema.Struct({ id: Schema.String.pipe(Schema.pa
 export const DeadLetterQuery = Schema.Struct({
   /** The `nextCursor` of the page before. */
   cursor: Schema.optional(Schema.String.pipe(Schema.pattern(/^[1-9][0-9]{0,17}$/))),
-  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 100)), { default: () => 20 }),
+  limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 20 }),
   source: Schema.optional(DeadLetterSource),
   consumer: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]{1,100}$/)))
 })
