@@ -40,7 +40,7 @@ describe("dead letters", () => {
   layer(
     TestApp({
       eventsMaxDeliver: 2,
-      adminUsernames: ["dl_admin"],
+      adminUsernames: ["dl_admin", "dl_media_admin"],
       dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "aperture-dlq-")),
       media: {
         concurrency: 1,
@@ -196,6 +196,20 @@ describe("dead letters", () => {
           SELECT count(*)::int AS n FROM outbox WHERE subject = ${`inbox.${author.id}`} AND payload->>'type' = 'post_failed'`.pipe(Effect.orDie)
         assert.strictEqual(notice!.n, 1, "post_failed for the author")
         assert.isTrue(Option.isSome(yield* posts.byId(broken.id)))
+
+        // replaying a media dead letter renders the post again (on the app's own worker): still broken, so one more attempt and a new letter
+        const admin = yield* signup({ username: "dl_media_admin" })
+        const [media] = yield* sql<{ id: string }>`SELECT id::text FROM dead_letters WHERE source = 'media' AND payload->>'id' = ${broken.id}`.pipe(Effect.orDie)
+        const replay = yield* request(`/api/v1/admin/dead-letters/${media!.id}/replay`, { method: "POST", headers: admin.bearer })
+        assert.strictEqual(replay.status, 200, replay.text)
+        const again = yield* until(state(broken.id), (s) => s.status === "failed" && s.attempts === 2, "the replayed job failed again")
+        assert.deepStrictEqual(again, { status: "failed", attempts: 2 })
+        const letters = yield* until(
+          sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE source = 'media' AND payload->>'id' = ${broken.id}`.pipe(Effect.map((r) => r[0]!.n), Effect.orDie),
+          (n) => n === 2,
+          "a second media dead letter"
+        )
+        assert.strictEqual(letters, 2)
       }))
   })
 })
