@@ -8,6 +8,7 @@ import { AppConfig } from "./config/AppConfig.ts"
 import * as Database from "./db/Database.ts"
 import * as Outbox from "./db/Outbox.ts"
 import type { ApiHandlers, HandlerServices } from "./http/Handlers.ts"
+import { adminHandlers } from "./http/routes/admin.ts"
 import { authHandlers } from "./http/routes/auth.ts"
 import { graphHandlers } from "./http/routes/graph.ts"
 import { mediaHandlers } from "./http/routes/media.ts"
@@ -59,6 +60,8 @@ import * as Engagement from "./social/Engagement.ts"
 import * as Feed from "./social/Feed.ts"
 import * as Notifications from "./social/Notifications.ts"
 import * as NotificationsRepo from "./db/Notifications.ts"
+import * as DeadLettersRepo from "./db/DeadLetters.ts"
+import * as DeadLetters from "./social/DeadLetters.ts"
 import * as Inbox from "./streams/Inbox.ts"
 import * as Live from "./streams/Live.ts"
 
@@ -73,6 +76,7 @@ export const handlers = {
   feed: feedHandlers,
   engagement: engagementHandlers,
   notifications: notificationsHandlers,
+  admin: adminHandlers,
   media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
 
@@ -95,7 +99,8 @@ export const CoreLive = Layer.mergeAll(
   UsersRepo.layer,
   PostsRepo.layer,
   NotificationsRepo.layer,
-  MediaUrls.layer
+  MediaUrls.layer,
+  DeadLettersRepo.layer
 ).pipe(
   Layer.provideMerge(InfraLive)
 )
@@ -118,7 +123,7 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer, MediaFiles.layer).pipe(
+export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer, MediaFiles.layer, DeadLetters.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(

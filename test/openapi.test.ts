@@ -57,7 +57,9 @@ const secured = [
   "engagement.comment",
   "engagement.deleteComment",
   "notifications.list",
-  "notifications.read"
+  "notifications.read",
+  "admin.deadLetters",
+  "admin.replayDeadLetter"
 ]
 
 /** Every `$id` in the document, with how often it occurs. */

@@ -47,6 +47,8 @@ export interface AppConfigShape {
     readonly headersTimeoutSeconds: number
   }
   readonly celebrityThreshold: number
+  /** Deliveries of an EVENTS event before a failing consumer dead-letters it (EVENTS_MAX_DELIVER). */
+  readonly eventsMaxDeliver: number
   readonly actorPartitions: number
   readonly actors: {
     /** An actor with nothing to do for this long is passivated (its state dropped, rehydrated later). */
@@ -238,6 +240,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     headersTimeoutSeconds: positiveInt("HTTP_HEADERS_TIMEOUT_SECONDS", 10, 300)
   }),
   celebrityThreshold: positiveInt("CELEBRITY_THRESHOLD", 10_000),
+  eventsMaxDeliver: positiveInt("EVENTS_MAX_DELIVER", 10, 100),
   actorPartitions: positiveInt("ACTOR_PARTITIONS", 64, 1024),
   actors: Config.all({
     idleMillis: positiveInt("ACTOR_IDLE_MS", 120_000, 24 * 60 * 60 * 1000),

@@ -9,6 +9,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
+import * as D from "./Admin.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
@@ -254,7 +255,7 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .addSuccess(P.AvatarAccepted, { status: 202 })
       .annotate(StreamedBody, true)
       .middleware(Authenticated)
-      .pipe(errors(B, TooLarge, BadType, F, R, S))
+      .pipe(errors(B, TooLarge, BadType, F, U, R, S))
       .annotateContext(doc("Replace your avatar", "Multipart with an `image` part; answers 202 while the variants are rendered."))
   )
   .add(
@@ -264,6 +265,28 @@ export class PostsGroup extends HttpApiGroup.make("posts")
   )
   .prefix("/api/v1")
   .annotateContext(OpenApi.annotations({ description: "Photo posts: publishing (multipart or direct upload), reading, deleting, profile grids and avatars." }))
+{}
+
+/** Operators' endpoints: admins only (`ADMIN_USERNAMES`); anyone else signed in gets 403. */
+export class AdminGroup extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.get("deadLetters", "/admin/dead-letters").setUrlParams(D.DeadLetterQuery).addSuccess(D.DeadLetterPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc(
+        "Dead letters",
+        "Messages a consumer gave up on after its last delivery (EVENTS consumers, the media worker), newest first; filter by `source` or `consumer`, page with `cursor`."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.post("replayDeadLetter", "/admin/dead-letters/:id/replay").setPath(D.DeadLetterIdPath).addSuccess(D.DeadLetterRecord)
+      .middleware(Authenticated).pipe(errors(B, F, NF, C, S))
+      .annotateContext(doc(
+        "Replay a dead letter",
+        "Publishes the original message to its original subject again, so its consumers handle it again, and marks it replayed. Once only: a second replay is a 409."
+      ))
+  )
+  .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Operators: dead letters and their replay. Admins only." }))
 {}
 
 /** The signature of a restricted post's media URL, as the post's JSON gives it (never built by clients). */
@@ -458,6 +481,7 @@ export class Api extends HttpApi.make("aperture")
   .add(FeedGroup)
   .add(EngagementGroup)
   .add(NotificationsGroup)
+  .add(AdminGroup)
   .add(MediaGroup)
   .annotateContext(OpenApi.annotations({
     title: "Aperture API",

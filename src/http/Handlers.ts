@@ -49,6 +49,7 @@ export type HandlerServices =
   | import("../social/Engagement.ts").Engagement
   | import("../social/Notifications.ts").Notifications
   | import("../social/MediaFiles.ts").MediaFiles
+  | import("../social/DeadLetters.ts").DeadLetters
   | import("./RequestBody.ts").RequestBody
 
 /** What the server's layers must provide: everything but the per-request context the transports add. */

@@ -3,8 +3,12 @@
  * acknowledged only after its result has committed, so a worker that dies mid-job leaves it to be
  * redelivered (after MEDIA_ACK_WAIT_SECONDS), and a job delivered twice does no harm: variants go
  * to deterministic keys and only a post still `processing` is published. Failures are retried
- * with backoff (MEDIA_RETRY_DELAYS_MS: 1 s, 5 s, 30 s, 2 min); after the last delivery the post becomes `failed`, the job
- * is kept in MEDIA_DLQ and the author is told — all in one transaction through the outbox.
+ * with backoff (MEDIA_RETRY_DELAYS_MS: 1 s, 5 s, 30 s, 2 min) — but only transient ones (the blob
+ * store, the database, libvips failing for its own reasons): an image that cannot be read, is of a
+ * format we do not take or is over the pixel limit (`ImageRejected`, see `classifySharpError`) fails
+ * on its first attempt. Either way, when it gives up the post becomes `failed`, the job is kept in
+ * MEDIA_DLQ and in the dead letters an admin can replay, and the author is told — all in one
+ * transaction through the outbox.
  */
 import { SqlClient } from "@effect/sql"
 import { Cause, Effect, Layer, Option, Schedule, Stream } from "effect"
@@ -13,6 +17,7 @@ import { DeadLetter, MediaJob } from "../domain/Media.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { Bus, type Delivery } from "../streams/Bus.ts"
+import { makeDeadLetters } from "../streams/DeadLetter.ts"
 import { ConsumerNames, StreamNames } from "../streams/Topology.ts"
 import { Metrics } from "../observability/Metrics.ts"
 import { BlobStore } from "./BlobStore.ts"
@@ -32,6 +37,7 @@ export const make = Effect.gen(function*() {
   const urls = yield* MediaUrls
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
+  const deadLetters = yield* makeDeadLetters
   const delays = config.media.retryDelaysMillis
   const maxDeliveries = delays.length + 1
   const processed = metrics.counter("aperture_media_jobs_total", "Media jobs by kind and outcome", ["kind", "outcome"])
@@ -96,17 +102,32 @@ export const make = Effect.gen(function*() {
       return "published" as const
     })
 
-  const giveUp = (job: MediaJob, reason: string, deliveries: number) =>
-    sql.withTransaction(Effect.gen(function*() {
+  const giveUp = (job: MediaJob, reason: string, deliveries: number, d?: Delivery<MediaJob>) => {
+    const record = {
+      // a redelivery of the same job, or a retried transaction, records it once
+      dedupKey: `media:${job.kind}:${job.id}:${job.enqueuedAt}`,
+      source: "media" as const,
+      consumer: ConsumerNames.mediaWorker,
+      subject: `media.${job.kind}`,
+      payload: job,
+      error: reason,
+      deliveries,
+      streamSeq: d?.streamSequence ?? null,
+      publishedAt: d?.publishedAt ?? null
+    }
+    return sql.withTransaction(Effect.gen(function*() {
       const letter = new DeadLetter({ job, reason, deliveries, failedAt: new Date().toISOString() })
       yield* outbox.appendMessage(`dlq.media.${job.kind}`, letter, crypto.randomUUID())
-      if (job.kind !== "post") return
+      const id = yield* deadLetters.recordInTransaction(record)
+      if (job.kind !== "post") return id
       const post = yield* posts.byId(job.id)
-      if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return
+      if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return id
       const payload = { postId: job.id, authorId: post.value.authorId, reason }
       yield* outbox.append("post.failed", payload)
       yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_failed", payload), crypto.randomUUID())
-    })).pipe(Effect.orDie)
+      return id
+    })).pipe(Effect.orDie, Effect.flatMap((id) => deadLetters.report(record, id)))
+  }
 
   const handle = (d: Delivery<MediaJob>) =>
     Effect.gen(function*() {
@@ -130,7 +151,7 @@ export const make = Effect.gen(function*() {
           Effect.annotateLogs({ id: job.id, kind: job.kind, deliveries: d.deliveryCount, reason })
         )
         processed.inc({ kind: job.kind, outcome: "failed" })
-        yield* giveUp(job, reason, d.deliveryCount)
+        yield* giveUp(job, reason, d.deliveryCount, d)
         return yield* d.ack
       }
       const delay = delays[d.deliveryCount - 1] ?? delays[delays.length - 1]!

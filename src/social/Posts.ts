@@ -22,6 +22,7 @@ import { keyOfUrl, originalKey } from "../media/Keys.ts"
 import { MediaUrls } from "../media/MediaUrls.ts"
 import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
+import { checkImageHeader } from "./ImageCheck.ts"
 import { invalidForm, readImageForm, tooLarge as tooLargeFor, type UploadBody } from "./ImageForm.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
 import { postOf } from "./Views.ts"
@@ -55,7 +56,7 @@ export class Posts extends Context.Tag("Posts")<Posts, {
    * A new post from a multipart form (`POST /posts`): the author's write budget is spent before
    * any bytes are read, the image is stored as it streams in, then the fields are decoded.
    */
-  readonly createFromForm: <E>(authorId: string, body: UploadBody<E>) => Effect.Effect<Limited<PostAccepted>, CreateError | BadRequest>
+  readonly createFromForm: <E>(authorId: string, body: UploadBody<E>) => Effect.Effect<Limited<PostAccepted>, CreateError | BadRequest | Unprocessable>
   readonly createFromUpload: (authorId: string, uploadId: string, input: PostInput) => Effect.Effect<Limited<PostAccepted>, CreateError | Conflict | Unprocessable | NotFound>
   readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
@@ -179,6 +180,7 @@ export const make = Effect.gen(function*() {
               stored = r
             })))
           if (!form.sawImage || stored === undefined) return yield* new BadRequest({ message: "the form has no `image` part" })
+          yield* checkImageHeader(store, key, stored.size, config.media.maxPixels)
           const fields = yield* decodeFields(form.fields).pipe(Effect.mapError(invalidForm))
           return yield* insertWithJob(postId, authorId, fields, { key, ...stored })
         }).pipe(
@@ -208,6 +210,10 @@ export const make = Effect.gen(function*() {
           yield* Effect.ignore(store.remove([key]))
           return yield* unsupported()
         }
+        // refused here, the object goes: the same signed URL may then be used again while it lasts
+        yield* checkImageHeader(store, key, info.value.size, config.media.maxPixels).pipe(
+          Effect.tapError(() => Effect.ignore(store.remove([key])))
+        )
         const postId = crypto.randomUUID()
         return yield* sql.withTransaction(Effect.gen(function*() {
           // claiming the upload and creating the post commit together: a reuse race has one winner

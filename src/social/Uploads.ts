@@ -10,13 +10,14 @@ import { retryAborted } from "../db/Retry.ts"
 import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
-import { BadRequest, Conflict, Forbidden, LengthRequired, NotFound, type PayloadTooLarge, type RateLimited, type UnsupportedMediaType } from "../domain/ApiError.ts"
+import { BadRequest, Conflict, Forbidden, LengthRequired, NotFound, type PayloadTooLarge, type RateLimited, type Unprocessable, type UnsupportedMediaType } from "../domain/ApiError.ts"
 import { MediaJob } from "../domain/Media.ts"
 import { AvatarAccepted, PostAccepted, UploadTarget } from "../domain/Posts.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
 import { uploadKey } from "../media/Keys.ts"
+import { checkImageHeader } from "./ImageCheck.ts"
 import { readImageForm, tooLarge, type UploadBody } from "./ImageForm.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
 import { Posts } from "./Posts.ts"
@@ -31,7 +32,7 @@ export class Uploads extends Context.Tag("Uploads")<Uploads, {
     body: UploadBody<E>
   ) => Effect.Effect<void, Forbidden | NotFound | Conflict | PayloadTooLarge | LengthRequired | E>
   /** A new avatar from a multipart form with an `image` part. */
-  readonly avatar: <E>(userId: string, body: UploadBody<E>) => Effect.Effect<Limited<AvatarAccepted>, BadRequest | PayloadTooLarge | UnsupportedMediaType | RateLimited>
+  readonly avatar: <E>(userId: string, body: UploadBody<E>) => Effect.Effect<Limited<AvatarAccepted>, BadRequest | PayloadTooLarge | UnsupportedMediaType | Unprocessable | RateLimited>
   readonly requeue: (viewerUsername: string, postId: string) => Effect.Effect<PostAccepted, Forbidden | NotFound>
 }>() {}
 
@@ -104,10 +105,14 @@ export const make = Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, userId)
         const version = randomBytes(6).toString("base64url")
         const original = `avatar-orig-${userId}-${version}`
-        const form = yield* readImageForm(body, maxBytes, (image) => posts.storeOriginal(original, image).pipe(Effect.asVoid)).pipe(
+        let size = 0
+        const form = yield* readImageForm(body, maxBytes, (image) => posts.storeOriginal(original, image).pipe(Effect.map((r) => void (size = r.size)))).pipe(
           Effect.onError(() => Effect.ignore(store.remove([original])))
         )
         if (!form.sawImage) return yield* new BadRequest({ message: "the form has no `image` part" })
+        yield* checkImageHeader(store, original, size, config.media.maxPixels).pipe(
+          Effect.tapError(() => Effect.ignore(store.remove([original])))
+        )
         yield* sql.withTransaction(Effect.gen(function*() {
           const previous = yield* repo.setAvatarPending(userId, original)
           yield* outbox.appendMessage(

@@ -22,6 +22,8 @@ export interface Delivery<A> {
   readonly streamSequence: number
   readonly deliveryCount: number
   readonly msgId: string | undefined
+  /** When JetStream stored the message (absent on hand-made deliveries). */
+  readonly publishedAt?: Date | undefined
   readonly ack: Effect.Effect<void>
   /** Redeliver after `delayMillis` (or the consumer's backoff when omitted). */
   readonly nak: (delayMillis?: number) => Effect.Effect<void>
@@ -129,6 +131,7 @@ export const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
   streamSequence: msg.seq,
   deliveryCount: msg.info.deliveryCount,
   msgId: msg.headers?.get("Nats-Msg-Id") || undefined,
+  publishedAt: new Date(Math.floor(msg.info.timestampNanos / 1e6)),
   // confirmed by the server: after this the message will not come back
   ack: Effect.promise(() => msg.ackAck().catch(() => false)).pipe(Effect.asVoid),
   nak: (delayMillis) => Effect.sync(() => msg.nak(delayMillis)),

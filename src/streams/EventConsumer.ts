@@ -1,29 +1,68 @@
 /**
  * A durable EVENTS consumer as a scoped fiber: each event is handled, then acknowledged; a failure
- * naks it with a growing delay (JetStream redelivers it up to the consumer's max_deliver); the
- * consumer restarts after a connection loss. Handlers must tolerate an event seen twice.
+ * naks it with a growing delay; the consumer restarts after a connection loss. Handlers must
+ * tolerate an event seen twice (a redelivery, or an admin's replay of a dead letter).
+ *
+ * Nothing is dropped silently: the JetStream consumers have no `max_deliver` of their own
+ * (Topology.ts); this code counts, and on delivery EVENTS_MAX_DELIVER a failed event is
+ * dead-lettered (DeadLetter.ts: a row, `dlq.ev.<consumer>`, a log line, a count) and only then
+ * terminated. When the dead letter itself cannot be written (the database down), the event is
+ * naked and comes back, so it is dead-lettered once the database is back — never lost.
  */
-import { Effect, Schedule, Stream } from "effect"
-import { EventEnvelope } from "../domain/Events.ts"
+import { Cause, Effect, Schedule, Stream } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { EventEnvelope, eventSubject } from "../domain/Events.ts"
 import { Bus, type Delivery } from "./Bus.ts"
+import { dlqSubject, makeDeadLetters } from "./DeadLetter.ts"
 import { StreamNames } from "./Topology.ts"
 
-export const consumeEvents = (
+const retryDelay = (deliveryCount: number) => Math.min(1000 * deliveryCount, 30_000)
+
+export const consumeEvents = <R>(
   durable: string,
   concurrency: number,
-  handle: (event: EventEnvelope) => Effect.Effect<void, unknown>
+  handle: (event: EventEnvelope) => Effect.Effect<void, unknown, R>
 ) =>
   Effect.gen(function*() {
     const bus = yield* Bus
+    const config = yield* AppConfig
+    const maxDeliver = config.eventsMaxDeliver
+    const { deadLetter } = yield* makeDeadLetters
+
+    const giveUp = (d: Delivery<EventEnvelope>, error: string) =>
+      deadLetter({
+        dedupKey: `ev:${durable}:${d.streamSequence}`,
+        source: "events",
+        consumer: durable,
+        subject: eventSubject(d.value.type),
+        payload: d.value,
+        error,
+        deliveries: d.deliveryCount,
+        streamSeq: d.streamSequence,
+        publishedAt: d.publishedAt ?? null
+      }, dlqSubject("events", durable)).pipe(
+        Effect.zipRight(d.term(`dead-lettered after ${d.deliveryCount} deliveries`)),
+        Effect.catchAllCause((cause) =>
+          Effect.logError("dead-letter failed; event left for redelivery", cause).pipe(
+            Effect.annotateLogs({ consumer: durable, seq: d.streamSequence }),
+            Effect.zipRight(d.nak(retryDelay(d.deliveryCount)))
+          )
+        )
+      )
+
     const settle = (d: Delivery<EventEnvelope>) =>
-      handle(d.value).pipe(
+      // past the last delivery already (a crash mid-handling, a failed dead letter): do not run it again
+      (d.deliveryCount > maxDeliver ? Effect.fail("delivered more often than EVENTS_MAX_DELIVER") : handle(d.value)).pipe(
         Effect.matchCauseEffect({
           onSuccess: () => d.ack,
-          onFailure: (cause) =>
-            Effect.logWarning("event handling failed; will retry", cause).pipe(
-              Effect.annotateLogs({ consumer: durable, type: d.value.type, id: d.value.id }),
-              Effect.zipRight(d.nak(Math.min(1000 * d.deliveryCount, 30_000)))
+          onFailure: (cause) => {
+            const error = Cause.pretty(cause).split("\n")[0]!.slice(0, 500)
+            if (d.deliveryCount >= maxDeliver) return giveUp(d, error)
+            return Effect.logWarning("event handling failed; will retry", cause).pipe(
+              Effect.annotateLogs({ consumer: durable, type: d.value.type, id: d.value.id, delivery: d.deliveryCount }),
+              Effect.zipRight(d.nak(retryDelay(d.deliveryCount)))
             )
+          }
         })
       )
     yield* bus.consume(StreamNames.events, durable, EventEnvelope, { maxMessages: 64 }).pipe(

@@ -19,6 +19,7 @@ export const StreamNames = {
   media: "MEDIA",
   mediaDlq: "MEDIA_DLQ",
   actorDlq: "ACTOR_DLQ",
+  eventsDlq: "EVENTS_DLQ",
   inbox: "INBOX"
 } as const
 
@@ -86,6 +87,14 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     storage: StorageType.File
   },
   {
+    name: StreamNames.eventsDlq,
+    subjects: ["dlq.ev.>"],
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(30 * DAY_MS),
+    duplicate_window: nanos(10 * 60 * 1000),
+    storage: StorageType.File
+  },
+  {
     name: StreamNames.inbox,
     subjects: ["inbox.>"],
     retention: RetentionPolicy.Limits,
@@ -131,16 +140,21 @@ export const consumerSpecs = (
     [ConsumerNames.timelineFanout, "ev.post.>"],
     [ConsumerNames.timelineGraph, "ev.user.>"],
     [ConsumerNames.notifications, "ev.>"]
-  ].map(([durable, filter]): ConsumerSpec => ({
-    stream: StreamNames.events,
-    durable_name: durable!,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    ack_wait: nanos(30_000),
-    max_deliver: 10,
-    filter_subject: filter!
-  }))
+  ].map(([durable, filter]) => eventsConsumerSpec(durable!, filter!))
 ]
+
+/** A durable EVENTS consumer of `filter` (consumed with `consumeEvents`). */
+export const eventsConsumerSpec = (durable: string, filter: string): ConsumerSpec => ({
+  stream: StreamNames.events,
+  durable_name: durable,
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: DeliverPolicy.New,
+  ack_wait: nanos(30_000),
+  // unlimited here: EventConsumer counts deliveries against EVENTS_MAX_DELIVER and dead-letters
+  // on the last one, so a dead letter that could not be written is retried, not lost
+  max_deliver: -1,
+  filter_subject: filter
+})
 
 const call = <A>(op: string, f: () => Promise<A>) =>
   Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
@@ -177,7 +191,7 @@ const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
   )
 }
 
-const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
+export const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
   const { stream, ...rest } = spec
   const config = rest.filter_subject === undefined ? rest : { ...rest, filter_subject: nats.subject(rest.filter_subject) }
   const streamName = nats.name(stream)
