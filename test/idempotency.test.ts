@@ -140,7 +140,7 @@ for (const transport of ["uws", "node"] as const) {
           assert.strictEqual((yield* createPost(c, undefined)).status, 202)
           assert.strictEqual(yield* postsOf(c), 2)
 
-          for (const bad of ["k".repeat(256), "caf\u00e9"]) {
+          for (const bad of ["k".repeat(256), "tab\tinside"]) {
             const r = yield* createPost(c, bad)
             assert.strictEqual(r.status, 400, r.text)
             assert.deepStrictEqual([...new Set(r.json.error.details.map((d: { path: Array<string> }) => d.path.join(".")))], ["idempotency-key"])

@@ -17,12 +17,12 @@
  * streamed body is hashed as the handler reads it, and read here only to compare with a record.
  */
 import { HttpServerResponse } from "@effect/platform"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Scope, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, IdempotencyInProgress, IdempotencyKeyReused } from "../domain/ApiError.ts"
-import * as IdempotencyRepoLive from "../db/Idempotency.ts"
-import { IdempotencyRepo, type IdempotencyRow, type Reservation } from "../db/Idempotency.ts"
+import * as IdempotencyKeysLive from "../social/IdempotencyKeys.ts"
+import { type IdempotencyRecord as IdempotencyRow, IdempotencyKeys, type KeyHold as Reservation } from "../social/IdempotencyKeys.ts"
 import type { EncodedBody } from "./Routes.ts"
 import { mediaType, type RequestBodyShape } from "./RequestBody.ts"
 
@@ -125,19 +125,11 @@ const replay = (row: IdempotencyRow) =>
   })
 
 export const make = Effect.gen(function*() {
-  const repo = yield* IdempotencyRepo
+  const repo = yield* IdempotencyKeys
   const config = yield* AppConfig
   const scope = yield* Effect.scope
-  const ttlSeconds = config.idempotency.ttlHours * 3600
-  const leaseSeconds = config.idempotency.leaseSeconds
+  const leaseSeconds = repo.leaseSeconds
   const maxCompareBytes = config.limits.uploadBytes + 1024 * 1024
-
-  // keys past their TTL are taken over on use anyway; this only keeps the table small
-  yield* repo.purgeExpired(ttlSeconds).pipe(
-    Effect.repeat(Schedule.spaced("1 hour")),
-    Effect.catchAllCause((cause) => Effect.logWarning("idempotency key purge failed", cause)),
-    Effect.forkScoped
-  )
 
   const reused = (row: IdempotencyRow) =>
     new IdempotencyKeyReused({
@@ -170,20 +162,13 @@ export const make = Effect.gen(function*() {
       if (request.bytes !== undefined) hash.update(request.bytes)
       // known now unless the body is streamed: then once the handler has read it
       const upfront = request.body === undefined ? hash.digest() : undefined
-      const existing = yield* repo.reserve({
-        ...reservation,
-        method: request.method,
-        path: request.target,
-        fingerprint: upfront ?? null,
-        leaseSeconds,
-        ttlSeconds
-      })
+      const existing = yield* repo.reserve(reservation, { method: request.method, path: request.target, fingerprint: upfront ?? null })
       if (Option.isSome(existing)) return yield* answerExisting(request, existing.value)
 
       const body = request.body === undefined
         ? undefined
         : { ...request.body, stream: Stream.tap(request.body.stream, (chunk) => Effect.sync(() => hash.update(chunk))) }
-      const renewing = repo.renew(reservation, leaseSeconds).pipe(
+      const renewing = repo.renew(reservation).pipe(
         Effect.delay(Duration.seconds(leaseSeconds / 3)),
         Effect.repeat({ while: (held) => held }),
         Effect.catchAllCause((cause) => Effect.logWarning("idempotency lease renewal failed", cause))
@@ -214,4 +199,4 @@ export const make = Effect.gen(function*() {
   return Idempotency.of({ run })
 })
 
-export const layer = Layer.scoped(Idempotency, make).pipe(Layer.provide(IdempotencyRepoLive.layer))
+export const layer = Layer.scoped(Idempotency, make).pipe(Layer.provide(IdempotencyKeysLive.layer))
