@@ -111,6 +111,21 @@ for (const transport of ["uws", "node"] as const) {
           assert.isTrue(answers.every((r) => r.status === 201 || r.status === 409), answers.map((r) => r.status).join(","))
         }))
 
+      it.effect("a failed create records nothing: the key stays free for a retry that can succeed", () =>
+        Effect.gen(function*() {
+          const a = yield* signup()
+          const postId = yield* publishPost(a)
+          const key = crypto.randomUUID()
+          const missing = yield* comment(a, crypto.randomUUID(), key)
+          assert.strictEqual(missing.status, 404, missing.text)
+          const invalid = yield* comment(a, postId, key, "")
+          assert.strictEqual(invalid.status, 400, invalid.text)
+          const ok = yield* comment(a, postId, key)
+          assert.strictEqual(ok.status, 201, ok.text)
+          assert.isNull(ok.headers.get("idempotent-replayed"))
+          assert.strictEqual(yield* commentsOn(postId), 1)
+        }))
+
       it.effect("direct uploads: the same key answers the same upload target", () =>
         Effect.gen(function*() {
           const a = yield* signup()
