@@ -20,6 +20,7 @@ import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
 import * as Server from "./http/Server.ts"
 import * as Auth from "./http/Auth.ts"
+import * as Idempotency from "./http/Idempotency.ts"
 import * as GraphRepo from "./db/Graph.ts"
 import * as SessionsRepo from "./db/Sessions.ts"
 import * as UsersRepo from "./db/Users.ts"
@@ -132,7 +133,7 @@ export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifi
 )
 
 export const HttpLive = Server.layer(handlers).pipe(
-  Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer, Auth.layer)),
+  Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer, Auth.layer, Idempotency.layer)),
   Layer.provide(SocialLive)
 )
 

@@ -139,6 +139,8 @@ export interface AppConfigShape {
     readonly followsPerUserPerHour: number
     readonly writesPerUserPerMinute: number
   }
+  /** `Idempotency-Key`: how long a key answers its first response, and the lease of one in flight. */
+  readonly idempotency: { readonly ttlHours: number; readonly leaseSeconds: number }
 }
 
 export class AppConfig extends Context.Tag("AppConfig")<AppConfig, AppConfigShape>() {}
@@ -337,6 +339,10 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     loginFailuresPerIpPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_IP", 50),
     followsPerUserPerHour: positiveInt("RATE_FOLLOWS_PER_HOUR", 200),
     writesPerUserPerMinute: positiveInt("RATE_WRITES_PER_MINUTE", 120)
+  }),
+  idempotency: Config.all({
+    ttlHours: Config.number("IDEMPOTENCY_TTL_HOURS").pipe(Config.withDefault(24), between("IDEMPOTENCY_TTL_HOURS", 0.001, 24 * 30)),
+    leaseSeconds: positiveInt("IDEMPOTENCY_LEASE_SECONDS", 60, 3600)
   })
 })
 

@@ -7,6 +7,7 @@
  * input, 413/415 for a body), and `Authenticated` when it needs a session (401 comes with it).
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as D from "./Admin.ts"
@@ -26,6 +27,24 @@ export class StreamedBody extends Context.Tag("aperture/StreamedBody")<StreamedB
 /** Marks a benchmark fixture: served only when the server runs with BENCH_FIXTURES=1, a 404 otherwise. */
 export class BenchFixture extends Context.Tag("aperture/BenchFixture")<BenchFixture, true>() {}
 
+/**
+ * Marks a create that honours `Idempotency-Key` (see http/Idempotency.ts): the pipeline reserves
+ * the key before the handler and answers a repeat with the recorded response.
+ */
+export class IdempotentCreate extends Context.Tag("aperture/IdempotentCreate")<IdempotentCreate, true>() {}
+
+/** A client-chosen key: 1–255 printable ASCII characters, no space at either end. */
+export const IdempotencyKey = Schema.String.pipe(
+  Schema.pattern(/^[\x21-\x7E](?:[\x20-\x7E]{0,253}[\x21-\x7E])?$/, {
+    message: () => "Idempotency-Key must be 1–255 printable ASCII characters"
+  })
+).annotations({
+  description: "Makes this create safe to retry: the same key and request within 24 hours answer the first response " +
+    "again (with `Idempotent-Replayed: true`) instead of creating twice. 1–255 printable ASCII characters, e.g. a UUID."
+})
+
+const IdempotencyHeaders = Schema.Struct({ "idempotency-key": Schema.optional(IdempotencyKey) })
+
 export const PrometheusText = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4; charset=utf-8" })
 )
@@ -36,6 +55,25 @@ const errors = <const W extends ReadonlyArray<Schema.Schema.Any>>(...wires: W) =
   endpoint: Endpoint
 ): HttpApiEndpoint.HttpApiEndpoint.AddError<Endpoint, Schema.Schema.Type<W[number]>, Schema.Schema.Context<W[number]>> =>
   wires.reduce((e: any, wire) => e.addError(wire), endpoint)
+
+/**
+ * Opts a create into `Idempotency-Key`: the optional header, its 409 (still in flight) and 422
+ * (key used for another request), and the annotation the route table reads. One line per create.
+ */
+const idempotent = <
+  Name extends string,
+  Method extends HttpMethod,
+  Path,
+  UrlParams,
+  Payload,
+  Success,
+  Error,
+  R,
+  RE
+>(endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, never, Success, Error, R, RE>) =>
+  endpoint.setHeaders(IdempotencyHeaders).annotate(IdempotentCreate, true).pipe(
+    errors(E.IdempotencyInProgressWire, E.IdempotencyKeyReusedWire)
+  )
 
 /** The operation's summary (one line) and, where it helps, a description. */
 const doc = (summary: string, description?: string) =>
@@ -211,7 +249,7 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .addSuccess(P.PostAccepted, { status: 202 })
       .annotate(StreamedBody, true)
       .middleware(Authenticated)
-      .pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S))
+      .pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S), idempotent)
       .annotateContext(doc(
         "Publish a photo",
         "Multipart (`image`, `caption`, `altText`, `location`) or JSON with the `uploadId` of a direct upload. Answers 202 while the media pipeline renders the variants; `post_ready` follows on the socket."
@@ -233,7 +271,7 @@ export class PostsGroup extends HttpApiGroup.make("posts")
   )
   .add(
     HttpApiEndpoint.post("upload", "/uploads").addSuccess(P.UploadTarget, { status: 201 })
-      .middleware(Authenticated).pipe(errors(F, R, S))
+      .middleware(Authenticated).pipe(errors(B, F, R, S), idempotent)
       .annotateContext(doc("Start a direct upload", "A short-lived, single-use target to PUT the image to; then `POST /posts {uploadId}`."))
   )
   .add(
@@ -367,7 +405,7 @@ export class EngagementGroup extends HttpApiGroup.make("engagement")
   .add(
     HttpApiEndpoint.post("comment", "/posts/:id/comments").setPath(P.PostIdPath).setPayload(G.NewComment)
       .addSuccess(G.Comment, { status: 201 }).middleware(Authenticated)
-      .pipe(errors(B, TooLarge, BadType, F, NF, R, S))
+      .pipe(errors(B, TooLarge, BadType, F, NF, R, S), idempotent)
       .annotateContext(doc("Comment on a post"))
   )
   .add(
@@ -401,10 +439,10 @@ const errorDescriptions: Readonly<Record<string, string>> = {
   "401": "No valid session: sign in, then send the bearer token or the session cookie.",
   "403": "Not allowed, e.g. a cross-site write with the session cookie.",
   "404": "Unknown, or not visible to the viewer.",
-  "409": "Conflicts with the current state.",
+  "409": "Conflicts with the current state (`IdempotencyInProgress`: the first request with this `Idempotency-Key` still runs).",
   "413": "The body is too large.",
   "415": "The body's content type is not accepted.",
-  "422": "Well-formed but not acceptable.",
+  "422": "Well-formed but not acceptable (`IdempotencyKeyReused`: the `Idempotency-Key` was used for a different request).",
   "429": "Rate limited: retry after `Retry-After` seconds.",
   "503": "A service this request needs is unavailable; try again shortly."
 }

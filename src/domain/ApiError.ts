@@ -34,6 +34,10 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
   retryAfterSeconds: Schema.Number
 }) {}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {}
+/** `Idempotency-Key` already used for a different request (another body, path or method). */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", fields) {}
+/** The first request with this `Idempotency-Key` is still running. */
+export class IdempotencyInProgress extends Schema.TaggedError<IdempotencyInProgress>()("IdempotencyInProgress", fields) {}
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields) {}
 
 export type ApiError =
@@ -51,6 +55,8 @@ export type ApiError =
   | Unprocessable
   | RateLimited
   | ServiceUnavailable
+  | IdempotencyKeyReused
+  | IdempotencyInProgress
   | InternalError
 
 /** The JSON body every error response carries. */
@@ -115,6 +121,8 @@ export const RateLimitedWire = wire(RateLimited, "RateLimited", 429, {
   decode: (details) => ({ retryAfterSeconds: (details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds ?? 1 })
 })
 export const ServiceUnavailableWire = wire(ServiceUnavailable, "ServiceUnavailable", 503)
+export const IdempotencyKeyReusedWire = wire(IdempotencyKeyReused, "IdempotencyKeyReused", 422)
+export const IdempotencyInProgressWire = wire(IdempotencyInProgress, "IdempotencyInProgress", 409)
 export const InternalErrorWire = wire(InternalError, "InternalError", 500)
 
 /** Every wire error, in the order they are added to the API. */
@@ -133,5 +141,7 @@ export const allWireErrors = [
   UnprocessableWire,
   RateLimitedWire,
   ServiceUnavailableWire,
+  IdempotencyKeyReusedWire,
+  IdempotencyInProgressWire,
   InternalErrorWire
 ] as const

@@ -6,7 +6,7 @@
  */
 import { HttpApi, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Context, Either, Option, ParseResult, Schema, SchemaAST } from "effect"
-import { Api, BenchFixture, StreamedBody } from "../domain/Api.ts"
+import { Api, BenchFixture, IdempotentCreate, StreamedBody } from "../domain/Api.ts"
 import { BadRequest } from "../domain/ApiError.ts"
 import { Authenticated } from "../domain/Security.ts"
 import { decodePercent } from "./pipeline/Input.ts"
@@ -43,6 +43,8 @@ export interface CompiledRoute {
   readonly benchFixture: boolean
   /** Declared with the `Authenticated` middleware: refused with 401 before the handler without a session. */
   readonly requiresSession: boolean
+  /** Honours `Idempotency-Key` (declared with the contract's `idempotent`; see Idempotency.ts). */
+  readonly idempotent: boolean
   readonly decode: (input: RawInput) => Either.Either<Record<string, unknown>, BadRequest>
   readonly encodeSuccess: (value: unknown) => EncodedBody | HttpServerResponse.HttpServerResponse
   readonly handler: AnyHandler
@@ -177,6 +179,7 @@ export const compileRoutes = (handlers: ApiHandlers<HandlerServices>): ReadonlyA
         streamed,
         benchFixture: Context.getOption(mergedAnnotations, BenchFixture)._tag === "Some",
         requiresSession: [...middleware, ...endpoint.middlewares].some((m) => m.key === Authenticated.key),
+        idempotent: Context.getOption(mergedAnnotations, IdempotentCreate)._tag === "Some",
         handler,
         encodeSuccess: encoderOf(successes),
         decode: (raw) => {

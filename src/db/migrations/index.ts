@@ -6,6 +6,7 @@ import outboxMessageIds from "./0004_outbox_message_ids.ts"
 import searchKnn from "./0005_search_knn.ts"
 import feedEngagement from "./0006_feed_engagement.ts"
 import notifications from "./0007_notifications.ts"
+import idempotency from "./0008_idempotency.ts"
 import deadLetters from "./0009_dead_letters.ts"
 
 export const migrations = {
@@ -16,5 +17,6 @@ export const migrations = {
   "0005_search_knn": searchKnn,
   "0006_feed_engagement": feedEngagement,
   "0007_notifications": notifications,
+  "0008_idempotency": idempotency,
   "0009_dead_letters": deadLetters
 }

@@ -29,6 +29,7 @@ import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
+import { Idempotency } from "../Idempotency.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
 import type { BodyError, RequestBodyShape } from "../RequestBody.ts"
 import { RequestBody } from "../RequestBody.ts"
@@ -101,6 +102,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
     const config = yield* AppConfig
     const metrics = yield* Metrics
     const auth = yield* Auth
+    const idempotency = yield* Idempotency
     const runtime = yield* Effect.runtime<ServerServices>()
     const runFork = Runtime.runFork(runtime)
     // without BENCH_FIXTURES the fixtures are not routes at all: 404 on both transports
@@ -175,10 +177,30 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         respond(out)
       }
 
-      const run = (route: CompiledRoute, params: ReadonlyArray<string>, json: unknown, body?: RequestBodyShape) => {
+      /** A create with `Idempotency-Key`: at most once per user and key (the header has been decoded). */
+      const once = (route: CompiledRoute, input: unknown, key: string, bytes?: Uint8Array, body?: RequestBodyShape) =>
+        Effect.flatMap(auth.required, (viewer) =>
+          idempotency.run(
+            {
+              userId: viewer.userId,
+              key,
+              method,
+              target: head.query === "" ? head.path : `${head.path}?${head.query}`,
+              bytes,
+              body
+            },
+            (hashed): Effect.Effect<unknown, unknown, HandlerServices> =>
+              hashed === undefined ? route.handler(input) : Effect.provideService(route.handler(input), RequestBody, hashed),
+            route.encodeSuccess
+          ))
+
+      const run = (route: CompiledRoute, params: ReadonlyArray<string>, json: unknown, body?: RequestBodyShape, bytes?: Uint8Array) => {
         const input = route.decode({ params, query: head.query, headers: head.headers, json })
         if (Either.isLeft(input)) return respond(errorOutgoing(input.left))
-        let effect: Effect.Effect<unknown, unknown, HandlerServices> = route.handler(input.right)
+        const key = route.idempotent && route.requiresSession ? head.headers["idempotency-key"] : undefined
+        let effect: Effect.Effect<unknown, unknown, HandlerServices> = key === undefined
+          ? route.handler(input.right)
+          : once(route, input.right, key, bytes, body)
         // a handler that answered without doing anything effectful needs no fiber at all
         if (!route.requiresSession && Exit.isExit(effect)) return completed(route)(effect)
         if (route.requiresSession) effect = Effect.zipRight(auth.required, effect)
@@ -216,7 +238,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
             if (body === "tooLarge") return tooLarge()
             const json = readJson(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"), limits.jsonDepth)
             if (json._tag === "Invalid") return respond(errorOutgoing(new BadRequest({ message: json.message })))
-            run(route, params, json.value)
+            run(route, params, json.value, undefined, body)
           }))
       }
 
