@@ -8,6 +8,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { GraphRepo } from "../db/Graph.ts"
+import { SessionsRepo } from "../db/Sessions.ts"
 import { PRESENCE_REFRESH_MS, type RedisUnavailable, Timelines } from "../redis/Timelines.ts"
 import { Inbox, withId } from "../streams/Inbox.ts"
 import { Live, type LiveSignal } from "../streams/Live.ts"
@@ -44,6 +45,10 @@ export interface DeliveryShape {
   readonly holds: (userId: string, seq: number) => Effect.Effect<boolean, NatsError>
   /** Everyone the user blocked or was blocked by: frames they caused are not delivered. */
   readonly blocked: (userId: string) => Effect.Effect<ReadonlySet<string>>
+  /** Whether there is a block between the two now (the set above is a copy; this is the record). */
+  readonly blockedBetween: (userId: string, otherId: string) => Effect.Effect<boolean>
+  /** Which of these sessions (socket session keys) still stand; a socket whose session is gone is closed. */
+  readonly liveSessions: (sessionKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>>
   /** Marks users as online now; refresh every `presenceRefreshMillis` while their sockets stay. */
   readonly touchPresence: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
   readonly presenceRefreshMillis: number
@@ -58,6 +63,7 @@ export const make = Effect.gen(function*() {
   const inbox = yield* Inbox
   const live = yield* Live
   const graph = yield* GraphRepo
+  const sessions = yield* SessionsRepo
   const timelines = yield* Timelines
 
   return Delivery.of({
@@ -78,6 +84,8 @@ export const make = Effect.gen(function*() {
     lastSeq: inbox.lastSeq,
     holds: inbox.holds,
     blocked: (userId) => Effect.map(graph.blockedIds(userId), (ids) => new Set(ids)),
+    blockedBetween: graph.blockedEitherWay,
+    liveSessions: (keys) => Effect.map(sessions.live(keys.map((k) => Buffer.from(k, "hex"))), (live) => new Set(live)),
     touchPresence: timelines.touchPresence,
     presenceRefreshMillis: PRESENCE_REFRESH_MS
   })

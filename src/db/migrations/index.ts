@@ -6,6 +6,7 @@ import outboxMessageIds from "./0004_outbox_message_ids.ts"
 import searchKnn from "./0005_search_knn.ts"
 import feedEngagement from "./0006_feed_engagement.ts"
 import notifications from "./0007_notifications.ts"
+import commentsAuthor from "./0010_comments_author.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -14,5 +15,6 @@ export const migrations = {
   "0004_outbox_message_ids": outboxMessageIds,
   "0005_search_knn": searchKnn,
   "0006_feed_engagement": feedEngagement,
-  "0007_notifications": notifications
+  "0007_notifications": notifications,
+  "0010_comments_author": commentsAuthor
 }
