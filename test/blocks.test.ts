@@ -3,7 +3,8 @@
  * open socket holds back what B causes) and then unblocks B, B's follow of A reaches A's
  * already-open socket — no reconnect. And a block hides B's comments on A's posts from everyone
  * (a third viewer, anonymous visitors), with the posts' comment counts matching the lists; an
- * unblock shows them again, and a hidden comment deleted meanwhile stays out of both.
+ * unblock shows them again, and a hidden comment deleted meanwhile stays out of both. The mentions
+ * made in hidden comments leave the mentioned people's notifications (removed, not restored).
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { spawn } from "node:child_process"
@@ -83,8 +84,20 @@ for (const transport of ["uws", "node"] as const) {
               return r.json.id as string
             })
           const bFirst = yield* comment(b, "from b")
-          yield* comment(b, "b again")
+          const again = `b again @${c.username}`
+          yield* comment(b, again)
           yield* comment(c, "from c")
+          const mentionsOfC = Effect.map(request("/api/v1/notifications", { headers: c.bearer }), (r) =>
+            r.json.items.filter((n: { kind: string }) => n.kind === "mention").length as number)
+          const until = <A, R>(what: string, get: Effect.Effect<A, never, R>, ok: (a: A) => boolean) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < 200; i++) {
+                if (ok(yield* get)) return
+                yield* Effect.sleep("50 millis")
+              }
+              return yield* Effect.dieMessage(`never: ${what}`)
+            })
+          yield* until("C is notified of the mention", mentionsOfC, (n) => n === 1)
           const seen = (viewer: Account | undefined) =>
             Effect.gen(function*() {
               const headers = viewer?.bearer ?? {}
@@ -94,10 +107,12 @@ for (const transport of ["uws", "node"] as const) {
               assert.strictEqual(post.status, 200)
               return { texts: list.json.items.map((i: { text: string }) => i.text), count: post.json.counts.comments }
             })
-          assert.deepStrictEqual(yield* seen(c), { texts: ["from b", "b again", "from c"], count: 3 })
+          assert.deepStrictEqual(yield* seen(c), { texts: ["from b", again, "from c"], count: 3 })
 
           yield* setBlock("POST", a, b)
           for (const viewer of [c, undefined, a]) assert.deepStrictEqual(yield* seen(viewer), { texts: ["from c"], count: 1 })
+          // the mention in B's hidden comment leaves C's notifications (the block's consumer removes it)
+          yield* until("the hidden comment's mention is gone", mentionsOfC, (n) => n === 0)
           const feed = yield* request("/api/v1/users/" + a.username + "/posts", { headers: c.bearer })
           assert.strictEqual(feed.json.items.find((p: { id: string }) => p.id === postId)?.counts.comments, 1, "the grid's count too")
 
@@ -106,9 +121,9 @@ for (const transport of ["uws", "node"] as const) {
           assert.deepStrictEqual(yield* seen(c), { texts: ["from c"], count: 1 })
 
           yield* setBlock("DELETE", a, b)
-          for (const viewer of [c, undefined]) assert.deepStrictEqual(yield* seen(viewer), { texts: ["b again", "from c"], count: 2 })
+          for (const viewer of [c, undefined]) assert.deepStrictEqual(yield* seen(viewer), { texts: [again, "from c"], count: 2 })
           yield* comment(b, "b after")
-          assert.deepStrictEqual(yield* seen(c), { texts: ["b again", "from c", "b after"], count: 3 })
+          assert.deepStrictEqual(yield* seen(c), { texts: [again, "from c", "b after"], count: 3 })
         }))
     })
   })
