@@ -125,6 +125,28 @@ for (const transport of ["uws", "node"] as const) {
           yield* comment(b, "b after")
           assert.deepStrictEqual(yield* seen(c), { texts: [again, "from c", "b after"], count: 3 })
         }))
+
+      it.scoped("comments racing blocks and unblocks: the count always equals the list everyone sees", () =>
+        Effect.gen(function*() {
+          const [a, b, c] = yield* Effect.all([signup(), signup(), signup()])
+          const postId = yield* publishPost(a, "raced")
+          const comments = Array.from({ length: 30 }, (_, i) =>
+            request(`/api/v1/posts/${postId}/comments`, { method: "POST", headers: json(b), body: JSON.stringify({ text: `b${i}` }) }))
+          const toggles = Array.from({ length: 6 }, (_, i) => setBlock(i % 2 === 0 ? "POST" : "DELETE", a, b))
+          const check = Effect.gen(function*() {
+            const list = yield* request(`/api/v1/posts/${postId}/comments?limit=50`, { headers: c.bearer })
+            const post = yield* request(`/api/v1/posts/${postId}`, { headers: c.bearer })
+            assert.strictEqual(post.json.counts.comments, list.json.items.length)
+            return list.json.items.length as number
+          })
+          yield* Effect.all([...comments, ...toggles.map((t) => Effect.asVoid(t))], { concurrency: 12, discard: true })
+          yield* setBlock("POST", a, b)
+          assert.strictEqual(yield* check, 0, "blocked: none of B's comments shows")
+          yield* setBlock("DELETE", a, b)
+          const shown = yield* check
+          const stored = yield* request(`/api/v1/posts/${postId}/comments?limit=50`, { headers: b.bearer })
+          assert.strictEqual(shown, stored.json.items.length)
+        }))
     })
   })
 }
