@@ -20,8 +20,8 @@
  * other socket waits for it. Logging out closes that session's sockets on every node at once
  * (4401), and every WS_SESSION_RECHECK_SECONDS each node asks the database which of its sockets'
  * sessions still stand and closes the rest with 4401 (expired, revoked, deleted — a signal can be
- * missed, the record cannot). Optional caps per user and per client address (per node) close the
- * socket over them with 4429.
+ * missed, the record cannot). Optional caps per user and per client address, counted across the
+ * cluster (`social/Delivery.ts`), close the socket over them with 4429.
  *
  * Blocks: each user's entry keeps a copy of who is on the other side of a block with them, renewed
  * on the `blocks_changed` signal that block and unblock send at once. A frame caused by someone in
@@ -100,7 +100,6 @@ export const make = Effect.gen(function*() {
   const decode = Schema.decodeUnknownOption(Schema.parseJson(ClientFrame))
   const sockets = new Map<string, Socket>()
   const users = new Map<string, UserEntry>()
-  const perAddress = new Map<string, number>()
   const delivered = metrics.counter("aperture_ws_frames_delivered_total", "Inbox frames sent to sockets")
   const slowClosed = metrics.counter("aperture_ws_slow_consumers_total", "Sockets closed with 1013 for a full send buffer")
   metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => sockets.size))
@@ -307,13 +306,11 @@ export const make = Effect.gen(function*() {
     Effect.forkScoped
   )
 
-  /** Why this socket is one too many, if it is (caps are per node; 0 is no cap). */
-  const overCap = (conn: WsConnection) => {
-    const { maxPerAddress, maxPerUser } = config.sockets
-    if (maxPerUser > 0 && (users.get(conn.userId)?.sockets.size ?? 0) >= maxPerUser) return `at most ${maxPerUser} sockets per user`
-    if (maxPerAddress > 0 && (perAddress.get(conn.remoteAddress) ?? 0) >= maxPerAddress) return `at most ${maxPerAddress} sockets per address`
-    return undefined
-  }
+  const capped = (conn: WsConnection) => ({ id: conn.id, userId: conn.userId, address: conn.remoteAddress })
+  yield* Effect.suspend(() => delivery.renewSockets(Array.from(sockets.values(), (s) => capped(s.conn)))).pipe(
+    Effect.repeat(Schedule.spaced(delivery.socketPlacesRenewMillis)),
+    Effect.forkScoped
+  )
 
   // presence (who may be sent feed_new) is refreshed for every user with a socket here
   yield* Effect.suspend(() => Effect.ignore(delivery.touchPresence([...users.keys()]))).pipe(
@@ -324,8 +321,13 @@ export const make = Effect.gen(function*() {
   return Gateway.of({
     open: (conn) =>
       Effect.gen(function*() {
-        const tooMany = overCap(conn)
-        if (tooMany !== undefined) return conn.close(CloseCode.tooManySockets, tooMany)
+        const over = yield* delivery.admitSocket(capped(conn))
+        if (over !== undefined) {
+          const cap = over === "user" ? config.sockets.maxPerUser : config.sockets.maxPerAddress
+          return conn.close(CloseCode.tooManySockets, `at most ${cap} sockets per ${over}`)
+        }
+        // it closed while its place was taken: `close` found nothing to release
+        if (!conn.isOpen()) return yield* delivery.releaseSocket(capped(conn))
         const socket: Socket = {
           conn,
           cursor: 0,
@@ -339,7 +341,6 @@ export const make = Effect.gen(function*() {
           refilledAt: Date.now()
         }
         sockets.set(conn.id, socket)
-        perAddress.set(conn.remoteAddress, (perAddress.get(conn.remoteAddress) ?? 0) + 1)
         // subscribe first, then read the latest sequence: anything stored after it rings
         yield* join(socket)
         const inboxSeq = yield* delivery.lastSeq(conn.userId)
@@ -392,10 +393,7 @@ export const make = Effect.gen(function*() {
         const socket = sockets.get(conn.id)
         if (socket === undefined) return Effect.void
         sockets.delete(conn.id)
-        const n = (perAddress.get(conn.remoteAddress) ?? 1) - 1
-        if (n > 0) perAddress.set(conn.remoteAddress, n)
-        else perAddress.delete(conn.remoteAddress)
-        return leave(socket)
+        return Effect.zipRight(leave(socket), delivery.releaseSocket(capped(conn)))
       }),
     openCount: () => sockets.size
   })
