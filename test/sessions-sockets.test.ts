@@ -3,13 +3,17 @@
  * and refused once that session is gone (logged out, or deleted in the store behind the server's
  * back); an open socket whose session disappears from the store without any log-out signal is
  * closed with 4401 by the periodic recheck (1 s here), while other sessions' sockets stay; and the
- * per-user and per-address socket caps close the socket over them with 4429.
+ * per-user and per-address socket caps close the socket over them with 4429 — counted across two
+ * nodes, and freed on one node for the other.
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import type { AppConfigShape } from "../src/config/AppConfig.ts"
-import { type Account, openSocket, openSocketAs, request, signup, TestApp } from "./support/app.ts"
+import { spawn } from "node:child_process"
+import { Effect, Redacted } from "effect"
+import WebSocket from "ws"
+import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.ts"
+import { type Account, openSocket, openSocketAs, request, signup, TestApp, TestSocket } from "./support/app.ts"
+import { freePort } from "./support/servers.ts"
 
 const settings: Partial<AppConfigShape> = {
   trustProxy: true,
@@ -124,3 +128,67 @@ for (const transport of ["uws", "node"] as const) {
     })
   })
 }
+
+describe("socket caps across nodes", () => {
+  layer(TestApp(settings), { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.scoped("the per-user cap counts the sockets of both nodes", () =>
+      Effect.gen(function*() {
+        const config = yield* AppConfig
+        const port = yield* freePort
+        const env: Record<string, string> = {
+          ...process.env as Record<string, string>,
+          PORT: String(port),
+          HOST: "127.0.0.1",
+          ROLES: "api",
+          NODE_ID: `${config.nodeId}-b`,
+          HTTP_TRANSPORT: "node",
+          DATABASE_URL: Redacted.value(config.databaseUrl),
+          REDIS_URL: Redacted.value(config.redisUrl),
+          REDIS_KEY_PREFIX: config.redisKeyPrefix,
+          NATS_URL: config.natsUrl,
+          NATS_PREFIX: config.natsPrefix,
+          PASSWORD_SCRYPT_LOG_N: "10",
+          ACTOR_PARTITIONS: String(config.actorPartitions),
+          WS_MAX_SOCKETS_PER_USER: String(config.sockets.maxPerUser),
+          LOG_LEVEL: "error"
+        }
+        const child = yield* Effect.acquireRelease(
+          Effect.sync(() => spawn("node", ["--import", "tsx", "src/main.ts"], { env, stdio: "ignore" })),
+          (c) => Effect.sync(() => c.kill("SIGKILL"))
+        )
+        const nodeB = `http://127.0.0.1:${port}`
+        for (let i = 0; ; i++) {
+          const ok = yield* Effect.promise(() => fetch(`${nodeB}/readyz`).then((r) => r.ok, () => false))
+          if (ok) break
+          if (child.exitCode !== null || i >= 300) return yield* Effect.dieMessage("node B did not start")
+          yield* Effect.sleep("100 millis")
+        }
+        const onB = (account: Account) =>
+          Effect.flatMap(ticketOf(account), (ticket) =>
+            Effect.acquireRelease(
+              Effect.async<TestSocket, Error>((resume) => {
+                const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?ticket=${ticket}`)
+                const s = new TestSocket(ws)
+                ws.once("open", () => resume(Effect.succeed(s)))
+                ws.once("error", (e) => resume(Effect.fail(e)))
+              }),
+              (s) => Effect.sync(() => s.ws.terminate())
+            ))
+        const a = yield* signup()
+        const here = yield* openSocketAs(a)
+        yield* here.next("hello")
+        yield* (yield* onB(a)).next("hello")
+        const over = yield* onB(a)
+        assert.strictEqual((yield* over.waitClosed()).code, 4429, "node B counts node A's socket")
+        // a place given up on node A is free on node B
+        here.ws.close()
+        yield* here.waitClosed()
+        for (let i = 0; ; i++) {
+          const s = yield* onB(a)
+          const got = yield* Effect.raceFirst(Effect.map(s.next("hello"), () => true), Effect.map(s.waitClosed(), () => false))
+          if (got) break
+          if (i >= 50) return yield* Effect.dieMessage("node A's place was never given up")
+        }
+      }))
+  })
+})
