@@ -27,6 +27,7 @@ import * as UsersRepo from "./db/Users.ts"
 import * as RateLimiter from "./redis/RateLimiter.ts"
 import * as Accounts from "./social/Accounts.ts"
 import * as Delivery from "./social/Delivery.ts"
+import * as SocketSlots from "./redis/SocketSlots.ts"
 import * as Limits from "./social/Limits.ts"
 import * as MediaFiles from "./social/MediaFiles.ts"
 import * as PasswordHasher from "./social/PasswordHasher.ts"
@@ -128,7 +129,7 @@ export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifi
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
-    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, BlobStoreLive, MediaAudience.layer)
+    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, SocketSlots.layer, BlobStoreLive, MediaAudience.layer)
   )
 )
 

@@ -175,7 +175,7 @@ for (const transport of ["uws", "node"] as const) {
           yield* mine.next("hello")
           yield* theirs.next("hello")
           assert.strictEqual((yield* request("/api/v1/auth/logout", { method: "POST", headers: a.bearer })).status, 204)
-          assert.strictEqual((yield* mine.waitClosed()).code, 1008)
+          assert.strictEqual((yield* mine.waitClosed()).code, 4401)
           yield* sleep(200)
           assert.isUndefined(theirs.closed, "the other session's socket stays")
         }))

@@ -92,6 +92,14 @@ export interface AppConfigShape {
     /** How long a node trusts a resolved session before asking the database again (log-outs reach every node at once). */
     readonly cacheMillis: number
   }
+  readonly sockets: {
+    /** How often a node asks whether its sockets' sessions still stand; a socket whose session is gone closes with 4401. */
+    readonly sessionRecheckSeconds: number
+    /** Sockets one user may hold on one node (0: no cap); the next closes with 4429. */
+    readonly maxPerUser: number
+    /** Sockets one client address may hold on one node (0: no cap); the next closes with 4429. */
+    readonly maxPerAddress: number
+  }
   /** log2 of scrypt's N; 15 is OWASP's setting (with r=8, p=3). Lower only for tests. */
   readonly scryptLogN: number
   readonly media: {
@@ -282,6 +290,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     ttlSeconds: positiveInt("SESSION_TTL_SECONDS", 30 * 24 * 60 * 60, 365 * 24 * 60 * 60),
     cookieSecure: Config.literal("auto", "always", "never")("COOKIE_SECURE").pipe(Config.withDefault("auto" as const)),
     cacheMillis: Config.integer("SESSION_CACHE_MS").pipe(Config.withDefault(30_000), between("SESSION_CACHE_MS", 0, 300_000))
+  }),
+  sockets: Config.all({
+    sessionRecheckSeconds: Config.integer("WS_SESSION_RECHECK_SECONDS").pipe(Config.withDefault(60), between("WS_SESSION_RECHECK_SECONDS", 1, 3600)),
+    maxPerUser: Config.integer("WS_MAX_SOCKETS_PER_USER").pipe(Config.withDefault(0), between("WS_MAX_SOCKETS_PER_USER", 0, 100_000)),
+    maxPerAddress: Config.integer("WS_MAX_SOCKETS_PER_ADDRESS").pipe(Config.withDefault(0), between("WS_MAX_SOCKETS_PER_ADDRESS", 0, 1_000_000))
   }),
   scryptLogN: Config.integer("PASSWORD_SCRYPT_LOG_N").pipe(Config.withDefault(15), between("PASSWORD_SCRYPT_LOG_N", 10, 20)),
   media: Config.all({

@@ -39,6 +39,8 @@ export class NotificationsRepo extends Context.Tag("NotificationsRepo")<Notifica
   readonly removeSources: (keyOrPrefix: { readonly key: string } | { readonly prefix: string }) => Effect.Effect<ReadonlyArray<string>>
   /** Removes what `a` caused for `b` and `b` for `a` (a block). */
   readonly removeBetween: (a: string, b: string) => Effect.Effect<void>
+  /** Removes the mentions made in `blockedId`'s comments on `blockerId`'s posts (hidden by the block) from everyone. */
+  readonly removeHiddenMentions: (blockerId: string, blockedId: string) => Effect.Effect<void>
   readonly byId: (id: string) => Effect.Effect<Option.Option<NotificationRow>>
   readonly page: (userId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<NotificationRow>>
   readonly unreadCount: (userId: string) => Effect.Effect<number>
@@ -99,6 +101,18 @@ export const make = Effect.gen(function*() {
           DELETE FROM notification_sources s USING notifications n
           WHERE s.notification_id = n.id AND ((n.user_id = ${a} AND s.actor_id = ${b}) OR (n.user_id = ${b} AND s.actor_id = ${a}))
           RETURNING n.id::text`
+        yield* dropEmpty([...new Set(removed.map((r) => r.id))])
+      })).pipe(Effect.orDie),
+    removeHiddenMentions: (blockerId, blockedId) =>
+      sql.withTransaction(Effect.gen(function*() {
+        // a mention's source is `comment:<id>:mention:<userId>`: one key range per comment (';' follows ':')
+        const removed = yield* sql<{ id: string }>`
+          DELETE FROM notification_sources s
+          USING comments c JOIN posts p ON p.id = c.post_id
+          WHERE c.author_id = ${blockedId} AND p.author_id = ${blockerId}
+            AND s.source >= ('comment:' || c.id::text || ':mention:') COLLATE "C"
+            AND s.source < ('comment:' || c.id::text || ':mention;') COLLATE "C"
+          RETURNING s.notification_id::text AS id`
         yield* dropEmpty([...new Set(removed.map((r) => r.id))])
       })).pipe(Effect.orDie),
     byId: (id) =>

@@ -19,6 +19,8 @@ export class SessionsRepo extends Context.Tag("SessionsRepo")<SessionsRepo, {
   /** A live session; extends its expiry when it was last extended more than `refreshAfterSeconds` ago. */
   readonly touch: (tokenHash: Uint8Array, ttlSeconds: number, refreshAfterSeconds: number) => Effect.Effect<Option.Option<SessionRow>>
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
+  /** Which of these sessions still stand (not revoked, not expired), as hex token hashes; extends none. */
+  readonly live: (tokenHashes: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<string>>
   readonly purgeExpired: Effect.Effect<number>
 }>() {}
 
@@ -50,6 +52,15 @@ export const make = Effect.gen(function*() {
         Effect.orDie
       ),
     revoke: (tokenHash) => sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`.pipe(Effect.asVoid, Effect.orDie),
+    live: (tokenHashes) =>
+      tokenHashes.length === 0
+        ? Effect.succeed([])
+        : sql<{ key: string }>`
+          SELECT encode(token_hash, 'hex') AS key FROM sessions
+          WHERE token_hash IN ${sql.in(tokenHashes)} AND expires_at > now()`.pipe(
+          Effect.map((rows) => rows.map((r) => r.key)),
+          Effect.orDie
+        ),
     purgeExpired: sql<{ n: number }>`
       WITH gone AS (DELETE FROM sessions WHERE expires_at < now() RETURNING 1) SELECT count(*)::int AS n FROM gone`.pipe(
       Effect.map((rows) => rows[0]?.n ?? 0),

@@ -26,13 +26,21 @@ export const ClientTyping = Schema.Struct({
 export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping)
 export type ClientFrame = typeof ClientFrame.Type
 
-/** Close codes the gateway uses. */
+/**
+ * Close codes the gateway uses. 4401 and 4429 are in the range for applications (4000–4999),
+ * named after the HTTP statuses they mirror: a client reconnects after 1001/1013, signs in again
+ * after 4401, and closes another tab (or waits) after 4429.
+ */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   policyViolation: 1008,
   tooBig: 1009,
-  tryAgainLater: 1013
+  tryAgainLater: 1013,
+  /** The session that opened the socket ended: logged out, expired or revoked. */
+  sessionEnded: 4401,
+  /** The user or the address already holds as many sockets as WS_MAX_SOCKETS_PER_USER / _PER_ADDRESS allow. */
+  tooManySockets: 4429
 } as const
 
 /**

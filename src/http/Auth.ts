@@ -34,6 +34,10 @@ const bearer = (header: string | undefined) => {
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"])
 
+/** The client's address: the first X-Forwarded-For hop behind a trusted proxy, else the peer's. */
+export const clientAddress = (headers: RequestContextShape["headers"], peer: string, trustProxy: boolean) =>
+  (trustProxy ? headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined) || peer
+
 /** The origin this request was addressed to, as a browser would write it. */
 export const selfOrigin = (headers: RequestContextShape["headers"], trustProxy: boolean) => {
   const proto = trustProxy && headers["x-forwarded-proto"] === "https" ? "https" : "http"
@@ -109,10 +113,7 @@ export const make = Effect.gen(function*() {
       onNone: () => Effect.fail(new Unauthorized({ message: "sign in first: send the session cookie or a bearer token" })),
       onSome: Effect.succeed
     })),
-    clientIp: Effect.map(RequestContext, (r) => {
-      const forwarded = config.trustProxy ? r.headers["x-forwarded-for"]?.split(",")[0]?.trim() : undefined
-      return forwarded || r.remoteAddress
-    }),
+    clientIp: Effect.map(RequestContext, (r) => clientAddress(r.headers, r.remoteAddress, config.trustProxy)),
     sessionCookie: (token) =>
       Effect.map(RequestContext, (r) =>
         `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${config.sessions.ttlSeconds}${secure(r) ? "; Secure" : ""}`),

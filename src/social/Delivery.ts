@@ -7,7 +7,10 @@
  * where frames and facts come from, so the gateway needs nothing from `db`, `redis` or `streams`.
  */
 import { Context, Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import { GraphRepo } from "../db/Graph.ts"
+import { SessionsRepo } from "../db/Sessions.ts"
+import { slotKey, SocketSlots, RENEW_MS } from "../redis/SocketSlots.ts"
 import { PRESENCE_REFRESH_MS, type RedisUnavailable, Timelines } from "../redis/Timelines.ts"
 import { Inbox, withId } from "../streams/Inbox.ts"
 import { Live, type LiveSignal } from "../streams/Live.ts"
@@ -25,6 +28,13 @@ export interface LiveFrame extends InboxFrame {
 }
 
 export type SocketSignal = LiveSignal
+
+/** A socket as the caps count it. */
+export interface CappedSocket {
+  readonly id: string
+  readonly userId: string
+  readonly address: string
+}
 
 export interface DeliveryShape {
   /**
@@ -44,6 +54,20 @@ export interface DeliveryShape {
   readonly holds: (userId: string, seq: number) => Effect.Effect<boolean, NatsError>
   /** Everyone the user blocked or was blocked by: frames they caused are not delivered. */
   readonly blocked: (userId: string) => Effect.Effect<ReadonlySet<string>>
+  /** Whether there is a block between the two now (the set above is a copy; this is the record). */
+  readonly blockedBetween: (userId: string, otherId: string) => Effect.Effect<boolean>
+  /** Which of these sessions (socket session keys) still stand; a socket whose session is gone is closed. */
+  readonly liveSessions: (sessionKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>>
+  /**
+   * Takes the socket's places under WS_MAX_SOCKETS_PER_USER / _PER_ADDRESS, counted across the
+   * cluster: the cap it would pass, if any. While Redis does not answer, sockets are let in (caps
+   * protect the service; they must not lock people out).
+   */
+  readonly admitSocket: (socket: CappedSocket) => Effect.Effect<"user" | "address" | undefined>
+  readonly releaseSocket: (socket: CappedSocket) => Effect.Effect<void>
+  /** Keeps the places of this node's open sockets; every `socketPlacesRenewMillis`. */
+  readonly renewSockets: (sockets: ReadonlyArray<CappedSocket>) => Effect.Effect<void>
+  readonly socketPlacesRenewMillis: number
   /** Marks users as online now; refresh every `presenceRefreshMillis` while their sockets stay. */
   readonly touchPresence: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
   readonly presenceRefreshMillis: number
@@ -58,6 +82,14 @@ export const make = Effect.gen(function*() {
   const inbox = yield* Inbox
   const live = yield* Live
   const graph = yield* GraphRepo
+  const sessions = yield* SessionsRepo
+  const slots = yield* SocketSlots
+  const { maxPerAddress, maxPerUser } = (yield* AppConfig).sockets
+  const placesOf = (s: CappedSocket) => [
+    ...(maxPerUser > 0 ? [{ kind: "user" as const, key: slotKey("user", s.userId), cap: maxPerUser }] : []),
+    ...(maxPerAddress > 0 ? [{ kind: "address" as const, key: slotKey("addr", s.address), cap: maxPerAddress }] : [])
+  ]
+  const unavailable = (what: string) => (e: unknown) => Effect.logWarning(`socket caps: ${what} failed`, e)
   const timelines = yield* Timelines
 
   return Delivery.of({
@@ -78,6 +110,23 @@ export const make = Effect.gen(function*() {
     lastSeq: inbox.lastSeq,
     holds: inbox.holds,
     blocked: (userId) => Effect.map(graph.blockedIds(userId), (ids) => new Set(ids)),
+    blockedBetween: graph.blockedEitherWay,
+    liveSessions: (keys) => Effect.map(sessions.live(keys.map((k) => Buffer.from(k, "hex"))), (live) => new Set(live)),
+    admitSocket: (socket) => {
+      const places = placesOf(socket)
+      if (places.length === 0) return Effect.succeed(undefined)
+      return slots.take(socket.id, places).pipe(
+        Effect.map((full) => (full === 0 ? undefined : places[full - 1]!.kind)),
+        Effect.catchAll((e) => Effect.as(unavailable("taking a place")(e), undefined))
+      )
+    },
+    releaseSocket: (socket) =>
+      slots.release(socket.id, placesOf(socket).map((p) => p.key)).pipe(Effect.catchAll(unavailable("giving a place up"))),
+    renewSockets: (sockets) =>
+      maxPerUser === 0 && maxPerAddress === 0
+        ? Effect.void
+        : slots.renew(sockets.map((s) => ({ id: s.id, keys: placesOf(s).map((p) => p.key) }))).pipe(Effect.catchAll(unavailable("renewing places"))),
+    socketPlacesRenewMillis: RENEW_MS,
     touchPresence: timelines.touchPresence,
     presenceRefreshMillis: PRESENCE_REFRESH_MS
   })

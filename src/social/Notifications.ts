@@ -257,6 +257,8 @@ export const make = Effect.gen(function*() {
         case "user.blocked": {
           const e = yield* Schema.decodeUnknown(Blocked)(payload)
           yield* repo.removeBetween(e.blockerId, e.blockedId)
+          // the blocked person's comments on the blocker's posts are hidden from everyone: so are their mentions
+          yield* repo.removeHiddenMentions(e.blockerId, e.blockedId)
           yield* live.signal(e.blockerId, { kind: "blocks_changed" })
           yield* live.signal(e.blockedId, { kind: "blocks_changed" })
           return

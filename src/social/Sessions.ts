@@ -1,7 +1,9 @@
 /**
  * Sessions and WebSocket tickets. A session token is 256 random bits, handed to the client once
  * and stored only as its SHA-256; it slides forward on use (at most once an hour, to keep reads
- * cheap). A ws-ticket is single-use and lives 60 s in Redis (GETDEL makes the use atomic).
+ * cheap). A ws-ticket is single-use and lives 60 s in Redis (GETDEL makes the use atomic); it is
+ * bound to the session that asked for it, and redeeming it asks the database whether that session
+ * still stands (not the cache: a ticket minted before a log-out on another node must not open a socket).
  *
  * Resolved sessions are kept in process for SESSION_CACHE_MS (30 s), so an authenticated read costs no database
  * round trip; a log-out removes the session here and, over core NATS `sessions.revoked`, from
@@ -23,8 +25,11 @@ const REFRESH_AFTER_SECONDS = 60 * 60
 
 export const hashToken = (token: string): Uint8Array => createHash("sha256").update(token).digest()
 
-/** A public handle of a session (sockets remember it, so a log-out can close them). */
-export const sessionKeyOf = (tokenHash: Uint8Array) => Buffer.from(tokenHash.subarray(0, 12)).toString("hex")
+/**
+ * The handle of a session that sockets remember (so a log-out can close them, and a recheck can ask
+ * whether it still stands): the hex of the token's SHA-256, which is never a usable token.
+ */
+export const sessionKeyOf = (tokenHash: Uint8Array) => Buffer.from(tokenHash).toString("hex")
 
 /** Who a WebSocket belongs to: the user and the session that opened it. */
 export interface SocketOwner {
@@ -43,7 +48,7 @@ export class Sessions extends Context.Tag("Sessions")<Sessions, {
   readonly resolve: (token: string) => Effect.Effect<Option.Option<SessionInfo>>
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
   readonly issueTicket: (owner: SocketOwner) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
-  /** The user and session a ticket was issued to; none when unknown, expired or already used. */
+  /** The user and session a ticket was issued to; none when unknown, expired, already used, or its session is gone. */
   readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>, ServiceUnavailable>
 }>() {}
 
@@ -112,9 +117,15 @@ export const make = Effect.gen(function*() {
         ? redis.call("ws-ticket getdel", (c) => c.getdel(ticketKey(ticket))).pipe(
           Effect.map((value) => {
             const [userId, sessionKey] = (value ?? "").split(" ")
-            return userId && sessionKey ? Option.some({ userId, sessionKey }) : Option.none()
+            return userId && sessionKey && /^[0-9a-f]{64}$/.test(sessionKey) ? Option.some({ userId, sessionKey }) : Option.none()
           }),
-          Effect.catchTag("RedisError", ticketsUnavailable)
+          Effect.catchTag("RedisError", ticketsUnavailable),
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.succeedNone,
+            onSome: (owner) =>
+              Effect.map(repo.live([Buffer.from(owner.sessionKey, "hex")]), (live) =>
+                live.includes(owner.sessionKey) ? Option.some(owner) : Option.none())
+          }))
         )
         : Effect.succeed(Option.none())
   })

@@ -2,7 +2,9 @@
  * Profiles, the follow graph, blocks and user search, with visibility enforced on every read:
  * a block hides each side from the other (404), a private account shows its lists only to its
  * approved followers, and every change of the graph writes its event through the outbox in the
- * same transaction as the change.
+ * same transaction as the change. A block and an unblock also tell both people's sockets at once
+ * (`blocks_changed` over core NATS, to every node), and move the blocked person's comments on the
+ * blocker's posts out of (back into) sight and the counts.
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
@@ -17,9 +19,11 @@ import {
   type UserPage
 } from "../domain/Accounts.ts"
 import { BadRequest, Forbidden, NotFound, RateLimited, Unprocessable } from "../domain/ApiError.ts"
+import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { type UserRow, UsersRepo } from "../db/Users.ts"
+import { Live } from "../streams/Live.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
 import { MediaAudience } from "./MediaAudience.ts"
@@ -50,6 +54,11 @@ export const make = Effect.gen(function*() {
   const outbox = yield* OutboxRepo
   const limits = yield* Limits
   const audience = yield* MediaAudience
+  const engagement = yield* EngagementRepo
+  const live = yield* Live
+  /** Both sides' sockets, on every node, renew their copy of who is blocked. */
+  const blocksChanged = (a: string, b: string) =>
+    Effect.zipRight(live.signal(a, { kind: "blocks_changed" }), live.signal(b, { kind: "blocks_changed" }))
 
   const notFound = (username: string) => new NotFound({ message: `no account @${username}` })
   const write = (userId: string) => limits.enforce(limits.rules.write, userId)
@@ -194,8 +203,12 @@ export const make = Effect.gen(function*() {
       yield* sql.withTransaction(Effect.gen(function*() {
         yield* users.lockPair(viewerId, target.value.id)
         const { created } = yield* graph.block(viewerId, target.value.id)
-        if (created) yield* outbox.append("user.blocked", { blockerId: viewerId, blockedId: target.value.id })
+        if (created) {
+          yield* engagement.hideComments(viewerId, target.value.id)
+          yield* outbox.append("user.blocked", { blockerId: viewerId, blockedId: target.value.id })
+        }
       })).pipe(Effect.orDie)
+      yield* blocksChanged(viewerId, target.value.id)
       return limited<void>(rateLimit)(undefined)
     }),
 
@@ -203,7 +216,11 @@ export const make = Effect.gen(function*() {
       const target = yield* users.byUsername(username.trim().toLowerCase())
       if (Option.isNone(target)) return yield* notFound(username)
       const rateLimit = yield* write(viewerId)
-      yield* graph.unblock(viewerId, target.value.id)
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* users.lockPair(viewerId, target.value.id)
+        if (yield* graph.unblock(viewerId, target.value.id)) yield* engagement.restoreComments(viewerId, target.value.id)
+      })).pipe(Effect.orDie)
+      yield* blocksChanged(viewerId, target.value.id)
       return limited<void>(rateLimit)(undefined)
     }),
 

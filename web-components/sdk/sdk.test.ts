@@ -59,6 +59,18 @@ describe("LiveSocket", () => {
     assert.deepStrictEqual(FakeWebSocket.instances.map((w) => w.url), ["ws://x/ws?ticket=t1", "ws://x/ws?ticket=t2"])
     socket.stop()
   })
+
+  it("does not retry after the server closes with 4401 (session ended), and starts again when asked", async () => {
+    const socket = new LiveSocket({ url: () => "ws://x/ws", WebSocket: FakeWebSocket as never, baseDelayMs: 1 })
+    socket.start()
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    FakeWebSocket.last.drop(4401)
+    assert.strictEqual(socket.status, "idle", "no reconnect is scheduled")
+    socket.start()
+    await waitFor(() => FakeWebSocket.instances.length === 2)
+    socket.stop()
+  })
 })
 
 describe("RestClient", () => {

@@ -2,7 +2,9 @@
  * The WebSocket half of the SDK: one socket to `/ws`, reconnected after any drop with
  * exponential backoff and jitter (capped, unlimited attempts). It remembers the last inbox
  * sequence it saw (a frame's `id`) and, on every reconnect, asks for what it missed with
- * `{"type":"resume","payload":{"sinceSeq":…}}`. Frames come out of a typed emitter.
+ * `{"type":"resume","payload":{"sinceSeq":…}}`. Frames come out of a typed emitter. A close with
+ * 4401 (the session ended: logged out, expired, revoked) is the one it does not retry: it goes
+ * idle until `start()` is called again after signing in.
  */
 import type { ControlPayloads, InboxPayloads } from "../../src/domain/Ws.ts"
 import { Emitter } from "./emitter.ts"
@@ -16,6 +18,9 @@ export interface Frame<P = unknown, T extends string = string> {
 }
 
 type Payloads = InboxPayloads & ControlPayloads
+
+/** The server's close code for a socket whose session ended (CloseCode.sessionEnded). */
+const SESSION_ENDED = 4401
 
 export type SocketStatus = "idle" | "connecting" | "open" | "waiting"
 
@@ -134,9 +139,13 @@ export class LiveSocket extends Emitter<SocketEvents> {
       this.emit("frame", frame)
       this.emit(frame.type as keyof Payloads, frame as never)
     }
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (this.#ws !== ws) return
       this.#ws = undefined
+      if (event?.code === SESSION_ENDED) {
+        this.#wanted = false
+        return this.#setStatus("idle")
+      }
       this.#retry()
     }
   }

@@ -60,7 +60,7 @@ export class FakeWebSocket {
   readonly sent: Array<unknown> = []
   onopen: (() => void) | null = null
   onmessage: ((e: { data: string }) => void) | null = null
-  onclose: (() => void) | null = null
+  onclose: ((e: { readonly code: number }) => void) | null = null
   readyState = 0
   constructor(readonly url: string) {
     FakeWebSocket.instances.push(this)
@@ -78,9 +78,10 @@ export class FakeWebSocket {
   frame(type: string, payload: unknown, id: number | null = null) {
     this.onmessage?.({ data: JSON.stringify({ type, id, ts: new Date().toISOString(), payload }) })
   }
-  drop() {
+  /** The connection ends; 1006 (abnormal closure) unless the test names a server's close code. */
+  drop(code = 1006) {
     this.readyState = 3
-    this.onclose?.()
+    this.onclose?.({ code })
   }
   static get last(): FakeWebSocket {
     return FakeWebSocket.instances[FakeWebSocket.instances.length - 1]!

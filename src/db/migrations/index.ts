@@ -8,6 +8,7 @@ import feedEngagement from "./0006_feed_engagement.ts"
 import notifications from "./0007_notifications.ts"
 import idempotency from "./0008_idempotency.ts"
 import deadLetters from "./0009_dead_letters.ts"
+import commentsAuthor from "./0010_comments_author.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -18,5 +19,6 @@ export const migrations = {
   "0006_feed_engagement": feedEngagement,
   "0007_notifications": notifications,
   "0008_idempotency": idempotency,
-  "0009_dead_letters": deadLetters
+  "0009_dead_letters": deadLetters,
+  "0010_comments_author": commentsAuthor
 }

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
 import type { AppConfigShape } from "../../config/AppConfig.ts"
 import type { SocketOwner } from "../../social/Sessions.ts"
-import type { Auth } from "../Auth.ts"
+import { type Auth, clientAddress } from "../Auth.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import type { Gateway } from "../ws/Gateway.ts"
 
@@ -87,7 +87,7 @@ export const makeSockets = (options: {
           )
         }
         if (socket.destroyed) return
-        wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, owner, req.socket.remoteAddress ?? ""))
+        wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, owner, clientAddress(req.headers as Record<string, string>, req.socket.remoteAddress ?? "", config.trustProxy)))
       } catch {
         socket.destroy()
       }

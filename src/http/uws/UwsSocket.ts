@@ -7,7 +7,7 @@ import { Effect, Exit, Option } from "effect"
 import type * as UWS from "uWebSockets.js"
 import type { AppConfigShape } from "../../config/AppConfig.ts"
 import { CloseCode } from "../../domain/Ws.ts"
-import type { Auth } from "../Auth.ts"
+import { type Auth, clientAddress } from "../Auth.ts"
 import type { WsConnection } from "../ws/Connection.ts"
 import type { Gateway } from "../ws/Gateway.ts"
 
@@ -51,7 +51,7 @@ export const behaviour = (options: {
           headers[k] = v
         })
         const ticket = new URLSearchParams(req.getQuery() ?? "").get("ticket") ?? undefined
-        const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+        const remoteAddress = clientAddress(headers, Buffer.from(res.getRemoteAddressAsText()).toString(), config.trustProxy)
         let aborted = false
         res.onAborted(() => {
           aborted = true

@@ -17,13 +17,22 @@
  * the transports'; frames over the size limit close with 1009; client frames are rate limited;
  * malformed or excess frames get an `error` frame and the fifth closes with 1008; a socket whose
  * send buffer passes WS_MAX_BUFFERED_BYTES is closed with 1013 (it reconnects and resumes) and no
- * other socket waits for it. Logging out closes that session's sockets on every node; a block
- * stops frames from the blocked person at once.
+ * other socket waits for it. Logging out closes that session's sockets on every node at once
+ * (4401), and every WS_SESSION_RECHECK_SECONDS each node asks the database which of its sockets'
+ * sessions still stand and closes the rest with 4401 (expired, revoked, deleted — a signal can be
+ * missed, the record cannot). Optional caps per user and per client address, counted across the
+ * cluster (`social/Delivery.ts`), close the socket over them with 4429.
+ *
+ * Blocks: each user's entry keeps a copy of who is on the other side of a block with them, renewed
+ * on the `blocks_changed` signal that block and unblock send at once. A frame caused by someone in
+ * the copy is not sent from the copy alone: it goes through the ordered read, which asks the
+ * database — so a stale copy after an unblock holds back nothing, and a block holds back the
+ * blocked person's frames from the moment it is recorded.
  *
  * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
  * the sockets, their cursors and their hygiene.
  */
-import { Context, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
@@ -39,6 +48,8 @@ const FRAMES_PER_SECOND = 10
  * `hello` replays before anything live is sent), or after this long if the client sends nothing.
  */
 const RESUME_WINDOW_MS = 750
+/** Session keys asked about in one query of the periodic recheck. */
+const RECHECK_BATCH = 1000
 
 export interface GatewayShape {
   readonly open: (conn: WsConnection) => Effect.Effect<void>
@@ -71,6 +82,8 @@ interface UserEntry {
   readonly sockets: Set<Socket>
   readonly unfollow: () => void
   blocked: ReadonlySet<string>
+  /** Bumped per refresh of `blocked`: only the latest one asked for is kept. */
+  blocksAsked: number
 }
 
 /** The `by.id` of a frame that names who caused it (like, comment, follow, …). */
@@ -103,15 +116,34 @@ export const make = Effect.gen(function*() {
   }
 
   const refreshBlocks = (userId: string) =>
-    delivery.blocked(userId).pipe(
-      Effect.tap((blocked) =>
-        Effect.sync(() => {
-          const entry = users.get(userId)
-          if (entry !== undefined) entry.blocked = blocked
-        })
-      ),
-      Effect.catchAllCause((cause) => Effect.logWarning("could not refresh blocks for a socket owner", cause))
-    )
+    Effect.suspend(() => {
+      const entry = users.get(userId)
+      if (entry === undefined) return Effect.void
+      const asked = ++entry.blocksAsked
+      return delivery.blocked(userId).pipe(
+        Effect.tap((blocked) =>
+          Effect.sync(() => {
+            if (users.get(userId) === entry && entry.blocksAsked === asked) entry.blocked = blocked
+          })
+        )
+      )
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("could not refresh blocks for a socket owner", cause)))
+
+  /** Who caused this frame, when the copy of the owner's blocks names them. */
+  const suspect = (socket: Socket, m: InboxFrame) => {
+    const actor = actorOf(m.json)
+    return actor !== undefined && users.get(socket.conn.userId)?.blocked.has(actor) ? actor : undefined
+  }
+
+  /** Whether a frame is held back: its cause is on the other side of a block now (the copy may be stale). */
+  const heldBack = (socket: Socket, m: InboxFrame) =>
+    Effect.suspend(() => {
+      const actor = suspect(socket, m)
+      if (actor === undefined) return Effect.succeed(false)
+      return delivery.blockedBetween(socket.conn.userId, actor).pipe(
+        Effect.tap((blocked) => (blocked ? Effect.void : refreshBlocks(socket.conn.userId)))
+      )
+    })
 
   /** Sends this socket everything stored after its cursor, in order (a replay, or catching up). */
   const pump = (socket: Socket): Effect.Effect<void> =>
@@ -126,6 +158,7 @@ export const make = Effect.gen(function*() {
         while (socket.conn.isOpen()) {
           const generation = socket.generation
           const next: InboxFrame | null = yield* delivery.next(userId, socket.cursor)
+          const held = next !== null && (yield* heldBack(socket, next))
           if (generation !== socket.generation) continue // a resume moved the cursor meanwhile
           if (next === null) {
             if (socket.again) {
@@ -140,6 +173,10 @@ export const make = Effect.gen(function*() {
             return
           }
           if (socket.resume !== undefined) socket.resume.replayed++
+          if (held) {
+            socket.cursor = next.seq
+            continue
+          }
           if (!sendFrame(socket, next)) return
         }
       } finally {
@@ -153,11 +190,9 @@ export const make = Effect.gen(function*() {
       )
     )
 
-  /** Sends one frame, unless a block says otherwise; false once the socket is closed. */
+  /** Sends one frame (blocks were looked at by the caller); false once the socket is closed. */
   const sendFrame = (socket: Socket, m: InboxFrame) => {
     socket.cursor = m.seq
-    const actor = actorOf(m.json)
-    if (actor !== undefined && users.get(socket.conn.userId)?.blocked.has(actor)) return true
     if (send(socket.conn, frameText(m)) === "closed") return false
     delivered.inc()
     return true
@@ -166,7 +201,7 @@ export const make = Effect.gen(function*() {
   /** A republished frame: sent at once when it follows the socket's cursor, else read in order. */
   const deliver = (socket: Socket, m: LiveFrame) => {
     if (m.seq <= socket.cursor) return // already sent (a replay got there first)
-    if (!socket.pumping && socket.cursor >= m.previous) {
+    if (!socket.pumping && socket.cursor >= m.previous && suspect(socket, m) === undefined) {
       sendFrame(socket, m)
       return
     }
@@ -178,7 +213,7 @@ export const make = Effect.gen(function*() {
     if (entry === undefined) return
     switch (signal._tag) {
       case "session_ended":
-        for (const s of entry.sockets) if (s.conn.sessionKey === signal.sessionKey) s.conn.close(CloseCode.policyViolation, "session ended")
+        for (const s of entry.sockets) if (s.conn.sessionKey === signal.sessionKey) s.conn.close(CloseCode.sessionEnded, "session ended")
         return
       case "blocks_changed":
         runFork(refreshBlocks(userId))
@@ -201,7 +236,8 @@ export const make = Effect.gen(function*() {
         entry = {
           sockets: new Set(),
           unfollow: yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) }),
-          blocked: new Set()
+          blocked: new Set(),
+          blocksAsked: 0
         }
         users.set(userId, entry)
         yield* Effect.ignore(delivery.touchPresence([userId]))
@@ -246,6 +282,36 @@ export const make = Effect.gen(function*() {
     return true
   }
 
+  /** Closes the sockets whose session no longer stands; "cannot tell" (database down) closes none. */
+  const recheckSessions = Effect.suspend(() => {
+    const keys = [...new Set(Array.from(sockets.values(), (s) => s.conn.sessionKey))]
+    const batches = Array.from({ length: Math.ceil(keys.length / RECHECK_BATCH) }, (_, i) => keys.slice(i * RECHECK_BATCH, (i + 1) * RECHECK_BATCH))
+    return Effect.forEach(batches, (batch) =>
+      delivery.liveSessions(batch).pipe(
+        Effect.tap((live) =>
+          Effect.sync(() => {
+            const asked = new Set(batch)
+            // only sockets whose session was asked about: one opened meanwhile is not in `live`
+            for (const s of sockets.values()) {
+              if (asked.has(s.conn.sessionKey) && !live.has(s.conn.sessionKey)) s.conn.close(CloseCode.sessionEnded, "session ended")
+            }
+          })
+        )
+      ), { discard: true })
+  }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("could not recheck the sessions of open sockets", cause)))
+
+  yield* recheckSessions.pipe(
+    Effect.repeat(Schedule.spaced(Duration.seconds(config.sockets.sessionRecheckSeconds))),
+    Effect.delay(Duration.seconds(config.sockets.sessionRecheckSeconds)),
+    Effect.forkScoped
+  )
+
+  const capped = (conn: WsConnection) => ({ id: conn.id, userId: conn.userId, address: conn.remoteAddress })
+  yield* Effect.suspend(() => delivery.renewSockets(Array.from(sockets.values(), (s) => capped(s.conn)))).pipe(
+    Effect.repeat(Schedule.spaced(delivery.socketPlacesRenewMillis)),
+    Effect.forkScoped
+  )
+
   // presence (who may be sent feed_new) is refreshed for every user with a socket here
   yield* Effect.suspend(() => Effect.ignore(delivery.touchPresence([...users.keys()]))).pipe(
     Effect.repeat(Schedule.spaced(delivery.presenceRefreshMillis)),
@@ -255,6 +321,13 @@ export const make = Effect.gen(function*() {
   return Gateway.of({
     open: (conn) =>
       Effect.gen(function*() {
+        const over = yield* delivery.admitSocket(capped(conn))
+        if (over !== undefined) {
+          const cap = over === "user" ? config.sockets.maxPerUser : config.sockets.maxPerAddress
+          return conn.close(CloseCode.tooManySockets, `at most ${cap} sockets per ${over}`)
+        }
+        // it closed while its place was taken: `close` found nothing to release
+        if (!conn.isOpen()) return yield* delivery.releaseSocket(capped(conn))
         const socket: Socket = {
           conn,
           cursor: 0,
@@ -318,8 +391,9 @@ export const make = Effect.gen(function*() {
     close: (conn) =>
       Effect.suspend(() => {
         const socket = sockets.get(conn.id)
+        if (socket === undefined) return Effect.void
         sockets.delete(conn.id)
-        return socket === undefined ? Effect.void : leave(socket)
+        return Effect.zipRight(leave(socket), delivery.releaseSocket(capped(conn)))
       }),
     openCount: () => sockets.size
   })
