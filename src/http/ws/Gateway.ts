@@ -23,7 +23,7 @@
  * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
  * the sockets, their cursors and their hygiene.
  */
-import { Context, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
+import { Context, Deferred, Effect, FiberId, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
@@ -69,8 +69,10 @@ interface Socket {
 
 interface UserEntry {
   readonly sockets: Set<Socket>
-  readonly unfollow: () => void
+  unfollow: () => void
   blocked: ReadonlySet<string>
+  /** Done once presence and blocks are loaded: a tab joining meanwhile waits for it. */
+  readonly loaded: Deferred.Deferred<void>
 }
 
 /** The `by.id` of a frame that names who caused it (like, comment, follow, …). */
@@ -188,26 +190,37 @@ export const make = Effect.gen(function*() {
     }
   }
 
+  /**
+   * Adds the socket to its user's entry at once (one synchronous step, before anything is awaited):
+   * added after, a tab closing meanwhile emptied the entry, which unsubscribed it, and this socket
+   * joined an entry that no longer received anything (hello, then no live frame ever).
+   */
   const join = (socket: Socket) =>
     Effect.gen(function*() {
       const userId = socket.conn.userId
-      let entry = users.get(userId)
-      if (entry === undefined) {
-        const onFrame = (m: LiveFrame) => {
-          const e = users.get(userId)
-          if (e === undefined) return
-          for (const s of e.sockets) if (s.ready) deliver(s, m)
+      const { created, entry } = yield* Effect.sync(() => {
+        const existing = users.get(userId)
+        if (existing !== undefined) {
+          existing.sockets.add(socket)
+          return { created: false, entry: existing }
         }
-        entry = {
-          sockets: new Set(),
-          unfollow: yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) }),
-          blocked: new Set()
-        }
-        users.set(userId, entry)
-        yield* Effect.ignore(delivery.touchPresence([userId]))
-        yield* refreshBlocks(userId)
+        const fresh: UserEntry = { sockets: new Set([socket]), unfollow: () => undefined, blocked: new Set(), loaded: Deferred.unsafeMake<void>(FiberId.none) }
+        users.set(userId, fresh)
+        return { created: true, entry: fresh }
+      })
+      if (!created) return yield* Deferred.await(entry.loaded)
+      const onFrame = (m: LiveFrame) => {
+        const e = users.get(userId)
+        if (e === undefined) return
+        for (const s of e.sockets) if (s.ready) deliver(s, m)
       }
-      entry.sockets.add(socket)
+      const unfollow = yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) })
+      // every tab left before the subscription was made: nobody to follow for
+      if (users.get(userId) !== entry) unfollow()
+      else entry.unfollow = unfollow
+      yield* Effect.ignore(delivery.touchPresence([userId]))
+      yield* refreshBlocks(userId)
+      yield* Deferred.succeed(entry.loaded, undefined)
     })
 
   const leave = (socket: Socket) =>
