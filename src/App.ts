@@ -161,7 +161,7 @@ export const MediaLive = MediaWorker.layer.pipe(Layer.provide(BlobStoreLive))
 
 /** The `actors` role: timeline actors on the partitions this node leases, and the fan-out consumers. */
 export const ActorsLive = Layer.mergeAll(
-  Layer.unwrapEffect(Effect.map(Timeline.make, (timeline) => ActorHost.layer([timeline]))),
+  Layer.unwrapScoped(Effect.map(Timeline.make, (timeline) => ActorHost.layer([timeline]))),
   FanOut.layer,
   Notifications.consumerLayer
 )

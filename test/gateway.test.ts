@@ -304,7 +304,9 @@ describe("gateway across nodes", () => {
           (c) => Effect.sync(() => c.kill("SIGKILL"))
         )
         const nodeB = `http://127.0.0.1:${port}`
-        for (let i = 0; i < 200; i++) {
+        // until node B is ready (or exits): it compiles the app first, which on a busy machine took
+        // longer than the 20 s this loop used to allow — and it then went on without node B
+        for (;;) {
           const ok = yield* Effect.promise(() => fetch(`${nodeB}/readyz`).then((r) => r.ok, () => false))
           if (ok) break
           if (child.exitCode !== null) return yield* Effect.dieMessage("node B exited")

@@ -44,6 +44,8 @@ export class NotificationsRepo extends Context.Tag("NotificationsRepo")<Notifica
   readonly byId: (id: string) => Effect.Effect<Option.Option<NotificationRow>>
   readonly page: (userId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<NotificationRow>>
   readonly unreadCount: (userId: string) => Effect.Effect<number>
+  /** A page and the unread count read from one snapshot: the count never disagrees with the items. */
+  readonly pageWithUnread: (userId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<{ readonly rows: ReadonlyArray<NotificationRow>; readonly unreadCount: number }>
   readonly markRead: (userId: string, ids: ReadonlyArray<string> | undefined) => Effect.Effect<void>
   readonly cards: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<CardRow>>
 }>() {}
@@ -58,6 +60,19 @@ export const make = Effect.gen(function*() {
     (SELECT count(DISTINCT s.actor_id)::int FROM notification_sources s WHERE s.notification_id = n.id) AS actor_count,
     ARRAY(SELECT s.actor_id::text FROM notification_sources s WHERE s.notification_id = n.id
           GROUP BY s.actor_id ORDER BY max(s.created_at) DESC LIMIT 3) AS actor_ids`
+
+  const page = (userId: string, after: Option.Option<Keyset>, limit: number) =>
+    sql<NotificationRow>`
+      SELECT ${columns} FROM notifications n LEFT JOIN posts p ON p.id = n.post_id
+      WHERE n.user_id = ${userId}
+        AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(n.updated_at, n.id) < (${k.at}, ${k.id}::uuid)` })}
+      ORDER BY n.updated_at DESC, n.id DESC
+      LIMIT ${limit}`
+
+  const unreadCount = (userId: string) =>
+    sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE user_id = ${userId} AND NOT read`.pipe(
+      Effect.map((rows) => rows[0]!.n)
+    )
 
   const dropEmpty = (ids: ReadonlyArray<string>) =>
     ids.length === 0
@@ -120,18 +135,15 @@ export const make = Effect.gen(function*() {
         Effect.map((rows) => Option.fromNullable(rows[0])),
         Effect.orDie
       ),
-    page: (userId, after, limit) =>
-      sql<NotificationRow>`
-        SELECT ${columns} FROM notifications n LEFT JOIN posts p ON p.id = n.post_id
-        WHERE n.user_id = ${userId}
-          AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(n.updated_at, n.id) < (${k.at}, ${k.id}::uuid)` })}
-        ORDER BY n.updated_at DESC, n.id DESC
-        LIMIT ${limit}`.pipe(Effect.orDie),
-    unreadCount: (userId) =>
-      sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE user_id = ${userId} AND NOT read`.pipe(
-        Effect.map((rows) => rows[0]!.n),
-        Effect.orDie
-      ),
+    page: (userId, after, limit) => page(userId, after, limit).pipe(Effect.orDie),
+    unreadCount: (userId) => unreadCount(userId).pipe(Effect.orDie),
+    pageWithUnread: (userId, after, limit) =>
+      sql.withTransaction(Effect.gen(function*() {
+        // read committed would let a notification added between the two reads be counted but not shown
+        yield* sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`
+        const rows = yield* page(userId, after, limit)
+        return { rows, unreadCount: yield* unreadCount(userId) }
+      })).pipe(Effect.orDie),
     markRead: (userId, ids) => {
       if (ids !== undefined && ids.length === 0) return Effect.void
       const only = ids === undefined ? sql`true` : sql`id IN ${sql.in(ids)}`

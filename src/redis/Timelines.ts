@@ -51,9 +51,19 @@ export interface TimelinesShape {
   readonly dropCard: (postId: string) => Effect.Effect<void, RedisUnavailable>
   /** Marks users present (a gateway holds a socket for them). */
   readonly touchPresence: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
-  /** Of `userIds`, the present ones due a `feed_new` frame, with how many posts it announces. */
-  readonly feedNewTargets: (userIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<{ readonly userId: string; readonly count: number }>, RedisUnavailable>
+  /**
+   * Of `userIds` (who got `postId`), the present ones: a `feed_new` due now (how many posts it
+   * announces, the newest), or held back by the one-per-second limit — then `feedNewFlush` must be
+   * called for them after `afterMillis` (once per user and window: a held-back post is never lost).
+   */
+  readonly feedNewTargets: (userIds: ReadonlyArray<string>, postId: string) => Effect.Effect<ReadonlyArray<FeedNewDue>, RedisUnavailable>
+  /** The held-back `feed_new` of `userIds`, due now (or held back again). */
+  readonly feedNewFlush: (userIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<FeedNewDue>, RedisUnavailable>
 }
+
+export type FeedNewDue =
+  | { readonly _tag: "Now"; readonly userId: string; readonly count: number; readonly newestPostId: string }
+  | { readonly _tag: "Later"; readonly userId: string; readonly afterMillis: number }
 
 export type FeedRead =
   | { readonly _tag: "TimelineMissing" }
@@ -72,23 +82,54 @@ end
 return #KEYS`
 
 /**
- * Of the users in ARGV[3..], those present (seen by a gateway since ARGV[2]) whose feed_new gate
- * (KEYS[2i]) opens: at most one frame per user per second. KEYS[2i+1] counts the new posts a user
- * got since their last frame, so the frame that does go out says how many.
+ * `feed_new` at most once per user per second, and never lost to that limit. KEYS[1] is presence;
+ * per user, KEYS[3i-1] their gate (closed for a second after a frame), KEYS[3i] what their next
+ * frame announces (a hash: `n` new posts, the newest `post`), KEYS[3i+1] whether a held-back frame
+ * is already scheduled. ARGV: the window, the presence cutoff, the mode, the post, then the users.
+ *
+ * Mode `post`: a present user's count goes up; if their gate opens the frame is due now, else one
+ * flush is scheduled for when it opens (one per user and window). Mode `flush`: the scheduled frame
+ * is due now if anything is waiting and the gate opens (else it is scheduled again).
+ * Replies (user, n, newest post) for a frame due now and (user, -ms, "") for one to flush in ms.
  */
 const FEED_NEW_LUA = `
 local out = {}
-for i = 3, #ARGV do
-  local seen = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if seen and tonumber(seen) >= tonumber(ARGV[2]) then
-    local gate = KEYS[2 * (i - 2)]
-    local counter = KEYS[2 * (i - 2) + 1]
-    local n = redis.call('INCR', counter)
-    redis.call('PEXPIRE', counter, 60000)
-    if redis.call('SET', gate, '1', 'NX', 'PX', ARGV[1]) then
-      redis.call('DEL', counter)
-      table.insert(out, ARGV[i])
-      table.insert(out, n)
+local window = tonumber(ARGV[1])
+for i = 5, #ARGV do
+  local user = ARGV[i]
+  local k = 1 + 3 * (i - 5)
+  local gate, counter, pending = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local go = true
+  if ARGV[3] == 'post' then
+    local seen = redis.call('ZSCORE', KEYS[1], user)
+    if seen and tonumber(seen) >= tonumber(ARGV[2]) then
+      redis.call('HINCRBY', counter, 'n', 1)
+      redis.call('HSET', counter, 'post', ARGV[4])
+      redis.call('PEXPIRE', counter, 60000)
+    else
+      go = false
+    end
+  else
+    redis.call('DEL', pending)
+  end
+  if go then
+    local n = tonumber(redis.call('HGET', counter, 'n') or '0')
+    if n > 0 then
+      if redis.call('SET', gate, '1', 'NX', 'PX', window) then
+        local post = redis.call('HGET', counter, 'post')
+        redis.call('DEL', counter)
+        table.insert(out, user)
+        table.insert(out, n)
+        table.insert(out, post)
+      else
+        local wait = redis.call('PTTL', gate)
+        if wait < 1 then wait = 1 end
+        if redis.call('SET', pending, '1', 'NX', 'PX', wait + 1000) then
+          table.insert(out, user)
+          table.insert(out, -wait)
+          table.insert(out, '')
+        end
+      end
     end
   end
 end
@@ -192,6 +233,32 @@ export const make = Effect.gen(function*() {
   const run = <A>(f: () => Promise<A>) =>
     Effect.tryPromise({ try: f, catch: (e) => new RedisUnavailable(e instanceof Error ? e.message : String(e)) })
 
+  const feedNew = (mode: "post" | "flush", userIds: ReadonlyArray<string>, postId: string) =>
+    userIds.length === 0
+      ? Effect.succeed([] as ReadonlyArray<FeedNewDue>)
+      : run(() =>
+        commands.feedNew(
+          1 + 3 * userIds.length,
+          PRESENCE_KEY,
+          ...userIds.flatMap((id) => [`fn:${id}`, `fq:${id}`, `fp:${id}`]),
+          FEED_NEW_WINDOW_MS,
+          Date.now() - PRESENCE_TTL_MS,
+          mode,
+          postId,
+          ...userIds
+        )
+      ).pipe(
+        Effect.map((flat) => {
+          const out: Array<FeedNewDue> = []
+          for (let i = 0; i + 2 < flat.length; i += 3) {
+            const userId = String(flat[i])
+            const n = Number(flat[i + 1])
+            out.push(n > 0 ? { _tag: "Now", userId, count: n, newestPostId: String(flat[i + 2]) } : { _tag: "Later", userId, afterMillis: -n })
+          }
+          return out
+        })
+      )
+
   const exec = (build: (m: ReturnType<IORedis["multi"]>) => unknown) =>
     run(async () => {
       const m = client.multi()
@@ -266,25 +333,8 @@ export const make = Effect.gen(function*() {
     dropCard: (postId) => run(() => client.del(cardKey(postId))).pipe(Effect.asVoid),
     touchPresence: (userIds) =>
       userIds.length === 0 ? Effect.void : run(() => client.zadd(PRESENCE_KEY, ...userIds.flatMap((id) => [Date.now(), id]))).pipe(Effect.asVoid),
-    feedNewTargets: (userIds) =>
-      userIds.length === 0
-        ? Effect.succeed([])
-        : run(() =>
-          commands.feedNew(
-            1 + 2 * userIds.length,
-            PRESENCE_KEY,
-            ...userIds.flatMap((id) => [`fn:${id}`, `fc:${id}`]),
-            FEED_NEW_WINDOW_MS,
-            Date.now() - PRESENCE_TTL_MS,
-            ...userIds
-          )
-        ).pipe(
-          Effect.map((flat) => {
-            const out: Array<{ userId: string; count: number }> = []
-            for (let i = 0; i + 1 < flat.length; i += 2) out.push({ userId: String(flat[i]), count: Number(flat[i + 1]) })
-            return out
-          })
-        )
+    feedNewTargets: (userIds, postId) => feedNew("post", userIds, postId),
+    feedNewFlush: (userIds) => feedNew("flush", userIds, "")
   })
 })
 

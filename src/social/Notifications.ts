@@ -272,10 +272,10 @@ export const make = Effect.gen(function*() {
       page: (userId, q) =>
         Effect.gen(function*() {
           const after = yield* decodeCursor(q.cursor)
-          const rows = yield* repo.page(userId, after, q.limit + 1)
+          const { rows, unreadCount } = yield* repo.pageWithUnread(userId, after, q.limit + 1)
           const items = yield* render(rows.slice(0, q.limit))
           const page = pageOf(rows, q.limit, (r) => r, (r) => ({ at: r.updatedAt, id: r.id }))
-          return { items, nextCursor: page.nextCursor, hasMore: page.hasMore, unreadCount: yield* repo.unreadCount(userId) }
+          return { items, nextCursor: page.nextCursor, hasMore: page.hasMore, unreadCount }
         }),
       markRead: (userId, ids) =>
         Effect.gen(function*() {

@@ -141,6 +141,10 @@ export class TestSocket {
           const [frame] = this.frames.splice(i, 1)
           clearTimeout(timer)
           resume(Effect.succeed(frame))
+        } else if (this.closed) {
+          // a closed socket sends nothing more: say why now rather than time out later
+          clearTimeout(timer)
+          resume(Effect.fail(new Error(`no ${type} frame: the socket closed (${this.closed.code} ${this.closed.reason})`)))
         } else this.waiters.push(check)
       }
       const timer = setTimeout(() => resume(Effect.fail(new Error(`no ${type} frame within ${timeoutMs} ms`))), timeoutMs)

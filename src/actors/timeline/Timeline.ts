@@ -6,11 +6,11 @@
  * missing (a new user, an evicted key, a flushed Redis) — so every command works on a whole
  * timeline. Follow backfills the author's recent posts; unfollow and block purge them.
  */
-import { Effect } from "effect"
+import { Duration, Effect, FiberSet } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import { TimelineProtocol } from "../../domain/Timeline.ts"
-import { Timelines } from "../../redis/Timelines.ts"
+import { type FeedNewDue, type RedisUnavailable, Timelines } from "../../redis/Timelines.ts"
 import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
 
@@ -31,18 +31,31 @@ export const make = Effect.gen(function*() {
   const cap = config.feed.timelineCap
   const threshold = config.celebrityThreshold
 
-  /** `feed_new` to the followers who are online, at most one per second each (best effort). */
-  const announce = (batch: { readonly userIds: ReadonlyArray<string>; readonly postId: string }) =>
-    timelines.feedNewTargets(batch.userIds).pipe(
+  // a held-back feed_new is sent when its user's gate opens, from a fiber of this scope
+  const held = yield* FiberSet.make()
+
+  /**
+   * `feed_new` to the followers who are online, at most one per second each (best effort: a frame
+   * that cannot be sent is logged). A post inside a follower's second is not dropped: its frame
+   * goes out when the second ends, with the count of every post it announces.
+   */
+  const announceDue = (due: Effect.Effect<ReadonlyArray<FeedNewDue>, RedisUnavailable>): Effect.Effect<void> =>
+    due.pipe(
       Effect.flatMap((targets) =>
         Effect.forEach(
           targets,
-          ({ count, userId }) => inbox.publish(userId, "feed_new", { count, newestPostId: batch.postId }, `feed_new:${batch.postId}:${userId}`),
+          (t) =>
+            t._tag === "Now"
+              ? Effect.asVoid(inbox.publish(t.userId, "feed_new", { count: t.count, newestPostId: t.newestPostId }, `feed_new:${t.newestPostId}:${t.userId}`))
+              : Effect.asVoid(FiberSet.run(held, Effect.zipRight(Effect.sleep(Duration.millis(t.afterMillis)), announceDue(timelines.feedNewFlush([t.userId]))))),
           { concurrency: 16, discard: true }
         )
       ),
       Effect.catchAll((e) => Effect.logWarning("feed_new not announced", e))
     )
+
+  const announce = (batch: { readonly userIds: ReadonlyArray<string>; readonly postId: string }) =>
+    announceDue(timelines.feedNewTargets(batch.userIds, batch.postId))
 
   const rebuild = (userId: string, replace: boolean) =>
     Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(userId, entries, replace))

@@ -32,7 +32,7 @@
  * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
  * the sockets, their cursors and their hygiene.
  */
-import { Context, Duration, Effect, Layer, Option, Runtime, Schedule, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runtime, Schedule, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
@@ -80,10 +80,12 @@ interface Socket {
 
 interface UserEntry {
   readonly sockets: Set<Socket>
-  readonly unfollow: () => void
+  unfollow: () => void
   blocked: ReadonlySet<string>
   /** Bumped per refresh of `blocked`: only the latest one asked for is kept. */
   blocksAsked: number
+  /** Done once presence and blocks are loaded: a tab joining meanwhile waits for it. */
+  readonly loaded: Deferred.Deferred<void>
 }
 
 /** The `by.id` of a frame that names who caused it (like, comment, follow, …). */
@@ -223,27 +225,47 @@ export const make = Effect.gen(function*() {
     }
   }
 
+  /**
+   * Adds the socket to its user's entry at once (one synchronous step, before anything is awaited):
+   * added after, a tab closing meanwhile emptied the entry, which unsubscribed it, and this socket
+   * joined an entry that no longer received anything (hello, then no live frame ever).
+   */
   const join = (socket: Socket) =>
     Effect.gen(function*() {
       const userId = socket.conn.userId
-      let entry = users.get(userId)
-      if (entry === undefined) {
-        const onFrame = (m: LiveFrame) => {
-          const e = users.get(userId)
-          if (e === undefined) return
-          for (const s of e.sockets) if (s.ready) deliver(s, m)
+      const { created, entry } = yield* Effect.sync(() => {
+        const existing = users.get(userId)
+        if (existing !== undefined) {
+          existing.sockets.add(socket)
+          return { created: false, entry: existing }
         }
-        entry = {
-          sockets: new Set(),
-          unfollow: yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) }),
-          blocked: new Set(),
-          blocksAsked: 0
-        }
-        users.set(userId, entry)
+        const fresh: UserEntry = { sockets: new Set([socket]), unfollow: () => undefined, blocked: new Set(), loaded: Deferred.unsafeMake<void>(FiberId.none), blocksAsked: 0 }
+        users.set(userId, fresh)
+        return { created: true, entry: fresh }
+      })
+      if (!created) return yield* Deferred.await(entry.loaded)
+      const onFrame = (m: LiveFrame) => {
+        const e = users.get(userId)
+        if (e === undefined) return
+        for (const s of e.sockets) if (s.ready) deliver(s, m)
+      }
+      yield* Effect.gen(function*() {
+        const unfollow = yield* delivery.follow(userId, { frame: onFrame, signal: onSignal(userId) })
+        // every tab left before the subscription was made: nobody to follow for
+        if (users.get(userId) !== entry) unfollow()
+        else entry.unfollow = unfollow
         yield* Effect.ignore(delivery.touchPresence([userId]))
         yield* refreshBlocks(userId)
-      }
-      entry.sockets.add(socket)
+      }).pipe(
+        // the tabs waiting on this entry share its fate: a failed or interrupted set-up must not
+        // leave them waiting for ever (no hello); the next tab starts a fresh entry
+        Effect.onExit((exit) =>
+          Effect.suspend(() => {
+            if (Exit.isFailure(exit) && users.get(userId) === entry) users.delete(userId)
+            return Deferred.done(entry.loaded, Exit.asVoid(exit))
+          })
+        )
+      )
     })
 
   const leave = (socket: Socket) =>
@@ -343,7 +365,8 @@ export const make = Effect.gen(function*() {
         sockets.set(conn.id, socket)
         // subscribe first, then read the latest sequence: anything stored after it rings
         yield* join(socket)
-        const inboxSeq = yield* delivery.lastSeq(conn.userId)
+        // a direct get that times out on a busy server is asked again before the socket is given up
+        const inboxSeq = yield* delivery.lastSeq(conn.userId).pipe(Effect.retry(Schedule.recurs(2)))
         socket.cursor = inboxSeq
         send(conn, frame("hello", { userId: conn.userId, inboxSeq, connectionId: conn.id }))
         yield* start(socket).pipe(Effect.delay(RESUME_WINDOW_MS), Effect.forkDaemon)
