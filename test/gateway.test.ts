@@ -8,14 +8,13 @@
  * an event produced on the other.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { spawn } from "node:child_process"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import WebSocket from "ws"
 import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.ts"
 import { Inbox } from "../src/streams/Inbox.ts"
 import { type Account, baseUrl, openSocket, openSocketAs, request, signup, TestApp, type TestSocket } from "./support/app.ts"
 import { multipart, plainPng } from "./support/images.ts"
-import { freePort } from "./support/servers.ts"
+import { secondNode } from "./support/servers.ts"
 
 const settings: Partial<AppConfigShape> = {
   celebrityThreshold: 1000,
@@ -282,36 +281,7 @@ describe("gateway across nodes", () => {
     it.scoped("a socket on node A receives an event produced on node B", () =>
       Effect.gen(function*() {
         const config = yield* AppConfig
-        const port = yield* freePort
-        const env: Record<string, string> = {
-          ...process.env as Record<string, string>,
-          PORT: String(port),
-          HOST: "127.0.0.1",
-          ROLES: "api",
-          NODE_ID: `${config.nodeId}-b`,
-          HTTP_TRANSPORT: "node",
-          DATABASE_URL: Redacted.value(config.databaseUrl),
-          REDIS_URL: Redacted.value(config.redisUrl),
-          REDIS_KEY_PREFIX: config.redisKeyPrefix,
-          NATS_URL: config.natsUrl,
-          NATS_PREFIX: config.natsPrefix,
-          PASSWORD_SCRYPT_LOG_N: "10",
-          ACTOR_PARTITIONS: String(config.actorPartitions),
-          LOG_LEVEL: "error"
-        }
-        const child = yield* Effect.acquireRelease(
-          Effect.sync(() => spawn("node", ["--import", "tsx", "src/main.ts"], { env, stdio: "ignore" })),
-          (c) => Effect.sync(() => c.kill("SIGKILL"))
-        )
-        const nodeB = `http://127.0.0.1:${port}`
-        // until node B is ready (or exits): it compiles the app first, which on a busy machine took
-        // longer than the 20 s this loop used to allow — and it then went on without node B
-        for (;;) {
-          const ok = yield* Effect.promise(() => fetch(`${nodeB}/readyz`).then((r) => r.ok, () => false))
-          if (ok) break
-          if (child.exitCode !== null) return yield* Effect.dieMessage("node B exited")
-          yield* sleep(100)
-        }
+        const { url: nodeB, port } = yield* secondNode(config)
         const [alice, bob] = yield* Effect.all([signup(), signup()])
         const socket = yield* openSocketAs(alice) // on node A (this process)
         yield* socket.next("hello")

@@ -8,12 +8,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { spawn } from "node:child_process"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import WebSocket from "ws"
 import { AppConfig, type AppConfigShape } from "../src/config/AppConfig.ts"
 import { type Account, openSocket, openSocketAs, request, signup, TestApp, TestSocket } from "./support/app.ts"
-import { freePort } from "./support/servers.ts"
+import { secondNode } from "./support/servers.ts"
 
 const settings: Partial<AppConfigShape> = {
   trustProxy: true,
@@ -134,35 +133,7 @@ describe("socket caps across nodes", () => {
     it.scoped("the per-user cap counts the sockets of both nodes", () =>
       Effect.gen(function*() {
         const config = yield* AppConfig
-        const port = yield* freePort
-        const env: Record<string, string> = {
-          ...process.env as Record<string, string>,
-          PORT: String(port),
-          HOST: "127.0.0.1",
-          ROLES: "api",
-          NODE_ID: `${config.nodeId}-b`,
-          HTTP_TRANSPORT: "node",
-          DATABASE_URL: Redacted.value(config.databaseUrl),
-          REDIS_URL: Redacted.value(config.redisUrl),
-          REDIS_KEY_PREFIX: config.redisKeyPrefix,
-          NATS_URL: config.natsUrl,
-          NATS_PREFIX: config.natsPrefix,
-          PASSWORD_SCRYPT_LOG_N: "10",
-          ACTOR_PARTITIONS: String(config.actorPartitions),
-          WS_MAX_SOCKETS_PER_USER: String(config.sockets.maxPerUser),
-          LOG_LEVEL: "error"
-        }
-        const child = yield* Effect.acquireRelease(
-          Effect.sync(() => spawn("node", ["--import", "tsx", "src/main.ts"], { env, stdio: "ignore" })),
-          (c) => Effect.sync(() => c.kill("SIGKILL"))
-        )
-        const nodeB = `http://127.0.0.1:${port}`
-        for (let i = 0; ; i++) {
-          const ok = yield* Effect.promise(() => fetch(`${nodeB}/readyz`).then((r) => r.ok, () => false))
-          if (ok) break
-          if (child.exitCode !== null || i >= 300) return yield* Effect.dieMessage("node B did not start")
-          yield* Effect.sleep("100 millis")
-        }
+        const { url: nodeB, port } = yield* secondNode(config, { WS_MAX_SOCKETS_PER_USER: String(config.sockets.maxPerUser) })
         const onB = (account: Account) =>
           Effect.flatMap(ticketOf(account), (ticket) =>
             Effect.acquireRelease(

@@ -7,7 +7,8 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Redacted } from "effect"
+import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 
 export const freePort = Effect.async<number>((resume) => {
   const server = net.createServer()
@@ -82,3 +83,44 @@ export const privateRedis = managed(
   (port) => ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"],
   (port) => `redis://127.0.0.1:${port}`
 )
+
+/**
+ * A second API node (`src/main.ts` in a child process, standard transport) on the same database,
+ * Redis prefix and NATS prefix as `config`, killed when the scope closes. Waits until it is ready
+ * (or exits): it compiles the app first, which on a busy machine takes long — so the wait is bounded
+ * only by the test's own timeout, never by a guess that a loaded CI machine can outrun.
+ */
+export const secondNode = (config: AppConfigShape, extraEnv: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const port = yield* freePort
+    const env: Record<string, string> = {
+      ...process.env as Record<string, string>,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      ROLES: "api",
+      NODE_ID: `${config.nodeId}-b`,
+      HTTP_TRANSPORT: "node",
+      DATABASE_URL: Redacted.value(config.databaseUrl),
+      REDIS_URL: Redacted.value(config.redisUrl),
+      REDIS_KEY_PREFIX: config.redisKeyPrefix,
+      NATS_URL: config.natsUrl,
+      NATS_PREFIX: config.natsPrefix,
+      PASSWORD_SCRYPT_LOG_N: "10",
+      ACTOR_PARTITIONS: String(config.actorPartitions),
+      LOG_LEVEL: "error",
+      ...extraEnv
+    }
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => spawn("node", ["--import", "tsx", "src/main.ts"], { env, stdio: "ignore" })),
+      (c) => Effect.sync(() => c.kill("SIGKILL"))
+    )
+    const url = `http://127.0.0.1:${port}`
+    for (;;) {
+      const ok = yield* Effect.promise(() => fetch(`${url}/readyz`).then((r) => r.ok, () => false))
+      if (ok) break
+      if (child.exitCode !== null) return yield* Effect.dieMessage(`the second node exited (${child.exitCode})`)
+      // real time, not Effect.sleep: under a TestClock it would never move
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 100)))
+    }
+    return { url, port }
+  })
