@@ -13,7 +13,7 @@ import * as esbuild from "esbuild"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { build as buildWeb, ensureBuilt as ensureWebBuilt } from "../web-components/build.ts"
+import { build as buildWeb, ensureBuilt as ensureWebBuilt, newestSource } from "../web-components/build.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 export const SERVER_ENTRY = path.join(root, "src", "main.ts")
@@ -34,16 +34,6 @@ export const buildServer = async (outfile = SERVER_OUT): Promise<{ readonly outf
     logLevel: "warning"
   })
   return { outfile, bytes: fs.statSync(outfile).size }
-}
-
-const newestSource = (dir: string): number => {
-  let newest = 0
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name)
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p))
-    else if (!entry.name.endsWith(".test.ts")) newest = Math.max(newest, fs.statSync(p).mtimeMs)
-  }
-  return newest
 }
 
 /** Whether `dist/main.js` is missing or older than a source file of the server or the lock file. */

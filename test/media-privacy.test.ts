@@ -9,11 +9,10 @@ import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import S3rver from "s3rver"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { type Account, baseUrl, openSocketAs, publishPost, request, signup, TestApp } from "./support/app.ts"
 import { multipart, plainPng } from "./support/images.ts"
-import { freePort } from "./support/servers.ts"
+import { s3Server as withS3 } from "./support/servers.ts"
 
 const TTL = 5
 const settings: Partial<AppConfigShape> = {
@@ -270,15 +269,6 @@ for (const transport of ["uws", "node"] as const) {
   })
 }
 
-/** An S3-compatible server on loopback (s3rver checks no signatures: the test reads the presigned URL). */
-const withS3 = Effect.gen(function*() {
-  const port = yield* freePort
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aperture-s3-"))
-  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory: dir })
-  yield* Effect.acquireRelease(Effect.promise(() => server.run()), () =>
-    Effect.promise(() => server.close()).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))))
-  return `http://127.0.0.1:${port}`
-})
 
 describe("private media in S3 redirect mode", () => {
   layer(

@@ -9,7 +9,6 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import S3rver from "s3rver"
 import sharp from "sharp"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { BlobStore } from "../src/media/BlobStore.ts"
@@ -17,7 +16,7 @@ import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
 import { type Account, baseUrl, request, signup, TestApp } from "./support/app.ts"
 import { multipart, pixelBombPng, plainPng, sidewaysJpegWithGps, truncatedJpeg } from "./support/images.ts"
-import { freePort } from "./support/servers.ts"
+import { s3Server as withS3 } from "./support/servers.ts"
 
 const fast: Partial<AppConfigShape> = {
   media: {
@@ -31,15 +30,6 @@ const fast: Partial<AppConfigShape> = {
   }
 }
 
-/** An S3-compatible server on loopback for the S3 store (s3rver: real data paths, no signature checks). */
-const withS3 = Effect.gen(function*() {
-  const port = yield* freePort
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aperture-s3-"))
-  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory: dir })
-  yield* Effect.acquireRelease(Effect.promise(() => server.run()), () =>
-    Effect.promise(() => server.close()).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))))
-  return `http://127.0.0.1:${port}`
-})
 
 const upload = (account: Account, image: Uint8Array, fields: Record<string, string> = {}, filename = "photo.jpg", type = "image/jpeg") =>
   request("/api/v1/posts", { method: "POST", headers: account.bearer, body: multipart(image, fields, filename, type) })

@@ -50,7 +50,7 @@ export const live = new Set<ChildProcess>()
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** A port the OS just handed out; the tiny race before the child binds it is acceptable here. */
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const probe = net.createServer()
     probe.once("error", reject)

@@ -19,7 +19,6 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { writeFileSync } from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import * as os from "node:os"
 import { fileURLToPath } from "node:url"
 import { deleteNatsPrefix, deleteRedisPrefix } from "./cleanup.ts"
@@ -27,6 +26,7 @@ import { SAMPLE_PATH, SAMPLE_QUERY, sampleList } from "./sample.ts"
 import { envInt } from "../support/env.ts"
 import { processCpuSeconds } from "../support/proc.ts"
 import { machineInfo } from "../accounts/report.ts"
+import { freePort } from "../accounts/server.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -138,16 +138,6 @@ class StartError extends Error {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** A port the OS just handed out; the tiny race before the child binds it is acceptable here. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 /** `node --import tsx` rather than `npx tsx`: no npm wrapper process, and the pid we kill is the server's. */
 const spawnServer = (target: Target, port: number): Server => {

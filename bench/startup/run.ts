@@ -16,9 +16,8 @@
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import { fileURLToPath } from "node:url"
-import { REPO_ROOT, sleep } from "../accounts/server.ts"
+import { freePort, REPO_ROOT, sleep } from "../accounts/server.ts"
 import { benchDatabaseUrl, envInt, serverSource } from "../support/env.ts"
 import { cleanupPrefixes, prefixesOf, runBenchmark } from "../support/lifecycle.ts"
 import { buildServer } from "../../scripts/build.ts"
@@ -60,15 +59,6 @@ interface Run {
   readonly idleRssBytes: number
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 const rssBytes = (pid: number) => {
   const line = fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))

@@ -8,6 +8,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Redacted } from "effect"
+import S3rver from "s3rver"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 
 export const freePort = Effect.async<number>((resume) => {
@@ -124,3 +125,13 @@ export const secondNode = (config: AppConfigShape, extraEnv: Record<string, stri
     }
     return { url, port }
   })
+
+/** An S3-compatible server on loopback for the S3 store (s3rver: real data paths, no signature checks), until the scope closes; its endpoint. */
+export const s3Server = Effect.gen(function*() {
+  const port = yield* freePort
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aperture-s3-"))
+  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory: dir })
+  yield* Effect.acquireRelease(Effect.promise(() => server.run()), () =>
+    Effect.promise(() => server.close()).pipe(Effect.zipRight(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))))
+  return `http://127.0.0.1:${port}`
+})
