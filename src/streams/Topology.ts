@@ -7,7 +7,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type StreamConfig } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { nanos } from "@nats-io/transport-node"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Nats, NatsError, type NatsShape } from "./Nats.ts"
 
@@ -161,6 +161,17 @@ const call = <A>(op: string, f: () => Promise<A>) =>
 
 const isNotFound = (e: NatsError) => /not found/i.test(e.message)
 
+/**
+ * Creating a stream (or a KV bucket, which is one) can fail with "error creating store for stream"
+ * (10077) when it races the removal of the account's last stream: NATS 2.9 then removes the
+ * account's store directory and the create's `mkdir …/$G/streams` finds no parent. The server is
+ * fine a moment later, so the create is tried again (seen on a shared server whose other streams were
+ * all being deleted; a first deployment on an empty server can meet it too).
+ */
+const storeRace = Schedule.intersect(Schedule.exponential("50 millis"), Schedule.recurs(5)).pipe(
+  Schedule.whileInput((e: NatsError) => /error creating store/i.test(e.message))
+)
+
 const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
   const config = {
     ...spec,
@@ -186,7 +197,7 @@ const ensureStream = (nats: NatsShape, spec: StreamSpec) => {
         )
       )
     }),
-    Effect.catchIf(isNotFound, () => call(`stream add ${config.name}`, () => nats.jsm.streams.add(config))),
+    Effect.catchIf(isNotFound, () => call(`stream add ${config.name}`, () => nats.jsm.streams.add(config)).pipe(Effect.retry(storeRace))),
     Effect.asVoid
   )
 }
@@ -206,7 +217,7 @@ export const ensureConsumer = (nats: NatsShape, spec: ConsumerSpec) => {
 }
 
 const ensureBucket = (nats: NatsShape, name: string, ttlMillis: number) =>
-  call(`kv ${name}`, () => new Kvm(nats.js).create(nats.name(name), { ttl: ttlMillis, history: 1 })).pipe(Effect.asVoid)
+  call(`kv ${name}`, () => new Kvm(nats.js).create(nats.name(name), { ttl: ttlMillis, history: 1 })).pipe(Effect.retry(storeRace), Effect.asVoid)
 
 /** Creates or updates everything; safe to run on every start and on several nodes at once. */
 export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
