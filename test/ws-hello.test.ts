@@ -49,7 +49,7 @@ for (const transport of ["uws", "node"] as const) {
             yield* Effect.scoped(Effect.gen(function*() {
               const owners = people.flatMap((p) => Array.from({ length: TABS }, () => p))
               // every upgrade, subscription and hello at once
-              const sockets = yield* Effect.all(owners.map((p) => openSocketAs(p)), { concurrency: "unbounded" })
+              const sockets = yield* Effect.all(owners.map((p) => openSocketAs(p, "ticket", { strict: true })), { concurrency: "unbounded" })
               const hellos = yield* Effect.all(sockets.map((s) => s.next("hello")), { concurrency: "unbounded" })
               assert.strictEqual(hellos.length, PEOPLE * TABS, `round ${round}`)
               // every tab is followed live: one frame to each person reaches all of their tabs
@@ -65,7 +65,7 @@ for (const transport of ["uws", "node"] as const) {
           // one follower, a new author each round, rounds faster than feed_new's one-per-second limit:
           // a post inside the follower's second must still be announced (it was dropped)
           const follower = yield* signup()
-          const socket = yield* openSocketAs(follower)
+          const socket = yield* openSocketAs(follower, "ticket", { strict: true })
           yield* socket.next("hello")
           for (let round = 0; round < ROUNDS; round++) {
             const author = yield* signup()
