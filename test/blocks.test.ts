@@ -54,6 +54,19 @@ const setBlock = (method: "POST" | "DELETE", who: Account, whom: Account) =>
     assert.isBelow(r.status, 300, r.text)
   })
 
+/** A blocks B and unblocks; then B's follow must reach A's socket, open since before the block. */
+const blockUnblockThenFollow = (socket: TestSocket, a: Account, b: Account) =>
+  Effect.gen(function*() {
+    yield* socket.next("hello")
+    socket.send({ type: "ping" })
+    yield* socket.next("pong")
+    yield* setBlock("POST", a, b)
+    yield* heldBack(socket, a, b)
+    yield* setBlock("DELETE", a, b)
+    yield* follow(b, a)
+    assert.strictEqual((yield* socket.next("follow")).payload.by.id, b.id)
+  })
+
 for (const transport of ["uws", "node"] as const) {
   describe(`blocks on ${transport}`, () => {
     layer(TestApp({ ...settings, transport }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
@@ -61,15 +74,7 @@ for (const transport of ["uws", "node"] as const) {
         Effect.gen(function*() {
           const [a, b] = yield* Effect.all([signup(), signup()])
           const socket = yield* openSocketAs(a)
-          yield* socket.next("hello")
-          socket.send({ type: "ping" })
-          yield* socket.next("pong")
-          yield* setBlock("POST", a, b)
-          yield* heldBack(socket, a, b)
-          yield* setBlock("DELETE", a, b)
-          yield* follow(b, a)
-          const frame = yield* socket.next("follow")
-          assert.strictEqual(frame.payload.by.id, b.id)
+          yield* blockUnblockThenFollow(socket, a, b)
           assert.isUndefined(socket.closed, "the same socket, never reconnected")
         }))
 
@@ -168,14 +173,7 @@ describe("blocks across nodes", () => {
           }),
           (s) => Effect.sync(() => s.ws.terminate())
         )
-        yield* socket.next("hello")
-        socket.send({ type: "ping" })
-        yield* socket.next("pong")
-        yield* setBlock("POST", a, b)
-        yield* heldBack(socket, a, b)
-        yield* setBlock("DELETE", a, b)
-        yield* follow(b, a)
-        assert.strictEqual((yield* socket.next("follow")).payload.by.id, b.id)
+        yield* blockUnblockThenFollow(socket, a, b)
       }))
   })
 })
