@@ -112,8 +112,8 @@ export const openSocketAs = (account: Account, via: "ticket" | "cookie" = "ticke
     const socket = yield* once
     if (options.strict === true) return socket
     // KNOWN DEFECT (issue 12, open): on uWS a fresh socket is, rarely, dropped without a close
-    // frame (1006) before its hello — seen once in six whole-suite runs, never in test/ws-hello.test.ts's
-    // 2,000 sockets, which open strictly. Tests of other features reconnect once, as the SDK does
+    // frame (1006) before its hello — seen in two of eight whole-suite runs, once in test/ws-hello.test.ts, which
+    // opens strictly on node only. Tests of other features reconnect once, as the SDK does
     // (it reconnects and resumes on 1006), and say so on stderr so the drop stays visible.
     const first = yield* socket.firstFrameOrClose()
     if (first !== "closed-abnormally") return socket
