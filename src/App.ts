@@ -51,6 +51,7 @@ import * as Nats from "./streams/Nats.ts"
 import * as OutboxRelay from "./streams/OutboxRelay.ts"
 import { ensureTopology } from "./streams/Topology.ts"
 import * as ActorHost from "./actors/runtime/ActorHost.ts"
+import * as Fences from "./actors/runtime/Fence.ts"
 import * as Actors from "./actors/runtime/Actors.ts"
 import * as FanOut from "./actors/timeline/FanOut.ts"
 import * as TimelineRebuilds from "./social/TimelineRebuilds.ts"
@@ -93,6 +94,7 @@ export const CoreLive = Layer.mergeAll(
   Outbox.layer,
   Metrics.layer,
   Actors.layer,
+  Fences.layer,
   Inbox.layer,
   Live.layer,
   Timelines.layer,

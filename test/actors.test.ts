@@ -31,7 +31,7 @@ let overlap = false
 
 const makeCounter = Effect.map(Redis, (redis) => behaviour({
   kind: Counter,
-  hydrate: (key) =>
+  hydrate: (key, _envelope) =>
     Effect.gen(function*() {
       hydrations++
       const count = yield* Effect.promise(() => redis.client.get(`counter:${key}`))

@@ -28,29 +28,42 @@ export interface Envelope {
   readonly kind: string
   readonly key: string
   readonly partition: number
-  /** The MAILBOX stream sequence (0 for asks). */
+  /** The MAILBOX stream sequence (0 for asks): grows per key in send order. */
   readonly seq: number
   readonly deliveryCount: number
+  /** The partition's epoch (fencing token) this command is handled under; see `Fence.ts`. */
+  readonly epoch: number
+  /** 1 on the first try, then 2, 3… while the command is retried in place. */
+  readonly attempt: number
 }
 
 /**
- * A kind's behaviour. Failures and defects are treated alike: the actor restarts (its state is
- * dropped and rehydrated) and JetStream redelivers the command. Handlers must therefore be
- * idempotent for a command seen twice — the runtime guarantees order per key and one message at a
- * time, not exactly-once effects across a crash.
+ * A kind's behaviour. A failing command is retried in place with a growing backoff (its actor
+ * takes no next command meanwhile, so per-key order holds) until it succeeds or, after
+ * ACTOR_MAX_DELIVER attempts, is dead-lettered; its state is dropped and rehydrated between
+ * attempts. After a failover a command whose effects were committed but not acknowledged is
+ * delivered again: a handler records the sequence it applied with its effects
+ * (`Fences.transaction` does) or is idempotent. Every store write checks the envelope's epoch.
  */
 export interface Behaviour<K extends AnyKind, S> {
   readonly kind: K
-  readonly hydrate: (key: string) => Effect.Effect<S, unknown>
+  /** Builds the actor's state; `envelope` is the command or ask that woke it (for fenced repairs). */
+  readonly hydrate: (key: string, envelope: Envelope) => Effect.Effect<S, unknown>
   readonly receive: (state: S, command: CommandOf<K>, envelope: Envelope) => Effect.Effect<S, unknown>
   /**
    * A command addressed to many keys of one partition at once (fan-out), applied as one unit by
-   * the partition's owner. Only for commutative, idempotent commands: it does not wait for the
-   * addressed actors' mailboxes.
+   * the partition's owner alongside (not after) the addressed actors' own commands. Only for
+   * commands that commute with every other command of the kind, which the behaviour declares with
+   * `commutative: true` — the only value the type allows.
    */
-  readonly receiveBatch?: (batch: BatchOf<K>, envelope: Envelope) => Effect.Effect<void, unknown>
+  readonly batch?: {
+    readonly commutative: true
+    readonly receive: (batch: BatchOf<K>, envelope: Envelope) => Effect.Effect<void, unknown>
+  }
   /** Answers an `ask`, in mailbox order, seeing the state after every earlier command. */
   readonly answer?: (state: S, query: QueryOf<K>) => Effect.Effect<unknown, unknown>
+  /** Answers an `ask` for an actor that is not alive without hydrating it (read-only queries). */
+  readonly answerCold?: (key: string, query: QueryOf<K>) => Effect.Effect<unknown, unknown>
   /** A JSON-safe view of the state for the inspector. */
   readonly describe?: (state: S) => unknown
 }

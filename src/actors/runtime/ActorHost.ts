@@ -128,7 +128,9 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       key: cell.key,
       partition: cell.partition,
       seq: d?.streamSequence ?? 0,
-      deliveryCount: d?.deliveryCount ?? 1
+      deliveryCount: d?.deliveryCount ?? 1,
+      epoch: 0,
+      attempt: 1
     })
 
     const settle = (partition: number) =>
@@ -163,7 +165,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         )
 
     const hydrated = (cell: Cell) =>
-      Option.isSome(cell.state) ? Effect.succeed(cell.state.value) : cell.behaviour.hydrate(cell.key)
+      Option.isSome(cell.state) ? Effect.succeed(cell.state.value) : cell.behaviour.hydrate(cell.key, envelopeOf(cell, undefined))
 
     const restart = (cell: Cell, cause: unknown) =>
       Effect.gen(function*() {
@@ -285,7 +287,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           return yield* settle(partition)
         }
         if (isBatch) {
-          const receiveBatch = b.receiveBatch
+          const receiveBatch = b.batch?.receive
           const exit = yield* Effect.exit(
             receiveBatch === undefined ? Effect.fail("kind takes no batches") : receiveBatch(d.value, envelopeOf({ kind: kindName, key, partition }, d))
           )

@@ -95,10 +95,13 @@ export const make = Effect.gen(function*() {
           }
         }
       }),
-    receiveBatch: (batch) =>
-      batch._tag === "InsertBatch"
-        ? Effect.zipRight(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
-        : timelines.removeMany(batch.userIds, batch.postId),
+    batch: {
+      commutative: true,
+      receive: (batch) =>
+        batch._tag === "InsertBatch"
+          ? Effect.zipRight(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
+          : timelines.removeMany(batch.userIds, batch.postId)
+    },
     answer: (state: State) => Effect.map(timelines.isComplete(state.userId), (complete) => ({ ...state, complete })),
     describe: (state: State) => state
   })

@@ -9,6 +9,7 @@ import notifications from "./0007_notifications.ts"
 import idempotency from "./0008_idempotency.ts"
 import deadLetters from "./0009_dead_letters.ts"
 import commentsAuthor from "./0010_comments_author.ts"
+import actorFences from "./0011_actor_fences.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -20,5 +21,6 @@ export const migrations = {
   "0007_notifications": notifications,
   "0008_idempotency": idempotency,
   "0009_dead_letters": deadLetters,
-  "0010_comments_author": commentsAuthor
+  "0010_comments_author": commentsAuthor,
+  "0011_actor_fences": actorFences
 }

@@ -1,0 +1,143 @@
+/**
+ * Fencing tokens for actor partitions. A node that leases a MAILBOX partition raises the
+ * partition's epoch (a PostgreSQL counter that only grows) before it handles anything, and copies
+ * it to Redis; every command is handled under the epoch its partition was leased with, and every
+ * side effect an actor performs checks that epoch at the store:
+ *
+ * - PostgreSQL: `transaction(envelope, body)` runs `body` in a transaction that first reads the
+ *   fence row `FOR SHARE` — a newer owner's raise waits for that transaction, and a transaction
+ *   that starts after the raise sees the newer epoch and fails with `Fenced`;
+ * - Redis: Lua scripts begin with `FENCE_LUA` (KEYS[1] = `fenceKey(partition)`, ARGV[1] = epoch),
+ *   refusing the write when the stored epoch is newer.
+ *
+ * A zombie (a node paused past its lease, or cut off from NATS) therefore cannot write once the
+ * next owner has raised the fence; its write fails and the runtime stops that partition.
+ *
+ * The PostgreSQL path also records, per actor, the MAILBOX sequence of the last command whose
+ * effects it committed: a command delivered again after a failover is skipped (`Option.none()`),
+ * so effects happen exactly once.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { Context, Data, Effect, Layer, Option } from "effect"
+import { Redis, RedisError } from "../../redis/Redis.ts"
+import type { Envelope } from "./Actor.ts"
+
+/** The fence family of MAILBOX partitions (the `kind` of `fence:<kind>:<partition>`). */
+export const FenceKind = "mbox"
+
+/** A write refused because the partition has a newer owner. */
+export class Fenced extends Data.TaggedError("Fenced")<{
+  readonly partition: number
+  readonly epoch: number
+  readonly current: number
+}> {
+  override get message() {
+    return `partition ${this.partition} is fenced: epoch ${this.epoch} is older than ${this.current}`
+  }
+}
+
+export const isFenced = (u: unknown): u is Fenced => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Fenced"
+
+/** The Redis key of a partition's fence (prefixed by the client like every key). */
+export const fenceKey = (partition: number) => `fence:${FenceKind}:${partition}`
+
+/**
+ * The head of every fenced Lua script: KEYS[1] the fence key, ARGV[1] the writer's epoch. Raises
+ * the stored epoch to the writer's when it is older (a Redis that lost its keys), refuses with a
+ * `FENCED <current>` error when it is newer.
+ */
+export const FENCE_LUA = `
+local fence_current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local fence_epoch = tonumber(ARGV[1])
+if fence_current > fence_epoch then return redis.error_reply('FENCED ' .. fence_current) end
+if fence_current < fence_epoch then redis.call('SET', KEYS[1], ARGV[1]) end
+`
+
+/** Turns a Redis `FENCED` reply into `Fenced`, leaving other failures as they are. */
+export const fencedReply = (partition: number, epoch: number, error: unknown): Fenced | undefined => {
+  const text = error instanceof Error ? error.message : String(error)
+  const m = /FENCED (\d+)/.exec(text)
+  return m === null ? undefined : new Fenced({ partition, epoch, current: Number(m[1]) })
+}
+
+export interface FencesShape {
+  /**
+   * Raises the partition's epoch for a new lease holder and returns it: in PostgreSQL (waiting for
+   * every transaction of an older holder that still runs) and then in Redis.
+   */
+  readonly raise: (partition: number, holder: string) => Effect.Effect<number, SqlError.SqlError | RedisError>
+  /** The current epoch of a partition (0 when it was never leased). */
+  readonly current: (partition: number) => Effect.Effect<number, SqlError.SqlError>
+  /**
+   * Runs `body` in a transaction fenced by the envelope's epoch; `Option.none()` (body not run)
+   * when the envelope's command was already applied for its actor.
+   */
+  readonly transaction: <A, E, R>(
+    envelope: Envelope,
+    body: Effect.Effect<A, E, R>
+  ) => Effect.Effect<Option.Option<A>, E | Fenced | SqlError.SqlError, R>
+}
+
+export class Fences extends Context.Tag("Fences")<Fences, FencesShape>() {}
+
+export const make = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const redis = yield* Redis
+  redis.client.defineCommand("fenceRaise", {
+    numberOfKeys: 1,
+    lua: `${FENCE_LUA}\nreturn fence_epoch`
+  })
+  const client = redis.client as typeof redis.client & { fenceRaise(key: string, epoch: number): Promise<number> }
+
+  const raise: FencesShape["raise"] = (partition, holder) =>
+    Effect.gen(function*() {
+      const [row] = yield* sql<{ epoch: string }>`
+        INSERT INTO actor_fences (kind, partition, epoch, holder) VALUES (${FenceKind}, ${partition}, 1, ${holder})
+        ON CONFLICT (kind, partition) DO UPDATE SET epoch = actor_fences.epoch + 1, holder = EXCLUDED.holder, raised_at = now()
+        RETURNING epoch`
+      const epoch = Number(row!.epoch)
+      yield* redis.call("fence raise", () => client.fenceRaise(fenceKey(partition), epoch))
+      return epoch
+    })
+
+  const current: FencesShape["current"] = (partition) =>
+    Effect.map(
+      sql<{ epoch: string }>`SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${partition}`,
+      (rows) => Number(rows[0]?.epoch ?? 0)
+    )
+
+  const transaction: FencesShape["transaction"] = (envelope, body) =>
+    sql.withTransaction(
+      Effect.gen(function*() {
+        const [fence] = yield* sql<{ epoch: string }>`
+          SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${envelope.partition} FOR SHARE`
+        const current = Number(fence?.epoch ?? 0)
+        if (current !== envelope.epoch) {
+          return yield* new Fenced({ partition: envelope.partition, epoch: envelope.epoch, current })
+        }
+        if (envelope.seq > 0) {
+          const [applied] = yield* sql<{ seq: string }>`
+            SELECT seq FROM actor_applied WHERE kind = ${envelope.kind} AND key = ${envelope.key} FOR UPDATE`
+          if (applied !== undefined && Number(applied.seq) >= envelope.seq) return Option.none()
+        }
+        const result = yield* body
+        if (envelope.seq > 0) {
+          yield* sql`
+            INSERT INTO actor_applied (kind, key, seq) VALUES (${envelope.kind}, ${envelope.key}, ${envelope.seq})
+            ON CONFLICT (kind, key) DO UPDATE SET seq = EXCLUDED.seq`
+        }
+        return Option.some(result)
+      })
+    )
+
+  return Fences.of({ raise, current, transaction })
+})
+
+export const layer = Layer.effect(Fences, make)
+
+/** Checks a Redis fence from outside a script (tests, the inspector). */
+export const redisEpoch = (partition: number) =>
+  Effect.flatMap(Redis, (r) => r.call("fence get", (c) => c.get(fenceKey(partition)))).pipe(
+    Effect.map((v) => Number(v ?? 0)),
+    Effect.catchAll((e: RedisError) => Effect.fail(e))
+  )
