@@ -56,9 +56,21 @@ export interface AppConfigShape {
     readonly mailboxCapacity: number
     /** Deliveries of a command before it is dead-lettered; also the MAILBOX consumers' max_deliver. */
     readonly maxDeliver: number
-    /** How often a node renews its partition leases and rebalances; leases expire after 15 s. */
+    /** How often a node renews its partition leases and rebalances; leases expire after ACTOR_LEASE_TTL_MS. */
     readonly leaseTickMillis: number
     readonly askTimeoutMillis: number
+  }
+  readonly actorRuntime: {
+    /** A lease not renewed for this long expires (the shards/nodes buckets' max-age); its holder stops earlier. */
+    readonly leaseTtlMillis: number
+    /** The MAILBOX partition consumers' ack_wait; held commands are kept alive with `working()`. */
+    readonly ackWaitMillis: number
+    /** Commands of one partition pulled and not yet acknowledged, at most (the consumer's max_ack_pending). */
+    readonly maxAckPending: number
+    /** Commands waiting in MAILBOX, at most: beyond it `send` fails at once with `MailboxFull` (503). */
+    readonly mailboxMaxMessages: number
+    /** Time limit of one hydrate, one command, one batch (each). */
+    readonly handlerTimeoutMillis: number
   }
   readonly feed: {
     /** Entries kept per home timeline in Redis. */
@@ -258,6 +270,13 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxDeliver: positiveInt("ACTOR_MAX_DELIVER", 5, 100),
     leaseTickMillis: positiveInt("ACTOR_LEASE_TICK_MS", 2000, 5000),
     askTimeoutMillis: positiveInt("ACTOR_ASK_TIMEOUT_MS", 2000, 60_000)
+  }),
+  actorRuntime: Config.all({
+    leaseTtlMillis: positiveInt("ACTOR_LEASE_TTL_MS", 15_000, 600_000),
+    ackWaitMillis: positiveInt("ACTOR_ACK_WAIT_MS", 30_000, 600_000),
+    maxAckPending: positiveInt("ACTOR_MAX_ACK_PENDING", 1024, 100_000),
+    mailboxMaxMessages: positiveInt("ACTOR_MAILBOX_MAX_MESSAGES", 1_000_000, 100_000_000),
+    handlerTimeoutMillis: positiveInt("ACTOR_HANDLER_TIMEOUT_MS", 30_000, 600_000)
   }),
   feed: Config.all({
     timelineCap: positiveInt("TIMELINE_CAP", 800, 10_000),

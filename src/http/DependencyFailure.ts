@@ -96,6 +96,8 @@ export const isBlobUnavailable = (error: unknown): boolean =>
 const byTag: Readonly<Record<string, Classifier>> = {
   SqlError: isSqlUnavailable,
   NatsError: () => true,
+  // MAILBOX full (ACTOR_MAILBOX_MAX_MESSAGES): refused at once, the caller may retry shortly
+  MailboxFull: () => true,
   // src/redis: a command that failed or timed out (Redis.call, and the Timelines store's own error)
   RedisError: () => true,
   RedisUnavailable: () => true,

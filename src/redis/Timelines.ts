@@ -14,6 +14,13 @@ import { Context, Effect, Layer } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Redis } from "./Redis.ts"
+import { FENCE_LUA, type Fenced, fenceKey, fencedReply } from "../actors/runtime/Fence.ts"
+
+/** Which partition epoch a write is made under (an actor's envelope has both). */
+export interface FenceToken {
+  readonly partition: number
+  readonly epoch: number
+}
 
 export const Sentinel = "~"
 
@@ -27,12 +34,16 @@ export class RedisUnavailable extends Error {
 }
 
 export interface TimelinesShape {
-  /** Adds one post to many timelines (one round trip); returns how many were touched. */
-  readonly insertMany: (userIds: ReadonlyArray<string>, entry: Entry) => Effect.Effect<number, RedisUnavailable>
-  readonly removeMany: (userIds: ReadonlyArray<string>, postId: string) => Effect.Effect<void, RedisUnavailable>
-  readonly removeFrom: (userId: string, postIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
+  /**
+   * The timeline actor's writes, each one fenced script (see `Fence.ts`): refused with `Fenced`
+   * when the partition has a newer owner than `fence.epoch`.
+   * Adds one post to many timelines (one round trip); returns how many were touched.
+   */
+  readonly insertMany: (fence: FenceToken, userIds: ReadonlyArray<string>, entry: Entry) => Effect.Effect<number, RedisUnavailable | Fenced>
+  readonly removeMany: (fence: FenceToken, userIds: ReadonlyArray<string>, postId: string) => Effect.Effect<void, RedisUnavailable | Fenced>
+  readonly removeFrom: (fence: FenceToken, userId: string, postIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable | Fenced>
   /** Adds entries and marks the timeline complete; `replace` clears it first. */
-  readonly fill: (userId: string, entries: ReadonlyArray<Entry>, replace: boolean) => Effect.Effect<void, RedisUnavailable>
+  readonly fill: (fence: FenceToken, userId: string, entries: ReadonlyArray<Entry>, replace: boolean) => Effect.Effect<void, RedisUnavailable | Fenced>
   readonly isComplete: (userId: string) => Effect.Effect<boolean, RedisUnavailable>
   readonly outboxInsert: (authorId: string, entry: Entry) => Effect.Effect<void, RedisUnavailable>
   readonly outboxRemove: (authorId: string, postId: string) => Effect.Effect<void, RedisUnavailable>
@@ -73,13 +84,27 @@ export type FeedRead =
 
 export class Timelines extends Context.Tag("Timelines")<Timelines, TimelinesShape>() {}
 
-const INSERT_LUA = `
-local cap = tonumber(ARGV[3])
-for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2])
+/** Fenced (KEYS[1], ARGV[1]); then the timelines KEYS[2..], the score, the id, the cap. */
+const INSERT_LUA = `${FENCE_LUA}
+local cap = tonumber(ARGV[4])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
 end
-return #KEYS`
+return #KEYS - 1`
+
+/** Fenced; KEYS[2] the timeline; ARGV[2] replace (1/0), ARGV[3] the cap, then score/id pairs. */
+const FILL_LUA = `${FENCE_LUA}
+if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end
+redis.call('ZADD', KEYS[2], -1, '~')
+for i = 4, #ARGV, 2 do redis.call('ZADD', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('ZREMRANGEBYRANK', KEYS[2], 1, -(tonumber(ARGV[3]) + 1))
+return 1`
+
+/** Fenced; KEYS[2] the timeline; ARGV[2..] the post ids. */
+const REMOVE_FROM_LUA = `${FENCE_LUA}
+for i = 2, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
+return 1`
 
 /**
  * `feed_new` at most once per user per second, and never lost to that limit. KEYS[1] is presence;
@@ -192,13 +217,16 @@ if #ids > 0 then
 end
 return out`
 
-const REMOVE_LUA = `
-for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
-return #KEYS`
+/** Fenced; the timelines KEYS[2..]; ARGV[2] the post id. */
+const REMOVE_LUA = `${FENCE_LUA}
+for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
+return #KEYS - 1`
 
 type Commands = IORedis & {
   tlInsert(numKeys: number, ...args: Array<string | number>): Promise<number>
   tlRemove(numKeys: number, ...args: Array<string | number>): Promise<number>
+  tlFill(numKeys: number, ...args: Array<string | number>): Promise<number>
+  tlRemoveFrom(numKeys: number, ...args: Array<string | number>): Promise<number>
   feedNew(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>
   feedRead(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number | null>>
 }
@@ -225,6 +253,8 @@ export const make = Effect.gen(function*() {
   // defineCommand prefixes KEYS and uses EVALSHA (EVAL once per connection)
   client.defineCommand("tlInsert", { lua: INSERT_LUA })
   client.defineCommand("tlRemove", { lua: REMOVE_LUA })
+  client.defineCommand("tlFill", { lua: FILL_LUA })
+  client.defineCommand("tlRemoveFrom", { lua: REMOVE_FROM_LUA })
   client.defineCommand("feedNew", { lua: FEED_NEW_LUA })
   client.defineCommand("feedRead", { lua: FEED_READ_LUA })
   const prefix = yield* Effect.map(Redis, (r) => r.prefix)
@@ -259,6 +289,13 @@ export const make = Effect.gen(function*() {
         })
       )
 
+  /** A fenced script: its FENCED reply as `Fenced`, anything else as `RedisUnavailable`. */
+  const fenced = <A>(f: FenceToken, call: () => Promise<A>): Effect.Effect<A, RedisUnavailable | Fenced> =>
+    Effect.tryPromise({
+      try: call,
+      catch: (e) => fencedReply(f.partition, f.epoch, e) ?? new RedisUnavailable(e instanceof Error ? e.message : String(e))
+    })
+
   const exec = (build: (m: ReturnType<IORedis["multi"]>) => unknown) =>
     run(async () => {
       const m = client.multi()
@@ -270,18 +307,22 @@ export const make = Effect.gen(function*() {
     })
 
   return Timelines.of({
-    insertMany: (userIds, entry) =>
-      userIds.length === 0 ? Effect.succeed(0) : run(() => commands.tlInsert(userIds.length, ...userIds.map(tlKey), entry.score, entry.id, cap)),
-    removeMany: (userIds, postId) =>
-      userIds.length === 0 ? Effect.void : run(() => commands.tlRemove(userIds.length, ...userIds.map(tlKey), postId)).pipe(Effect.asVoid),
-    removeFrom: (userId, postIds) => postIds.length === 0 ? Effect.void : run(() => client.zrem(tlKey(userId), ...postIds)).pipe(Effect.asVoid),
-    fill: (userId, entries, replace) =>
-      exec((m) => {
-        const key = tlKey(userId)
-        if (replace) m.del(key)
-        m.zadd(key, -1, Sentinel, ...entries.flatMap((e) => [e.score, e.id]))
-        m.zremrangebyrank(key, 1, -(cap + 1))
-      }).pipe(Effect.asVoid),
+    insertMany: (f, userIds, entry) =>
+      userIds.length === 0
+        ? Effect.succeed(0)
+        : fenced(f, () => commands.tlInsert(1 + userIds.length, fenceKey(f.partition), ...userIds.map(tlKey), f.epoch, entry.score, entry.id, cap)),
+    removeMany: (f, userIds, postId) =>
+      userIds.length === 0
+        ? Effect.void
+        : fenced(f, () => commands.tlRemove(1 + userIds.length, fenceKey(f.partition), ...userIds.map(tlKey), f.epoch, postId)).pipe(Effect.asVoid),
+    removeFrom: (f, userId, postIds) =>
+      postIds.length === 0
+        ? Effect.void
+        : fenced(f, () => commands.tlRemoveFrom(2, fenceKey(f.partition), tlKey(userId), f.epoch, ...postIds)).pipe(Effect.asVoid),
+    fill: (f, userId, entries, replace) =>
+      fenced(f, () =>
+        commands.tlFill(2, fenceKey(f.partition), tlKey(userId), f.epoch, replace ? 1 : 0, cap, ...entries.flatMap((e) => [e.score, e.id]))
+      ).pipe(Effect.asVoid),
     isComplete: (userId) => run(() => client.zscore(tlKey(userId), Sentinel)).pipe(Effect.map((s) => s !== null)),
     outboxInsert: (authorId, entry) =>
       exec((m) => {

@@ -23,14 +23,16 @@ export const StreamNames = {
   inbox: "INBOX"
 } as const
 
-/** The lease TTL of the `shards` and `nodes` buckets: a dead node's partitions move after this. */
-export const LeaseTtlMillis = 15_000
-
 export const BucketNames = { shards: "shards", nodes: "nodes" } as const
 
 export const ConsumerNames = {
   mediaWorker: "media-worker",
-  mailboxPartition: (partition: number) => `mbox-${partition}`,
+  /**
+   * A MAILBOX partition's consumer under one lease epoch (`mbox-<p>-<epoch>`): each new holder
+   * deletes the previous holder's consumer and creates its own, so a paused or cut-off old holder
+   * can pull nothing more (see `ActorHost.ts`). `mbox-<p>` is the name of earlier versions.
+   */
+  mailboxPartition: (partition: number, epoch?: number) => epoch === undefined ? `mbox-${partition}` : `mbox-${partition}-${epoch}`,
   /** Fans `ev.post.*` out to home timelines and celebrity outboxes. */
   timelineFanout: "timeline-fanout",
   /** Turns `ev.user.*` graph changes into timeline backfills and purges. */
@@ -43,7 +45,7 @@ export const ConsumerNames = {
 type StreamSpec = Omit<Partial<StreamConfig>, "name" | "subjects"> & { readonly name: string; readonly subjects: ReadonlyArray<string> }
 type ConsumerSpec = Partial<ConsumerConfig> & { readonly stream: string; readonly durable_name: string }
 
-export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
+export const streamSpecs = (partitions: number, limits: { readonly mailboxMaxMessages: number } = { mailboxMaxMessages: 1_000_000 }): ReadonlyArray<StreamSpec> => [
   {
     name: StreamNames.events,
     subjects: ["ev.>"],
@@ -60,6 +62,8 @@ export const streamSpecs = (partitions: number): ReadonlyArray<StreamSpec> => [
     duplicate_window: nanos(2 * 60 * 1000),
     storage: StorageType.File,
     max_msg_size: 1024 * 1024,
+    // full: `send` fails at once (MailboxFull, a 503) rather than piling up work nobody can do
+    max_msgs: limits.mailboxMaxMessages,
     discard: DiscardPolicy.New,
     // a partition key is part of the subject; `partitions` only documents the layout here
     description: `actor mailboxes, ${partitions} partitions`
@@ -125,15 +129,6 @@ export const consumerSpecs = (
     max_deliver: media.retryDelaysMillis.length + 1,
     filter_subject: "media.>"
   },
-  ...Array.from({ length: partitions }, (_, p): ConsumerSpec => ({
-    stream: StreamNames.mailbox,
-    durable_name: ConsumerNames.mailboxPartition(p),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-    max_deliver: actors.maxDeliver,
-    filter_subject: `mbox.*.${p}.>`
-  })),
   // events consumers start at the stream's end when first created: a new deployment does not
   // replay a week of history into timelines that are rebuilt from PostgreSQL anyway
   ...[
@@ -142,6 +137,27 @@ export const consumerSpecs = (
     [ConsumerNames.notifications, "ev.>"]
   ].map(([durable, filter]) => eventsConsumerSpec(durable!, filter!))
 ]
+
+/**
+ * The consumer of MAILBOX partition `p` under lease epoch `epoch`, created by the partition's
+ * holder (not at start): every command still in the work-queue stream — not yet acknowledged —
+ * delivered in stream order. Never redelivered on a timer while held (the holder sends
+ * `working()`); a failing command is retried in place, so `max_deliver` is unlimited here.
+ */
+export const mailboxConsumerSpec = (
+  p: number,
+  epoch: number,
+  runtime: { readonly ackWaitMillis: number; readonly maxAckPending: number }
+): ConsumerSpec => ({
+  stream: StreamNames.mailbox,
+  durable_name: ConsumerNames.mailboxPartition(p, epoch),
+  ack_policy: AckPolicy.Explicit,
+  deliver_policy: DeliverPolicy.All,
+  ack_wait: nanos(runtime.ackWaitMillis),
+  max_ack_pending: runtime.maxAckPending,
+  max_deliver: -1,
+  filter_subject: `mbox.*.${p}.>`
+})
 
 /** A durable EVENTS consumer of `filter` (consumed with `consumeEvents`). */
 export const eventsConsumerSpec = (durable: string, filter: string): ConsumerSpec => ({
@@ -223,13 +239,13 @@ const ensureBucket = (nats: NatsShape, name: string, ttlMillis: number) =>
 export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   const nats = yield* Nats
   const config = yield* AppConfig
-  yield* Effect.forEach(streamSpecs(config.actorPartitions), (s) => ensureStream(nats, s), { discard: true })
+  yield* Effect.forEach(streamSpecs(config.actorPartitions, config.actorRuntime), (s) => ensureStream(nats, s), { discard: true })
   yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media, config.actors), (c) => ensureConsumer(nats, c), {
     concurrency: 8,
     discard: true
   })
-  yield* ensureBucket(nats, BucketNames.shards, LeaseTtlMillis)
-  yield* ensureBucket(nats, BucketNames.nodes, LeaseTtlMillis)
+  yield* ensureBucket(nats, BucketNames.shards, config.actorRuntime.leaseTtlMillis)
+  yield* ensureBucket(nats, BucketNames.nodes, config.actorRuntime.leaseTtlMillis)
   yield* Effect.logInfo("jetstream topology ready")
 })
 

@@ -30,11 +30,18 @@ export class ActorUnavailable extends Data.TaggedError("ActorUnavailable")<{
   }
 }
 
+/** MAILBOX is full (ACTOR_MAILBOX_MAX_MESSAGES): refused at once; callers answer 503. */
+export class MailboxFull extends Data.TaggedError("MailboxFull")<{ readonly kind: string; readonly key: string }> {
+  override get message() {
+    return `actor mailboxes are full; ${this.kind}:${this.key} cannot take a command now`
+  }
+}
+
 export interface ActorsShape {
   readonly partitions: number
   readonly partitionOf: (key: string) => number
-  readonly send: <K extends AnyKind>(kind: K, key: string, command: CommandOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError>
-  readonly sendBatch: <K extends AnyKind>(kind: K, partition: number, batch: BatchOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError>
+  readonly send: <K extends AnyKind>(kind: K, key: string, command: CommandOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError | MailboxFull>
+  readonly sendBatch: <K extends AnyKind>(kind: K, partition: number, batch: BatchOf<K>, options?: { readonly msgId?: string }) => Effect.Effect<void, NatsError | MailboxFull>
   readonly ask: <K extends AnyKind>(kind: K, key: string, query: QueryOf<K>, options?: { readonly timeoutMillis?: number }) => Effect.Effect<unknown, ActorUnavailable>
 }
 
@@ -50,11 +57,14 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const partitions = config.actorPartitions
 
-  const publish = (subject: string, json: unknown, msgId: string | undefined) =>
+  const publish = (subject: string, json: unknown, msgId: string | undefined, kind: string, key: string) =>
     Effect.tryPromise({
       try: () =>
         nats.js.publish(nats.subject(subject), encoder.encode(JSON.stringify(json)), { msgID: msgId ?? crypto.randomUUID() }),
-      catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
+      catch: (cause) =>
+        /maximum messages|maximum bytes|resource limits/i.test(cause instanceof Error ? cause.message : String(cause))
+          ? new MailboxFull({ kind, key })
+          : new NatsError({ op: `publish ${subject}`, cause })
     }).pipe(Effect.asVoid)
 
   const encode = <A, I>(schema: Schema.Schema<A, I> | undefined, value: A, what: string) =>
@@ -64,13 +74,13 @@ export const make = Effect.gen(function*() {
     Effect.suspend(() => {
       if (!isValidKey(key)) return Effect.dieMessage(`invalid actor key ${JSON.stringify(key)}`)
       return encode((k as AnySchemas).command, command, "command").pipe(
-        Effect.flatMap((json) => publish(mailboxSubject(k.name, partitionOf(key, partitions), key), json, options?.msgId))
+        Effect.flatMap((json) => publish(mailboxSubject(k.name, partitionOf(key, partitions), key), json, options?.msgId, k.name, key))
       )
     })
 
   const sendBatch: ActorsShape["sendBatch"] = (k, partition, batch, options) =>
     encode((k as AnySchemas).batch, batch, "batch").pipe(
-      Effect.flatMap((json) => publish(mailboxSubject(k.name, partition, BatchKey), json, options?.msgId))
+      Effect.flatMap((json) => publish(mailboxSubject(k.name, partition, BatchKey), json, options?.msgId, k.name, BatchKey))
     )
 
   const ask: ActorsShape["ask"] = (k, key, query, options) =>

@@ -1,69 +1,118 @@
 /**
- * Partition leases in the `shards` KV bucket, nodes' heartbeats in `nodes`.
+ * Partition leases in the `shards` KV bucket, nodes' heartbeats in `nodes` (both with a max-age of
+ * ACTOR_LEASE_TTL_MS: an entry not rewritten within it is removed by the server).
  *
- * Every tick a node (1) writes its heartbeat, (2) renews each lease it holds by compare-and-set on
- * the entry's revision — a failed renewal means the lease was lost and the partition is stopped at
- * once, (3) computes its even share of the live nodes (sorted by id, so every node computes the
- * same split), releases extras (drained first, then deleted by revision) and (4) takes free
- * partitions: absent, deleted, or not renewed within the TTL (taken over by CAS on the stale
- * revision). Both buckets are watched, so a tick reads nothing; entries removed by the buckets'
- * max-age send no event, which is why staleness is judged from each entry's server timestamp.
+ * Three fibers, none waiting on another:
+ *
+ * - **renewal** — every tick: the heartbeat, then every held lease renewed by compare-and-set on
+ *   its revision, all at once and each with its own timeout. A refused CAS means another node holds
+ *   the lease: the partition is fenced at once. A timeout or error changes nothing: the watchdog
+ *   decides. A lease being released is renewed until it is released.
+ * - **watchdog** — every 100 ms: a lease whose last successful renewal was *sent* longer ago than
+ *   the TTL minus a margin (on the monotonic clock) is given up and its partition fenced (its
+ *   actors interrupted, its pull stopped), whatever else the node is doing. The server judges
+ *   expiry from when it *stored* that renewal, later than it was sent: the node stops first.
+ * - **balance** — every tick: the node's even share of the live nodes; extras released (each on its
+ *   own fiber: drained, then deleted by revision), free partitions taken. Whether a partition is
+ *   free is read from the server, not from a watch mirror — a mirror keeps entries the bucket's
+ *   max-age removed (NATS 2.9 sends watchers nothing on expiry): absent, deleted or purged means
+ *   free (`create`, which succeeds only if nobody wrote it meanwhile); present means held.
+ *
+ * Every decision is logged with the partition and epoch: acquired, renewed late, lost, taken over
+ * (a partition last held by a node that is gone), released, fenced by the watchdog.
  * On shutdown every lease is drained and released, so the other nodes take over on their next tick.
  */
-import { Kvm, type KV, type KvEntry } from "@nats-io/kv"
-import { Effect, Fiber, Ref, Schedule, type Scope } from "effect"
+import { Kvm, type KV } from "@nats-io/kv"
+import { Duration, Effect, Fiber, FiberMap, Option, Schedule, type Scope } from "effect"
 import { Nats, NatsError } from "../../streams/Nats.ts"
-import { BucketNames, LeaseTtlMillis } from "../../streams/Topology.ts"
+import { BucketNames } from "../../streams/Topology.ts"
 
 export interface ShardsOptions {
   readonly nodeId: string
   readonly partitions: number
   readonly tickMillis: number
-  /** Starts consuming a partition just leased. */
-  readonly acquired: (partition: number) => Effect.Effect<void>
-  /** Stops a partition and waits for its in-flight commands (lease lost, rebalanced or shutting down). */
-  readonly released: (partition: number) => Effect.Effect<void>
+  readonly ttlMillis: number
+  /**
+   * Starts a partition just leased (raises its fence, resets its consumer, starts pulling) and
+   * returns the epoch it runs under. A failure gives the lease back.
+   */
+  readonly start: (partition: number, revision: number) => Effect.Effect<number, unknown>
+  /**
+   * Stops a partition: `drain` lets what was pulled finish (a release), `fence` interrupts at once
+   * (a lease lost or expired). Must be bounded in time.
+   */
+  readonly stop: (partition: number, how: "drain" | "fence") => Effect.Effect<void>
+}
+
+export interface LeaseView {
+  readonly partition: number
+  readonly epoch: number
+  readonly revision: number
+  readonly state: Lease["state"]
+  readonly sinceRenewalMillis: number
 }
 
 export interface ShardsShape {
   readonly owned: Effect.Effect<ReadonlyArray<number>>
+  readonly leases: Effect.Effect<ReadonlyArray<LeaseView>>
   readonly liveNodes: Effect.Effect<ReadonlyArray<string>>
+  /** Whether `partition` is held under `epoch` and its deadline has not passed (checked before every command). */
+  readonly valid: (partition: number, epoch: number) => boolean
+  /** The partition's runtime stopped it (a store refused its epoch): give the lease up. */
+  readonly lost: (partition: number, epoch: number, why: string) => Effect.Effect<void>
 }
 
-interface Seen {
-  readonly value: string
-  readonly revision: number
-  readonly created: number
-  readonly deleted: boolean
+interface Lease {
+  readonly partition: number
+  revision: number
+  epoch: number
+  /** performance.now() when the last successful renewal (or the acquisition) was sent. */
+  renewedAt: number
+  state: "starting" | "active" | "releasing"
 }
 
 const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
 
 const leaseKey = (p: number) => `partition.${p}`
 
-/** Mirrors a bucket into a map from a watch, read by a detached loop. */
-const mirror = (kv: KV, name: string) =>
-  Effect.gen(function*() {
-    const seen = new Map<string, Seen>()
-    const iterator = yield* Effect.acquireRelease(
-      call(`watch ${name}`, () => kv.watch()),
-      (it) => Effect.sync(() => it.stop())
-    )
-    const record = (e: KvEntry) =>
-      seen.set(e.key, { value: e.string(), revision: e.revision, created: e.created.getTime(), deleted: e.operation !== "PUT" })
-    void (async () => {
-      try {
-        for await (const entry of iterator) record(entry)
-      } catch {
-        // the iterator ends with the connection; the node's ticks fail and it stops owning anything
-      }
-    })()
-    return { seen, record }
-  })
-
 /** The share of `partitions` for the node at `index` among `count` nodes. */
 export const shareOf = (partitions: number, count: number, index: number) =>
   Math.floor(partitions / count) + (index < partitions % count ? 1 : 0)
+
+/** How long before the TTL a node stops using a lease it could not renew. */
+export const fenceMargin = (ttlMillis: number, tickMillis: number) => Math.max(tickMillis, Math.floor(ttlMillis / 4))
+
+interface Holder {
+  readonly node: string
+  readonly incarnation: string
+}
+
+const parseHolder = (value: string): Holder | undefined => {
+  try {
+    const h = JSON.parse(value) as Partial<Holder>
+    return typeof h.node === "string" && typeof h.incarnation === "string" ? { node: h.node, incarnation: h.incarnation } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Heartbeats of the live nodes, from a watch (used only to split partitions, never for safety). */
+const watchNodes = (kv: KV) =>
+  Effect.gen(function*() {
+    const seen = new Map<string, number>()
+    const iterator = yield* Effect.acquireRelease(call("watch nodes", () => kv.watch()), (it) => Effect.sync(() => it.stop()))
+    void (async () => {
+      try {
+        for await (const e of iterator) {
+          if (e.operation === "PUT") seen.set(e.key, e.created.getTime())
+          else seen.delete(e.key)
+        }
+      } catch {
+        // ends with the connection
+      }
+    })()
+    return seen
+  })
 
 export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsError, Nats | Scope.Scope> =>
   Effect.gen(function*() {
@@ -71,98 +120,175 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
     const kvm = new Kvm(nats.js)
     const shards = yield* call("kv shards", () => kvm.open(nats.name(BucketNames.shards)))
     const nodes = yield* call("kv nodes", () => kvm.open(nats.name(BucketNames.nodes)))
-    const leases = yield* mirror(shards, "shards")
-    const heartbeats = yield* mirror(nodes, "nodes")
-    /** partition → revision of our lease */
-    const owned = new Map<number, number>()
-    const stopping = yield* Ref.make(false)
-    const me = options.nodeId
+    const heartbeats = yield* watchNodes(nodes)
+    const me: Holder = { node: options.nodeId, incarnation: crypto.randomUUID() }
+    const myValue = JSON.stringify(me)
+    const { partitions, tickMillis, ttlMillis } = options
+    const margin = fenceMargin(ttlMillis, tickMillis)
+    const callTimeout = Duration.millis(Math.max(250, Math.min(tickMillis, margin / 2)))
+    const leases = new Map<number, Lease>()
+    // one fiber per partition being started, released or fenced: never two at once for a partition
+    const transitions = yield* FiberMap.make<number>()
+    let stopping = false
 
-    const fresh = (s: Seen | undefined, now: number) => s !== undefined && !s.deleted && now - s.created < LeaseTtlMillis
+    const bounded = <A>(op: string, f: () => Promise<A>) =>
+      call(op, f).pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout: () => new NatsError({ op, cause: new Error("timed out") }) }))
 
-    const liveNodes = (now: number) => {
-      const live = new Set([me])
-      for (const [id, s] of heartbeats.seen) if (fresh(s, now)) live.add(id)
+    const liveNodes = () => {
+      const now = Date.now()
+      const live = new Set([me.node])
+      for (const [id, at] of heartbeats) if (now - at < ttlMillis) live.add(id)
       return [...live].sort()
     }
 
-    const release = (p: number, deleteLease: boolean) =>
+    const log = (message: string, lease: { partition: number; epoch: number; revision?: number }, extra: Record<string, unknown> = {}) =>
+      Effect.logInfo(message).pipe(Effect.annotateLogs({ partition: lease.partition, epoch: lease.epoch, ...(lease.revision === undefined ? {} : { revision: lease.revision }), ...extra }))
+
+    /** Stops a partition at once (lease lost or expired); the lease is not deleted: it is not ours. */
+    const fence = (lease: Lease, why: string) =>
       Effect.gen(function*() {
-        const revision = owned.get(p)
-        owned.delete(p)
-        yield* options.released(p)
-        if (deleteLease && revision !== undefined) {
-          // by revision, so a lease someone else took meanwhile is left alone; a renewal cut short
-          // (the tick interrupted at shutdown) may have moved our revision: look it up once more
-          const ours = call(`lease ${p}`, () => shards.get(leaseKey(p))).pipe(
-            Effect.flatMap((e) =>
-              e !== null && e.operation === "PUT" && e.string() === me
-                ? call(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: e.revision }))
-                : Effect.void
-            )
-          )
-          yield* call(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: revision })).pipe(
-            Effect.orElse(() => ours),
-            Effect.catchAll((e) => Effect.logWarning(`lease ${p} not released cleanly; it will expire`, e))
-          )
-        }
+        if (leases.get(lease.partition) !== lease) return
+        leases.delete(lease.partition)
+        yield* Effect.logWarning(`lease ${why}; partition fenced`).pipe(Effect.annotateLogs({ partition: lease.partition, epoch: lease.epoch }))
+        yield* FiberMap.run(transitions, lease.partition, options.stop(lease.partition, "fence"))
       })
 
-    const tick = Effect.gen(function*() {
-      if (yield* Ref.get(stopping)) return
-      const now = Date.now()
-      yield* call("heartbeat", () => nodes.put(me, JSON.stringify({ at: now })))
+    /** Drains a partition and deletes its lease by revision (renewed meanwhile by the renewal fiber). */
+    const release = (lease: Lease) =>
+      Effect.gen(function*() {
+        lease.state = "releasing"
+        yield* options.stop(lease.partition, "drain")
+        if (leases.get(lease.partition) !== lease) return
+        leases.delete(lease.partition)
+        yield* bounded(`release ${lease.partition}`, () => shards.delete(leaseKey(lease.partition), { previousSeq: lease.revision })).pipe(
+          Effect.retry(Schedule.recurs(2)),
+          Effect.matchEffect({
+            onFailure: (e) => Effect.logWarning(`lease ${lease.partition} not released cleanly; it will expire`, e),
+            onSuccess: () => log("lease released", lease)
+          })
+        )
+      })
 
-      // renew what we hold; a lost CAS means someone else holds it now
-      for (const [p, revision] of [...owned]) {
-        const renewed = yield* call(`renew ${p}`, () => shards.update(leaseKey(p), me, revision)).pipe(Effect.option)
-        if (renewed._tag === "Some") owned.set(p, renewed.value)
-        else {
-          yield* Effect.logWarning(`lease on partition ${p} lost`)
-          yield* release(p, false)
+    const acquire = (p: number) =>
+      Effect.gen(function*() {
+        const current = yield* bounded(`lease ${p}`, () => shards.get(leaseKey(p)))
+        if (current !== null && current.operation === "PUT") return
+        const sentAt = performance.now()
+        const revision = yield* bounded(`acquire ${p}`, () => shards.create(leaseKey(p), myValue)).pipe(Effect.option)
+        if (Option.isNone(revision)) return
+        const lease: Lease = { partition: p, revision: revision.value, epoch: 0, renewedAt: sentAt, state: "starting" }
+        leases.set(p, lease)
+        const previous = current === null ? undefined : parseHolder(current.string())
+        const started = yield* Effect.exit(options.start(p, revision.value))
+        if (started._tag === "Failure") {
+          yield* Effect.logWarning(`partition ${p} could not start; lease given back`, started.cause)
+          yield* options.stop(p, "fence")
+          if (leases.get(p) === lease) {
+            leases.delete(p)
+            yield* bounded(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: lease.revision })).pipe(Effect.ignore)
+          }
+          return
         }
-      }
+        if (leases.get(p) !== lease) return
+        lease.epoch = started.value
+        lease.state = "active"
+        yield* log(previous !== undefined && previous.incarnation !== me.incarnation ? "lease taken over" : "lease acquired", lease, {
+          ...(previous === undefined ? {} : { from: previous.node })
+        })
+      })
 
-      const live = liveNodes(now)
-      const target = shareOf(options.partitions, live.length, live.indexOf(me))
-      // give back extras, highest partitions first
-      const extras = [...owned.keys()].sort((a, b) => b - a).slice(0, Math.max(0, owned.size - target))
-      yield* Effect.forEach(extras, (p) => release(p, true), { concurrency: "unbounded", discard: true })
+    const renewOne = (lease: Lease) =>
+      Effect.gen(function*() {
+        const sentAt = performance.now()
+        const result = yield* bounded(`renew ${lease.partition}`, () => shards.update(leaseKey(lease.partition), myValue, lease.revision)).pipe(Effect.either)
+        if (leases.get(lease.partition) !== lease) return
+        if (result._tag === "Right") {
+          const late = sentAt - lease.renewedAt > 2 * tickMillis
+          lease.revision = result.right
+          if (late) yield* log("lease renewed late", lease, { sinceLastMillis: Math.round(sentAt - lease.renewedAt) })
+          lease.renewedAt = sentAt
+          return
+        }
+        const cause = result.left.cause as { code?: unknown; message?: unknown } | undefined
+        const refused = typeof cause?.message === "string" && /wrong last sequence/i.test(cause.message)
+        if (refused) yield* fence(lease, "lost (renewal refused: another node holds it)")
+      })
 
-      // take free partitions, starting from an offset so nodes do not all race for the same ones
-      const start = Math.floor((live.indexOf(me) * options.partitions) / live.length)
-      for (let i = 0; i < options.partitions && owned.size < target; i++) {
-        const p = (start + i) % options.partitions
-        if (owned.has(p)) continue
-        const current = leases.seen.get(leaseKey(p))
-        if (fresh(current, now)) continue
-        const acquire = current === undefined || current.deleted
-          ? call(`acquire ${p}`, () => shards.create(leaseKey(p), me))
-          : call(`take over ${p}`, () => shards.update(leaseKey(p), me, current.revision))
-        const revision = yield* Effect.option(acquire)
-        if (revision._tag === "None") continue
-        owned.set(p, revision.value)
-        yield* options.acquired(p)
+    const renewal = Effect.gen(function*() {
+      yield* bounded("heartbeat", () => nodes.put(me.node, JSON.stringify({ at: Date.now(), incarnation: me.incarnation }))).pipe(Effect.ignore)
+      yield* Effect.forEach([...leases.values()], renewOne, { concurrency: "unbounded", discard: true })
+    })
+
+    const watchdog = Effect.gen(function*() {
+      const now = performance.now()
+      for (const lease of [...leases.values()]) {
+        if (now - lease.renewedAt > ttlMillis - margin) yield* fence(lease, `not renewed for ${Math.round(now - lease.renewedAt)} ms (expired locally)`)
       }
     })
 
-    const ticking = yield* tick.pipe(
-      Effect.catchAll((e) => Effect.logWarning("shard tick failed", e)),
-      Effect.repeat(Schedule.spaced(options.tickMillis)),
-      Effect.forkDaemon
-    )
+    const balance = Effect.gen(function*() {
+      if (stopping) return
+      const live = liveNodes()
+      const index = live.indexOf(me.node)
+      const target = shareOf(partitions, live.length, index)
+      const held = [...leases.values()].filter((l) => l.state !== "releasing")
+      // give back extras, highest partitions first, each on its own fiber
+      const extras = held.filter((l) => l.state === "active").sort((a, b) => b.partition - a.partition).slice(0, Math.max(0, held.length - target))
+      for (const lease of extras) yield* FiberMap.run(transitions, lease.partition, release(lease))
+      const want = target - held.length
+      if (want <= 0) return
+      // look at free partitions from an offset, so nodes do not all race for the same ones
+      const start = Math.floor((index * partitions) / live.length)
+      const candidates: Array<number> = []
+      for (let i = 0; i < partitions && candidates.length < want; i++) {
+        const p = (start + i) % partitions
+        if (!leases.has(p) && !(yield* FiberMap.has(transitions, p))) candidates.push(p)
+      }
+      yield* Effect.forEach(candidates, (p) => acquire(p).pipe(Effect.catchAll(() => Effect.void)), { concurrency: 8, discard: true })
+    })
+
+    const loop = (name: string, body: Effect.Effect<void, unknown>, every: number) =>
+      body.pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning(`shards ${name} failed`, cause)),
+        Effect.repeat(Schedule.spaced(Duration.millis(every))),
+        Effect.forkDaemon
+      )
+
+    const fibers = [
+      yield* loop("renewal", renewal, tickMillis),
+      yield* loop("watchdog", watchdog, 100),
+      yield* loop("balance", balance, tickMillis)
+    ]
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        yield* Ref.set(stopping, true)
-        yield* Fiber.interrupt(ticking)
-        yield* Effect.forEach([...owned.keys()], (p) => release(p, true), { discard: true, concurrency: "unbounded" })
-        yield* call("leave", () => nodes.delete(me)).pipe(Effect.ignore)
+        stopping = true
+        yield* Fiber.interrupt(fibers[2]!)
+        yield* FiberMap.clear(transitions)
+        // the renewal fiber keeps the leases alive while they drain
+        yield* Effect.forEach([...leases.values()], release, { concurrency: "unbounded", discard: true })
+        yield* Fiber.interruptAll(fibers)
+        yield* bounded("leave", () => nodes.delete(me.node)).pipe(Effect.ignore)
       })
     )
 
     return {
-      owned: Effect.sync(() => [...owned.keys()].sort((a, b) => a - b)),
-      liveNodes: Effect.sync(() => liveNodes(Date.now()))
+      owned: Effect.sync(() => [...leases.values()].filter((l) => l.state !== "starting").map((l) => l.partition).sort((a, b) => a - b)),
+      leases: Effect.sync(() => {
+        const now = performance.now()
+        return [...leases.values()].map((l) => ({ partition: l.partition, epoch: l.epoch, revision: l.revision, state: l.state, sinceRenewalMillis: Math.round(now - l.renewedAt) }))
+      }),
+      liveNodes: Effect.sync(liveNodes),
+      valid: (partition, epoch) => {
+        const lease = leases.get(partition)
+        // while starting, the epoch is not known here yet: the run being started is the only one
+        return lease !== undefined && (lease.state === "starting" || lease.epoch === epoch) &&
+          performance.now() - lease.renewedAt <= ttlMillis - margin
+      },
+      lost: (partition, epoch, why) =>
+        Effect.suspend(() => {
+          const lease = leases.get(partition)
+          return lease !== undefined && (lease.state === "starting" || lease.epoch === epoch) ? fence(lease, why) : Effect.void
+        })
     }
   })

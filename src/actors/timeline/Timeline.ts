@@ -10,7 +10,7 @@ import { Duration, Effect, FiberSet } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import { TimelineProtocol } from "../../domain/Timeline.ts"
-import { type FeedNewDue, type RedisUnavailable, Timelines } from "../../redis/Timelines.ts"
+import { type FeedNewDue, type FenceToken, type RedisUnavailable, Timelines } from "../../redis/Timelines.ts"
 import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
 
@@ -57,22 +57,22 @@ export const make = Effect.gen(function*() {
   const announce = (batch: { readonly userIds: ReadonlyArray<string>; readonly postId: string }) =>
     announceDue(timelines.feedNewTargets(batch.userIds, batch.postId))
 
-  const rebuild = (userId: string, replace: boolean) =>
-    Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(userId, entries, replace))
+  const rebuild = (fence: FenceToken, userId: string, replace: boolean) =>
+    Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(fence, userId, entries, replace))
 
   return behaviour({
     kind: TimelineKind,
-    hydrate: (userId) =>
+    hydrate: (userId, envelope) =>
       Effect.gen(function*() {
         const complete = yield* timelines.isComplete(userId)
-        if (!complete) yield* rebuild(userId, false)
+        if (!complete) yield* rebuild(envelope, userId, false)
         return { userId, rebuilds: complete ? 0 : 1, backfills: 0, purges: 0 } satisfies State
       }),
-    receive: (state: State, command) =>
+    receive: (state: State, command, envelope) =>
       Effect.gen(function*() {
         switch (command._tag) {
           case "Rebuild": {
-            if (command.force || !(yield* timelines.isComplete(state.userId))) yield* rebuild(state.userId, command.force)
+            if (command.force || !(yield* timelines.isComplete(state.userId))) yield* rebuild(envelope, state.userId, command.force)
             return { ...state, rebuilds: state.rebuilds + 1 }
           }
           case "Backfill": {
@@ -80,29 +80,36 @@ export const make = Effect.gen(function*() {
             // a celebrity's posts are merged from their outbox at read time
             if (author !== undefined && author.followerCount < threshold) {
               const recent = yield* repo.authorRecent(command.authorId, 50)
-              yield* timelines.fill(state.userId, recent, false)
+              yield* timelines.fill(envelope, state.userId, recent, false)
             }
             return { ...state, backfills: state.backfills + 1 }
           }
           case "Purge": {
             const theirs = yield* repo.authorRecent(command.authorId, cap)
-            yield* timelines.removeFrom(state.userId, theirs.map((e) => e.id))
+            yield* timelines.removeFrom(envelope, state.userId, theirs.map((e) => e.id))
             return { ...state, purges: state.purges + 1 }
           }
           case "Remove": {
-            yield* timelines.removeFrom(state.userId, command.postIds)
+            yield* timelines.removeFrom(envelope, state.userId, command.postIds)
             return state
           }
         }
       }),
     batch: {
       commutative: true,
-      receive: (batch) =>
+      // adding or removing one post id is idempotent and lands at its score whatever ran before,
+      // so it may run alongside the users' own commands. Not commutative with one of them: a
+      // purge of an author racing the fan-out of that author's post (the follow ended while the
+      // fan-out read the followers); the feed read path filters unfollowed authors' posts.
+      receive: (batch, envelope) =>
         batch._tag === "InsertBatch"
-          ? Effect.zipRight(timelines.insertMany(batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
-          : timelines.removeMany(batch.userIds, batch.postId)
+          ? Effect.zipRight(timelines.insertMany(envelope, batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
+          : timelines.removeMany(envelope, batch.userIds, batch.postId)
     },
     answer: (state: State) => Effect.map(timelines.isComplete(state.userId), (complete) => ({ ...state, complete })),
+    // a read-only question: no need to wake (and rebuild) an actor to answer it
+    answerCold: (userId: string) =>
+      Effect.map(timelines.isComplete(userId), (complete) => ({ userId, rebuilds: 0, backfills: 0, purges: 0, complete })),
     describe: (state: State) => state
   })
 })
