@@ -128,7 +128,9 @@ describe("actor runtime", () => {
         const record = letter!.json<{ key: string; deliveries: number; payload: { id: string } }>()
         assert.strictEqual(record.key, "poisoned")
         assert.strictEqual(record.payload.id, "p1")
+        // retried in place: three attempts, then the key's next command — after, never before
         assert.strictEqual(record.deliveries, 3)
+        yield* until(Effect.sync(() => invocations.get("p2") ?? 0), (n) => n === 1)
         assert.strictEqual(invocations.get("p2"), 1)
 
         // passivation after the idle timeout, then rehydration from Redis on the next message
