@@ -8,10 +8,20 @@ import { assert, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Logger, LogLevel } from "effect"
 import { WorkerNodeLive } from "../src/App.ts"
 import { OutboxRepo } from "../src/db/Outbox.ts"
+import { PostSaved } from "../src/domain/DomainEvents.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
 import { TestConfig } from "./support/harness.ts"
 import { privateNats } from "./support/servers.ts"
+
+/** Each widget's event stands in as a `post.saved` of its own post id: no consumer acts on it. */
+const saver = crypto.randomUUID()
+const postIds = new Map<string, string>()
+const widgetEvent = (name: string) => {
+  const postId = crypto.randomUUID()
+  postIds.set(postId, name)
+  return PostSaved.make({ postId, userId: saver })
+}
 
 /** A domain write: one row and its event, in one transaction. */
 const createWidget = (name: string) =>
@@ -21,7 +31,7 @@ const createWidget = (name: string) =>
     return yield* sql.withTransaction(
       Effect.gen(function*() {
         yield* sql`INSERT INTO widgets (name) VALUES (${name})`
-        return yield* outbox.append("widget.created", { name })
+        return yield* outbox.append(widgetEvent(name))
       })
     )
   })
@@ -32,8 +42,8 @@ const streamEvents = Effect.gen(function*() {
   const events: Array<{ id: string; msgId: string | undefined; name: string }> = []
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const msg = yield* Effect.promise(() => nats.jsm.streams.getMessage(nats.name(StreamNames.events), { seq }))
-    const body = msg!.json<{ id: string; payload: { name: string } }>()
-    events.push({ id: body.id, msgId: msg!.header.get("Nats-Msg-Id") || undefined, name: body.payload.name })
+    const body = msg!.json<{ id: string; payload: { postId: string } }>()
+    events.push({ id: body.id, msgId: msg!.header.get("Nats-Msg-Id") || undefined, name: postIds.get(body.payload.postId) ?? "?" })
   }
   return events
 })
@@ -102,7 +112,7 @@ it.scopedLive("a rolled-back write leaves neither its row nor its event; append 
       const pending = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox`
       assert.strictEqual(pending[0]!.n, 0)
 
-      const outside = yield* outbox.append("widget.created", { name: "loose" }).pipe(Effect.exit)
+      const outside = yield* outbox.append(widgetEvent("loose")).pipe(Effect.exit)
       assert.isTrue(Exit.isFailure(outside))
       yield* createWidget("kept")
       const events = yield* waitForEvents(1)

@@ -51,8 +51,8 @@ export class GraphRepo extends Context.Tag("GraphRepo")<GraphRepo, {
   readonly cancelRequest: (requesterId: string, targetId: string) => Effect.Effect<boolean>
   /** Removes a request addressed to `targetId`; its requester when it existed. */
   readonly takeRequest: (requestId: string, targetId: string) => Effect.Effect<Option.Option<string>>
-  /** Turns every pending request to `targetId` into a follow; the approved requesters. */
-  readonly approveAll: (targetId: string) => Effect.Effect<ReadonlyArray<string>>
+  /** Turns every pending request to `targetId` into a follow; the approved requesters and their requests. */
+  readonly approveAll: (targetId: string) => Effect.Effect<ReadonlyArray<{ readonly followerId: string; readonly requestId: string }>>
   readonly requests: (targetId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<RequestRow>>
   /** Blocks and removes follows and requests both ways; the follow edges removed. */
   readonly block: (blockerId: string, blockedId: string) => Effect.Effect<{ readonly created: boolean }>
@@ -172,9 +172,9 @@ export const make = Effect.gen(function*() {
         DELETE FROM follow_requests WHERE id = ${requestId} AND target_id = ${targetId}
         RETURNING requester_id::text`.pipe(Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (r) => r.requesterId)), Effect.orDie),
     approveAll: (targetId) =>
-      sql<{ followerId: string }>`
+      sql<{ followerId: string; requestId: string }>`
         WITH del AS (
-          DELETE FROM follow_requests WHERE target_id = ${targetId} RETURNING requester_id
+          DELETE FROM follow_requests WHERE target_id = ${targetId} RETURNING id, requester_id
         ), ins AS (
           INSERT INTO follows (follower_id, followee_id) SELECT requester_id, ${targetId} FROM del
           ON CONFLICT DO NOTHING RETURNING follower_id
@@ -183,7 +183,7 @@ export const make = Effect.gen(function*() {
         ), f AS (
           UPDATE users SET following_count = following_count + 1 WHERE id IN (SELECT follower_id FROM ins)
         )
-        SELECT follower_id::text FROM ins`.pipe(Effect.map((rows) => rows.map((r) => r.followerId)), Effect.orDie),
+        SELECT ins.follower_id::text, del.id::text AS request_id FROM ins JOIN del ON del.requester_id = ins.follower_id`.pipe(Effect.orDie),
     requests: (targetId, after, limit) =>
       sql<RequestRow>`
         SELECT ${card}, r.id::text AS request_id, r.created_at

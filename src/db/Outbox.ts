@@ -1,11 +1,13 @@
 /**
- * Outbox rows: written by domain writes inside their own transaction, read in id order by the relay.
+ * Outbox rows: written by domain writes inside their own transaction, read by the relay in id order
+ * among the committed ones (OutboxRelay.ts says what order that gives).
  * `append` refuses to run outside a transaction — an event without its write (or a write without
  * its event) is exactly what the outbox exists to prevent.
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import { EventEnvelope, eventSubject } from "../domain/Events.ts"
+import { type DomainEvent, envelopeOf } from "../domain/DomainEvents.ts"
+import { type EventEnvelope, eventSubject } from "../domain/Events.ts"
 
 export interface OutboxRow {
   readonly id: string
@@ -19,7 +21,8 @@ export const NOTIFY_CHANNEL = "aperture_outbox"
 const RELAY_LOCK = 0x4150_4f42 // "APOB"
 
 export class OutboxRepo extends Context.Tag("OutboxRepo")<OutboxRepo, {
-  readonly append: (type: string, payload: unknown) => Effect.Effect<EventEnvelope>
+  /** A domain event (DomainEvents.ts), in its envelope, published on `ev.<type>`. */
+  readonly append: (event: DomainEvent) => Effect.Effect<EventEnvelope>
   /**
    * A command rather than an event (a media job): published as-is to `subject` with `id` as its
    * Nats-Msg-Id, so enqueueing the same job twice delivers it once.
@@ -43,17 +46,12 @@ const requireTransaction = (what: string) =>
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
 
-  const append = Effect.fn("Outbox.append")(function*(type: string, payload: unknown) {
-    yield* requireTransaction(`Outbox.append(${type})`)
-    const event = new EventEnvelope({
-      id: crypto.randomUUID(),
-      type,
-      occurredAt: new Date().toISOString(),
-      payload
-    })
+  const append = Effect.fn("Outbox.append")(function*(domainEvent: DomainEvent) {
+    yield* requireTransaction(`Outbox.append(${domainEvent.type})`)
+    const event = envelopeOf(domainEvent, { id: crypto.randomUUID(), occurredAt: new Date().toISOString() })
     yield* sql`
       INSERT INTO outbox (event_id, subject, payload)
-      VALUES (${event.id}, ${eventSubject(type)}, ${JSON.stringify(event)}::jsonb)`
+      VALUES (${event.id}, ${eventSubject(event.type)}, ${JSON.stringify(event)}::jsonb)`
     // delivered at commit, dropped on rollback: wakes the relay without polling
     // a non-empty payload: @effect/sql-pg's listen drops notifications whose payload is empty
     yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '1')`

@@ -13,6 +13,7 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { PostFailed, PostPublished } from "../domain/DomainEvents.ts"
 import { DeadLetter, MediaJob } from "../domain/Media.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
@@ -74,7 +75,7 @@ export const make = Effect.gen(function*() {
         })
         if (!published) return
         const payload = { postId: job.id, authorId: post.value.authorId, variants }
-        yield* outbox.append("post.published", payload)
+        yield* outbox.append(PostPublished.make(payload))
         // a private author's own frame carries URLs signed for them (the plain ones are refused)
         const restricted = Option.exists(yield* posts.audience(job.id), (a) => a.restricted)
         const ready = restricted ? { ...payload, variants: urls.signAll(variants, post.value.authorId) } : payload
@@ -123,7 +124,7 @@ export const make = Effect.gen(function*() {
       const post = yield* posts.byId(job.id)
       if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return id
       const payload = { postId: job.id, authorId: post.value.authorId, reason }
-      yield* outbox.append("post.failed", payload)
+      yield* outbox.append(PostFailed.make(payload))
       yield* outbox.appendMessage(`inbox.${post.value.authorId}`, inboxFrame("post_failed", payload), crypto.randomUUID())
       return id
     })).pipe(Effect.orDie, Effect.flatMap((id) => deadLetters.report(record, id)))

@@ -9,6 +9,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { type CommentRow, EngagementRepo } from "../db/Engagement.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { type BadRequest, NotFound, type RateLimited } from "../domain/ApiError.ts"
+import { CommentCreated, CommentDeleted, PostLiked, PostSaved, PostUnliked, PostUnsaved } from "../domain/DomainEvents.ts"
 import { Comment, type CommentPage, LikeState, SaveState } from "../domain/Engagement.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
@@ -50,7 +51,7 @@ export const make = Effect.gen(function*() {
         const { post, rateLimit } = yield* visible(postId, viewerId)
         const change = yield* inTransaction(Effect.gen(function*() {
           const c = yield* repo.like(postId, viewerId)
-          if (c.changed) yield* outbox.append("post.liked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
+          if (c.changed) yield* outbox.append(PostLiked.make({ postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount }))
           return c
         }))
         return limited<LikeState>(rateLimit)(new LikeState({ liked: true, likes: change.likeCount }))
@@ -60,7 +61,7 @@ export const make = Effect.gen(function*() {
         const { post, rateLimit } = yield* visible(postId, viewerId)
         const change = yield* inTransaction(Effect.gen(function*() {
           const c = yield* repo.unlike(postId, viewerId)
-          if (c.changed) yield* outbox.append("post.unliked", { postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount })
+          if (c.changed) yield* outbox.append(PostUnliked.make({ postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount }))
           return c
         }))
         return limited<LikeState>(rateLimit)(new LikeState({ liked: false, likes: change.likeCount }))
@@ -69,7 +70,7 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const { rateLimit } = yield* visible(postId, viewerId)
         yield* inTransaction(Effect.gen(function*() {
-          if (yield* repo.save(postId, viewerId)) yield* outbox.append("post.saved", { postId, userId: viewerId })
+          if (yield* repo.save(postId, viewerId)) yield* outbox.append(PostSaved.make({ postId, userId: viewerId }))
         }))
         return limited<SaveState>(rateLimit)(new SaveState({ saved: true }))
       }),
@@ -77,7 +78,7 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const { rateLimit } = yield* visible(postId, viewerId)
         yield* inTransaction(Effect.gen(function*() {
-          if (yield* repo.unsave(postId, viewerId)) yield* outbox.append("post.unsaved", { postId, userId: viewerId })
+          if (yield* repo.unsave(postId, viewerId)) yield* outbox.append(PostUnsaved.make({ postId, userId: viewerId }))
         }))
         return limited<SaveState>(rateLimit)(new SaveState({ saved: false }))
       }),
@@ -86,13 +87,13 @@ export const make = Effect.gen(function*() {
         const { post, rateLimit } = yield* visible(postId, viewerId)
         const row = yield* inTransaction(Effect.gen(function*() {
           const r = yield* repo.insertComment({ id: crypto.randomUUID(), postId, authorId: viewerId, text })
-          yield* outbox.append("comment.created", {
+          yield* outbox.append(CommentCreated.make({
             commentId: r.commentId,
             postId,
             authorId: viewerId,
             postAuthorId: post.author.id,
             text
-          })
+          }))
           return r
         }))
         return limited<Comment>(rateLimit)(commentOf(row))
@@ -109,7 +110,13 @@ export const make = Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
         const deleted = yield* inTransaction(Effect.gen(function*() {
           const d = yield* repo.deleteComment(commentId, viewerId)
-          if (Option.isSome(d)) yield* outbox.append("comment.deleted", { ...d.value, commentId: d.value.id, deletedBy: viewerId })
+          if (Option.isSome(d)) yield* outbox.append(CommentDeleted.make({
+              commentId: d.value.id,
+              postId: d.value.postId,
+              authorId: d.value.authorId,
+              postAuthorId: d.value.postAuthorId,
+              deletedBy: viewerId
+            }))
           return d
         }))
         // someone else's comment on someone else's post answers like a missing one

@@ -10,6 +10,7 @@ import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
+import { PostDeleted } from "../domain/DomainEvents.ts"
 import { MediaJob } from "../domain/Media.ts"
 import { type Post, PostAccepted, PostForm, type PostPage } from "../domain/Posts.ts"
 import { EngagementRepo } from "../db/Engagement.ts"
@@ -253,7 +254,7 @@ export const make = Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
         const removed = yield* sql.withTransaction(Effect.gen(function*() {
           const row = yield* posts.remove(postId, viewerId)
-          if (Option.isSome(row)) yield* outbox.append("post.deleted", { postId, authorId: viewerId })
+          if (Option.isSome(row)) yield* outbox.append(PostDeleted.make({ postId, authorId: viewerId }))
           return row
         })).pipe(Effect.orDie)
         if (Option.isNone(removed)) return yield* notFound()

@@ -19,6 +19,7 @@ import {
   type UserPage
 } from "../domain/Accounts.ts"
 import { BadRequest, Forbidden, NotFound, RateLimited, Unprocessable } from "../domain/ApiError.ts"
+import { FollowApproved, FollowRequested, UserBlocked, UserFollowed, UserUnfollowed } from "../domain/DomainEvents.ts"
 import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
@@ -112,9 +113,9 @@ export const make = Effect.gen(function*() {
         // going public lets everyone waiting in
         if (Option.isSome(before) && before.value.isPrivate && !after.isPrivate) {
           const approved = yield* graph.approveAll(userId)
-          for (const followerId of approved) {
-            yield* outbox.append("follow.approved", { followerId, followeeId: userId })
-            yield* outbox.append("user.followed", { followerId, followeeId: userId })
+          for (const { followerId, requestId } of approved) {
+            yield* outbox.append(FollowApproved.make({ followerId, followeeId: userId, requestId }))
+            yield* outbox.append(UserFollowed.make({ followerId, followeeId: userId }))
           }
           return meOf(Option.getOrElse(yield* users.byId(userId), () => after))
         }
@@ -137,12 +138,12 @@ export const make = Effect.gen(function*() {
         if (target.isPrivate) {
           const request = yield* graph.request(viewerId, target.id)
           if (request.created) {
-            yield* outbox.append("follow.requested", { requestId: request.id, requesterId: viewerId, targetId: target.id })
+            yield* outbox.append(FollowRequested.make({ requestId: request.id, requesterId: viewerId, targetId: target.id }))
           }
           return new FollowState({ status: "requested" })
         }
         if (yield* graph.follow(viewerId, target.id)) {
-          yield* outbox.append("user.followed", { followerId: viewerId, followeeId: target.id })
+          yield* outbox.append(UserFollowed.make({ followerId: viewerId, followeeId: target.id }))
         }
         return new FollowState({ status: "following" })
       })).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map(limited(rateLimit)))
@@ -153,7 +154,7 @@ export const make = Effect.gen(function*() {
       const rateLimit = yield* write(viewerId)
       yield* sql.withTransaction(Effect.gen(function*() {
         if (yield* graph.unfollow(viewerId, target.id)) {
-          yield* outbox.append("user.unfollowed", { followerId: viewerId, followeeId: target.id })
+          yield* outbox.append(UserUnfollowed.make({ followerId: viewerId, followeeId: target.id }))
         }
         yield* graph.cancelRequest(viewerId, target.id)
       })).pipe(Effect.orDie)
@@ -180,8 +181,8 @@ export const make = Effect.gen(function*() {
         const requester = yield* graph.takeRequest(requestId, userId)
         if (Option.isNone(requester)) return yield* new NotFound({ message: "no such follow request" })
         if (yield* graph.follow(requester.value, userId)) {
-          yield* outbox.append("follow.approved", { followerId: requester.value, followeeId: userId, requestId })
-          yield* outbox.append("user.followed", { followerId: requester.value, followeeId: userId })
+          yield* outbox.append(FollowApproved.make({ followerId: requester.value, followeeId: userId, requestId }))
+          yield* outbox.append(UserFollowed.make({ followerId: requester.value, followeeId: userId }))
         }
       })).pipe(Effect.catchTag("SqlError", Effect.die))
       return limited<void>(rateLimit)(undefined)
@@ -205,7 +206,7 @@ export const make = Effect.gen(function*() {
         const { created } = yield* graph.block(viewerId, target.value.id)
         if (created) {
           yield* engagement.hideComments(viewerId, target.value.id)
-          yield* outbox.append("user.blocked", { blockerId: viewerId, blockedId: target.value.id })
+          yield* outbox.append(UserBlocked.make({ blockerId: viewerId, blockedId: target.value.id }))
         }
       })).pipe(Effect.orDie)
       yield* blocksChanged(viewerId, target.value.id)

@@ -1,9 +1,17 @@
 /**
- * Publishes outbox rows to JetStream in id order, `Nats-Msg-Id` = event id, and marks each row
- * sent only after its PubAck — inside the transaction that holds the relay lock, so with several
- * nodes exactly one relay publishes at a time and order is kept. Woken by NOTIFY at commit, with a
- * poll as the safety net. While NATS is down the relay backs off and rows wait; nothing is lost,
- * and a row published but not yet marked (a crash in between) is deduplicated by JetStream.
+ * Publishes outbox rows to JetStream, `Nats-Msg-Id` = event id, and marks each row sent only after
+ * its PubAck — inside the transaction that holds the relay lock, so with several nodes exactly one
+ * relay publishes at a time. Woken by NOTIFY at commit, with a poll as the safety net. While NATS is
+ * down the relay backs off and rows wait; nothing is lost, and a row published but not yet marked
+ * (a crash in between) is deduplicated by JetStream.
+ *
+ * The order this gives: each batch goes out in id order, but only committed rows are visible, and
+ * concurrent transactions can commit out of id order — a row with a lower id whose transaction
+ * commits after a higher one was published goes out after it. What holds is causal order: a row
+ * appended after another transaction committed (by a write that saw that commit: the unfollow that
+ * deleted the follow's row, the delete of a post the worker published) takes a later id, and the
+ * earlier row was visible first, so it is published after that one. Rows of transactions that
+ * overlapped come out in no promised order. A failed publish stops the batch: nothing overtakes it.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"

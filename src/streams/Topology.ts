@@ -9,6 +9,7 @@ import { Kvm } from "@nats-io/kv"
 import { nanos } from "@nats-io/transport-node"
 import { Effect, Schedule } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { EventConsumers, type EventConsumerSpec, EventConsumerNames } from "./EventRoutes.ts"
 import { Nats, NatsError, type NatsShape } from "./Nats.ts"
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -33,12 +34,8 @@ export const ConsumerNames = {
    * can pull nothing more (see `ActorHost.ts`). `mbox-<p>` is the name of earlier versions.
    */
   mailboxPartition: (partition: number, epoch?: number) => epoch === undefined ? `mbox-${partition}` : `mbox-${partition}-${epoch}`,
-  /** Fans `ev.post.*` out to home timelines and celebrity outboxes. */
-  timelineFanout: "timeline-fanout",
-  /** Turns `ev.user.*` graph changes into timeline backfills and purges. */
-  timelineGraph: "timeline-graph",
-  /** Persists notifications and pushes live frames for likes, comments, follows, mentions. */
-  notifications: "notifications"
+  /** The EVENTS consumers: which reads what is the table in EventRoutes.ts. */
+  ...EventConsumerNames
 } as const
 
 
@@ -113,10 +110,9 @@ export const streamSpecs = (partitions: number, limits: { readonly mailboxMaxMes
   }
 ]
 
+/** The consumers declared at start (MAILBOX partitions' are made by their holders: `mailboxConsumerSpec`). */
 export const consumerSpecs = (
-  partitions: number,
-  media: { readonly ackWaitSeconds: number; readonly retryDelaysMillis: ReadonlyArray<number> },
-  actors: { readonly maxDeliver: number } = { maxDeliver: 5 }
+  media: { readonly ackWaitSeconds: number; readonly retryDelaysMillis: ReadonlyArray<number> }
 ): ReadonlyArray<ConsumerSpec> => [
   {
     stream: StreamNames.media,
@@ -131,11 +127,7 @@ export const consumerSpecs = (
   },
   // events consumers start at the stream's end when first created: a new deployment does not
   // replay a week of history into timelines that are rebuilt from PostgreSQL anyway
-  ...[
-    [ConsumerNames.timelineFanout, "ev.post.>"],
-    [ConsumerNames.timelineGraph, "ev.user.>"],
-    [ConsumerNames.notifications, "ev.>"]
-  ].map(([durable, filter]) => eventsConsumerSpec(durable!, filter!))
+  ...Object.entries(EventConsumers).map(([durable, spec]) => eventsConsumerSpec(durable, spec))
 ]
 
 /**
@@ -159,8 +151,8 @@ export const mailboxConsumerSpec = (
   filter_subject: `mbox.*.${p}.>`
 })
 
-/** A durable EVENTS consumer of `filter` (consumed with `consumeEvents`). */
-export const eventsConsumerSpec = (durable: string, filter: string): ConsumerSpec => ({
+/** A durable EVENTS consumer (consumed with `consumeEvents`; the application's are in EventRoutes.ts). */
+export const eventsConsumerSpec = (durable: string, spec: Pick<EventConsumerSpec, "filter" | "ordered">): ConsumerSpec => ({
   stream: StreamNames.events,
   durable_name: durable,
   ack_policy: AckPolicy.Explicit,
@@ -169,7 +161,10 @@ export const eventsConsumerSpec = (durable: string, filter: string): ConsumerSpe
   // unlimited here: EventConsumer counts deliveries against EVENTS_MAX_DELIVER and dead-letters
   // on the last one, so a dead letter that could not be written is retried, not lost
   max_deliver: -1,
-  filter_subject: filter
+  // ordered: one unacknowledged event across every node that reads this consumer, so a nak'd
+  // event holds the later ones back instead of being overtaken (the server default is 1000)
+  max_ack_pending: spec.ordered ? 1 : 1000,
+  filter_subject: spec.filter
 })
 
 const call = <A>(op: string, f: () => Promise<A>) =>
@@ -240,7 +235,7 @@ export const ensureTopology = Effect.fn("Topology.ensure")(function*() {
   const nats = yield* Nats
   const config = yield* AppConfig
   yield* Effect.forEach(streamSpecs(config.actorPartitions, config.actorRuntime), (s) => ensureStream(nats, s), { discard: true })
-  yield* Effect.forEach(consumerSpecs(config.actorPartitions, config.media, config.actors), (c) => ensureConsumer(nats, c), {
+  yield* Effect.forEach(consumerSpecs(config.media), (c) => ensureConsumer(nats, c), {
     concurrency: 8,
     discard: true
   })

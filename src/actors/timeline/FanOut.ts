@@ -14,21 +14,17 @@
  * Each event is acknowledged after every batch it produced was acknowledged by JetStream; batch
  * message ids derive from the event id, so an event handled twice sends nothing twice.
  */
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import type { Keyset } from "../../db/Graph.ts"
-import type { EventEnvelope } from "../../domain/Events.ts"
+import type { EventOf } from "../../domain/DomainEvents.ts"
 import type { TimelineBatch } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
 import { consumeEvents } from "../../streams/EventConsumer.ts"
 import { ConsumerNames } from "../../streams/Topology.ts"
 import { Actors } from "../runtime/Actors.ts"
 import { TimelineKind } from "./Timeline.ts"
-
-const PostEvent = Schema.Struct({ postId: Schema.UUID, authorId: Schema.UUID })
-const FollowEvent = Schema.Struct({ followerId: Schema.UUID, followeeId: Schema.UUID })
-const BlockEvent = Schema.Struct({ blockerId: Schema.UUID, blockedId: Schema.UUID })
 
 /** Followers read per page while fanning out. */
 export const FOLLOWER_PAGE = 5000
@@ -67,7 +63,7 @@ export const make = Effect.gen(function*() {
       }
     })
 
-  const published = (eventId: string, e: typeof PostEvent.Type) =>
+  const published = (eventId: string, e: EventOf<"post.published">) =>
     Effect.gen(function*() {
       const score = yield* repo.publishedScore(e.postId)
       // deleted (or no longer published) before we got here: nothing to insert
@@ -87,31 +83,28 @@ export const make = Effect.gen(function*() {
       yield* toFollowers(eventId, e.authorId, (userIds) => ({ _tag: "InsertBatch", userIds, postId: e.postId, score }))
     })
 
-  const deleted = (eventId: string, e: typeof PostEvent.Type) =>
+  const deleted = (eventId: string, e: EventOf<"post.deleted">) =>
     Effect.gen(function*() {
       yield* Effect.all([timelines.outboxRemove(e.authorId, e.postId), timelines.dropCard(e.postId)], { discard: true }).pipe(Effect.orDie)
       yield* toFollowers(eventId, e.authorId, (userIds) => ({ _tag: "RemoveBatch", userIds, postId: e.postId }))
     })
 
-  const graph = (event: EventEnvelope) =>
+  const graph = (e: EventOf<"user.followed" | "user.unfollowed" | "user.blocked">, event: { readonly id: string }) =>
     Effect.gen(function*() {
       const send = (userId: string, command: typeof TimelineKind.command.Type, tag: string) =>
         actors.send(TimelineKind, userId, command, { msgId: `${event.id}:${tag}` })
-      switch (event.type) {
+      switch (e.type) {
         case "user.followed": {
-          const e = yield* Schema.decodeUnknown(FollowEvent)(event.payload)
           yield* timelines.forgetCelebrities([e.followerId]).pipe(Effect.orDie)
           yield* send(e.followerId, { _tag: "Backfill", authorId: e.followeeId }, "backfill")
           return
         }
         case "user.unfollowed": {
-          const e = yield* Schema.decodeUnknown(FollowEvent)(event.payload)
           yield* timelines.forgetCelebrities([e.followerId]).pipe(Effect.orDie)
           yield* send(e.followerId, { _tag: "Purge", authorId: e.followeeId }, "purge")
           return
         }
         case "user.blocked": {
-          const e = yield* Schema.decodeUnknown(BlockEvent)(event.payload)
           yield* timelines.forgetCelebrities([e.blockerId, e.blockedId]).pipe(Effect.orDie)
           yield* send(e.blockerId, { _tag: "Purge", authorId: e.blockedId }, "purge-blocker")
           yield* send(e.blockedId, { _tag: "Purge", authorId: e.blockerId }, "purge-blocked")
@@ -120,15 +113,8 @@ export const make = Effect.gen(function*() {
       }
     })
 
-  const posts = (event: EventEnvelope) =>
-    Effect.gen(function*() {
-      switch (event.type) {
-        case "post.published":
-          return yield* published(event.id, yield* Schema.decodeUnknown(PostEvent)(event.payload))
-        case "post.deleted":
-          return yield* deleted(event.id, yield* Schema.decodeUnknown(PostEvent)(event.payload))
-      }
-    })
+  const posts = (e: EventOf<"post.published" | "post.deleted">, event: { readonly id: string }) =>
+    e.type === "post.published" ? published(event.id, e) : deleted(event.id, e)
 
   return { posts, graph }
 })
@@ -137,8 +123,9 @@ export const make = Effect.gen(function*() {
 export const layer = Layer.scopedDiscard(
   Effect.gen(function*() {
     const { graph, posts } = yield* make
-    yield* consumeEvents(ConsumerNames.timelineFanout, 4, posts)
-    // one at a time: a follow and the unfollow after it reach the timeline in that order
-    yield* consumeEvents(ConsumerNames.timelineGraph, 1, graph)
+    yield* consumeEvents(ConsumerNames.timelineFanout, posts)
+    // ordered (EventRoutes.ts): one event at a time across all nodes, in stream order also through
+    // redeliveries, so a follow and the unfollow after it reach the follower's timeline in that order
+    yield* consumeEvents(ConsumerNames.timelineGraph, graph)
   })
 )
