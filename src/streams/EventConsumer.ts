@@ -93,7 +93,10 @@ const run = <R>(durable: string, concurrency: number, plan: Plan<R>) =>
         )
       }
       if (Option.isNone(planned.right)) return d.ack
-      const handled = planned.right.value
+      // kept alive while it runs: past ack_wait (30 s) JetStream would hand it to another node too
+      const handled = Effect.scoped(
+        Effect.zipRight(Effect.forkScoped(Effect.repeat(Effect.delay(d.working, "10 seconds"), Schedule.forever)), planned.right.value)
+      )
       // past the last delivery already (a crash mid-handling, a failed dead letter): do not run it again
       return (d.deliveryCount > maxDeliver ? Effect.fail("delivered more often than EVENTS_MAX_DELIVER") : handled).pipe(
         Effect.matchCauseEffect({
