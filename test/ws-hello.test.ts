@@ -40,9 +40,6 @@ const frameWhere = (socket: TestSocket, type: string, test: (payload: any) => bo
 
 for (const transport of ["uws", "node"] as const) {
   describe(`sockets on ${transport}`, () => {
-    // strict on node; on uWS the open defect (a fresh socket dropped with 1006 before hello, about
-    // one suite run in seven) gets one reconnect, printed on stderr, until its cause is found (issue 12)
-    const strict = transport === "node"
     layer(TestApp({ ...settings, transport }), { timeout: "300 seconds", excludeTestServices: true })((it) => {
       it.scoped(`${PEOPLE * TABS} sockets opened at once all get hello, and live frames, ${ROUNDS} times`, () =>
         Effect.gen(function*() {
@@ -52,7 +49,7 @@ for (const transport of ["uws", "node"] as const) {
             yield* Effect.scoped(Effect.gen(function*() {
               const owners = people.flatMap((p) => Array.from({ length: TABS }, () => p))
               // every upgrade, subscription and hello at once
-              const sockets = yield* Effect.all(owners.map((p) => openSocketAs(p, "ticket", { strict })), { concurrency: "unbounded" })
+              const sockets = yield* Effect.all(owners.map((p) => openSocketAs(p, "ticket")), { concurrency: "unbounded" })
               const hellos = yield* Effect.all(sockets.map((s) => s.next("hello")), { concurrency: "unbounded" })
               assert.strictEqual(hellos.length, PEOPLE * TABS, `round ${round}`)
               // every tab is followed live: one frame to each person reaches all of their tabs
@@ -68,7 +65,7 @@ for (const transport of ["uws", "node"] as const) {
           // one follower, a new author each round, rounds faster than feed_new's one-per-second limit:
           // a post inside the follower's second must still be announced (it was dropped)
           const follower = yield* signup()
-          const socket = yield* openSocketAs(follower, "ticket", { strict })
+          const socket = yield* openSocketAs(follower, "ticket")
           yield* socket.next("hello")
           for (let round = 0; round < ROUNDS; round++) {
             const author = yield* signup()

@@ -102,24 +102,10 @@ export const openSocket = (path = "/ws", headers: Record<string, string> = {}) =
 export class UpgradeRefused extends Data.TaggedError("UpgradeRefused")<{ readonly status: number }> {}
 
 /** Opens `/ws` as an account: with a fresh ticket by default, or with its cookie. */
-export const openSocketAs = (account: Account, via: "ticket" | "cookie" = "ticket", options: { readonly strict?: boolean } = {}) =>
-  Effect.gen(function*() {
-    const once = Effect.suspend(() =>
-      via === "cookie"
-        ? openSocket("/ws", { cookie: account.cookie })
-        : Effect.flatMap(request("/api/v1/auth/ws-ticket", { method: "POST", headers: account.bearer }), (t) => openSocket(`/ws?ticket=${t.json.ticket}`))
-    )
-    const socket = yield* once
-    if (options.strict === true) return socket
-    // KNOWN DEFECT (issue 12, open): on uWS a fresh socket is, rarely, dropped without a close
-    // frame (1006) before its hello — seen in two of eight whole-suite runs, once in test/ws-hello.test.ts, which
-    // opens strictly on node only. Tests of other features reconnect once, as the SDK does
-    // (it reconnects and resumes on 1006), and say so on stderr so the drop stays visible.
-    const first = yield* socket.firstFrameOrClose()
-    if (first !== "closed-abnormally") return socket
-    process.stderr.write("openSocketAs: the socket was dropped (1006) before hello; reconnecting once (known uWS defect)\n")
-    return yield* once
-  })
+export const openSocketAs = (account: Account, via: "ticket" | "cookie" = "ticket") =>
+  via === "cookie"
+    ? openSocket("/ws", { cookie: account.cookie })
+    : Effect.flatMap(request("/api/v1/auth/ws-ticket", { method: "POST", headers: account.bearer }), (t) => openSocket(`/ws?ticket=${t.json.ticket}`))
 
 export class TestSocket {
   readonly frames: Array<any> = []
@@ -160,22 +146,6 @@ export class TestSocket {
         } else this.waiters.push(check)
       }
       const timer = setTimeout(() => resume(Effect.fail(new Error(`no ${type} frame within ${timeoutMs} ms`))), timeoutMs)
-      check()
-    })
-  }
-  /** Waits (without consuming) until a first frame arrives or the socket closes. */
-  firstFrameOrClose(timeoutMs = 15_000) {
-    return Effect.async<"frame" | "closed" | "closed-abnormally" | "timeout">((resume) => {
-      const check = () => {
-        if (this.frames.length > 0) {
-          clearTimeout(timer)
-          resume(Effect.succeed("frame"))
-        } else if (this.closed) {
-          clearTimeout(timer)
-          resume(Effect.succeed(this.closed.code === 1006 ? "closed-abnormally" : "closed"))
-        } else this.waiters.push(check)
-      }
-      const timer = setTimeout(() => resume(Effect.succeed("timeout")), timeoutMs)
       check()
     })
   }
