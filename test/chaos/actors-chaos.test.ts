@@ -75,14 +75,15 @@ const settings: ChaosSettings = {
 }
 /** How long a fault waits for the healthy hosts to own everything (the old runtime needs ~15 s). */
 const OWN_BOUND_MS = 30_000
-/** After the load, how long acknowledged commands may take to be applied before they count as lost. */
+/** After the load, how long nothing more may be applied before what is missing counts as lost. */
 const SETTLE_MS = settings.leaseTtlMs + settings.ackWaitMs + 10_000
 /** A host process's start-up (tsx compiles the app) on a busy two-core machine. */
 const READY_MS = 90_000
 
 const load = (prefix: string): LoadOptions => ({
   prefix,
-  keys: LONG ? 48 : 16,
+  keys: LONG ? 48 : 24,
+  partitions: settings.partitions,
   perKey: LONG ? 120 : 30,
   intervalMs: 300
 })
@@ -147,8 +148,9 @@ const healthy = Effect.gen(function*() {
   }
   for (const h of hosts) yield* h.waitReady(READY_MS)
   const since = Date.now()
-  const at = yield* allOwned(hosts, settings.partitions, since, OWN_BOUND_MS)
-  return at === undefined ? "not every partition owned before the fault" : undefined
+  // balanced too: a fault test should not also be a test of the start-up rebalancing
+  const at = yield* allOwned(hosts, settings.partitions, since, OWN_BOUND_MS, true)
+  return at === undefined ? "partitions not all owned, or not balanced, before the fault" : undefined
 })
 
 /** Waits until the load has had `n` commands applied (the stream is flowing). */
@@ -185,6 +187,20 @@ const scenario = (
     console.log(`chaos ${JSON.stringify(verdict)}`)
     return verdict
   })
+
+/**
+ * A host lost by a fault renewed its leases at most a tick before the fault; they expire a TTL
+ * later and the survivors notice on their next tick, reported within 200 ms: no process start-up
+ * is involved, so this bound holds on a loaded machine too (a second of slack for the scheduler).
+ */
+const TAKEOVER_BOUND_MS = settings.leaseTtlMs + 2 * settings.leaseTickMs + 1000
+
+const assertTakeover = (v: Verdict) => {
+  assert.isTrue(
+    v.ownedMs !== null && v.ownedMs <= TAKEOVER_BOUND_MS,
+    `${v.fault}: the survivors owned every partition within ${TAKEOVER_BOUND_MS} ms of the fault (took ${v.ownedMs ?? `more than ${OWN_BOUND_MS}`} ms)`
+  )
+}
 
 const assertClean = (v: Verdict) => {
   assert.deepStrictEqual(
@@ -246,8 +262,8 @@ const natsRestart = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
 const noFault = () => Effect.succeed(undefined)
 
 const slowCommands: Partial<LoadOptions> = {
-  // every 4th command of every other key outlives ack_wait
-  slow: (k, seq) => (k % 2 === 0 && seq % 4 === 0 ? settings.ackWaitMs + 1500 : undefined)
+  // two commands of every other key outlive ack_wait
+  slow: (k, seq) => (k % 2 === 0 && (seq === 5 || seq === 15) ? settings.ackWaitMs + 1500 : undefined)
 }
 
 const mixed = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
@@ -269,16 +285,24 @@ const mixed = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
 const FAULT_TIMEOUT = 240_000
 
 /** One fault's run in an environment of its own (nats-server, database, prefixes, three fresh hosts). */
-const faultTest = (name: string, run: Effect.Effect<Verdict, never, ChaosEnv | SqlClient.SqlClient | Actors.Actors | Scope.Scope>, timeout = FAULT_TIMEOUT) =>
-  it.scopedLive(name, () => Effect.map(Effect.provide(run, EnvLive), assertClean), timeout)
+const faultTest = (
+  name: string,
+  run: Effect.Effect<Verdict, never, ChaosEnv | SqlClient.SqlClient | Actors.Actors | Scope.Scope>,
+  options: { readonly takeover?: boolean; readonly timeout?: number } = {}
+) =>
+  it.scopedLive(name, () =>
+    Effect.map(Effect.provide(run, EnvLive), (v) => {
+      assertClean(v)
+      if (options.takeover === true) assertTakeover(v)
+    }), options.timeout ?? FAULT_TIMEOUT)
 
 describe("actor runtime under chaos (three hosts)", () => {
-  faultTest("kill -9 a host mid-stream, then restart it", scenario("kill -9", kill9))
-  faultTest("SIGSTOP a host past the lease TTL, then SIGCONT: the zombie writes nothing", scenario("SIGSTOP", freeze))
-  faultTest("one host cut from NATS only", scenario("NATS cut", cut))
+  faultTest("kill -9 a host mid-stream, then restart it", scenario("kill -9", kill9), { takeover: true })
+  faultTest("SIGSTOP a host past the lease TTL, then SIGCONT: the zombie writes nothing", scenario("SIGSTOP", freeze), { takeover: true })
+  faultTest("one host cut from NATS only", scenario("NATS cut", cut), { takeover: true })
   faultTest("handlers slower than ack_wait", scenario("slow handler", noFault, slowCommands))
   faultTest("nats-server restarted", scenario("nats restart", natsRestart))
-  faultTest("mixed faults", scenario("mixed", mixed, { ...slowCommands, perKey: LONG ? 400 : 80 }), LONG ? 900_000 : FAULT_TIMEOUT)
+  faultTest("mixed faults", scenario("mixed", mixed, { ...slowCommands, perKey: LONG ? 400 : 80 }), { timeout: LONG ? 900_000 : FAULT_TIMEOUT })
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { Effect, Redacted } from "effect"
+import { partitionOf } from "../../src/actors/runtime/Actor.ts"
 import { Actors } from "../../src/actors/runtime/Actors.ts"
 import type { AppConfigShape } from "../../src/config/AppConfig.ts"
 import { Chaos } from "./kind.ts"
@@ -156,12 +157,17 @@ export const ownedBy = (hosts: ReadonlyArray<HostProcess>, since: number) => {
   return owned
 }
 
-/** Waits until `hosts` (fresh reports after `since`) own every partition; the time it happened, or undefined. */
-export const allOwned = (hosts: ReadonlyArray<HostProcess>, partitions: number, since: number, timeoutMs: number) =>
+/**
+ * Waits until `hosts` (fresh reports after `since`) own every partition — and with `balanced`,
+ * each at least its even share; the time it happened, or undefined.
+ */
+export const allOwned = (hosts: ReadonlyArray<HostProcess>, partitions: number, since: number, timeoutMs: number, balanced = false) =>
   Effect.gen(function*() {
     const deadline = Date.now() + timeoutMs
+    const share = Math.floor(partitions / Math.max(1, hosts.length))
     for (;;) {
-      if (ownedBy(hosts, since).size === partitions) return Date.now() as number | undefined
+      const covered = ownedBy(hosts, since).size === partitions
+      if (covered && (!balanced || hosts.every((h) => h.owned.length >= share))) return Date.now() as number | undefined
       if (Date.now() > deadline) return undefined
       yield* sleep(50)
     }
@@ -234,6 +240,8 @@ export interface Load {
 export interface LoadOptions {
   readonly prefix: string
   readonly keys: number
+  /** Keys are chosen so that key k lands on partition k mod `partitions` (every host gets some). */
+  readonly partitions: number
   readonly perKey: number
   /** Pause between two sends of one key. */
   readonly intervalMs: number
@@ -253,9 +261,16 @@ export const startLoad = (o: LoadOptions) =>
     const acked = new Map<string, Array<number>>()
     const ackedAt = new Map<string, number>()
     let stopped = false
+    // FNV-1a over similar keys clusters: pick each key's suffix so the keys cover every partition
+    const keyOf = (k: number) => {
+      for (let i = 0; ; i++) {
+        const key = `${o.prefix}-${k}-${i}`
+        if (partitionOf(key, o.partitions) === k % o.partitions) return key
+      }
+    }
     const oneKey = (k: number) =>
       Effect.gen(function*() {
-        const key = `${o.prefix}-${k}`
+        const key = keyOf(k)
         sent.set(key, [])
         acked.set(key, [])
         for (let seq = 1; seq <= o.perKey && !stopped; seq++) {
@@ -335,11 +350,24 @@ export const missing = (load: Load, prefix: string) =>
     return n
   })
 
-/** Waits until every acknowledged command was applied, or `boundMs` passed. */
-export const settle = (load: Load, prefix: string, boundMs: number) =>
+/**
+ * Waits until every acknowledged command was applied, or nothing more was applied for `quietMs`
+ * (a backlog of slow commands still makes progress; lost commands make none).
+ */
+export const settle = (load: Load, prefix: string, quietMs: number) =>
   Effect.gen(function*() {
-    const deadline = Date.now() + boundMs
-    while ((yield* missing(load, prefix)) > 0 && Date.now() < deadline) yield* sleep(250)
+    let last = -1
+    let progressAt = Date.now()
+    for (;;) {
+      const left = yield* missing(load, prefix)
+      if (left === 0) return
+      if (left !== last) {
+        last = left
+        progressAt = Date.now()
+      }
+      if (Date.now() - progressAt > quietMs) return
+      yield* sleep(250)
+    }
   })
 
 export interface Verdict {

@@ -90,5 +90,5 @@ program.pipe(
   Logger.withMinimumLogLevel(level),
   // stdout carries the JSON reports only
   Effect.provide(Logger.replace(Logger.defaultLogger, Logger.map(Logger.logfmtLogger, (s) => void process.stderr.write(`${s}\n`)))),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({ disablePrettyLogger: true })
 )
