@@ -5,8 +5,8 @@
  * per-key increasing `seq` (one key's sends wait for each other's PubAck, keys concurrently); the
  * hosts apply each command by writing a row through `Fences.transaction`. The checker (`check` in
  * chaos.ts) then asserts, per key: nothing acknowledged lost, nothing applied twice, everything
- * applied in send order, and no two hosts applying one key in overlapping intervals. Those four
- * counts must be zero — correctness, not timing; the one duration asserted is recovery within a
+ * applied in send order, no two hosts applying one key in overlapping intervals, and no write by a
+ * host whose lease had certainly expired (frozen or cut off: "zombie"). Those five counts must be zero — correctness, not timing; the one duration asserted is recovery within a
  * lease TTL of a single node restarted after a crash.
  *
  * What each fault proves when its counts are zero:
@@ -37,6 +37,8 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { afterAll } from "vitest"
 import { Context, Effect, Layer, Logger, LogLevel, type Scope } from "effect"
 import * as Actors from "../../src/actors/runtime/Actors.ts"
@@ -61,7 +63,8 @@ import {
   settle,
   sleep,
   startLoad,
-  type Verdict
+  type Verdict,
+  type ZombieWindow
 } from "./chaos.ts"
 
 const LONG = process.env.CHAOS_LONG === "1"
@@ -96,8 +99,10 @@ afterAll(() => {
   const json = { at: new Date().toISOString(), mode: LONG ? "long" : "short", settings, verdicts, singleNode }
   console.log(`chaos.json ${JSON.stringify(json)}`)
   if (LONG || process.env.CHAOS_RESULTS === "1") {
-    fs.mkdirSync("bench/chaos", { recursive: true })
-    fs.writeFileSync("bench/chaos/results.json", `${JSON.stringify(json, null, 2)}\n`)
+    const file = fileURLToPath(new URL("../../bench/chaos/results.json", import.meta.url))
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`)
+    console.log(`chaos results written to ${file}`)
   }
 })
 
@@ -168,7 +173,7 @@ const flowing = (prefix: string, n: number) =>
 /** A fault's run: load, the fault once the load flows, the load's end, settling, the checker. */
 const scenario = (
   fault: string,
-  inject: (env: Env, hosts: ReadonlyArray<HostProcess>) => Effect.Effect<number | undefined, never, SqlClient.SqlClient>,
+  inject: (env: Env, hosts: ReadonlyArray<HostProcess>, zombies: Array<ZombieWindow>) => Effect.Effect<number | undefined, never, SqlClient.SqlClient>,
   options: Partial<LoadOptions> = {}
 ) =>
   Effect.gen(function*() {
@@ -179,10 +184,11 @@ const scenario = (
     const l: Load = yield* startLoad(loadOptions)
     yield* flowing(prefix, loadOptions.keys)
     const faultAt = Date.now()
-    const ownedAt = yield* inject(env, env.hosts)
+    const zombies: Array<ZombieWindow> = []
+    const ownedAt = yield* inject(env, env.hosts, zombies)
     yield* l.done
     yield* settle(l, prefix, SETTLE_MS)
-    const verdict = yield* check(fault, l, prefix, faultAt, ownedAt, before)
+    const verdict = yield* check(fault, l, prefix, faultAt, ownedAt, zombies, before)
     verdicts.push(verdict)
     console.log(`chaos ${JSON.stringify(verdict)}`)
     return verdict
@@ -204,8 +210,8 @@ const assertTakeover = (v: Verdict) => {
 
 const assertClean = (v: Verdict) => {
   assert.deepStrictEqual(
-    { lost: v.lost, duplicated: v.duplicated, reordered: v.reordered, overlapping: v.overlapping },
-    { lost: 0, duplicated: 0, reordered: 0, overlapping: 0 },
+    { lost: v.lost, duplicated: v.duplicated, reordered: v.reordered, overlapping: v.overlapping, zombie: v.zombie },
+    { lost: 0, duplicated: 0, reordered: 0, overlapping: 0, zombie: 0 },
     `${v.fault}: ${JSON.stringify(v)}`
   )
 }
@@ -228,18 +234,20 @@ const kill9 = (_env: Env, hosts: ReadonlyArray<HostProcess>) =>
     return owned
   })
 
-const freeze = (_env: Env, hosts: ReadonlyArray<HostProcess>) =>
+const freeze = (_env: Env, hosts: ReadonlyArray<HostProcess>, zombies: Array<ZombieWindow>) =>
   Effect.gen(function*() {
     const victim = hosts[1]!
     const at = Date.now()
     yield* victim.signal("SIGSTOP")
     const owned = yield* allOwned(others(hosts, victim), settings.partitions, at, OWN_BOUND_MS)
     yield* pastTtl(at)
+    const thawAt = Date.now()
     yield* victim.signal("SIGCONT")
+    zombies.push({ host: victim.nodeId, from: thawAt, to: Infinity, startedBefore: thawAt })
     return owned
   })
 
-const cut = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
+const cut = (env: Env, hosts: ReadonlyArray<HostProcess>, zombies: Array<ZombieWindow>) =>
   Effect.gen(function*() {
     const victim = hosts[2]! // the one behind the proxy
     const at = Date.now()
@@ -247,7 +255,9 @@ const cut = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
     // the cut host may go on reporting what it thinks it owns: judge by the others
     const owned = yield* allOwned(others(hosts, victim), settings.partitions, at, OWN_BOUND_MS)
     yield* pastTtl(at)
+    const healAt = Date.now()
     yield* env.proxy.heal
+    zombies.push({ host: victim.nodeId, from: at + settings.leaseTtlMs + 2 * settings.leaseTickMs, to: healAt })
     return owned
   })
 
@@ -266,14 +276,14 @@ const slowCommands: Partial<LoadOptions> = {
   slow: (k, seq) => (k % 2 === 0 && (seq === 5 || seq === 15) ? settings.ackWaitMs + 1500 : undefined)
 }
 
-const mixed = (env: Env, hosts: ReadonlyArray<HostProcess>) =>
+const mixed = (env: Env, hosts: ReadonlyArray<HostProcess>, zombies: Array<ZombieWindow>) =>
   Effect.gen(function*() {
     let owned: number | undefined = 0
     const rounds = LONG ? 3 : 1
     for (let r = 0; r < rounds; r++) {
       const steps = [kill9, freeze, cut, natsRestart]
       for (const step of steps) {
-        const o = yield* step(env, hosts)
+        const o = yield* step(env, hosts, zombies)
         owned = owned === undefined || o === undefined ? undefined : o
         for (const h of hosts) if (!h.running) yield* h.start
         yield* sleep(1000)

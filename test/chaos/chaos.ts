@@ -31,6 +31,8 @@ export interface ChaosSettings {
 
 export interface HostProcess {
   readonly name: string
+  /** NODE_ID: what its rows in chaos_applied name as `host`. */
+  readonly nodeId: string
   /** Partitions from the latest report, and when it was printed. */
   owned: ReadonlyArray<number>
   ownedAt: number
@@ -81,6 +83,7 @@ export const hostProcess = (name: string, env: Record<string, string>) =>
     }
     const host: HostProcess = {
       name,
+      nodeId: env.NODE_ID ?? name,
       owned: [],
       ownedAt: 0,
       readyAt: undefined,
@@ -370,6 +373,17 @@ export const settle = (load: Load, prefix: string, quietMs: number) =>
     }
   })
 
+/**
+ * When a host cannot hold a lease: its rows finished within (from, to) — and, with
+ * `startedBefore`, begun before that — were written after its lease had certainly expired.
+ */
+export interface ZombieWindow {
+  readonly host: string
+  readonly from: number
+  readonly to: number
+  readonly startedBefore?: number
+}
+
 export interface Verdict {
   readonly fault: string
   readonly sent: number
@@ -379,6 +393,8 @@ export interface Verdict {
   readonly duplicated: number
   readonly reordered: number
   readonly overlapping: number
+  /** Rows written by a host inside one of its zombie windows (a write under an expired lease). */
+  readonly zombie: number
   /** From the fault until every key with an acknowledged send after it had a command applied after it. */
   readonly recoverMs: number | null
   /** From the fault until the healthy hosts' reports covered every partition. */
@@ -399,9 +415,20 @@ export interface Verdict {
  *   the same key (started_at is the handler's start, before any slow sleep; finished_at the
  *   database clock at the insert, inside the fenced transaction). Every overlapping pair counts
  *   once, on the row that started later. Both ends come from PostgreSQL's clock, so hosts' clocks
- *   do not enter into it.
+ *   do not enter into it;
+ * - zombie: a row a host wrote inside one of its `ZombieWindow`s — for a host frozen past its TTL,
+ *   a row begun before the thaw and finished after it; for a host cut from NATS, a row finished
+ *   between a TTL (and two ticks) after the cut and the heal, when it cannot hold any lease.
  */
-export const check = (fault: string, load: Load, prefix: string, faultAt: number, ownedAt: number | undefined, notes?: string) =>
+export const check = (
+  fault: string,
+  load: Load,
+  prefix: string,
+  faultAt: number,
+  ownedAt: number | undefined,
+  zombies: ReadonlyArray<ZombieWindow>,
+  notes?: string
+) =>
   Effect.gen(function*() {
     const rows = yield* rowsOf("chaos_applied", prefix)
     const duplicates = yield* rowsOf("chaos_duplicates", prefix)
@@ -433,6 +460,9 @@ export const check = (fault: string, load: Load, prefix: string, faultAt: number
         recoverMs = first === undefined ? null : Math.max(recoverMs, first.finishedMs - faultAt)
       }
     }
+    const zombie = rows.filter((r) =>
+      zombies.some((z) => z.host === r.host && r.finishedMs > z.from && r.finishedMs < z.to && (z.startedBefore === undefined || r.startedMs < z.startedBefore))
+    ).length
     const count = (m: Map<string, Array<number>>) => [...m.values()].reduce((n, s) => n + s.length, 0)
     const verdict: Verdict = {
       fault,
@@ -443,6 +473,7 @@ export const check = (fault: string, load: Load, prefix: string, faultAt: number
       duplicated: duplicates.length,
       reordered,
       overlapping,
+      zombie,
       recoverMs: recoverMs === null ? null : Math.round(recoverMs),
       ownedMs: ownedAt === undefined ? null : Math.max(0, ownedAt - faultAt),
       ...(notes === undefined ? {} : { notes })
@@ -451,7 +482,7 @@ export const check = (fault: string, load: Load, prefix: string, faultAt: number
   })
 
 export const formatTable = (verdicts: ReadonlyArray<Verdict>) => {
-  const cols = ["fault", "sent", "acknowledged", "applied", "lost", "duplicated", "reordered", "overlapping", "recoverMs", "ownedMs"] as const
+  const cols = ["fault", "sent", "acknowledged", "applied", "lost", "duplicated", "reordered", "overlapping", "zombie", "recoverMs", "ownedMs"] as const
   const cells = verdicts.map((v) => cols.map((c) => String(v[c] ?? "—")))
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)))
   const fmt = (r: ReadonlyArray<string>) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")
