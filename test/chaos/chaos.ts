@@ -66,7 +66,7 @@ export const hostEnv = (config: AppConfigShape, s: ChaosSettings, nodeId: string
   REDIS_KEY_PREFIX: config.redisKeyPrefix,
   NATS_URL: natsUrl,
   NATS_PREFIX: config.natsPrefix,
-  LOG_LEVEL: "warning"
+  LOG_LEVEL: process.env.CHAOS_HOST_LOG_LEVEL ?? "warning"
 })
 
 /** A `host.ts` process that can be started again after it died; killed when the scope closes. */

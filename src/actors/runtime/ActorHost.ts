@@ -429,8 +429,13 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
 
     const start = (partition: number, _revision: number) =>
       Effect.gen(function*() {
+        const begun = Date.now()
         const epoch = yield* fences.raise(partition, config.nodeId)
+        const raised = Date.now()
         yield* consumerFor(partition, epoch)
+        yield* Effect.logDebug("partition starting").pipe(
+          Effect.annotateLogs({ partition, epoch, raiseMillis: raised - begun, consumerMillis: Date.now() - raised })
+        )
         const scope = yield* Scope.make()
         const run: PartitionRun = {
           partition,

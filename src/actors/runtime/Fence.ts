@@ -19,7 +19,9 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Data, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../../config/AppConfig.ts"
 import { Redis, RedisError } from "../../redis/Redis.ts"
+import { fenceMargin } from "./Shards.ts"
 import type { Envelope } from "./Actor.ts"
 
 /** The fence family of MAILBOX partitions (the `kind` of `fence:<kind>:<partition>`). */
@@ -83,6 +85,11 @@ export class Fences extends Context.Tag("Fences")<Fences, FencesShape>() {}
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const redis = yield* Redis
+  const config = yield* AppConfig
+  // a holder frozen inside a fenced transaction (SIGSTOP, a GC storm) holds the fence row's share
+  // lock, so the next holder's raise would wait for it forever: PostgreSQL ends a transaction left
+  // idle this long — less than the time a lease takes to expire once its holder stops renewing
+  const idleMillis = Math.max(500, fenceMargin(config.actorRuntime.leaseTtlMillis, config.actors.leaseTickMillis))
   redis.client.defineCommand("fenceRaise", {
     numberOfKeys: 1,
     lua: `${FENCE_LUA}\nreturn fence_epoch`
@@ -109,6 +116,7 @@ export const make = Effect.gen(function*() {
   const transaction: FencesShape["transaction"] = (envelope, body) =>
     sql.withTransaction(
       Effect.gen(function*() {
+        yield* sql.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMillis}`)
         const [fence] = yield* sql<{ epoch: string }>`
           SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${envelope.partition} FOR SHARE`
         const current = Number(fence?.epoch ?? 0)

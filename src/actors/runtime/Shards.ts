@@ -169,16 +169,26 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
         )
       })
 
-    const acquire = (p: number) =>
+    /**
+     * Takes partition `p` if it is free: absent, deleted or purged (`create`), or held by a lease
+     * older than the TTL by the server's own clock (`serverNow`, the server timestamp of this
+     * node's latest heartbeat) — taken over by CAS on the revision read, so a holder that renewed
+     * meanwhile keeps it. NATS 2.9 removes max-aged entries late (seen 15 s for a 4 s TTL), so the
+     * removal alone would delay every takeover by as much.
+     */
+    const acquire = (p: number, serverNow: number | undefined) =>
       Effect.gen(function*() {
         const current = yield* bounded(`lease ${p}`, () => shards.get(leaseKey(p)))
-        if (current !== null && current.operation === "PUT") return
+        const held = current !== null && current.operation === "PUT"
+        if (held && (serverNow === undefined || serverNow - current.created.getTime() <= ttlMillis)) return false
         const sentAt = performance.now()
-        const revision = yield* bounded(`acquire ${p}`, () => shards.create(leaseKey(p), myValue)).pipe(Effect.option)
-        if (Option.isNone(revision)) return
+        const revision = yield* (held
+          ? bounded(`take over ${p}`, () => shards.update(leaseKey(p), myValue, current.revision))
+          : bounded(`acquire ${p}`, () => shards.create(leaseKey(p), myValue))).pipe(Effect.option)
+        if (Option.isNone(revision)) return false
         const lease: Lease = { partition: p, revision: revision.value, epoch: 0, renewedAt: sentAt, state: "starting" }
         leases.set(p, lease)
-        const previous = current === null ? undefined : parseHolder(current.string())
+        const previous = current === null || !held ? undefined : parseHolder(current.string())
         const started = yield* Effect.exit(options.start(p, revision.value))
         if (started._tag === "Failure") {
           yield* Effect.logWarning(`partition ${p} could not start; lease given back`, started.cause)
@@ -187,14 +197,15 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
             leases.delete(p)
             yield* bounded(`release ${p}`, () => shards.delete(leaseKey(p), { previousSeq: lease.revision })).pipe(Effect.ignore)
           }
-          return
+          return false
         }
-        if (leases.get(p) !== lease) return
+        if (leases.get(p) !== lease) return false
         lease.epoch = started.value
         lease.state = "active"
-        yield* log(previous !== undefined && previous.incarnation !== me.incarnation ? "lease taken over" : "lease acquired", lease, {
+        yield* log(previous !== undefined ? "lease taken over (expired by the server's clock)" : "lease acquired", lease, {
           ...(previous === undefined ? {} : { from: previous.node })
         })
+        return true
       })
 
     const renewOne = (lease: Lease) =>
@@ -237,14 +248,28 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
       for (const lease of extras) yield* FiberMap.run(transitions, lease.partition, release(lease))
       const want = target - held.length
       if (want <= 0) return
-      // look at free partitions from an offset, so nodes do not all race for the same ones
+      yield* Effect.logDebug("below share").pipe(Effect.annotateLogs({ live: live.join(","), target, held: held.length }))
+      // look at the others' partitions from an offset, so nodes do not all race for the same ones,
+      // eight at a time until the share is reached (the first ones looked at may all be held)
       const start = Math.floor((index * partitions) / live.length)
       const candidates: Array<number> = []
-      for (let i = 0; i < partitions && candidates.length < want; i++) {
+      for (let i = 0; i < partitions; i++) {
         const p = (start + i) % partitions
         if (!leases.has(p) && !(yield* FiberMap.has(transitions, p))) candidates.push(p)
       }
-      yield* Effect.forEach(candidates, (p) => acquire(p).pipe(Effect.catchAll(() => Effect.void)), { concurrency: 8, discard: true })
+      // the server's clock: when it stored this node's latest heartbeat (a tick old at most)
+      const heartbeat = yield* bounded("clock", () => nodes.get(me.node)).pipe(Effect.option)
+      const serverNow = Option.isSome(heartbeat) && heartbeat.value !== null && heartbeat.value.operation === "PUT"
+        ? heartbeat.value.created.getTime()
+        : undefined
+      let taken = 0
+      for (let i = 0; i < candidates.length && taken < want;) {
+        const chunk = candidates.slice(i, i + Math.min(8, want - taken))
+        i += chunk.length
+        const got = yield* Effect.forEach(chunk, (p) =>
+          acquire(p, serverNow).pipe(Effect.catchAll((e) => Effect.as(Effect.logDebug(`partition ${p} not acquired`, e), false))), { concurrency: "unbounded" })
+        taken += got.filter(Boolean).length
+      }
     })
 
     const loop = (name: string, body: Effect.Effect<void, unknown>, every: number) =>
