@@ -12,13 +12,14 @@
  *   BENCH_RAW_CONSUMER, created by run.ts) read with `consumer.consume()`, each message acked.
  *
  * Either way, every 100 ms a line `BENCH {json}` on stdout: the partitions owned, commands handled
- * so far (both kinds) and the wall-clock time (ms, sub-ms precision) of the last one handled.
+ * so far (both kinds), the wall-clock time (ms, sub-ms precision) of the last one handled, and
+ * how many receives failed (retried in place by the runtime) with their first reasons.
  * Logs go to stderr.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { jetstream } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
-import { Duration, Effect, Layer, Logger, LogLevel, Schedule } from "effect"
+import { Cause, Duration, Effect, Layer, Logger, LogLevel, Schedule } from "effect"
 import { behaviour } from "../../src/actors/runtime/Actor.ts"
 import * as ActorHost from "../../src/actors/runtime/ActorHost.ts"
 import { FENCE_LUA, fenceKey, fencedReply } from "../../src/actors/runtime/Fence.ts"
@@ -30,14 +31,22 @@ import { BenchNoop, BenchWrite } from "./kinds.ts"
 
 const now = () => performance.timeOrigin + performance.now()
 
-const stats = { handled: 0, lastAt: 0 }
+const stats = { handled: 0, lastAt: 0, failed: 0, errors: [] as Array<string> }
+/** A receive that failed (it is retried in place): counted, its first distinct reasons kept. */
+const failedOne = (e: unknown) =>
+  Effect.sync(() => {
+    stats.failed++
+    const text = e instanceof Error ? e.message : String(e)
+    if (stats.errors.length < 5 && !stats.errors.includes(text)) stats.errors.push(text)
+  })
+const failedCause = (cause: Cause.Cause<unknown>) => (Cause.isInterruptedOnly(cause) ? Effect.void : failedOne(Cause.squash(cause)))
 const handledOne = () => {
   stats.handled++
   stats.lastAt = now()
 }
 
 const line = (owned: ReadonlyArray<number>) =>
-  process.stdout.write(`BENCH ${JSON.stringify({ t: now(), owned, handled: stats.handled, lastAt: stats.lastAt })}\n`)
+  process.stdout.write(`BENCH ${JSON.stringify({ t: now(), owned, ...stats })}\n`)
 
 // ---------------------------------------------------------------------------------------------
 // Raw JetStream consumer
@@ -83,7 +92,7 @@ const Behaviours = Effect.gen(function*() {
         if (command.probe === true) yield* probe(command.id)
         handledOne()
         return state + 1
-      })
+      }).pipe(Effect.tapErrorCause(failedCause))
   })
   const write = behaviour({
     kind: BenchWrite,
@@ -97,7 +106,7 @@ const Behaviours = Effect.gen(function*() {
         if (command.probe === true) yield* probe(command.id)
         handledOne()
         return state + 1
-      })
+      }).pipe(Effect.tapErrorCause(failedCause))
   })
   return [noop, write]
 })

@@ -105,6 +105,9 @@ interface Status {
   readonly owned: ReadonlyArray<number>
   readonly handled: number
   readonly lastAt: number
+  /** Receives that failed so far (the runtime retries them in place), and their first reasons. */
+  readonly failed: number
+  readonly errors: ReadonlyArray<string>
 }
 
 interface Host {
@@ -114,11 +117,15 @@ interface Host {
   /** Every status line seen since `mark()` (for "first line that showed …"). */
   history: Array<Status>
   stderr: string
+  /** Its warning and error log lines, counted by level and message. */
+  readonly logs: Map<string, number>
   exitedAt: number | undefined
   readonly exited: Promise<void>
 }
 
 const hosts = new Set<Host>()
+/** Every host started, for their logs in the report. */
+const allHosts: Array<Host> = []
 
 const startHost = (name: string, extra: Record<string, string> = {}): Host => {
   const child = spawn(process.execPath, ["--import", "tsx", HOST_SCRIPT], { cwd: REPO_ROOT, env: hostEnv(name, extra), stdio: ["ignore", "pipe", "pipe"] })
@@ -129,6 +136,7 @@ const startHost = (name: string, extra: Record<string, string> = {}): Host => {
     latest: undefined,
     history: [],
     stderr: "",
+    logs: new Map(),
     exitedAt: undefined,
     exited: new Promise((resolve) => child.once("exit", () => {
       host.exitedAt = now()
@@ -149,10 +157,25 @@ const startHost = (name: string, extra: Record<string, string> = {}): Host => {
       if (host.history.length > 2_000) host.history.splice(0, 1_000)
     }
   })
+  let errBuffered = ""
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     host.stderr = (host.stderr + chunk).slice(-16_384)
+    errBuffered += chunk
+    let nl: number
+    while ((nl = errBuffered.indexOf("\n")) >= 0) {
+      const text = errBuffered.slice(0, nl)
+      errBuffered = errBuffered.slice(nl + 1)
+      try {
+        const entry = JSON.parse(text) as { logLevel?: string; message?: unknown }
+        const what = `${entry.logLevel ?? "?"} ${Array.isArray(entry.message) ? entry.message.join(" ") : String(entry.message)}`
+        host.logs.set(what, (host.logs.get(what) ?? 0) + 1)
+      } catch {
+        // not a log line (a stack, a warning from node)
+      }
+    }
   })
   hosts.add(host)
+  allHosts.push(host)
   return host
 }
 
@@ -225,13 +248,16 @@ interface Throughput {
   /** Cores the consuming host used meanwhile (null without /proc). */
   readonly hostCores: number | null
   readonly senderCores: number
+  /** Receives that failed meanwhile (retried in place). */
+  readonly failed: number
 }
 
 const cpuOf = (pid: number | undefined) => (pid === undefined ? null : processCpuSeconds(pid))
 
 /** Sends with `send`, waits until `host` has handled them all (exactly: one more would be a duplicate). */
 const measure = async (host: Host, commands: ReadonlyArray<Command>, send: (c: Command) => Promise<unknown>): Promise<Throughput> => {
-  const base = (await waitFor(host, "a status", () => true)).handled
+  const before = await waitFor(host, "a status", () => true)
+  const base = before.handled
   const target = base + commands.length
   const hostCpu0 = cpuOf(host.child.pid)
   const senderCpu0 = process.cpuUsage()
@@ -252,13 +278,15 @@ const measure = async (host: Host, commands: ReadonlyArray<Command>, send: (c: C
     publishPerSec: commands.length / ((published - t0) / 1000),
     handledPerSec: commands.length / wallSeconds,
     hostCores: hostCpu0 === null || hostCpu1 === null ? null : (hostCpu1 - hostCpu0) / wallSeconds,
-    senderCores: (senderCpu.user + senderCpu.system) / 1e6 / wallSeconds
+    senderCores: (senderCpu.user + senderCpu.system) / 1e6 / wallSeconds,
+    failed: host.latest!.failed - before.failed
   }
 }
 
 const describe = (t: Throughput) =>
   `${fmtInt(t.handledPerSec).padStart(7)} commands/s (${fmtMs(t.handledMs)} ms; publish ${fmtInt(t.publishPerSec)}/s in ${fmtMs(t.publishMs)} ms; ` +
-  `CPU host ${fmtCores(t.hostCores)} sender ${fmtCores(t.senderCores)})`
+  `CPU host ${fmtCores(t.hostCores)} sender ${fmtCores(t.senderCores)})` +
+  (t.failed > 0 ? `; ${t.failed} receives failed and were retried` : "")
 
 interface ThroughputRound {
   readonly round: number
@@ -379,8 +407,15 @@ const main = async () => {
     const counts = await redis.mget(...writeKeys.map((k) => `bench:count:${k}`))
     const written = counts.reduce((n, c) => n + Number(c ?? 0), 0)
     const writeSent = settings.warmupCommands + settings.rounds * 2 * settings.commands
-    if (written !== writeSent) throw new Error(`Redis counters add up to ${written}, ${writeSent} bwrite commands were sent`)
-    console.log(`Redis counters: ${fmtInt(written)} fenced writes for ${fmtInt(writeSent)} bwrite commands`)
+    const failed = a.latest!.failed
+    // a write applied whose reply failed (a command timeout) is applied again by its retry: the
+    // counters may exceed the commands by at most the failed receives, never fall short
+    if (written < writeSent || written - writeSent > failed) {
+      throw new Error(`Redis counters add up to ${written}, ${writeSent} bwrite commands were sent, ${failed} receives failed`)
+    }
+    const writes = { sent: writeSent, written, failed, errors: a.latest!.errors }
+    console.log(`Redis counters: ${fmtInt(written)} fenced writes for ${fmtInt(writeSent)} bwrite commands; ${failed} receives failed and were retried` +
+      (failed > 0 ? ` (${a.latest!.errors.join("; ")})` : ""))
 
     const handovers: Array<Handover> = []
     if (!settings.skipHandover) {
@@ -401,7 +436,7 @@ const main = async () => {
       }
     }
     await stopHost(a)
-    summarise(rounds, handovers, startedAt)
+    summarise(rounds, handovers, writes, startedAt)
   } finally {
     for (const h of [...hosts]) await stopHost(h)
     redis.disconnect()
@@ -471,7 +506,14 @@ const handover = async (
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyArray<Handover>, startedAt: Date) => {
+interface Writes {
+  readonly sent: number
+  readonly written: number
+  readonly failed: number
+  readonly errors: ReadonlyArray<string>
+}
+
+const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyArray<Handover>, writes: Writes, startedAt: Date) => {
   const med = (f: (r: ThroughputRound) => number) => median(rounds.map(f))
   const rate = (pick: (r: ThroughputRound) => Throughput) => ({
     handled: med((r) => pick(r).handledPerSec),
@@ -496,6 +538,8 @@ const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyAr
   rows.push({ metric: `raw JetStream, one pull consumer (${settings.rawAck} each)`, value: `${fmtInt(raw.handled)} /s`, goal: "—" })
   rows.push({ metric: "  … publish rate (js.publish, PubAcked)", value: `${fmtInt(raw.publish)} /s`, goal: "—" })
   rows.push({ metric: "  … CPU: consumer / sender", value: `${fmtCores(raw.hostCores)} / ${fmtCores(raw.senderCores)} cores`, goal: "—" })
+  rows.push({ metric: "fenced Redis writes / bwrite commands sent", value: `${fmtInt(writes.written)} / ${fmtInt(writes.sent)}`, goal: "—" })
+  rows.push({ metric: "  … receives failed, retried in place", value: fmtInt(writes.failed), goal: "—" })
   for (const [label, s] of scenarios) {
     const share = s.handled / raw.handled
     rows.push({ metric: `${label} / raw`, value: `${(share * 100).toFixed(1)} %`, goal: `≥ ${goals.shareOfRaw * 100} %`, met: share >= goals.shareOfRaw })
@@ -538,9 +582,14 @@ const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyAr
       ...Object.fromEntries(scenarios.map(([label, s]) => [label, { ...s, shareOfRaw: s.handled / raw.handled }])),
       ...(handovers.length > 0 ? { kill, term } : {})
     },
+    writes,
     rounds,
-    handovers
+    handovers,
+    hostLogs: Object.fromEntries([...allHosts].map((h) => [h.name, Object.fromEntries(h.logs)]))
   })
+  for (const h of allHosts) {
+    if (h.logs.size > 0) console.log(`${h.name} logged: ${[...h.logs].map(([m, n]) => `${n} × ${m}`).join("; ")}`)
+  }
 }
 
 const cleanup = () =>
