@@ -13,12 +13,14 @@
  *
  * Either way, every 100 ms a line `BENCH {json}` on stdout: the partitions owned, commands handled
  * so far (both kinds), the wall-clock time (ms, sub-ms precision) of the last one handled, and
- * how many receives failed (retried in place by the runtime) with their first reasons.
+ * how many receives failed (retried in place by the runtime) with their first reasons, and the
+ * event loop's worst delay since the previous line.
  * Logs go to stderr.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { jetstream } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Cause, Duration, Effect, Layer, Logger, LogLevel, Schedule } from "effect"
 import { behaviour } from "../../src/actors/runtime/Actor.ts"
 import * as ActorHost from "../../src/actors/runtime/ActorHost.ts"
@@ -45,8 +47,16 @@ const handledOne = () => {
   stats.lastAt = now()
 }
 
-const line = (owned: ReadonlyArray<number>) =>
-  process.stdout.write(`BENCH ${JSON.stringify({ t: now(), owned, ...stats })}\n`)
+// the event loop's worst delay since the previous line: a loop stalled past a renewal's or a Redis
+// command's timeout fails them even when their replies are already in the socket
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
+
+const line = (owned: ReadonlyArray<number>) => {
+  const lagMaxMs = loopDelay.max / 1e6
+  loopDelay.reset()
+  process.stdout.write(`BENCH ${JSON.stringify({ t: now(), owned, ...stats, lagMaxMs })}\n`)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Raw JetStream consumer

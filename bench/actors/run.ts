@@ -108,6 +108,8 @@ interface Status {
   /** Receives that failed so far (the runtime retries them in place), and their first reasons. */
   readonly failed: number
   readonly errors: ReadonlyArray<string>
+  /** The host's worst event-loop delay since its previous line. */
+  readonly lagMaxMs: number
 }
 
 interface Host {
@@ -250,6 +252,17 @@ interface Throughput {
   readonly senderCores: number
   /** Receives that failed meanwhile (retried in place). */
   readonly failed: number
+  /** The host's worst event-loop delay meanwhile, and the longest gap between its status lines. */
+  readonly lagMaxMs: number
+  readonly maxGapMs: number
+}
+
+/** The worst event-loop delay and status-line gap `host` reported between `from` and `to`. */
+const loopOf = (host: Host, from: number, to: number) => {
+  const lines = host.history.filter((s) => s.t >= from && s.t <= to + 100)
+  let maxGapMs = 0
+  for (let i = 1; i < lines.length; i++) maxGapMs = Math.max(maxGapMs, lines[i]!.t - lines[i - 1]!.t)
+  return { lagMaxMs: Math.max(0, ...lines.map((s) => s.lagMaxMs ?? 0)), maxGapMs }
 }
 
 const cpuOf = (pid: number | undefined) => (pid === undefined ? null : processCpuSeconds(pid))
@@ -279,13 +292,14 @@ const measure = async (host: Host, commands: ReadonlyArray<Command>, send: (c: C
     handledPerSec: commands.length / wallSeconds,
     hostCores: hostCpu0 === null || hostCpu1 === null ? null : (hostCpu1 - hostCpu0) / wallSeconds,
     senderCores: (senderCpu.user + senderCpu.system) / 1e6 / wallSeconds,
-    failed: host.latest!.failed - before.failed
+    failed: host.latest!.failed - before.failed,
+    ...loopOf(host, t0, done.t)
   }
 }
 
 const describe = (t: Throughput) =>
   `${fmtInt(t.handledPerSec).padStart(7)} commands/s (${fmtMs(t.handledMs)} ms; publish ${fmtInt(t.publishPerSec)}/s in ${fmtMs(t.publishMs)} ms; ` +
-  `CPU host ${fmtCores(t.hostCores)} sender ${fmtCores(t.senderCores)})` +
+  `CPU host ${fmtCores(t.hostCores)} sender ${fmtCores(t.senderCores)}; host loop delay max ${fmtMs(t.lagMaxMs)} ms, status gap max ${fmtMs(t.maxGapMs)} ms)` +
   (t.failed > 0 ? `; ${t.failed} receives failed and were retried` : "")
 
 interface ThroughputRound {
@@ -519,7 +533,8 @@ const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyAr
     handled: med((r) => pick(r).handledPerSec),
     publish: med((r) => pick(r).publishPerSec),
     hostCores: med((r) => pick(r).hostCores ?? NaN),
-    senderCores: med((r) => pick(r).senderCores)
+    senderCores: med((r) => pick(r).senderCores),
+    lagMaxMs: Math.max(...rounds.map((r) => pick(r).lagMaxMs))
   })
   const raw = rate((r) => r.raw)
   const scenarios = [
@@ -534,6 +549,7 @@ const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyAr
     rows.push({ metric: `commands/s, ${label}`, value: `${fmtInt(s.handled)} /s`, goal: "—" })
     rows.push({ metric: "  … publish rate (Actors.send, PubAcked)", value: `${fmtInt(s.publish)} /s`, goal: "—" })
     rows.push({ metric: "  … CPU: host / sender", value: `${fmtCores(s.hostCores)} / ${fmtCores(s.senderCores)} cores`, goal: "—" })
+    rows.push({ metric: "  … host event-loop delay, worst of all rounds", value: `${fmtMs(s.lagMaxMs)} ms`, goal: "—" })
   }
   rows.push({ metric: `raw JetStream, one pull consumer (${settings.rawAck} each)`, value: `${fmtInt(raw.handled)} /s`, goal: "—" })
   rows.push({ metric: "  … publish rate (js.publish, PubAcked)", value: `${fmtInt(raw.publish)} /s`, goal: "—" })
