@@ -585,8 +585,8 @@ const summarise = (rounds: ReadonlyArray<ThroughputRound>, handovers: ReadonlyAr
   }
   printTable(rows)
   console.log(
-    `(medians over ${rounds.length} rounds of ${fmtInt(settings.commands)} commands; commands/s from the first send to the last command handled; ` +
-      `${PARTITIONS / 2} partitions move in each handover, sampled every 100 ms)`
+    `(medians over ${rounds.length} rounds of ${fmtInt(settings.commands)} commands; commands/s from the first send to the last command handled` +
+      (handovers.length > 0 ? `; ${PARTITIONS / 2} partitions move in each handover, the survivor's sampled every 100 ms)` : ")")
   )
   writeJson(RESULTS_PATH, {
     date: startedAt.toISOString(),
