@@ -22,7 +22,8 @@
  *      posts committed back to back (timeline inserts/s = 5,000 × posts / time until the last
  *      timeline holds all of them); then `redis-benchmark -t zadd -P 16 -n 1000000 -q`.
  *   5. Print medians over rounds against the goals (all timelines < 500 ms; ≥ 50 % of the raw
- *      ZADD rate), write bench/fanout/results.json, delete the run's posts, NATS streams and
+ *      ZADD rate), every round's burst (≥ 50,000 inserts/s each) and the worst post of all rounds
+ *      (< 1 s), write bench/fanout/results.json, delete the run's posts, NATS streams and
  *      Redis keys.
  *
  * Env: BENCH_ROUNDS (3), BENCH_POSTS (30), BENCH_BURST (20), BENCH_FOLLOWERS (5000),
@@ -62,7 +63,7 @@ const settings = {
   pollWindow: 500,
   pauseBetweenPostsMillis: 50,
   timeoutMillis: 15_000,
-  goals: { allTimelinesMs: 500, shareOfRawZadd: 0.5 }
+  goals: { allTimelinesMs: 500, shareOfRawZadd: 0.5, burstInsertsPerSec: 50_000, worstPostMs: 1_000 }
 } as const
 
 const DATABASE_URL = benchDatabaseUrl("aperture_bench_fanout")
@@ -454,11 +455,12 @@ const summarise = (rounds: ReadonlyArray<Round>, seedInfo: SeedInfo<Seed.Marker>
   const seqRate = med((r) => r.sequentialInsertsPerSec)
   const raw = med((r) => r.rawZaddPerSec)
   const share = burstRate / raw
+  const worstPost = Math.max(...rounds.map((r) => r.maxMs))
   const { goals, followers } = settings
   const rows: ReadonlyArray<Row> = [
     { metric: `all ${fmtInt(followers)} timelines hold the post: p50`, value: `${fmtMs(p50)} ms`, goal: "—" },
     { metric: `all ${fmtInt(followers)} timelines hold the post: p99`, value: `${fmtMs(p99)} ms`, goal: `< ${goals.allTimelinesMs} ms`, met: p99 < goals.allTimelinesMs },
-    { metric: "  … worst post (max over rounds)", value: `${fmtMs(Math.max(...rounds.map((r) => r.maxMs)))} ms`, goal: "—" },
+    { metric: "  … worst post of all rounds", value: `${fmtMs(worstPost)} ms`, goal: `< ${goals.worstPostMs} ms`, met: worstPost < goals.worstPostMs },
     { metric: "  … first follower's timeline: p50", value: `${fmtMs(med((r) => r.firstP50Ms))} ms`, goal: "—" },
     {
       metric: "  … p50 by stage: relay / fan-out / apply",
@@ -466,7 +468,14 @@ const summarise = (rounds: ReadonlyArray<Round>, seedInfo: SeedInfo<Seed.Marker>
       goal: "—"
     },
     { metric: "timeline inserts/s, one post at a time", value: `${fmtInt(seqRate)} /s`, goal: "—" },
-    { metric: `timeline inserts/s, burst of ${settings.burst} posts`, value: `${fmtInt(burstRate)} /s`, goal: "—" },
+    { metric: `timeline inserts/s, burst of ${settings.burst} posts: median`, value: `${fmtInt(burstRate)} /s`, goal: "—" },
+    // the goal holds for every burst, not for their median
+    ...rounds.map((r): Row => ({
+      metric: `  … burst, round ${r.round}`,
+      value: `${fmtInt(r.burst.insertsPerSec)} /s`,
+      goal: `≥ ${fmtInt(goals.burstInsertsPerSec)} /s`,
+      met: r.burst.insertsPerSec >= goals.burstInsertsPerSec
+    })),
     { metric: "raw ZADD, redis-benchmark -P 16", value: `${fmtInt(raw)} /s`, goal: "—" },
     { metric: "burst inserts / raw ZADD", value: `${(share * 100).toFixed(1)} %`, goal: `≥ ${goals.shareOfRawZadd * 100} %`, met: share >= goals.shareOfRawZadd },
     { metric: "one post at a time / raw ZADD", value: `${((seqRate / raw) * 100).toFixed(1)} %`, goal: "—" },
@@ -481,6 +490,8 @@ const summarise = (rounds: ReadonlyArray<Round>, seedInfo: SeedInfo<Seed.Marker>
     seed: { ...seedInfo.marker, reused: seedInfo.reused },
     table: rows,
     medians: { p50Ms: p50, p99Ms: p99, burstInsertsPerSec: burstRate, sequentialInsertsPerSec: seqRate, rawZaddPerSec: raw, share },
+    worstPostMs: worstPost,
+    burstInsertsPerSecByRound: rounds.map((r) => r.burst.insertsPerSec),
     rounds
   })
 }
