@@ -223,7 +223,9 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           if (Exit.isSuccess(exit)) {
             cell.handled++
             messages.inc({ kind: cell.kind, outcome: "ok" })
-            yield* d.ack.pipe(Effect.timeout("5 seconds"), Effect.ignore)
+            // not waited for: a lost ack brings the command back after a failover, where its
+            // sequence (Fences.transaction) or an idempotent handler makes it a no-op
+            item.msg.ack()
             return yield* settle(run, item.msg)
           }
           const failure = Cause.squash(exit.cause)

@@ -69,6 +69,8 @@ interface Lease {
   /** performance.now() when the last successful renewal (or the acquisition) was sent. */
   renewedAt: number
   state: "starting" | "active" | "releasing"
+  /** A renewal is in flight. */
+  renewing: boolean
 }
 
 const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
@@ -186,7 +188,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
           ? bounded(`take over ${p}`, () => shards.update(leaseKey(p), myValue, current.revision))
           : bounded(`acquire ${p}`, () => shards.create(leaseKey(p), myValue))).pipe(Effect.option)
         if (Option.isNone(revision)) return false
-        const lease: Lease = { partition: p, revision: revision.value, epoch: 0, renewedAt: sentAt, state: "starting" }
+        const lease: Lease = { partition: p, revision: revision.value, epoch: 0, renewedAt: sentAt, state: "starting", renewing: false }
         leases.set(p, lease)
         const previous = current === null || !held ? undefined : parseHolder(current.string())
         const started = yield* Effect.exit(options.start(p, revision.value))
@@ -208,27 +210,48 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
         return true
       })
 
+    /**
+     * One CAS renewal. Its answer is applied whenever it arrives — a renewal the server made but
+     * whose answer came after the loop stopped waiting must still move the revision, or the next
+     * CAS would be refused and the lease given up for nothing — and a lease is never renewed twice
+     * at once (the second CAS would be refused by the first).
+     */
     const renewOne = (lease: Lease) =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
+        if (lease.renewing) return Effect.void
+        lease.renewing = true
         const sentAt = performance.now()
-        const result = yield* bounded(`renew ${lease.partition}`, () => shards.update(leaseKey(lease.partition), myValue, lease.revision)).pipe(Effect.either)
-        if (leases.get(lease.partition) !== lease) return
-        if (result._tag === "Right") {
-          const late = sentAt - lease.renewedAt > 2 * tickMillis
-          lease.revision = result.right
-          if (late) yield* log("lease renewed late", lease, { sinceLastMillis: Math.round(sentAt - lease.renewedAt) })
-          lease.renewedAt = sentAt
-          return
-        }
-        const cause = result.left.cause as { code?: unknown; message?: unknown } | undefined
-        const refused = typeof cause?.message === "string" && /wrong last sequence/i.test(cause.message)
-        if (refused) yield* fence(lease, "lost (renewal refused: another node holds it)")
+        const expected = lease.revision
+        const answer = shards.update(leaseKey(lease.partition), myValue, expected).then(
+          (revision) => {
+            lease.renewing = false
+            if (leases.get(lease.partition) !== lease || lease.revision !== expected) return "stale" as const
+            const sinceLast = sentAt - lease.renewedAt
+            lease.revision = revision
+            lease.renewedAt = sentAt
+            return sinceLast > 2 * tickMillis ? Math.round(sinceLast) : "ok" as const
+          },
+          (error: unknown) => {
+            lease.renewing = false
+            return error instanceof Error && /wrong last sequence/i.test(error.message) ? "refused" as const : "error" as const
+          }
+        )
+        return Effect.promise(() => answer).pipe(
+          Effect.timeoutOption(callTimeout),
+          Effect.flatMap((r) =>
+            Option.isNone(r) ? Effect.void
+            : r.value === "refused" ? fence(lease, "lost (renewal refused: another node holds it)")
+            : typeof r.value === "number" ? log("lease renewed late", lease, { sinceLastMillis: r.value })
+            : Effect.void
+          ),
+          Effect.catchAll(() => Effect.void)
+        )
       })
 
-    const renewal = Effect.gen(function*() {
-      yield* bounded("heartbeat", () => nodes.put(me.node, JSON.stringify({ at: Date.now(), incarnation: me.incarnation }))).pipe(Effect.ignore)
-      yield* Effect.forEach([...leases.values()], renewOne, { concurrency: "unbounded", discard: true })
-    })
+    const renewal = Effect.all([
+      bounded("heartbeat", () => nodes.put(me.node, JSON.stringify({ at: Date.now(), incarnation: me.incarnation }))).pipe(Effect.ignore),
+      Effect.suspend(() => Effect.forEach([...leases.values()], renewOne, { concurrency: "unbounded", discard: true }))
+    ], { concurrency: "unbounded", discard: true })
 
     const watchdog = Effect.gen(function*() {
       const now = performance.now()
