@@ -22,7 +22,7 @@ import { CoreLive } from "../src/App.ts"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { BucketNames } from "../src/streams/Topology.ts"
-import { TestConfig } from "./support/harness.ts"
+import { TestConfig, until } from "./support/harness.ts"
 
 const Ledger = kind({
   name: "ledger",
@@ -60,16 +60,6 @@ const Base = Layer.mergeAll(Actors.layer).pipe(
   Layer.provideMerge(TestConfig(settings)),
   Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
 )
-
-const until = <A, E, R>(probe: Effect.Effect<A, E, R>, done: (a: A) => boolean, timeoutMs = 20_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = yield* probe
-      if (done(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("25 millis")
-    }
-  })
 
 const startHost = Effect.gen(function*() {
   const scope = yield* Scope.make()

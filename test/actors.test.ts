@@ -14,7 +14,7 @@ import { AppConfig } from "../src/config/AppConfig.ts"
 import { Redis } from "../src/redis/Redis.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
-import { TestConfig } from "./support/harness.ts"
+import { TestConfig, until } from "./support/harness.ts"
 
 const Counter = kind({
   name: "counter",
@@ -71,16 +71,6 @@ const hostNamed = (nodeId: string) =>
   Layer.unwrapEffect(Effect.map(makeCounter, (counter) => ActorHost.layer([counter]))).pipe(
     Layer.provide(Layer.effect(AppConfig, Effect.map(AppConfig, (c) => ({ ...c, nodeId: `${c.nodeId}-${nodeId}` }))))
   )
-
-const until = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean, timeoutMs = 15_000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = yield* probe
-      if (done(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("25 millis")
-    }
-  })
 
 const startHost = (nodeId: string) =>
   Effect.gen(function*() {

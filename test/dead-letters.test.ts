@@ -23,17 +23,8 @@ import { consumeEnvelopes } from "../src/streams/EventConsumer.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { ensureConsumer, eventsConsumerSpec, StreamNames } from "../src/streams/Topology.ts"
 import { request, signup, TestApp } from "./support/app.ts"
+import { eventually } from "./support/harness.ts"
 import { truncatedJpeg } from "./support/images.ts"
-
-const until = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 300; i++) {
-      const value = yield* probe
-      if (done(value)) return value
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 100)))
-    }
-    return yield* Effect.dieMessage(`never: ${what}`)
-  })
 
 const CONSUMER = "test-always-fails"
 
@@ -85,7 +76,7 @@ describe("dead letters", () => {
 
         const letters = sql<{ id: string; consumer: string; source: string; error: string; deliveries: number; subject: string; payload: any }>`
           SELECT id::text, consumer, source, error, deliveries, subject, payload FROM dead_letters WHERE consumer = ${CONSUMER}`.pipe(Effect.orDie)
-        const [letter] = yield* until(letters, (rows) => rows.length === 1, "a dead letter")
+        const [letter] = yield* eventually(letters, (rows) => rows.length === 1, "a dead letter")
         assert.strictEqual(letter!.source, "events")
         assert.strictEqual(letter!.deliveries, 2)
         assert.strictEqual(letter!.subject, "ev.post.saved")
@@ -94,7 +85,7 @@ describe("dead letters", () => {
         assert.deepStrictEqual((yield* Ref.get(seen)).map((s) => s.ok), [false, false], "handled twice, then given up")
 
         // on its DLQ subject too, with the consumer and the error
-        const dlq = yield* until(
+        const dlq = yield* eventually(
           Effect.promise(() => nats.jsm.streams.info(nats.name(StreamNames.eventsDlq))),
           (info) => info.state.messages === 1,
           "the DLQ message"
@@ -134,7 +125,7 @@ describe("dead letters", () => {
         const replayed = yield* request(`/api/v1/admin/dead-letters/${letter!.id}/replay`, { method: "POST", headers: admin.bearer })
         assert.strictEqual(replayed.status, 200, replayed.text)
         assert.isString(replayed.json.replayedAt)
-        const after = yield* until(Ref.get(seen), (s) => s.some((x) => x.ok), "the replayed event handled")
+        const after = yield* eventually(Ref.get(seen), (s) => s.some((x) => x.ok), "the replayed event handled")
         assert.deepStrictEqual(after.filter((x) => x.ok).map((x) => x.id), [event.id])
         const twice = yield* request(`/api/v1/admin/dead-letters/${letter!.id}/replay`, { method: "POST", headers: admin.bearer })
         assert.strictEqual(twice.status, 409, "replayed once only")
@@ -207,9 +198,9 @@ describe("dead letters", () => {
         const [media] = yield* sql<{ id: string }>`SELECT id::text FROM dead_letters WHERE source = 'media' AND payload->>'id' = ${broken.id}`.pipe(Effect.orDie)
         const replay = yield* request(`/api/v1/admin/dead-letters/${media!.id}/replay`, { method: "POST", headers: admin.bearer })
         assert.strictEqual(replay.status, 200, replay.text)
-        const again = yield* until(state(broken.id), (s) => s.status === "failed" && s.attempts === 2, "the replayed job failed again")
+        const again = yield* eventually(state(broken.id), (s) => s.status === "failed" && s.attempts === 2, "the replayed job failed again")
         assert.deepStrictEqual(again, { status: "failed", attempts: 2 })
-        const letters = yield* until(
+        const letters = yield* eventually(
           sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE source = 'media' AND payload->>'id' = ${broken.id}`.pipe(Effect.map((r) => r[0]!.n), Effect.orDie),
           (n) => n === 2,
           "a second media dead letter"

@@ -14,17 +14,8 @@ import { Bus, topic } from "../src/streams/Bus.ts"
 import { consumeEnvelopes } from "../src/streams/EventConsumer.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { ensureConsumer, eventsConsumerSpec } from "../src/streams/Topology.ts"
+import { eventually } from "./support/harness.ts"
 import { TestApp } from "./support/app.ts"
-
-const until = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean, what: string) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 300; i++) {
-      const value = yield* probe
-      if (done(value)) return value
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 100)))
-    }
-    return yield* Effect.dieMessage(`never: ${what}`)
-  })
 
 /** A real event no application consumer acts on, on its own subject. */
 const saved = () =>
@@ -54,7 +45,7 @@ describe("EVENTS consumer order", () => {
             yield* Ref.update(handled, (h) => [...h, e.id])
           }))
         yield* Effect.forEach(events, publish, { discard: true })
-        const order = yield* until(Ref.get(handled), (h) => h.length === 3, "all three handled")
+        const order = yield* eventually(Ref.get(handled), (h) => h.length === 3, "all three handled")
         assert.isTrue(yield* Ref.get(failedOnce))
         assert.deepStrictEqual(order, events.map((e) => e.id), "the failed first event is still handled first")
       }))
@@ -81,7 +72,7 @@ describe("EVENTS consumer order", () => {
         yield* node("b")
         const events = Array.from({ length: 12 }, saved)
         yield* Effect.forEach(events, publish, { discard: true })
-        const all = yield* until(Ref.get(handled), (h) => h.length === events.length, "every event handled")
+        const all = yield* eventually(Ref.get(handled), (h) => h.length === events.length, "every event handled")
         assert.strictEqual(yield* Ref.get(most), 1, "never two at once")
         assert.deepStrictEqual(all.map((h) => h.id), events.map((e) => e.id))
       }))
@@ -102,7 +93,7 @@ describe("EVENTS consumer order", () => {
         yield* Effect.forEach([wrongPayload, unknownType, unknownVersion], publish, { discard: true })
         const letters = sql<{ consumer: string; eventId: string; deliveries: number; error: string }>`
           SELECT consumer, payload->>'id' AS event_id, deliveries, error FROM dead_letters WHERE source = 'events'`.pipe(Effect.orDie)
-        const rows = yield* until(letters, (r) => r.length === 6, "six dead letters")
+        const rows = yield* eventually(letters, (r) => r.length === 6, "six dead letters")
         const key = (r: { consumer: string; eventId: string }) => `${r.consumer} ${r.eventId}`
         assert.deepStrictEqual(
           rows.map(key).sort(),

@@ -18,7 +18,7 @@ import { AppConfig } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { ConsumerNames, StreamNames } from "../src/streams/Topology.ts"
 import { request, signup } from "./support/app.ts"
-import { TestConfig } from "./support/harness.ts"
+import { TestConfig, until } from "./support/harness.ts"
 import { multipart } from "./support/images.ts"
 
 const noisyJpeg = (width: number, height: number) => {
@@ -32,16 +32,6 @@ const startWorker = (env: Record<string, string>) =>
     Effect.sync(() => spawn("node", ["--import", "tsx", "src/main.ts"], { env: { ...process.env, ...env }, stdio: "ignore" })),
     (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
   )
-
-const until = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const value = yield* probe
-      if (done(value) || Date.now() > deadline) return value
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 it.scopedLive("a worker killed while holding a job: the job is redelivered and done exactly once", () =>
   Effect.gen(function*() {

@@ -69,3 +69,23 @@ export const TestConfig = (overrides: Partial<AppConfigShape> = {}) =>
       return config
     })
   )
+
+const realSleep = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
+
+/**
+ * Polls `probe` (every `everyMs`, on real timers) until `done` holds or `timeoutMs` passed, and
+ * returns the last value: the test's own assertions say what was expected.
+ */
+export const until = <A, E, R>(probe: Effect.Effect<A, E, R>, done: (a: A) => boolean, timeoutMs = 15_000, everyMs = 25) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* probe
+      if (done(value) || Date.now() > deadline) return value
+      yield* realSleep(everyMs)
+    }
+  })
+
+/** `until`, failing the test with `never: <what>` when `done` never held within 30 s. */
+export const eventually = <A, E, R>(probe: Effect.Effect<A, E, R>, done: (a: A) => boolean, what: string) =>
+  Effect.flatMap(until(probe, done, 30_000, 100), (value) => done(value) ? Effect.succeed(value) : Effect.dieMessage(`never: ${what}`))
