@@ -14,7 +14,7 @@ import { Context, Effect, Layer } from "effect"
 import type { Redis as IORedis } from "ioredis"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Redis } from "./Redis.ts"
-import { FENCE_LUA, type Fenced, fenceKey, fencedReply } from "../actors/runtime/Fence.ts"
+import { FENCE_LUA, type Fenced, fenceKey, fencedReply } from "./Fencing.ts"
 
 /** Which partition epoch a write is made under (an actor's envelope has both). */
 export interface FenceToken {
