@@ -94,7 +94,8 @@ it.scopedLive("a worker killed while holding a job: the job is redelivered and d
       const after = yield* until(attempts, (r) => r.status !== "processing", 60_000)
       assert.strictEqual(after.status, "published")
       assert.strictEqual(after.attempts, 1, "processed once")
-      const settled = yield* consumer
+      // the worker commits `published`, then acknowledges: the ack may still be on its way
+      const settled = yield* until(consumer, (c) => c.num_ack_pending === 0, 10_000)
       assert.isAtLeast(settled.num_redelivered + (settled.delivered.consumer_seq - settled.delivered.stream_seq), 1, "it was delivered again")
       assert.strictEqual(settled.num_ack_pending, 0)
       const files = fs.readdirSync(path.join(dataDir, "media")).filter((f) => f.startsWith(postId))
