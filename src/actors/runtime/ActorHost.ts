@@ -228,8 +228,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
             item.msg.ack()
             return yield* settle(run, item.msg)
           }
-          const failure = Cause.squash(exit.cause)
-          if (isFenced(failure) || Cause.failures(exit.cause).pipe((fs) => [...fs].some(isFenced))) {
+          if (isFenced(Cause.squash(exit.cause))) {
             return yield* fenceFromInside(run, `a store refused epoch ${run.epoch}`)
           }
           if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt

@@ -21,7 +21,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
 import { FENCE_LUA, Fenced, FenceKind, fenceKey } from "../../redis/Fencing.ts"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { Redis, RedisError } from "../../redis/Redis.ts"
+import { Redis, type RedisError } from "../../redis/Redis.ts"
 import { fenceMargin } from "./Shards.ts"
 import type { Envelope } from "./Actor.ts"
 
@@ -33,8 +33,6 @@ export interface FencesShape {
    * every transaction of an older holder that still runs) and then in Redis.
    */
   readonly raise: (partition: number, holder: string) => Effect.Effect<number, SqlError.SqlError | RedisError>
-  /** The current epoch of a partition (0 when it was never leased). */
-  readonly current: (partition: number) => Effect.Effect<number, SqlError.SqlError>
   /**
    * Runs `body` in a transaction fenced by the envelope's epoch; `Option.none()` (body not run)
    * when the envelope's command was already applied for its actor.
@@ -72,12 +70,6 @@ export const make = Effect.gen(function*() {
       return epoch
     })
 
-  const current: FencesShape["current"] = (partition) =>
-    Effect.map(
-      sql<{ epoch: string }>`SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${partition}`,
-      (rows) => Number(rows[0]?.epoch ?? 0)
-    )
-
   const transaction: FencesShape["transaction"] = (envelope, body) =>
     sql.withTransaction(
       Effect.gen(function*() {
@@ -103,14 +95,8 @@ export const make = Effect.gen(function*() {
       })
     )
 
-  return Fences.of({ raise, current, transaction })
+  return Fences.of({ raise, transaction })
 })
 
 export const layer = Layer.effect(Fences, make)
 
-/** Checks a Redis fence from outside a script (tests, the inspector). */
-export const redisEpoch = (partition: number) =>
-  Effect.flatMap(Redis, (r) => r.call("fence get", (c) => c.get(fenceKey(partition)))).pipe(
-    Effect.map((v) => Number(v ?? 0)),
-    Effect.catchAll((e: RedisError) => Effect.fail(e))
-  )
