@@ -28,7 +28,7 @@
  *
  * Env: BENCH_ROUNDS (3), BENCH_POSTS (30), BENCH_BURST (20), BENCH_FOLLOWERS (5000),
  * BENCH_TIMELINE_FILL (800), BENCH_RESEED=1, BENCH_DATABASE_URL, BENCH_SERVER_ROOT,
- * BENCH_SERVER_CPU_PROFILE=<dir> (a .cpuprofile of the server, see bench/media/cpu-profile.mjs).
+ * BENCH_SERVER_CPU_PROFILE=<dir> (a .cpuprofile of the server during each burst, see bench/media/cpu-profile.mjs).
  * Run: `npm run bench:fanout`.
  */
 import { execFile } from "node:child_process"
@@ -43,7 +43,7 @@ import pg from "pg"
 import { type CpuUse, withCpu } from "../accounts/load.ts"
 import { fmtCores, fmtInt, fmtMs, machineInfo, printTable, type Row, writeJson } from "../accounts/report.ts"
 import { assertAlive, sleep, startServer, stopServer } from "../accounts/server.ts"
-import { baseServerEnv, benchDatabaseUrl, cpuProfileEnv, envInt, SERVER_ROOT } from "../support/env.ts"
+import { baseServerEnv, benchDatabaseUrl, cpuProfileEnv, envInt, profileWindow, SERVER_ROOT } from "../support/env.ts"
 import { cleanupPrefixes, natsUrl, prefixesOf, redisUrl, runBenchmark } from "../support/lifecycle.ts"
 import { backendPids, databaseName, dropDatabase, reseedRequested, reuseOrRebuild, type SeedInfo } from "../support/pgdb.ts"
 import * as Seed from "./seed.ts"
@@ -70,7 +70,7 @@ const DATABASE_URL = benchDatabaseUrl("aperture_bench_fanout")
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 
 const prefixes = prefixesOf(`benchfan${randomBytes(4).toString("hex")}`)
-const serverEnv: Readonly<Record<string, string>> = { ...baseServerEnv("uws", DATABASE_URL, prefixes), ROLES: "api,actors", ...cpuProfileEnv() }
+const serverEnv: Readonly<Record<string, string>> = { ...baseServerEnv("uws", DATABASE_URL, prefixes), ROLES: "api,actors", ...cpuProfileEnv("signal") }
 
 const ensureSeed = async (): Promise<SeedInfo<Seed.Marker>> => {
   if (reseedRequested()) await dropDatabase(DATABASE_URL)
@@ -398,8 +398,11 @@ const main = async () => {
         assertAlive(server, "the sequential posts")
         const all = posts.map((p) => p.allMs)
         await sleep(500)
+        // BENCH_SERVER_CPU_PROFILE: one profile per burst
+        profileWindow(server.child.pid)
         const { result: b, cpu } = await withCpu(server.child.pid ?? -1, () => backendPids(DATABASE_URL), () =>
           burst(db, redis, authorId, keys, ids.slice(settings.postsPerRound)))
+        profileWindow(server.child.pid)
         assertAlive(server, "the burst")
         const raw = await rawZadd()
         const r: Round = {

@@ -59,8 +59,18 @@ export const cpuProfileDir = (): string | undefined => {
   return dir === undefined || dir === "" ? undefined : path.resolve(dir)
 }
 
-/** The server's environment for a CPU profile, when BENCH_SERVER_CPU_PROFILE asks for one. */
-export const cpuProfileEnv = (): Readonly<Record<string, string>> => {
+/**
+ * The server's environment for a CPU profile, when BENCH_SERVER_CPU_PROFILE asks for one: of the
+ * whole run, or (`"signal"`) of each stretch the benchmark brackets with `profileWindow`.
+ */
+export const cpuProfileEnv = (window: "run" | "signal" = "run"): Readonly<Record<string, string>> => {
   const dir = cpuProfileDir()
-  return dir === undefined ? {} : { NODE_OPTIONS: `--import ${CPU_PROFILE_HOOK}`, BENCH_SERVER_CPU_PROFILE: dir }
+  return dir === undefined
+    ? {}
+    : { NODE_OPTIONS: `--import ${CPU_PROFILE_HOOK}`, BENCH_SERVER_CPU_PROFILE: dir, BENCH_SERVER_CPU_PROFILE_WINDOW: window }
+}
+
+/** Starts (then, called again, writes) the CPU profile of a server run with `cpuProfileEnv("signal")`. */
+export const profileWindow = (pid: number | undefined) => {
+  if (cpuProfileDir() !== undefined && pid !== undefined) process.kill(pid, "SIGUSR2")
 }

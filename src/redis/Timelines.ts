@@ -39,7 +39,14 @@ export interface TimelinesShape {
    * when the partition has a newer owner than `fence.epoch`.
    * Adds one post to many timelines (one round trip); returns how many were touched.
    */
-  readonly insertMany: (fence: FenceToken, userIds: ReadonlyArray<string>, entry: Entry) => Effect.Effect<number, RedisUnavailable | Fenced>
+  /**
+   * Inserts each post into its users' timelines, in one call; replies, per post, its users who are
+   * online (for `feedNewTargets`).
+   */
+  readonly insertMany: (
+    fence: FenceToken,
+    posts: ReadonlyArray<{ readonly entry: Entry; readonly userIds: ReadonlyArray<string> }>
+  ) => Effect.Effect<ReadonlyArray<ReadonlyArray<string>>, RedisUnavailable | Fenced>
   readonly removeMany: (fence: FenceToken, userIds: ReadonlyArray<string>, postId: string) => Effect.Effect<void, RedisUnavailable | Fenced>
   readonly removeFrom: (fence: FenceToken, userId: string, postIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable | Fenced>
   /** Adds entries and marks the timeline complete; `replace` clears it first. */
@@ -84,14 +91,39 @@ export type FeedRead =
 
 export class Timelines extends Context.Tag("Timelines")<Timelines, TimelinesShape>() {}
 
-/** Fenced (KEYS[1], ARGV[1]); then the timelines KEYS[2..], the score, the id, the cap. */
+/**
+ * Fenced (KEYS[1], ARGV[1]); KEYS[2] presence; ARGV[2..4] the cap, the key prefix, the presence
+ * cutoff; then per post its score, its id, how many users, and the users. Replies, per post, how
+ * many of its users are online (present since the cutoff) and who they are.
+ *
+ * A timeline is trimmed back to the cap once it holds a sixteenth more (one trim per ~50 inserts
+ * instead of one each: the entries past the cap are still correct ones, and reads page by score).
+ * The timelines' keys are built here from the prefix (one Redis, as for FEED_READ_LUA): fan-out
+ * is the hot path, and 80 keys per batch prefixed and sent twice — once here, once more to ask who
+ * is online — cost the node more than Redis spends on the inserts.
+ */
 const INSERT_LUA = `${FENCE_LUA}
-local cap = tonumber(ARGV[4])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
-  redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
+local cap = tonumber(ARGV[2])
+local slack = cap + 1 + math.max(16, math.floor(cap / 16))
+local tl = ARGV[3] .. 'tl:'
+local cutoff = tonumber(ARGV[4])
+local out = {}
+local i = 5
+while i <= #ARGV do
+  local score, id, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  local present = {}
+  for j = i + 3, i + 2 + n do
+    local key = tl .. ARGV[j]
+    redis.call('ZADD', key, score, id)
+    if redis.call('ZCARD', key) > slack then redis.call('ZREMRANGEBYRANK', key, 1, -(cap + 1)) end
+    local seen = redis.call('ZSCORE', KEYS[2], ARGV[j])
+    if seen and tonumber(seen) >= cutoff then present[#present + 1] = ARGV[j] end
+  end
+  out[#out + 1] = #present
+  for _, u in ipairs(present) do out[#out + 1] = u end
+  i = i + 3 + n
 end
-return #KEYS - 1`
+return out`
 
 /** Fenced; KEYS[2] the timeline; ARGV[2] replace (1/0), ARGV[3] the cap, then score/id pairs. */
 const FILL_LUA = `${FENCE_LUA}
@@ -223,7 +255,7 @@ for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
 return #KEYS - 1`
 
 type Commands = IORedis & {
-  tlInsert(numKeys: number, ...args: Array<string | number>): Promise<number>
+  tlInsert(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>
   tlRemove(numKeys: number, ...args: Array<string | number>): Promise<number>
   tlFill(numKeys: number, ...args: Array<string | number>): Promise<number>
   tlRemoveFrom(numKeys: number, ...args: Array<string | number>): Promise<number>
@@ -307,10 +339,29 @@ export const make = Effect.gen(function*() {
     })
 
   return Timelines.of({
-    insertMany: (f, userIds, entry) =>
-      userIds.length === 0
-        ? Effect.succeed(0)
-        : fenced(f, () => commands.tlInsert(1 + userIds.length, fenceKey(f.partition), ...userIds.map(tlKey), f.epoch, entry.score, entry.id, cap)),
+    insertMany: (f, posts) =>
+      posts.every((p) => p.userIds.length === 0)
+        ? Effect.succeed(posts.map(() => []))
+        : fenced(f, () =>
+          commands.tlInsert(
+            2,
+            fenceKey(f.partition),
+            PRESENCE_KEY,
+            f.epoch,
+            cap,
+            prefix,
+            Date.now() - PRESENCE_TTL_MS,
+            ...posts.flatMap((p) => [p.entry.score, p.entry.id, p.userIds.length, ...p.userIds])
+          )
+        ).pipe(Effect.map((flat) => {
+          const present: Array<ReadonlyArray<string>> = []
+          for (let i = 0; i < flat.length;) {
+            const n = Number(flat[i])
+            present.push(flat.slice(i + 1, i + 1 + n).map(String))
+            i += 1 + n
+          }
+          return present
+        })),
     removeMany: (f, userIds, postId) =>
       userIds.length === 0
         ? Effect.void

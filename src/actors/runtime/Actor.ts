@@ -59,6 +59,13 @@ export interface Behaviour<K extends AnyKind, S> {
   readonly batch?: {
     readonly commutative: true
     readonly receive: (batch: BatchOf<K>, envelope: Envelope) => Effect.Effect<void, unknown>
+    /**
+     * Applies batches that queued up behind each other in one go (in their order; `envelopes[i]`
+     * is that of `batches[i]`), to the same effect as `receive` on each in turn. When it fails,
+     * the runtime falls back to `receive` one by one, so a bad batch is retried and
+     * dead-lettered alone.
+     */
+    readonly receiveMany?: (batches: ReadonlyArray<BatchOf<K>>, envelopes: ReadonlyArray<Envelope>) => Effect.Effect<void, unknown>
   }
   /** Answers an `ask`, in mailbox order, seeing the state after every earlier command. */
   readonly answer?: (state: S, query: QueryOf<K>) => Effect.Effect<unknown, unknown>

@@ -117,6 +117,9 @@ const decoder = new TextDecoder()
 /** The first line of a failure, for logs and dead letters (stacks stay in the debug log). */
 const reasonOf = (cause: Cause.Cause<unknown>) => Cause.pretty(cause).split("\n")[0] ?? "failure"
 
+/** Batches a batch cell applies in one `receiveMany` call at most. */
+const BATCH_GROUP = 32
+
 /** Pause before the n-th retry of a failing command: 50 ms doubling, at most 2 s. */
 export const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.max(0, attempt - 1), 2_000)
 
@@ -245,6 +248,34 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         }
       })
 
+    /**
+     * Batches that queued up behind each other, applied in one `receiveMany` call; when that fails
+     * (or the kind has none), one by one through `handleCommand`.
+     */
+    const handleBatches = (run: PartitionRun, cell: Cell, items: ReadonlyArray<Extract<Item, { _tag: "command" }>>) =>
+      Effect.gen(function*() {
+        const many = cell.behaviour.batch?.receiveMany
+        if (many !== undefined && items.length > 1) {
+          if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
+          const exit = yield* Effect.exit(bounded("batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery, 1)))))
+          if (Exit.isSuccess(exit)) {
+            cell.handled += items.length
+            messages.inc({ kind: cell.kind, outcome: "ok" }, items.length)
+            for (const item of items) {
+              item.msg.ack()
+              run.held.delete(item.msg)
+            }
+            return
+          }
+          if (isFenced(Cause.squash(exit.cause))) return yield* fenceFromInside(run, `a store refused epoch ${run.epoch}`)
+          if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
+          yield* Effect.logWarning(`${items.length} batches failed together; applying them one by one`).pipe(
+            Effect.annotateLogs({ actor: `${cell.kind}:${cell.key}`, cause: reasonOf(exit.cause) })
+          )
+        }
+        for (const item of items) yield* handleCommand(run, cell, item)
+      })
+
     const handleAsk = (run: PartitionRun, cell: Cell, item: Extract<Item, { _tag: "ask" }>) =>
       Effect.gen(function*() {
         const answer = cell.behaviour.answer
@@ -278,16 +309,27 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           lastActivity: now
         }
         run.cells.set(cell.id, cell)
+        // a batch cell takes every batch waiting (up to BATCH_GROUP) at once; only commands reach it
+        const grouped = key === BatchKey && b.batch?.receiveMany !== undefined
+        const next: Effect.Effect<ReadonlyArray<Item>> = grouped
+          ? Effect.flatMap(Queue.take(queue), (first) =>
+            Effect.map(Queue.takeUpTo(queue, BATCH_GROUP - 1), (rest) => [first, ...rest]))
+          : Effect.map(Queue.take(queue), (item) => [item])
         // the loop ends when the cell is passivated (its queue shut down) or the partition stops
         yield* FiberMap.run(
           run.fibers,
           cell.id,
-          Queue.take(queue).pipe(
-            Effect.flatMap((item) => item._tag === "command" ? handleCommand(run, cell, item) : handleAsk(run, cell, item)),
-            Effect.ensuring(Effect.sync(() => {
-              cell.pending--
-              cell.lastActivity = Date.now()
-            })),
+          next.pipe(
+            Effect.flatMap((items) =>
+              Effect.suspend(() => {
+                const first = items[0]!
+                if (items.length > 1) return handleBatches(run, cell, items as ReadonlyArray<Extract<Item, { _tag: "command" }>>)
+                return first._tag === "command" ? handleCommand(run, cell, first) : handleAsk(run, cell, first)
+              }).pipe(Effect.ensuring(Effect.sync(() => {
+                cell.pending -= items.length
+                cell.lastActivity = Date.now()
+              })))
+            ),
             Effect.forever
           )
         )

@@ -67,8 +67,17 @@ export const make = Effect.gen(function*() {
           : new NatsError({ op: `publish ${subject}`, cause })
     }).pipe(Effect.asVoid)
 
-  const encode = <A, I>(schema: Schema.Schema<A, I> | undefined, value: A, what: string) =>
-    schema === undefined ? Effect.dieMessage(`actor kind has no ${what} schema`) : Schema.encode(schema)(value).pipe(Effect.orDie)
+  // one encoder per schema, built on first use: building one per message cost more than the send
+  const encoders = new WeakMap<Schema.Schema<any, any>, (value: unknown) => Effect.Effect<unknown, unknown>>()
+  const encode = <A, I>(schema: Schema.Schema<A, I> | undefined, value: A, what: string): Effect.Effect<I> => {
+    if (schema === undefined) return Effect.dieMessage(`actor kind has no ${what} schema`)
+    let encoder = encoders.get(schema)
+    if (encoder === undefined) {
+      encoder = Schema.encode(schema as Schema.Schema<unknown, unknown>)
+      encoders.set(schema, encoder)
+    }
+    return encoder(value).pipe(Effect.orDie) as Effect.Effect<I>
+  }
 
   const send: ActorsShape["send"] = (k, key, command, options) =>
     Effect.suspend(() => {

@@ -9,7 +9,7 @@
 import { Duration, Effect, FiberSet } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
-import { TimelineProtocol } from "../../domain/Timeline.ts"
+import { type TimelineBatch, TimelineProtocol } from "../../domain/Timeline.ts"
 import { type FeedNewDue, type FenceToken, type RedisUnavailable, Timelines } from "../../redis/Timelines.ts"
 import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
@@ -54,11 +54,34 @@ export const make = Effect.gen(function*() {
       Effect.catchAll((e) => Effect.logWarning("feed_new not announced", e))
     )
 
-  const announce = (batch: { readonly userIds: ReadonlyArray<string>; readonly postId: string }) =>
-    announceDue(timelines.feedNewTargets(batch.userIds, batch.postId))
+  /** `feed_new` for the followers who got `postId` and are online (most batches: nobody). */
+  const announce = (present: ReadonlyArray<string>, postId: string) =>
+    present.length === 0 ? Effect.void : announceDue(timelines.feedNewTargets(present, postId))
 
   const rebuild = (fence: FenceToken, userId: string, replace: boolean) =>
     Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(fence, userId, entries, replace))
+
+  /**
+   * Batches in order: each run of inserts in one Redis call (different posts, so their order
+   * within the run does not matter), a removal on its own — after the insert it may follow.
+   */
+  const applyBatches = (batches: ReadonlyArray<TimelineBatch>, fence: FenceToken) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < batches.length;) {
+        const b = batches[i]!
+        if (b._tag === "RemoveBatch") {
+          yield* timelines.removeMany(fence, b.userIds, b.postId)
+          i++
+          continue
+        }
+        let j = i
+        while (j < batches.length && batches[j]!._tag === "InsertBatch") j++
+        const inserts = batches.slice(i, j) as ReadonlyArray<Extract<TimelineBatch, { _tag: "InsertBatch" }>>
+        const present = yield* timelines.insertMany(fence, inserts.map((x) => ({ entry: { id: x.postId, score: x.score }, userIds: x.userIds })))
+        yield* Effect.forEach(inserts, (x, k) => announce(present[k] ?? [], x.postId), { discard: true })
+        i = j
+      }
+    })
 
   return behaviour({
     kind: TimelineKind,
@@ -101,10 +124,8 @@ export const make = Effect.gen(function*() {
       // so it may run alongside the users' own commands. Not commutative with one of them: a
       // purge of an author racing the fan-out of that author's post (the follow ended while the
       // fan-out read the followers); the feed read path filters unfollowed authors' posts.
-      receive: (batch, envelope) =>
-        batch._tag === "InsertBatch"
-          ? Effect.zipRight(timelines.insertMany(envelope, batch.userIds, { id: batch.postId, score: batch.score }), announce(batch))
-          : timelines.removeMany(envelope, batch.userIds, batch.postId)
+      receive: (batch, envelope) => applyBatches([batch], envelope),
+      receiveMany: (batches, envelopes) => applyBatches(batches, envelopes[0]!)
     },
     answer: (state: State) => Effect.map(timelines.isComplete(state.userId), (complete) => ({ ...state, complete })),
     // a read-only question: no need to wake (and rebuild) an actor to answer it
