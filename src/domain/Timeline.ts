@@ -33,9 +33,15 @@ export const UuidList = Schema.Union(
   Schema.Array(Uuid)
 )
 
-/** One post for many timelines of one partition: the unit of fan-out. */
+const PostFor = Schema.Struct({ postId: Uuid, score: Schema.Number, userIds: UuidList })
+
+/**
+ * Fan-out to many timelines of one partition: one post (`InsertBatch`, `RemoveBatch`), or several
+ * posts that were waiting for the same partition at once (`InsertPosts`, see FanOut.ts).
+ */
 export const TimelineBatch = Schema.Union(
   Schema.TaggedStruct("InsertBatch", { userIds: UuidList, postId: Uuid, score: Schema.Number }),
+  Schema.TaggedStruct("InsertPosts", { posts: Schema.Array(PostFor) }),
   Schema.TaggedStruct("RemoveBatch", { userIds: UuidList, postId: Uuid })
 )
 export type TimelineBatch = typeof TimelineBatch.Type

@@ -5,7 +5,7 @@
  * logged with its subject and sequence — never retried forever, never dropped silently.
  */
 import type { JsMsg, PubAck } from "@nats-io/jetstream"
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import { Nats, NatsError } from "./Nats.ts"
 
 export interface Topic<A, I> {
@@ -45,6 +45,14 @@ export interface BusShape {
     payload: Uint8Array,
     options: { readonly msgId: string }
   ) => Effect.Effect<PubAck, NatsError>
+  /**
+   * Publishes already-encoded payloads in one go: all are sent before any PubAck is awaited, in
+   * the given order (one connection, so JetStream stores them in that order), and each one's
+   * outcome is returned in that order.
+   */
+  readonly publishRawInOrder: (
+    messages: ReadonlyArray<{ readonly subject: string; readonly payload: Uint8Array; readonly msgId: string }>
+  ) => Effect.Effect<ReadonlyArray<Either.Either<PubAck, NatsError>>>
   readonly consume: <A, I>(
     stream: string,
     durable: string,
@@ -65,6 +73,18 @@ export const make = Effect.gen(function*() {
       // `msgID` is sent as the Nats-Msg-Id header: JetStream drops a repeat inside the duplicate window
       try: () => nats.js.publish(nats.subject(subject), payload, { msgID: msgId }),
       catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
+    })
+
+  const publishRawInOrder: BusShape["publishRawInOrder"] = (messages) =>
+    Effect.promise(() => {
+      // one synchronous loop: each publish writes its request before this returns
+      const acks = messages.map(({ msgId, payload, subject }) =>
+        nats.js.publish(nats.subject(subject), payload, { msgID: msgId }).then(
+          (ack) => Either.right(ack),
+          (cause: unknown) => Either.left(new NatsError({ op: `publish ${subject}`, cause }))
+        )
+      )
+      return Promise.all(acks)
     })
 
   const publish: BusShape["publish"] = (t, value, options) =>
@@ -122,7 +142,7 @@ export const make = Effect.gen(function*() {
     )
   }
 
-  return Bus.of({ publish, publishRaw, consume })
+  return Bus.of({ publish, publishRaw, publishRawInOrder, consume })
 })
 
 export const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({

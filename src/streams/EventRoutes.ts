@@ -38,7 +38,7 @@ export interface EventConsumerSpec {
 export const EventConsumers: Readonly<Record<EventConsumerName, EventConsumerSpec>> = {
   // no order: posts are independent of each other, and the handler re-reads the post (a publish
   // handled after its delete inserts nothing)
-  [EventConsumerNames.timelineFanout]: { filter: "ev.post.>", ordered: false, concurrency: 4 },
+  [EventConsumerNames.timelineFanout]: { filter: "ev.post.>", ordered: false, concurrency: 16 },
   // a follow and the unfollow after it reach the follower's timeline in that order
   [EventConsumerNames.timelineGraph]: { filter: "ev.user.>", ordered: true, concurrency: 1 },
   // an action and its undoing (like / unlike, comment / delete, follow / unfollow) in that order

@@ -14,7 +14,8 @@
  * Each event is acknowledged after every batch it produced was acknowledged by JetStream; batch
  * message ids derive from the event id, so an event handled twice sends nothing twice.
  */
-import { Effect, Layer } from "effect"
+import { createHash } from "node:crypto"
+import { Deferred, Effect, FiberSet, Layer } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import type { Keyset } from "../../db/Graph.ts"
@@ -22,18 +23,75 @@ import type { EventOf } from "../../domain/DomainEvents.ts"
 import type { TimelineBatch } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
 import { consumeEvents } from "../../streams/EventConsumer.ts"
+import type { NatsError } from "../../streams/Nats.ts"
 import { ConsumerNames } from "../../streams/Topology.ts"
-import { Actors } from "../runtime/Actors.ts"
+import { Actors, type MailboxFull } from "../runtime/Actors.ts"
 import { TimelineKind } from "./Timeline.ts"
 
 /** Followers read per page while fanning out. */
 export const FOLLOWER_PAGE = 5000
+
+/** At most this many user ids in one coalesced message (~300 KB, well under NATS's 1 MB). */
+const MAX_IDS_PER_MESSAGE = 8000
+
+interface Waiting {
+  readonly post: { readonly postId: string; readonly score: number; readonly userIds: ReadonlyArray<string> }
+  readonly msgId: string
+  readonly done: Deferred.Deferred<void, NatsError | MailboxFull>
+}
 
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const repo = yield* FeedRepo
   const timelines = yield* Timelines
   const actors = yield* Actors
+  const sending = yield* FiberSet.make()
+
+  /**
+   * Inserts bound for one partition while a send to it is in flight wait, and go out together
+   * in one `InsertPosts` message when it is acknowledged: no timer, so a lone post goes out at
+   * once, and a burst of posts costs each partition a few messages instead of one per post. Each
+   * waiting insert learns when its message was acknowledged (its event is acknowledged after
+   * all of its inserts were). A lone insert keeps its own message id, so an event handled twice
+   * sends it once; a coalesced message's id derives from its inserts', so a redelivered event
+   * grouped otherwise may insert again — which changes nothing (an insert is idempotent).
+   */
+  const lanes = new Map<number, { waiting: Array<Waiting>; busy: boolean }>()
+  const pump = (partition: number, lane: { waiting: Array<Waiting>; busy: boolean }): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      while (lane.waiting.length > 0) {
+        let ids = 0
+        let n = 0
+        while (n < lane.waiting.length && (n === 0 || ids + lane.waiting[n]!.post.userIds.length <= MAX_IDS_PER_MESSAGE)) {
+          ids += lane.waiting[n]!.post.userIds.length
+          n++
+        }
+        const group = lane.waiting.splice(0, n)
+        const only = group.length === 1 ? group[0]! : undefined
+        const batch: TimelineBatch = only !== undefined
+          ? { _tag: "InsertBatch", ...only.post }
+          : { _tag: "InsertPosts", posts: group.map((w) => w.post) }
+        const msgId = only?.msgId ?? `posts:${createHash("sha1").update(group.map((w) => w.msgId).join("|")).digest("base64url")}`
+        const exit = yield* Effect.exit(actors.sendBatch(TimelineKind, partition, batch, { msgId }))
+        for (const w of group) yield* Deferred.done(w.done, exit)
+      }
+      lane.busy = false
+    })
+  const insert = (partition: number, post: Waiting["post"], msgId: string) =>
+    Effect.gen(function*() {
+      const done = yield* Deferred.make<void, NatsError | MailboxFull>()
+      let lane = lanes.get(partition)
+      if (lane === undefined) {
+        lane = { waiting: [], busy: false }
+        lanes.set(partition, lane)
+      }
+      lane.waiting.push({ post, msgId, done })
+      if (!lane.busy) {
+        lane.busy = true
+        yield* FiberSet.run(sending, pump(partition, lane))
+      }
+      return yield* Deferred.await(done)
+    })
 
   /** Sends `batchOf(userIds)` for the author and every follower, one message per partition and page. */
   const toFollowers = (eventId: string, authorId: string, batchOf: (userIds: ReadonlyArray<string>) => TimelineBatch) =>
@@ -52,7 +110,13 @@ export const make = Effect.gen(function*() {
         }
         yield* Effect.forEach(
           byPartition,
-          ([p, userIds]) => actors.sendBatch(TimelineKind, p, batchOf(userIds), { msgId: `${eventId}:${page}:${p}` }),
+          ([p, userIds]) => {
+            const batch = batchOf(userIds)
+            const msgId = `${eventId}:${page}:${p}`
+            return batch._tag === "InsertBatch"
+              ? insert(p, { postId: batch.postId, score: batch.score, userIds }, msgId)
+              : actors.sendBatch(TimelineKind, p, batch, { msgId })
+          },
           // at most one message per partition: their PubAcks overlap
           { concurrency: "unbounded", discard: true }
         )

@@ -62,25 +62,29 @@ export const make = Effect.gen(function*() {
     Effect.flatMap(repo.timelineSeed(userId, threshold, cap), (entries) => timelines.fill(fence, userId, entries, replace))
 
   /**
-   * Batches in order: each run of inserts in one Redis call (different posts, so their order
+   * Batches in order: each run of inserts in one Redis call (of different posts, so their order
    * within the run does not matter), a removal on its own — after the insert it may follow.
    */
   const applyBatches = (batches: ReadonlyArray<TimelineBatch>, fence: FenceToken) =>
     Effect.gen(function*() {
-      for (let i = 0; i < batches.length;) {
-        const b = batches[i]!
-        if (b._tag === "RemoveBatch") {
+      let inserts: Array<{ readonly postId: string; readonly score: number; readonly userIds: ReadonlyArray<string> }> = []
+      const flush = Effect.suspend(() => {
+        const run = inserts
+        inserts = []
+        return run.length === 0 ? Effect.void : Effect.flatMap(
+          timelines.insertMany(fence, run.map((x) => ({ entry: { id: x.postId, score: x.score }, userIds: x.userIds }))),
+          (present) => Effect.forEach(run, (x, k) => announce(present[k] ?? [], x.postId), { discard: true })
+        )
+      })
+      for (const b of batches) {
+        if (b._tag === "InsertBatch") inserts.push(b)
+        else if (b._tag === "InsertPosts") inserts.push(...b.posts)
+        else {
+          yield* flush
           yield* timelines.removeMany(fence, b.userIds, b.postId)
-          i++
-          continue
         }
-        let j = i
-        while (j < batches.length && batches[j]!._tag === "InsertBatch") j++
-        const inserts = batches.slice(i, j) as ReadonlyArray<Extract<TimelineBatch, { _tag: "InsertBatch" }>>
-        const present = yield* timelines.insertMany(fence, inserts.map((x) => ({ entry: { id: x.postId, score: x.score }, userIds: x.userIds })))
-        yield* Effect.forEach(inserts, (x, k) => announce(present[k] ?? [], x.postId), { discard: true })
-        i = j
       }
+      yield* flush
     })
 
   return behaviour({
