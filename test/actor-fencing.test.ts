@@ -52,7 +52,7 @@ const TTL = 3000
 const settings: Partial<AppConfigShape> = {
   actorPartitions: 4,
   actors: { idleMillis: 5000, mailboxCapacity: 16, maxDeliver: 3, leaseTickMillis: 250, askTimeoutMillis: 3000 },
-  actorRuntime: { leaseTtlMillis: TTL, ackWaitMillis: 1000, maxAckPending: 64, mailboxMaxMessages: 20, handlerTimeoutMillis: 10_000 }
+  actorRuntime: { leaseTtlMillis: TTL, ackWaitMillis: 1000, maxAckPending: 64, mailboxMaxMessages: 20, handlerTimeoutMillis: 10_000, parkAfter: 64 }
 }
 
 const Base = Layer.mergeAll(Actors.layer).pipe(

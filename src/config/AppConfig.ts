@@ -71,6 +71,8 @@ export interface AppConfigShape {
     readonly mailboxMaxMessages: number
     /** Time limit of one hydrate, one command, one batch (each). */
     readonly handlerTimeoutMillis: number
+    /** Commands queued for one key beyond which it parks (moves its backlog to PARKED). */
+    readonly parkAfter: number
   }
   readonly feed: {
     /** Entries kept per home timeline in Redis. */
@@ -276,7 +278,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     ackWaitMillis: positiveInt("ACTOR_ACK_WAIT_MS", 30_000, 600_000),
     maxAckPending: positiveInt("ACTOR_MAX_ACK_PENDING", 1024, 100_000),
     mailboxMaxMessages: positiveInt("ACTOR_MAILBOX_MAX_MESSAGES", 1_000_000, 100_000_000),
-    handlerTimeoutMillis: positiveInt("ACTOR_HANDLER_TIMEOUT_MS", 30_000, 600_000)
+    handlerTimeoutMillis: positiveInt("ACTOR_HANDLER_TIMEOUT_MS", 30_000, 600_000),
+    parkAfter: positiveInt("ACTOR_PARK_AFTER", 64, 100_000)
   }),
   feed: Config.all({
     timelineCap: positiveInt("TIMELINE_CAP", 800, 10_000),

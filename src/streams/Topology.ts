@@ -20,6 +20,7 @@ export const StreamNames = {
   media: "MEDIA",
   mediaDlq: "MEDIA_DLQ",
   actorDlq: "ACTOR_DLQ",
+  parked: "PARKED",
   eventsDlq: "EVENTS_DLQ",
   inbox: "INBOX"
 } as const
@@ -64,6 +65,18 @@ export const streamSpecs = (partitions: number, limits: { readonly mailboxMaxMes
     discard: DiscardPolicy.New,
     // a partition key is part of the subject; `partitions` only documents the layout here
     description: `actor mailboxes, ${partitions} partitions`
+  },
+  {
+    // the backlog of a key that parked itself (`park.<kind>.<partition>.<key>`, see ActorHost.ts):
+    // read back in order by its partition's holder, each message deleted once handled
+    name: StreamNames.parked,
+    subjects: ["park.>"],
+    retention: RetentionPolicy.Limits,
+    duplicate_window: nanos(2 * 60 * 1000),
+    storage: StorageType.File,
+    max_msg_size: 1024 * 1024,
+    max_msgs: limits.mailboxMaxMessages,
+    discard: DiscardPolicy.New
   },
   {
     name: StreamNames.media,

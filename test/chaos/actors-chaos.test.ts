@@ -74,7 +74,8 @@ const settings: ChaosSettings = {
   leaseTickMs: 500,
   leaseTtlMs: 4000,
   ackWaitMs: 3000,
-  maxDeliver: 20
+  maxDeliver: 20,
+  parkAfter: 4
 }
 /** How long a fault waits for the healthy hosts to own everything (the old runtime needs ~15 s). */
 const OWN_BOUND_MS = 30_000

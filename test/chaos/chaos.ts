@@ -24,6 +24,8 @@ export interface ChaosSettings {
   readonly leaseTtlMs: number
   readonly ackWaitMs: number
   readonly maxDeliver: number
+  /** ACTOR_PARK_AFTER of the hosts. */
+  readonly parkAfter: number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -59,6 +61,9 @@ export const hostEnv = (config: AppConfigShape, s: ChaosSettings, nodeId: string
   ACTOR_LEASE_TTL_MS: String(s.leaseTtlMs),
   ACTOR_ACK_WAIT_MS: String(s.ackWaitMs),
   ACTOR_MAX_DELIVER: String(s.maxDeliver),
+  // low, so that keys whose commands queue up (slow handlers, a partition that just moved) park
+  // and go through PARKED under every fault too
+  ACTOR_PARK_AFTER: String(s.parkAfter),
   ACTOR_IDLE_MS: "5000",
   SHUTDOWN_GRACE_MS: "5000",
   DATABASE_URL: Redacted.value(config.databaseUrl),

@@ -25,10 +25,11 @@
  * - `ask` requests for an owned partition arrive on core NATS and are answered in mailbox order
  *   by a live actor, or without hydrating one when its kind can answer cold.
  */
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream"
-import type { Msg, Subscription } from "@nats-io/transport-node"
+import type { ConsumerMessages, JsMsg, MsgRequest, StoredMsg } from "@nats-io/jetstream"
+import { headers as natsHeaders, type Msg, type Subscription } from "@nats-io/transport-node"
 import {
   Cause,
+  Chunk,
   Context,
   Deferred,
   Duration,
@@ -49,7 +50,7 @@ import { Metrics } from "../../observability/Metrics.ts"
 import { toDelivery, type Delivery } from "../../streams/Bus.ts"
 import { Nats, NatsError } from "../../streams/Nats.ts"
 import { ConsumerNames, mailboxConsumerSpec, StreamNames } from "../../streams/Topology.ts"
-import { type AnyBehaviour, askSubject, BatchKey, type Envelope } from "./Actor.ts"
+import { type AnyBehaviour, askSubject, BatchKey, type Envelope, mailboxSubject } from "./Actor.ts"
 import { Fences, isFenced } from "./Fence.ts"
 import * as Shards from "./Shards.ts"
 
@@ -70,6 +71,26 @@ interface Cell {
   restarts: number
   spawnedAt: number
   lastActivity: number
+  /** Set while the key is parked: its backlog waits in PARKED (see `parkedStep`). */
+  parked: Parked | undefined
+}
+
+/**
+ * A parked key: commands queued for it beyond ACTOR_PARK_AFTER moved to PARKED (acknowledged in
+ * MAILBOX once stored there), so one slow or hot key cannot fill its partition's
+ * max_ack_pending and hold back every other key. Its commands are then handled from PARKED in
+ * order, each deleted once handled, and newer ones keep being parked behind them until the
+ * backlog is gone.
+ */
+interface Parked {
+  /** MAILBOX sequences parked are ≥ floor and ≤ max: a MAILBOX delivery in that range is a copy. */
+  readonly floor: number
+  max: number
+  /** MAILBOX commands older than the parked ones (found at recovery), handled first. */
+  readonly before: Set<number>
+  /** The PARKED sequence the next parked command is read from. */
+  readFrom: number
+  parkedCount: number
 }
 
 interface PartitionRun {
@@ -86,6 +107,12 @@ interface PartitionRun {
   draining: boolean
   /** Completed when the partition must stop at once (fenced from inside). */
   readonly fenced: Deferred.Deferred<void>
+  /**
+   * PARKED's last sequence when this epoch began (after the previous holder's consumer was
+   * deleted): a parked command of an older epoch stored later was parked by a holder that had
+   * lost the partition, could not acknowledge it in MAILBOX, and is handled from there instead.
+   */
+  parkedUpTo: number
 }
 
 export interface ActorStats {
@@ -117,6 +144,10 @@ const decoder = new TextDecoder()
 /** The first line of a failure, for logs and dead letters (stacks stay in the debug log). */
 const reasonOf = (cause: Cause.Cause<unknown>) => Cause.pretty(cause).split("\n")[0] ?? "failure"
 
+/** Headers of a parked command: its MAILBOX sequence, and the epoch it was parked under. */
+const SEQ_HEADER = "Aperture-Seq"
+const EPOCH_HEADER = "Aperture-Epoch"
+
 /** Batches a batch cell applies in one `receiveMany` call at most. */
 const BATCH_GROUP = 32
 
@@ -142,7 +173,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       batch: decoderOf(b.kind.batch as Schema.Schema<unknown, unknown> | undefined)
     }]))
     const { idleMillis, maxDeliver, mailboxCapacity } = config.actors
-    const { ackWaitMillis, handlerTimeoutMillis } = config.actorRuntime
+    const { ackWaitMillis, handlerTimeoutMillis, parkAfter } = config.actorRuntime
     const handlerTimeout = Duration.millis(handlerTimeoutMillis)
     const stream = nats.name(StreamNames.mailbox)
     /** Partition runs, by partition: each a fiber whose interruption stops everything of the partition. */
@@ -151,6 +182,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
 
     const messages = metrics.counter("aperture_actor_messages_total", "Actor messages handled, by kind and outcome", ["kind", "outcome"])
     const restarts = metrics.counter("aperture_actor_restarts_total", "Actor restarts after a failed handler, by kind", ["kind"])
+    const parkedCommands = metrics.counter("aperture_actor_parked_total", "Commands moved to PARKED by keys that parked themselves, by kind", ["kind"])
     const fencedWrites = metrics.counter("aperture_actor_fenced_total", "Partitions stopped because a store refused a write under an old epoch", [])
     const cellCount = () => {
       let n = 0
@@ -158,6 +190,11 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       return n
     }
     metrics.gauge("aperture_actors_active", "Actors alive on this node", Effect.sync(cellCount))
+    metrics.gauge("aperture_actor_parked_keys", "Actor keys of this node that are parked", Effect.sync(() => {
+      let n = 0
+      for (const r of runs.values()) for (const c of r.cells.values()) if (c.parked !== undefined) n++
+      return n
+    }))
     metrics.gauge("aperture_actor_mailbox_depth", "Messages waiting in this node's actor mailboxes", Effect.sync(() => {
       let depth = 0
       for (const r of runs.values()) for (const c of r.cells.values()) depth += c.pending
@@ -180,16 +217,21 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
 
     const settle = (run: PartitionRun, msg: JsMsg) => Effect.sync(() => run.held.delete(msg))
 
-    const deadLetter = (run: PartitionRun, kind: string, key: string, d: Delivery<unknown>, msg: JsMsg, error: string, attempts = 1) =>
+    /** Writes the dead letter of a command (MAILBOX sequence `seq`) to ACTOR_DLQ, with a log line and a count. */
+    const deadLetterRecord = (run: PartitionRun, kind: string, key: string, subject: string, seq: number, payload: unknown, error: string, attempts: number) =>
       Effect.gen(function*() {
-        const record = { kind, key, partition: run.partition, subject: d.subject, seq: d.streamSequence, deliveries: attempts, error, payload: d.value }
+        const record = { kind, key, partition: run.partition, subject, seq, deliveries: attempts, error, payload }
         yield* Effect.tryPromise({
-          try: () =>
-            nats.js.publish(nats.subject(`dlq.mbox.${kind}`), encoder.encode(JSON.stringify(record)), { msgID: `dlq-${d.streamSequence}` }),
+          try: () => nats.js.publish(nats.subject(`dlq.mbox.${kind}`), encoder.encode(JSON.stringify(record)), { msgID: `dlq-${seq}` }),
           catch: (cause) => new NatsError({ op: "dead-letter", cause })
         }).pipe(Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5)))))
-        yield* Effect.logError("actor command dead-lettered").pipe(Effect.annotateLogs({ actor: `${kind}:${key}`, seq: d.streamSequence, error }))
+        yield* Effect.logError("actor command dead-lettered").pipe(Effect.annotateLogs({ actor: `${kind}:${key}`, seq, error }))
         messages.inc({ kind, outcome: "dead" })
+      })
+
+    const deadLetter = (run: PartitionRun, kind: string, key: string, d: Delivery<unknown>, msg: JsMsg, error: string, attempts = 1) =>
+      Effect.gen(function*() {
+        yield* deadLetterRecord(run, kind, key, d.subject, d.streamSequence, d.value, error, attempts)
         yield* d.term(`dead-lettered: ${error}`)
         yield* settle(run, msg)
       })
@@ -207,29 +249,28 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     const bounded = <A>(what: string, effect: Effect.Effect<A, unknown>) =>
       effect.pipe(Effect.timeoutFail({ duration: handlerTimeout, onTimeout: () => new Error(`${what} took longer than ${handlerTimeoutMillis} ms`) }))
 
-    /** Handles one command to success or dead letter, in place; fences the partition when told to. */
-    const handleCommand = (run: PartitionRun, cell: Cell, item: Extract<Item, { _tag: "command" }>) =>
+    /**
+     * Applies one command in place until it succeeds ("ok") or has failed ACTOR_MAX_DELIVER times
+     * (the reason, to dead-letter it); fences the partition when a store refuses the epoch.
+     */
+    const applyInPlace = (run: PartitionRun, cell: Cell, value: unknown, seq: number, deliveryCount: number) =>
       Effect.gen(function*() {
-        const d = item.delivery
         for (let attempt = 1;; attempt++) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
-          const envelope = envelopeOf(run, cell, d, attempt)
+          const envelope: Envelope = { kind: cell.kind, key: cell.key, partition: run.partition, seq, deliveryCount, epoch: run.epoch, attempt }
           const exit = yield* Effect.exit(
             cell.key === BatchKey
-              ? bounded("batch", cell.behaviour.batch === undefined ? Effect.fail("kind takes no batches") : cell.behaviour.batch.receive(d.value, envelope))
+              ? bounded("batch", cell.behaviour.batch === undefined ? Effect.fail("kind takes no batches") : cell.behaviour.batch.receive(value, envelope))
               : Effect.gen(function*() {
                 const state = Option.isSome(cell.state) ? cell.state.value : yield* bounded("hydrate", cell.behaviour.hydrate(cell.key, envelope))
                 cell.state = Option.some(state)
-                cell.state = Option.some(yield* bounded("receive", cell.behaviour.receive(state, d.value, envelope)))
+                cell.state = Option.some(yield* bounded("receive", cell.behaviour.receive(state, value, envelope)))
               })
           )
           if (Exit.isSuccess(exit)) {
             cell.handled++
             messages.inc({ kind: cell.kind, outcome: "ok" })
-            // not waited for: a lost ack brings the command back after a failover, where its
-            // sequence (Fences.transaction) or an idempotent handler makes it a no-op
-            item.msg.ack()
-            return yield* settle(run, item.msg)
+            return { _tag: "ok" } as const
           }
           if (isFenced(Cause.squash(exit.cause))) {
             return yield* fenceFromInside(run, `a store refused epoch ${run.epoch}`)
@@ -241,11 +282,23 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           restarts.inc({ kind: cell.kind })
           messages.inc({ kind: cell.kind, outcome: "failed" })
           yield* Effect.logWarning("actor command failed; retrying in place").pipe(
-            Effect.annotateLogs({ actor: `${cell.kind}:${cell.key}`, seq: d.streamSequence, attempt, cause: reason })
+            Effect.annotateLogs({ actor: `${cell.kind}:${cell.key}`, seq, attempt, cause: reason })
           )
-          if (attempt >= maxDeliver) return yield* deadLetter(run, cell.kind, cell.key, d, item.msg, reason, attempt)
+          if (attempt >= maxDeliver) return { _tag: "dead", reason, attempts: attempt } as const
           yield* Effect.sleep(Duration.millis(retryDelay(attempt)))
         }
+      })
+
+    /** Handles one command to success or dead letter, in place; fences the partition when told to. */
+    const handleCommand = (run: PartitionRun, cell: Cell, item: Extract<Item, { _tag: "command" }>) =>
+      Effect.gen(function*() {
+        const d = item.delivery
+        const outcome = yield* applyInPlace(run, cell, d.value, d.streamSequence, d.deliveryCount)
+        if (outcome._tag === "dead") return yield* deadLetter(run, cell.kind, cell.key, d, item.msg, outcome.reason, outcome.attempts)
+        // not waited for: a lost ack brings the command back after a failover, where its
+        // sequence (Fences.transaction) or an idempotent handler makes it a no-op
+        item.msg.ack()
+        return yield* settle(run, item.msg)
       })
 
     /**
@@ -291,7 +344,182 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         if (Exit.isFailure(exit)) cell.state = Option.none()
       })
 
-    const spawn = (run: PartitionRun, b: AnyBehaviour, key: string) =>
+    const parkedSubject = (run: PartitionRun, cell: { kind: string; key: string }) => nats.subject(`park.${cell.kind}.${run.partition}.${cell.key}`)
+    const parkedStream = nats.name(StreamNames.parked)
+    const isNoMessage = (e: unknown) => /no message found|not found/i.test(e instanceof Error ? e.message : String(e))
+    // `next_by_subj` is answered by the message-get API of NATS 2.9 too; the client's type leaves it out
+    const getStored = (stream: string, query: { readonly seq: number } | { readonly last_by_subj: string } | { readonly next_by_subj: string; readonly seq: number }) =>
+      Effect.tryPromise({ try: () => nats.jsm.streams.getMessage(stream, query as MsgRequest), catch: (cause) => cause }).pipe(
+        Effect.map((m) => Option.fromNullable(m)),
+        Effect.catchIf(isNoMessage, () => Effect.succeed(Option.none<StoredMsg>()))
+      )
+    const originOf = (m: StoredMsg) => Number(m.header.get(SEQ_HEADER))
+    const epochOf = (m: StoredMsg) => Number(m.header.get(EPOCH_HEADER))
+
+    /** Moves commands to PARKED in order; each is acknowledged in MAILBOX once stored there. */
+    const park = (run: PartitionRun, cell: Cell, p: Parked, items: ReadonlyArray<Extract<Item, { _tag: "command" }>>) =>
+      Effect.gen(function*() {
+        let rest = items
+        for (let attempt = 1; rest.length > 0; attempt++) {
+          if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
+          const subject = parkedSubject(run, cell)
+          const stored = yield* Effect.promise(() =>
+            Promise.all(rest.map((item) => {
+              const h = natsHeaders()
+              h.set(SEQ_HEADER, String(item.delivery.streamSequence))
+              h.set(EPOCH_HEADER, String(run.epoch))
+              // one synchronous loop: stored in this order; a retry stores nothing twice
+              return nats.js.publish(subject, item.msg.data, { msgID: `park-${run.partition}-${item.delivery.streamSequence}`, headers: h })
+                .then(() => true, () => false)
+            }))
+          )
+          let ok = 0
+          while (ok < stored.length && stored[ok] === true) ok++
+          for (const item of rest.slice(0, ok)) {
+            item.msg.ack()
+            run.held.delete(item.msg)
+            p.max = item.delivery.streamSequence
+          }
+          p.parkedCount += ok
+          parkedCommands.inc({ kind: cell.kind }, ok)
+          rest = rest.slice(ok)
+          if (rest.length > 0) {
+            yield* Effect.logWarning("cannot park commands; retrying").pipe(Effect.annotateLogs({ actor: cell.id, waiting: rest.length }))
+            yield* Effect.sleep(Duration.millis(retryDelay(attempt)))
+          }
+        }
+      })
+
+    /** Handles what queued for a parked key: its older commands now, the rest parked; asks answered. */
+    const classify = (run: PartitionRun, cell: Cell, p: Parked, items: ReadonlyArray<Item>) =>
+      Effect.gen(function*() {
+        let toPark: Array<Extract<Item, { _tag: "command" }>> = []
+        for (const item of items) {
+          if (item._tag === "ask") yield* handleAsk(run, cell, item)
+          else if (item.delivery.streamSequence < p.floor) {
+            // older than every parked command (found at recovery): handled first, directly
+            yield* park(run, cell, p, toPark)
+            toPark = []
+            yield* handleCommand(run, cell, item)
+            p.before.delete(item.delivery.streamSequence)
+          } else toPark.push(item)
+        }
+        yield* park(run, cell, p, toPark)
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        cell.pending -= items.length
+        cell.lastActivity = Date.now()
+      })))
+
+    /** One parked command: handled in place (or dead-lettered), then deleted from PARKED. */
+    const handleParked = (run: PartitionRun, cell: Cell, p: Parked, m: StoredMsg) =>
+      Effect.gen(function*() {
+        const origin = originOf(m)
+        // parked by a holder that had lost the partition: MAILBOX still holds it, handled from there
+        const stale = epochOf(m) < run.epoch && m.seq > run.parkedUpTo
+        yield* Effect.logDebug("parked command").pipe(Effect.annotateLogs({ actor: cell.id, origin, parkedSeq: m.seq, parkedEpoch: epochOf(m), stale }))
+        if (!stale) {
+          const decode = decoders.get(cell.kind)?.command
+          const decoded = decode === undefined ? Option.none() : decode(decoder.decode(m.data))
+          if (Option.isNone(decoded)) {
+            yield* deadLetterRecord(run, cell.kind, cell.key, m.subject, origin, decoder.decode(m.data), "command does not decode", 1)
+          } else {
+            const outcome = yield* applyInPlace(run, cell, decoded.value, origin, 1)
+            if (outcome._tag === "dead") {
+              yield* deadLetterRecord(run, cell.kind, cell.key, m.subject, origin, decoded.value, outcome.reason, outcome.attempts)
+            }
+          }
+        }
+        yield* Effect.tryPromise({ try: () => nats.jsm.streams.deleteMessage(parkedStream, m.seq, false), catch: (cause) => cause }).pipe(
+          Effect.catchIf(isNoMessage, () => Effect.succeed(true)),
+          Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+          Effect.orDie
+        )
+        p.readFrom = m.seq + 1
+        cell.lastActivity = Date.now()
+      })
+
+    /**
+     * A parked key's loop: park what queued meanwhile; wait for the commands older than the
+     * parked ones; else handle the next parked command; none left: the key is unparked, and what
+     * queued since is handled directly (all of it newer than what was parked).
+     */
+    const parkedStep = (run: PartitionRun, cell: Cell, p: Parked): Effect.Effect<void, unknown> =>
+      Effect.gen(function*() {
+        yield* classify(run, cell, p, Chunk.toReadonlyArray(yield* Queue.takeAll(cell.queue)))
+        if (p.before.size > 0) {
+          const item = yield* Queue.take(cell.queue).pipe(Effect.timeout("1 second"), Effect.option)
+          if (Option.isSome(item)) return yield* classify(run, cell, p, [item.value])
+          // acknowledged meanwhile by an earlier holder (or handled): no longer waited for
+          for (const seq of [...p.before]) {
+            const present = yield* getStored(stream, { seq }).pipe(Effect.map(Option.isSome), Effect.orElseSucceed(() => true))
+            if (!present) p.before.delete(seq)
+          }
+          return
+        }
+        const next = yield* getStored(parkedStream, { next_by_subj: parkedSubject(run, cell), seq: p.readFrom }).pipe(
+          Effect.tapError((e) => Effect.logWarning("cannot read a parked command; retrying", e)),
+          Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
+          Effect.orDie
+        )
+        if (Option.isNone(next)) {
+          cell.parked = undefined
+          return yield* Effect.logInfo("actor key unparked").pipe(
+            Effect.annotateLogs({ actor: cell.id, partition: run.partition, epoch: run.epoch, parked: p.parkedCount })
+          )
+        }
+        yield* handleParked(run, cell, p, next.value)
+      })
+
+    /**
+     * At the start of an epoch, the keys an earlier holder parked: each gets its actor, parked,
+     * knowing which MAILBOX sequences were parked and which older commands come first.
+     */
+    const recoverParked = (run: PartitionRun) =>
+      Effect.gen(function*() {
+        const info = yield* Effect.tryPromise({
+          try: () => nats.jsm.streams.info(parkedStream, { subjects_filter: nats.subject(`park.*.${run.partition}.*`) }),
+          catch: (cause) => cause
+        })
+        run.parkedUpTo = info.state.last_seq
+        for (const subject of Object.keys(info.state.subjects ?? {})) {
+          const parts = subject.split(".")
+          const key = parts[parts.length - 1]!
+          const b = byKind.get(parts[parts.length - 3]!)
+          if (b === undefined) {
+            yield* Effect.logWarning("parked commands of an unknown actor kind left in PARKED").pipe(Effect.annotateLogs({ subject }))
+            continue
+          }
+          const first = yield* getStored(parkedStream, { next_by_subj: subject, seq: 0 })
+          if (Option.isNone(first) || first.value.seq > run.parkedUpTo) continue
+          const newest = yield* getStored(parkedStream, { last_by_subj: subject })
+          let last = first.value
+          if (Option.isSome(newest) && newest.value.seq <= run.parkedUpTo) last = newest.value
+          else {
+            // the newest was parked after this epoch began, by a holder that had lost the partition
+            for (;;) {
+              const after: Option.Option<StoredMsg> = yield* getStored(parkedStream, { next_by_subj: subject, seq: last.seq + 1 })
+              if (Option.isNone(after) || after.value.seq > run.parkedUpTo) break
+              last = after.value
+            }
+          }
+          const floor = originOf(first.value)
+          const before = new Set<number>()
+          const mailboxSubjectOf = nats.subject(mailboxSubject(b.kind.name, run.partition, key))
+          for (let from = 0;;) {
+            const m = yield* getStored(stream, { next_by_subj: mailboxSubjectOf, seq: from })
+            if (Option.isNone(m) || m.value.seq >= floor) break
+            before.add(m.value.seq)
+            from = m.value.seq + 1
+          }
+          const max = originOf(last)
+          const cell = yield* spawn(run, b, key, { floor, max, before, readFrom: first.value.seq, parkedCount: 0 })
+          yield* Effect.logInfo("actor key parked (found parked at start)").pipe(
+            Effect.annotateLogs({ actor: cell.id, partition: run.partition, epoch: run.epoch, floor, max, before: before.size })
+          )
+        }
+      })
+
+    const spawn = (run: PartitionRun, b: AnyBehaviour, key: string, parked?: Parked) =>
       Effect.gen(function*() {
         const queue = yield* Queue.unbounded<Item>()
         const now = Date.now()
@@ -306,7 +534,9 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           handled: 0,
           restarts: 0,
           spawnedAt: now,
-          lastActivity: now
+          lastActivity: now,
+          // set before its loop starts: a recovered parked key must not take a command directly
+          parked
         }
         run.cells.set(cell.id, cell)
         // a batch cell takes every batch waiting (up to BATCH_GROUP) at once; only commands reach it
@@ -315,22 +545,39 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           ? Effect.flatMap(Queue.take(queue), (first) =>
             Effect.map(Queue.takeUpTo(queue, BATCH_GROUP - 1), (rest) => [first, ...rest]))
           : Effect.map(Queue.take(queue), (item) => [item])
-        // the loop ends when the cell is passivated (its queue shut down) or the partition stops
+        const handle = (items: ReadonlyArray<Item>) =>
+          Effect.suspend(() => {
+            const first = items[0]!
+            if (items.length > 1) return handleBatches(run, cell, items as ReadonlyArray<Extract<Item, { _tag: "command" }>>)
+            return first._tag === "command" ? handleCommand(run, cell, first) : handleAsk(run, cell, first)
+          }).pipe(Effect.ensuring(Effect.sync(() => {
+            cell.pending -= items.length
+            cell.lastActivity = Date.now()
+          })))
+        const step: Effect.Effect<void, unknown> = Effect.suspend(() => {
+          if (cell.parked !== undefined) return parkedStep(run, cell, cell.parked)
+          if (key !== BatchKey && cell.pending >= parkAfter) {
+            cell.parked = { floor: 0, max: 0, before: new Set(), readFrom: 0, parkedCount: 0 }
+            return Effect.logInfo("actor key parked").pipe(
+              Effect.annotateLogs({ actor: cell.id, partition: run.partition, epoch: run.epoch, queued: cell.pending })
+            )
+          }
+          return Effect.flatMap(next, handle)
+        })
+        // the loop ends when the cell is passivated (its queue shut down) or the partition stops;
+        // a command that could not be settled (NATS refusing even its dead letter) stops the
+        // partition, so that its next holder gets it again
         yield* FiberMap.run(
           run.fibers,
           cell.id,
-          next.pipe(
-            Effect.flatMap((items) =>
-              Effect.suspend(() => {
-                const first = items[0]!
-                if (items.length > 1) return handleBatches(run, cell, items as ReadonlyArray<Extract<Item, { _tag: "command" }>>)
-                return first._tag === "command" ? handleCommand(run, cell, first) : handleAsk(run, cell, first)
-              }).pipe(Effect.ensuring(Effect.sync(() => {
-                cell.pending -= items.length
-                cell.lastActivity = Date.now()
-              })))
-            ),
-            Effect.forever
+          Effect.forever(step).pipe(
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.interrupt
+                : Effect.logError("actor command could not be settled", cause).pipe(
+                  Effect.zipRight(fenceFromInside(run, `${cell.id} could not settle a command`))
+                )
+            )
           )
         )
         return cell
@@ -349,7 +596,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     const passivate = (run: PartitionRun, shouldGo: (c: Cell) => boolean) =>
       Effect.gen(function*() {
         const going: Array<Cell> = []
-        for (const cell of run.cells.values()) if (cell.pending === 0 && shouldGo(cell)) going.push(cell)
+        for (const cell of run.cells.values()) if (cell.pending === 0 && cell.parked === undefined && shouldGo(cell)) going.push(cell)
         for (const cell of going) run.cells.delete(cell.id)
         yield* Effect.forEach(going, (c) => Queue.shutdown(c.queue), { discard: true })
       })
@@ -362,6 +609,12 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         const b = byKind.get(kindName)
         const decode = b === undefined ? undefined : key === BatchKey ? decoders.get(kindName)?.batch : decoders.get(kindName)?.command
         const decoded = decode === undefined ? Option.none() : decode(msg.string())
+        const parked = run.cells.get(`${kindName}:${key}`)?.parked
+        if (parked !== undefined && msg.seq >= parked.floor && msg.seq <= parked.max) {
+          // parked already (stored in PARKED, its acknowledgement here lost): a copy
+          msg.ack()
+          return
+        }
         run.held.add(msg)
         const d = toDelivery(msg, Option.getOrUndefined(decoded))
         if (b === undefined || Option.isNone(decoded)) {
@@ -490,8 +743,11 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           consuming: undefined,
           subscription: undefined,
           draining: false,
-          fenced: yield* Deferred.make<void>()
+          fenced: yield* Deferred.make<void>(),
+          parkedUpTo: 0
         }
+        // before consuming: a delivery of a parked key must find it parked
+        yield* recoverParked(run).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
         runs.set(partition, run)
         run.subscription = nats.connection.subscribe(nats.subject(askSubject(partition)), { callback: (_e, msg) => answerAsk(run, msg) })
         yield* FiberMap.run(runFibers, partition, Effect.gen(function*() {
