@@ -6,8 +6,18 @@
  */
 import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
-import type { CardRow, Keyset } from "./Graph.ts"
+import type { CardRow } from "./Graph.ts"
 import type { PostRow } from "./Posts.ts"
+
+/**
+ * Where a page of followers ended: the last row's created_at as PostgreSQL prints it (to the
+ * microsecond: a JS Date keeps milliseconds, and a page edge inside one millisecond would skip the
+ * rest of its follows) and its follower id.
+ */
+export interface FollowerCursor {
+  readonly at: string
+  readonly id: string
+}
 
 export interface Scored {
   readonly id: string
@@ -44,7 +54,11 @@ export class FeedRepo extends Context.Tag("FeedRepo")<FeedRepo, {
   /** The feed score of a published post; undefined when it is not (or no longer) published. */
   readonly publishedScore: (postId: string) => Effect.Effect<number | undefined>
   /** One page of an author's followers, by the follower index's order. */
-  readonly followers: (authorId: string, after: Keyset | null, limit: number) => Effect.Effect<{ readonly ids: ReadonlyArray<string>; readonly last: Keyset | null }>
+  readonly followers: (
+    authorId: string,
+    after: FollowerCursor | null,
+    limit: number
+  ) => Effect.Effect<{ readonly ids: ReadonlyArray<string>; readonly last: FollowerCursor | null }>
   /** What a home timeline holds: the user's own posts and those of followed non-celebrities, newest first. */
   readonly timelineSeed: (userId: string, celebrityThreshold: number, limit: number) => Effect.Effect<ReadonlyArray<Scored>>
   readonly authorRecent: (authorId: string, limit: number) => Effect.Effect<ReadonlyArray<Scored>>
@@ -99,16 +113,16 @@ export const make = Effect.gen(function*() {
     // page runs in the index's order (created_at DESC, follower_id ASC), so nothing is sorted: the
     // last row is the newest follower id among the page's oldest created_at.
     followers: (authorId, after, limit) =>
-      sql<{ ids: string; lastAt: Date | null; lastId: string | null }>`
+      sql<{ ids: string; lastAt: string | null; lastId: string | null }>`
         WITH page AS (
           SELECT follower_id, created_at FROM follows
           WHERE followee_id = ${authorId}
-            AND ${after === null ? sql`true` : sql`(created_at < ${after.at} OR (created_at = ${after.at} AND follower_id > ${after.id}::uuid))`}
+            AND ${after === null ? sql`true` : sql`(created_at < ${after.at}::timestamptz OR (created_at = ${after.at}::timestamptz AND follower_id > ${after.id}::uuid))`}
           ORDER BY created_at DESC, follower_id
           LIMIT ${limit}
         ), edge AS (SELECT min(created_at) AS at FROM page)
         SELECT (SELECT coalesce(string_agg(follower_id::text, ','), '') FROM page) AS ids,
-               edge.at AS last_at,
+               edge.at::text AS last_at,
                (SELECT max(follower_id::text COLLATE "C") FROM page WHERE created_at = edge.at) AS last_id
         FROM edge`.pipe(
         Effect.map(([row]) => {

@@ -17,8 +17,7 @@
 import { createHash } from "node:crypto"
 import { Deferred, Effect, FiberSet, Layer } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
-import { FeedRepo } from "../../db/Feed.ts"
-import type { Keyset } from "../../db/Graph.ts"
+import { type FollowerCursor, FeedRepo } from "../../db/Feed.ts"
 import type { EventOf } from "../../domain/DomainEvents.ts"
 import type { TimelineBatch } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
@@ -96,11 +95,11 @@ export const make = Effect.gen(function*() {
   /** Sends `batchOf(userIds)` for the author and every follower, one message per partition and page. */
   const toFollowers = (eventId: string, authorId: string, batchOf: (userIds: ReadonlyArray<string>) => TimelineBatch) =>
     Effect.gen(function*() {
-      let after: Keyset | null = null
+      let after: FollowerCursor | null = null
       let page = 0
       let first = true
       for (;;) {
-        const { ids, last }: { ids: ReadonlyArray<string>; last: Keyset | null } = yield* repo.followers(authorId, after, FOLLOWER_PAGE)
+        const { ids, last }: { ids: ReadonlyArray<string>; last: FollowerCursor | null } = yield* repo.followers(authorId, after, FOLLOWER_PAGE)
         const byPartition = new Map<number, Array<string>>()
         for (const id of first ? [authorId, ...ids] : ids) {
           const p = actors.partitionOf(id)
