@@ -34,7 +34,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream"
 import { connect as connectNats, type NatsConnection } from "@nats-io/transport-node"
-import { Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { Redis } from "ioredis"
 import { type AnyKind, partitionOf } from "../../src/actors/runtime/Actor.ts"
 import * as Actors from "../../src/actors/runtime/Actors.ts"
@@ -354,7 +354,12 @@ const main = async () => {
     await waitFor(a, `all ${PARTITIONS} partitions`, (s) => s.owned.length === PARTITIONS)
     console.log(`host bench-a owns all ${PARTITIONS} partitions`)
     const actors = await sender.runPromise(Actors.Actors)
-    const sendVia = (kind: AnyKind) => (c: Command) => sender.runPromise(actors.send(kind, c.key, c.command))
+    // a PubAck that times out (NATS starved on 2 cores) is retried under the same message id, as a
+    // client should: JetStream stores the command once either way
+    const sendVia = (kind: AnyKind) => (c: Command) =>
+      sender.runPromise(actors.send(kind, c.key, c.command, { msgId: c.command.id }).pipe(
+        Effect.retry({ times: 5, while: (e) => e._tag === "NatsError" })
+      ))
 
     // the raw baseline's stream: MAILBOX's layout and limits under another subject
     nc = await connectNats({ servers: natsUrl, timeout: 3000 })
