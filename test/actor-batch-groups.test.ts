@@ -8,14 +8,13 @@
  * opens only once the batch actor holds all the others.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Option, Schema, Scope } from "effect"
+import { Effect, Exit, LogLevel, Option, Schema, Scope } from "effect"
 import { behaviour, BatchKey, kind } from "../src/actors/runtime/Actor.ts"
-import * as ActorHost from "../src/actors/runtime/ActorHost.ts"
 import * as Actors from "../src/actors/runtime/Actors.ts"
-import { CoreLive } from "../src/App.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
-import { TestConfig, until } from "./support/harness.ts"
+import { actorTestLayer, startActorHost } from "./support/actors.ts"
+import { until } from "./support/harness.ts"
 
 const BatchSchema = Schema.Struct({ id: Schema.String, gate: Schema.optional(Schema.String), poison: Schema.optional(Schema.Boolean) })
 type Batch = typeof BatchSchema.Type
@@ -77,20 +76,12 @@ const batcher = behaviour({
 })
 
 const maxDeliver = 3
-const Base = Actors.layer.pipe(
-  Layer.provideMerge(CoreLive),
-  Layer.provideMerge(TestConfig({
-    actorPartitions: 2,
-    actors: { idleMillis: 60_000, mailboxCapacity: 16, maxDeliver, leaseTickMillis: 300, askTimeoutMillis: 3000 }
-  })),
-  Layer.provide(Logger.minimumLogLevel(LogLevel.None))
-)
+const Base = actorTestLayer({
+  actorPartitions: 2,
+  actors: { idleMillis: 60_000, mailboxCapacity: 16, maxDeliver, leaseTickMillis: 300, askTimeoutMillis: 3000 }
+}, LogLevel.None)
 
-const startHost = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  const context = yield* Layer.buildWithScope(ActorHost.layer([batcher]), scope)
-  return { host: Context.get(context, ActorHost.ActorHost), scope }
-})
+const startHost = startActorHost(Effect.succeed([batcher]))
 
 const PARTITION = 1
 /** ActorHost's BATCH_GROUP: batches one `receiveMany` call takes at most. */

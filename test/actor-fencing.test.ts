@@ -13,16 +13,15 @@
 import { SqlClient } from "@effect/sql"
 import { Kvm } from "@nats-io/kv"
 import { assert, describe, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Schema, Scope } from "effect"
+import { Effect, Exit, Schema, Scope } from "effect"
 import { behaviour, kind, partitionOf } from "../src/actors/runtime/Actor.ts"
-import * as ActorHost from "../src/actors/runtime/ActorHost.ts"
 import * as Actors from "../src/actors/runtime/Actors.ts"
 import { Fences } from "../src/actors/runtime/Fence.ts"
-import { CoreLive } from "../src/App.ts"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { BucketNames } from "../src/streams/Topology.ts"
-import { TestConfig, until } from "./support/harness.ts"
+import { actorTestLayer, startActorHost } from "./support/actors.ts"
+import { until } from "./support/harness.ts"
 
 const Ledger = kind({
   name: "ledger",
@@ -55,18 +54,9 @@ const settings: Partial<AppConfigShape> = {
   actorRuntime: { leaseTtlMillis: TTL, ackWaitMillis: 1000, maxAckPending: 64, mailboxMaxMessages: 20, handlerTimeoutMillis: 10_000, parkAfter: 64 }
 }
 
-const Base = Layer.mergeAll(Actors.layer).pipe(
-  Layer.provideMerge(CoreLive),
-  Layer.provideMerge(TestConfig(settings)),
-  Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-)
+const Base = actorTestLayer(settings)
 
-const startHost = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  const host = Layer.unwrapEffect(Effect.map(makeLedger, (b) => ActorHost.layer([b])))
-  const context = yield* Layer.buildWithScope(host, scope)
-  return { host: Context.get(context, ActorHost.ActorHost), scope }
-})
+const startHost = startActorHost(Effect.map(makeLedger, (b) => [b]))
 
 const rows = (key: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number; epoch: string }>`SELECT n, epoch FROM ledger WHERE key = ${key} ORDER BY id`).pipe(Effect.orDie)

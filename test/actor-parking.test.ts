@@ -9,16 +9,15 @@
  */
 import { SqlClient } from "@effect/sql"
 import { assert, describe, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Schema, Scope } from "effect"
+import { Effect, Exit, Schema, Scope } from "effect"
 import { behaviour, kind } from "../src/actors/runtime/Actor.ts"
-import * as ActorHost from "../src/actors/runtime/ActorHost.ts"
 import * as Actors from "../src/actors/runtime/Actors.ts"
 import { Fences } from "../src/actors/runtime/Fence.ts"
-import { CoreLive } from "../src/App.ts"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
-import { TestConfig, until } from "./support/harness.ts"
+import { actorTestLayer, startActorHost } from "./support/actors.ts"
+import { until } from "./support/harness.ts"
 
 const Tally = kind({
   name: "tally",
@@ -47,18 +46,9 @@ const settings: Partial<AppConfigShape> = {
   actorRuntime: { leaseTtlMillis: 3000, ackWaitMillis: 5000, maxAckPending: 16, mailboxMaxMessages: 100_000, handlerTimeoutMillis: 10_000, parkAfter: 8 }
 }
 
-const Base = Actors.layer.pipe(
-  Layer.provideMerge(CoreLive),
-  Layer.provideMerge(TestConfig(settings)),
-  Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-)
+const Base = actorTestLayer(settings)
 
-const startHost = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  const host = Layer.unwrapEffect(Effect.map(makeTally, (b) => ActorHost.layer([b])))
-  const context = yield* Layer.buildWithScope(host, scope)
-  return { host: Context.get(context, ActorHost.ActorHost), scope }
-})
+const startHost = startActorHost(Effect.map(makeTally, (b) => [b]))
 
 const applied = (key: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT n FROM tally WHERE key = ${key} ORDER BY id`).pipe(

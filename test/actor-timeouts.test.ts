@@ -5,15 +5,14 @@
  * the key goes on with its next command. A slow step that finishes in time is not interrupted.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Schema, Scope } from "effect"
+import { Effect, Exit, Schema, Scope } from "effect"
 import { behaviour, kind } from "../src/actors/runtime/Actor.ts"
-import * as ActorHost from "../src/actors/runtime/ActorHost.ts"
 import * as Actors from "../src/actors/runtime/Actors.ts"
-import { CoreLive } from "../src/App.ts"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
 import { Nats } from "../src/streams/Nats.ts"
 import { StreamNames } from "../src/streams/Topology.ts"
-import { TestConfig, until } from "./support/harness.ts"
+import { actorTestLayer, startActorHost } from "./support/actors.ts"
+import { until } from "./support/harness.ts"
 
 const Hang = kind({ name: "hang", command: Schema.Struct({ n: Schema.Number, hang: Schema.optional(Schema.Boolean), slowMs: Schema.optional(Schema.Number) }) })
 
@@ -40,11 +39,7 @@ const settings: Partial<AppConfigShape> = {
   actorRuntime: { leaseTtlMillis: 3000, ackWaitMillis: 5000, maxAckPending: 64, mailboxMaxMessages: 10_000, handlerTimeoutMillis: TIMEOUT, parkAfter: 64 }
 }
 
-const Base = Actors.layer.pipe(
-  Layer.provideMerge(CoreLive),
-  Layer.provideMerge(TestConfig(settings)),
-  Layer.provide(Logger.minimumLogLevel(LogLevel.Error))
-)
+const Base = actorTestLayer(settings)
 
 describe("handler time limits", () => {
   layer(Base, { timeout: "60 seconds", excludeTestServices: true })((it) => {
@@ -52,9 +47,7 @@ describe("handler time limits", () => {
       Effect.gen(function*() {
         const actors = yield* Actors.Actors
         const nats = yield* Nats
-        const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(ActorHost.layer([hangBehaviour]), scope)
-        const host = Context.get(context, ActorHost.ActorHost)
+        const { host, scope } = yield* startActorHost(Effect.succeed([hangBehaviour]))
         yield* until(host.ownedPartitions, (o) => o.length === 2)
         yield* actors.send(Hang, "k1", { n: 1, hang: true })
         yield* actors.send(Hang, "k1", { n: 2, slowMs: TIMEOUT / 2 })

@@ -163,6 +163,7 @@ const BATCH_GROUP = 32
 /** Pause before the n-th retry of a failing command: 50 ms doubling, at most 2 s. */
 export const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.max(0, attempt - 1), 2_000)
 
+/** A consumer or stored message that is not there (JetStream says "not found" / "no message found"). */
 const isNotFound = (e: unknown) => /not found/i.test(e instanceof Error ? e.message : String(e))
 
 export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
@@ -213,12 +214,12 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     let valid: (partition: number, epoch: number) => boolean = () => false
     let lost: (partition: number, epoch: number, why: string) => Effect.Effect<void> = () => Effect.void
 
-    const envelopeOf = (run: PartitionRun, cell: { kind: string; key: string }, d: Delivery<unknown> | undefined, attempt: number): Envelope => ({
+    const envelopeOf = (run: PartitionRun, cell: { kind: string; key: string }, seq: number, deliveryCount: number, attempt: number): Envelope => ({
       kind: cell.kind,
       key: cell.key,
       partition: run.partition,
-      seq: d?.streamSequence ?? 0,
-      deliveryCount: d?.deliveryCount ?? 1,
+      seq,
+      deliveryCount,
       epoch: run.epoch,
       attempt
     })
@@ -289,7 +290,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       Effect.gen(function*() {
         for (let attempt = 1;; attempt++) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
-          const envelope: Envelope = { kind: cell.kind, key: cell.key, partition: run.partition, seq, deliveryCount, epoch: run.epoch, attempt }
+          const envelope = envelopeOf(run, cell, seq, deliveryCount, attempt)
           const exit = yield* Effect.exit(
             cell.key === BatchKey
               ? bounded(run, "batch", cell.behaviour.batch === undefined ? Effect.fail("kind takes no batches") : cell.behaviour.batch.receive(value, envelope))
@@ -342,7 +343,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         const many = cell.behaviour.batch?.receiveMany
         if (many !== undefined && items.length > 1) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
-          const exit = yield* Effect.exit(bounded(run, "batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery, 1)))))
+          const exit = yield* Effect.exit(bounded(run, "batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery.streamSequence, i.delivery.deliveryCount, 1)))))
           if (Exit.isSuccess(exit)) {
             cell.handled += items.length
             messages.inc({ kind: cell.kind, outcome: "ok" }, items.length)
@@ -368,7 +369,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           if (answer === undefined) return yield* Effect.fail(`actor kind ${cell.kind} answers no queries`)
           const state = Option.isSome(cell.state)
             ? cell.state.value
-            : yield* bounded(run, "hydrate", cell.behaviour.hydrate(cell.key, envelopeOf(run, cell, undefined, 1)))
+            : yield* bounded(run, "hydrate", cell.behaviour.hydrate(cell.key, envelopeOf(run, cell, 0, 1, 1)))
           cell.state = Option.some(state)
           return yield* bounded(run, "answer", answer(state, item.query))
         }))
@@ -378,12 +379,11 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
 
     const parkedSubject = (run: PartitionRun, cell: { kind: string; key: string }) => nats.subject(`park.${cell.kind}.${run.partition}.${cell.key}`)
     const parkedStream = nats.name(StreamNames.parked)
-    const isNoMessage = (e: unknown) => /no message found|not found/i.test(e instanceof Error ? e.message : String(e))
     // `next_by_subj` is answered by the message-get API of NATS 2.9 too; the client's type leaves it out
     const getStored = (stream: string, query: { readonly seq: number } | { readonly last_by_subj: string } | { readonly next_by_subj: string; readonly seq: number }) =>
       Effect.tryPromise({ try: () => nats.jsm.streams.getMessage(stream, query as MsgRequest), catch: (cause) => cause }).pipe(
         Effect.map((m) => Option.fromNullable(m)),
-        Effect.catchIf(isNoMessage, () => Effect.succeed(Option.none<StoredMsg>()))
+        Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<StoredMsg>()))
       )
     const originOf = (m: StoredMsg) => Number(m.header.get(SEQ_HEADER))
     const epochOf = (m: StoredMsg) => Number(m.header.get(EPOCH_HEADER))
@@ -448,7 +448,6 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         const origin = originOf(m)
         // parked by a holder that had lost the partition: MAILBOX still holds it, handled from there
         const stale = epochOf(m) < run.epoch && m.seq > run.parkedUpTo
-        yield* Effect.logDebug("parked command").pipe(Effect.annotateLogs({ actor: cell.id, origin, parkedSeq: m.seq, parkedEpoch: epochOf(m), stale }))
         if (!stale) {
           const decode = decoders.get(cell.kind)?.command
           const decoded = decode === undefined ? Option.none() : decode(decoder.decode(m.data))
@@ -462,7 +461,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           }
         }
         yield* Effect.tryPromise({ try: () => nats.jsm.streams.deleteMessage(parkedStream, m.seq, false), catch: (cause) => cause }).pipe(
-          Effect.catchIf(isNoMessage, () => Effect.succeed(true)),
+          Effect.catchIf(isNotFound, () => Effect.succeed(true)),
           Effect.retry(Schedule.exponential("50 millis").pipe(Schedule.union(Schedule.spaced("2 seconds")))),
           Effect.orDie
         )
