@@ -164,7 +164,7 @@ const BATCH_GROUP = 32
 export const retryDelay = (attempt: number) => Math.min(50 * 2 ** Math.max(0, attempt - 1), 2_000)
 
 /** A consumer or stored message that is not there (JetStream says "not found" / "no message found"). */
-const isNotFound = (e: unknown) => /not found/i.test(e instanceof Error ? e.message : String(e))
+const isNotFound = (e: unknown) => /not found|no message found/i.test(e instanceof Error ? e.message : String(e))
 
 export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
   Effect.gen(function*() {
