@@ -53,6 +53,8 @@ interface Applied {
 }
 
 const encoder = new TextEncoder()
+/** A viewer that is nobody: renders what every reader sees alike (reactions, the sender's view). */
+const NIL = "00000000-0000-0000-0000-000000000000"
 
 const active = (m: MemberRow) => m.leftSeq === null && m.status !== "declined"
 
@@ -209,7 +211,9 @@ export const make = Effect.gen(function*() {
           }
         }
         case "Respond": {
-          if (me.status !== "request") return { reply: {}, after: [], refresh: false }
+          const wanted = command.accept ? "accepted" : "declined"
+          // accepting brings back a declined thread too (its person started it again)
+          if (me.status === wanted || (!command.accept && me.status === "accepted")) return { reply: {}, after: [], refresh: false }
           yield* repo.setStatus(id, userId, command.accept ? "accepted" : "declined")
           return {
             reply: {},
@@ -247,7 +251,28 @@ export const make = Effect.gen(function*() {
           refresh: true
         }
       }
-      return { reply: {}, after: [], refresh: true }
+      const updated = (reason: string, to: "members" | "self" = "members", extra?: ReadonlyArray<string>): After =>
+        extra === undefined
+          ? { _tag: "Frame", to, type: "conversation_updated", payload: { conversationId: id, reason } }
+          : { _tag: "Frame", to, type: "conversation_updated", payload: { conversationId: id, reason }, extra }
+      // the frames the first handling published, or was publishing when it stopped
+      const after: ReadonlyArray<After> = (() => {
+        switch (command._tag) {
+          case "Delete":
+            return [{ _tag: "Frame", to: "members", type: "message_deleted", payload: { conversationId: id, seq: command.seq } }]
+          case "React":
+            return [{ _tag: "Reactions", seq: command.seq }]
+          case "Update":
+            return [...(command.title !== undefined ? [updated("title")] : []), ...(command.muted !== undefined ? [updated("muted", "self")] : [])]
+          case "AddMembers":
+            return [updated("members", "members", command.memberIds)]
+          case "RemoveMember":
+            return [updated("members"), updated(command.memberId === command.userId ? "left" : "removed", "self", [command.memberId])]
+          case "Respond":
+            return command.accept ? [updated("accepted", "self")] : []
+        }
+      })()
+      return { reply: {}, after, refresh: true }
     })
 
   const replyTo = (subject: string | undefined, reply: CommandReply) =>
@@ -264,7 +289,7 @@ export const make = Effect.gen(function*() {
         switch (a._tag) {
           case "Message": {
             const recipients = c.members.filter((m) => active(m) && m.joinedSeq < a.seq)
-            const [base] = yield* repo.messages(c.id, command._tag === "Send" ? command.senderId : "", 0, { _tag: "Seqs", seqs: [a.seq] }, 1)
+            const [base] = yield* repo.messages(c.id, command._tag === "Send" ? command.senderId : NIL, 0, { _tag: "Seqs", seqs: [a.seq] }, 1)
             if (base === undefined) return
             const sign = (url: string, viewerId: string) => urls.sign(url, viewerId)
             yield* Effect.forEach(recipients, (m) =>
@@ -279,8 +304,8 @@ export const make = Effect.gen(function*() {
             return
           }
           case "Reactions": {
-            const [row] = yield* repo.messages(c.id, "", 0, { _tag: "Seqs", seqs: [a.seq] }, 1)
-            const reactions = row === undefined ? [] : messageView(row, "", (u) => u).reactions
+            const [row] = yield* repo.messages(c.id, NIL, 0, { _tag: "Seqs", seqs: [a.seq] }, 1)
+            const reactions = row === undefined ? [] : messageView(row, NIL, (u) => u).reactions
             const recipients = c.members.filter((m) => active(m) && m.joinedSeq < a.seq)
             yield* Effect.forEach(recipients, (m) =>
               inbox.publish(m.userId, "reaction", { conversationId: c.id, seq: a.seq, reactions }, `dmr:${c.id}:${envelope.seq}:${m.userId}`), { concurrency: "unbounded", discard: true })
