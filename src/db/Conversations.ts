@@ -164,6 +164,16 @@ const card = (alias: string) =>
 
 const num = (v: unknown) => Number(v)
 
+const toMember = (m: any): MemberRow => ({
+  userId: m.userId,
+  role: m.role,
+  status: m.status,
+  joinedSeq: num(m.joinedSeq),
+  leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
+  readSeq: num(m.readSeq),
+  muted: m.muted
+})
+
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const die = Effect.orDie
@@ -275,15 +285,7 @@ export const make = Effect.gen(function*() {
           kind: c.kind,
           title: c.title,
           lastSeq: num(c.lastSeq),
-          members: members.map((m): MemberRow => ({
-            userId: m.userId,
-            role: m.role,
-            status: m.status,
-            joinedSeq: num(m.joinedSeq),
-            leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
-            readSeq: num(m.readSeq),
-            muted: m.muted
-          }))
+          members: members.map(toMember)
         })
       }).pipe(die),
 
@@ -436,16 +438,7 @@ export const make = Effect.gen(function*() {
         FROM conversation_members me JOIN conversations c ON c.id = me.conversation_id
         WHERE me.conversation_id = ${id} AND me.user_id = ${userId}`.pipe(
         Effect.map(([m]) =>
-          m === undefined ? Option.none() : Option.some({
-            userId: m.userId,
-            role: m.role,
-            status: m.status,
-            joinedSeq: num(m.joinedSeq),
-            leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
-            readSeq: num(m.readSeq),
-            muted: m.muted,
-            kind: m.kind
-          })
+          m === undefined ? Option.none() : Option.some({ ...toMember(m), kind: m.kind })
         ),
         die
       ),
