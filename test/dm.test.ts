@@ -422,6 +422,25 @@ for (const transport of ["uws", "node"] as const) {
           yield* assertGapFree(thread.id, 0)
         }))
 
+      it.scoped("missed frames come back through the inbox resume, in order, once", () =>
+        Effect.gen(function*() {
+          const [a, b] = [yield* signup(), yield* signup()]
+          yield* follow(b, a)
+          const thread = yield* start(a, [b])
+          const first = yield* openSocketAs(b)
+          first.send({ type: "resume", payload: { sinceSeq: 0 } })
+          yield* send(a, thread.id, { text: "while online" })
+          const seen = yield* first.next("message")
+          first.ws.terminate()
+          for (let i = 0; i < 5; i++) yield* send(a, thread.id, { text: `offline ${i}` })
+          const again = yield* openSocketAs(b)
+          again.send({ type: "resume", payload: { sinceSeq: seen.id } })
+          const resumed = yield* again.next("resumed")
+          assert.strictEqual(resumed.payload.replayed, 5)
+          const frames = yield* framesOf(again, "message", 5)
+          assert.deepStrictEqual(frames.map((f) => f.payload.message.seq), [2, 3, 4, 5, 6])
+        }))
+
       it.scoped("history pages by sequence both ways and around a message", () =>
         Effect.gen(function*() {
           const [a, b] = [yield* signup(), yield* signup()]
