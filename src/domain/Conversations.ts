@@ -21,7 +21,9 @@ export const ClientId = Schema.String.pipe(
 export const Emoji = StorableString.pipe(
   Schema.filter((s) => s.length >= 1 && s.length <= 16 && /^\p{Extended_Pictographic}/u.test(s) && !/[\s\p{L}\p{N}]/u.test(s), {
     message: () => "an emoji, e.g. \"❤️\""
-  })
+  }),
+  // generators (the fuzz suite, property tests) could wait forever for a random string to pass the filter
+  Schema.annotations({ arbitrary: () => (fc) => fc.constantFrom("❤️", "😂", "👍", "🔥", "😮", "😢", "👍🏽") })
 )
 
 export const ConversationKind = Schema.Literal("direct", "group")
