@@ -180,7 +180,7 @@ for (const transport of ["uws", "node"] as const) {
             lastOfLane.set(key, Number(i))
           }
           yield* assertUnreadExact(group.id, senders)
-        }))
+        }), 300_000)
 
       it.scoped("the same clientId sent 100 times at once is one message; resent a day later it is still the original", () =>
         Effect.gen(function*() {

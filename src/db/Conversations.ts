@@ -115,7 +115,12 @@ export class ConversationsRepo extends Context.Tag("ConversationsRepo")<Conversa
   // ---- the actor's (inside its fenced transaction)
   readonly state: (conversationId: string) => Effect.Effect<Option.Option<ConversationState>>
   /** Inserts a message under the next sequence, unless the sender's client id is already there: that one's seq then. */
-  readonly insertMessage: (m: NewMessageRow) => Effect.Effect<{ readonly seq: number; readonly existing: boolean }>
+  readonly insertMessage: (m: NewMessageRow) => Effect.Effect<{
+    readonly seq: number
+    readonly existing: boolean
+    /** The existing one was stored less than 100 s ago (inside JetStream's duplicate window). */
+    readonly recent: boolean
+  }>
   readonly bySenderClient: (conversationId: string, senderId: string, clientId: string) => Effect.Effect<Option.Option<number>>
   readonly message: (conversationId: string, seq: number) => Effect.Effect<Option.Option<{ readonly senderId: string; readonly createdAt: Date; readonly deleted: boolean }>>
   /** Moves the member's read pointer forward (never back, never past the thread); the pointer after. */
@@ -298,9 +303,9 @@ export const make = Effect.gen(function*() {
     insertMessage: (m) =>
       // one statement: the dedup probe, the next sequence and the insert see one snapshot, and the
       // row lock on the conversation orders concurrent writers (there is one: the actor)
-      sql<{ existing: string | null; inserted: string | null }>`
+      sql<{ existing: string | null; inserted: string | null; recent: boolean | null }>`
         WITH existing AS (
-          SELECT seq FROM messages WHERE conversation_id = ${m.conversationId} AND sender_id = ${m.senderId} AND client_id = ${m.clientId}
+          SELECT seq, created_at FROM messages WHERE conversation_id = ${m.conversationId} AND sender_id = ${m.senderId} AND client_id = ${m.clientId}
         ), bump AS (
           UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = GREATEST(last_activity_at, ${m.at})
           WHERE id = ${m.conversationId} AND NOT EXISTS (SELECT 1 FROM existing)
@@ -314,11 +319,12 @@ export const make = Effect.gen(function*() {
           UPDATE conversation_members SET read_seq = GREATEST(read_seq, (SELECT seq FROM ins)), status = 'accepted'
           WHERE conversation_id = ${m.conversationId} AND user_id = ${m.senderId} AND EXISTS (SELECT 1 FROM ins)
         )
-        SELECT (SELECT seq FROM existing) AS existing, (SELECT seq FROM ins) AS inserted`.pipe(
+        SELECT (SELECT seq FROM existing) AS existing, (SELECT seq FROM ins) AS inserted,
+          (SELECT created_at > now() - interval '100 seconds' FROM existing) AS recent`.pipe(
         Effect.map(([r]) =>
           r?.existing !== null && r?.existing !== undefined
-            ? { seq: num(r.existing), existing: true }
-            : { seq: num(r?.inserted), existing: false }
+            ? { seq: num(r.existing), existing: true, recent: r.recent === true }
+            : { seq: num(r?.inserted), existing: false, recent: true }
         ),
         die
       ),

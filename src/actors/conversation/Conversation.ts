@@ -75,7 +75,7 @@ export const make = Effect.gen(function*() {
   }
 
   /** The command's writes, inside its fenced transaction. */
-  const apply = (state: State, command: ConversationCommand): Effect.Effect<Applied, Refusal> =>
+  const apply = (state: State, command: ConversationCommand, envelope: Envelope): Effect.Effect<Applied, Refusal> =>
     Effect.gen(function*() {
       if (state._tag === "Missing") return yield* notFound()
       const c = state.c
@@ -85,8 +85,6 @@ export const make = Effect.gen(function*() {
       if (me === undefined) return yield* notFound()
       switch (command._tag) {
         case "Send": {
-          const existing = yield* repo.bySenderClient(id, userId, command.clientId)
-          if (Option.isSome(existing)) return { reply: { seq: existing.value, existing: true }, after: [], refresh: false }
           if (c.kind === "direct") {
             const other = c.members.find((m) => m.userId !== userId)
             if (other !== undefined && (yield* graph.blockedEitherWay(userId, other.userId))) {
@@ -106,7 +104,7 @@ export const make = Effect.gen(function*() {
               return yield* refuse("NotFound", "no such upload")
             }
           }
-          const { existing: found, seq } = yield* repo.insertMessage({
+          const { existing: found, recent, seq } = yield* repo.insertMessage({
             conversationId: id,
             senderId: userId,
             clientId: command.clientId,
@@ -117,7 +115,11 @@ export const make = Effect.gen(function*() {
             replyToSeq: command.replyToSeq ?? null,
             at: new Date(command.at)
           })
-          return { reply: { seq, existing: found }, after: found ? [] : [{ _tag: "Message", seq }], refresh: me.status !== "accepted" }
+          // found: a resend, or this command again after a failover or a failed publish — whose frames
+          // may not all be stored yet: published again (their message ids dedup them) unless it is an
+          // old message resent by its client
+          const again = found && (recent || envelope.deliveryCount > 1 || envelope.attempt > 1)
+          return { reply: { seq, existing: found }, after: !found || again ? [{ _tag: "Message", seq }] : [], refresh: me.status !== "accepted" }
         }
         case "Read": {
           const before = me.readSeq
@@ -327,7 +329,8 @@ export const make = Effect.gen(function*() {
     hydrate: (id) => load(id),
     receive: (state: State, command, envelope) =>
       Effect.gen(function*() {
-        const outcome = yield* fences.transaction(envelope, apply(state, command)).pipe(
+        // a send is idempotent by its client id (a unique index): no applied sequence to keep for it
+        const outcome = yield* fences.transaction(envelope, apply(state, command, envelope), { recordApplied: command._tag !== "Send" }).pipe(
           Effect.flatMap(Option.match({ onNone: () => recover(state, command), onSome: Effect.succeed })),
           Effect.catchTag("Refusal", (r) => Effect.succeed(r))
         )

@@ -39,7 +39,15 @@ export interface FencesShape {
    */
   readonly transaction: <A, E, R>(
     envelope: Envelope,
-    body: Effect.Effect<A, E, R>
+    body: Effect.Effect<A, E, R>,
+    options?: {
+      /**
+       * `false` for a body that is idempotent by itself (a unique key makes a second run find the
+       * first one's row): the applied sequence is then neither checked nor recorded — two round
+       * trips fewer — and the body always runs.
+       */
+      readonly recordApplied?: boolean
+    }
   ) => Effect.Effect<Option.Option<A>, E | Fenced | SqlError.SqlError, R>
 }
 
@@ -70,23 +78,25 @@ export const make = Effect.gen(function*() {
       return epoch
     })
 
-  const transaction: FencesShape["transaction"] = (envelope, body) =>
+  const transaction: FencesShape["transaction"] = (envelope, body, options) =>
     sql.withTransaction(
       Effect.gen(function*() {
-        yield* sql.unsafe(`SET LOCAL idle_in_transaction_session_timeout = ${idleMillis}`)
-        const [fence] = yield* sql<{ epoch: string }>`
-          SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${envelope.partition} FOR SHARE`
+        // the idle timeout (SET LOCAL's effect) and the fence read in one round trip
+        const [fence] = yield* sql<{ epoch: string | null }>`
+          SELECT set_config('idle_in_transaction_session_timeout', ${String(idleMillis)}, true) AS timeout,
+            (SELECT epoch FROM actor_fences WHERE kind = ${FenceKind} AND partition = ${envelope.partition} FOR SHARE) AS epoch`
         const current = Number(fence?.epoch ?? 0)
         if (current !== envelope.epoch) {
           return yield* new Fenced({ partition: envelope.partition, epoch: envelope.epoch, current })
         }
-        if (envelope.seq > 0) {
+        const record = envelope.seq > 0 && options?.recordApplied !== false
+        if (record) {
           const [applied] = yield* sql<{ seq: string }>`
             SELECT seq FROM actor_applied WHERE kind = ${envelope.kind} AND key = ${envelope.key} FOR UPDATE`
           if (applied !== undefined && Number(applied.seq) >= envelope.seq) return Option.none()
         }
         const result = yield* body
-        if (envelope.seq > 0) {
+        if (record) {
           yield* sql`
             INSERT INTO actor_applied (kind, key, seq) VALUES (${envelope.kind}, ${envelope.key}, ${envelope.seq})
             ON CONFLICT (kind, key) DO UPDATE SET seq = EXCLUDED.seq`
