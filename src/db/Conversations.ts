@@ -572,6 +572,9 @@ export const make = Effect.gen(function*() {
 export const layer = Layer.effect(ConversationsRepo, make)
 
 // ---- rows to wire shapes (for the use-cases' answers and the actor's frames alike)
+// Built without validation (`, true`): the rows come from our own schema, and the answer is encoded
+// against the contract on its way out anyway; validating every nested card of a page cost more than
+// its query.
 
 /** Signs a media URL for one viewer (a DM photo's variants always; a private author's post thumbnail). */
 export type SignFor = (url: string, viewerId: string) => string
@@ -586,7 +589,7 @@ export const messageView = (r: MessageRow, viewerId: string, sign: SignFor): Mes
       thumbnail: r.postThumbnail === null ? null : r.postAuthor.isPrivate ? sign(r.postThumbnail, viewerId) : r.postThumbnail,
       caption: r.postCaption ?? "",
       author: userCardOf(r.postAuthor)
-    })
+    }, true)
     : null
   const variants = r.mediaVariants
   return new Message({
@@ -605,21 +608,21 @@ export const messageView = (r: MessageRow, viewerId: string, sign: SignFor): Mes
         small: sign(variants.small!, viewerId),
         medium: sign(variants.medium!, viewerId),
         large: sign(variants.large!, viewerId)
-      }),
+      }, true),
       placeholder: r.mediaPlaceholder,
       width: r.mediaWidth,
       height: r.mediaHeight
-    }),
+    }, true),
     replyTo: r.replyTo === null ? null : new ReplyPreview({
       seq: Number(r.replyTo.seq),
       sender: userCardOf(r.replyTo.sender),
       text: r.replyTo.text,
       deleted: r.replyTo.deleted
-    }),
-    reactions: r.reactions.map((x) => new Reaction({ emoji: x.emoji, user: userCardOf(x.user) })),
+    }, true),
+    reactions: r.reactions.map((x) => new Reaction({ emoji: x.emoji, user: userCardOf(x.user) }, true)),
     createdAt: iso(r.createdAt),
     deletedAt: r.deletedAt === null ? null : iso(r.deletedAt)
-  })
+  }, true)
 }
 
 export const conversationView = (r: ConversationRow): Conversation =>
@@ -627,7 +630,7 @@ export const conversationView = (r: ConversationRow): Conversation =>
     id: r.id,
     kind: r.kind,
     title: r.title,
-    members: r.members.map((m) => new ConversationMember({ user: userCardOf(m.user), role: m.role, readSeq: Number(m.readSeq) })),
+    members: r.members.map((m) => new ConversationMember({ user: userCardOf(m.user), role: m.role, readSeq: Number(m.readSeq) }, true)),
     lastSeq: r.lastSeq,
     lastMessage: r.lastMessage === null ? null : new MessagePreview({
       seq: Number(r.lastMessage.seq),
@@ -636,11 +639,11 @@ export const conversationView = (r: ConversationRow): Conversation =>
       text: r.lastMessage.text,
       deleted: r.lastMessage.deleted,
       createdAt: r.lastMessage.createdAt
-    }),
+    }, true),
     lastActivityAt: r.lastActivityAt.toISOString(),
     unreadCount: r.unreadCount,
     readSeq: r.readSeq,
     muted: r.muted,
     status: r.status === "request" ? "request" : "accepted",
     role: r.role
-  })
+  }, true)

@@ -62,7 +62,7 @@ export const userCardOf = (u: {
   readonly displayName: string
   readonly avatar: unknown
   readonly isPrivate: boolean
-}) => new UserCard({ id: u.id, username: u.username, displayName: u.displayName, avatar: avatarOf(u.avatar), isPrivate: u.isPrivate })
+}) => new UserCard({ id: u.id, username: u.username, displayName: u.displayName, avatar: avatarOf(u.avatar), isPrivate: u.isPrivate }, true)
 
 export class ViewerFlags extends Schema.Class<ViewerFlags>("ViewerFlags")({
   isFollowing: Schema.Boolean,
