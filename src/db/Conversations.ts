@@ -229,16 +229,21 @@ export const make = Effect.gen(function*() {
     lastMessage: r.lastMessage ?? null
   })
 
-  const messageSelect = `
+  /**
+   * The page's rows are chosen first (a range of the primary key, in order, limited) and only they
+   * are joined: with the joins in the same query level the planner joined the whole thread first.
+   */
+  const messageSelect = (page: string) => `
     SELECT m.conversation_id::text, m.seq, m.sender_id::text, m.client_id, m.kind,
       CASE WHEN m.deleted_at IS NULL THEN m.text END AS text, m.created_at, m.deleted_at,
       ${card("s")} AS sender,
       CASE WHEN m.deleted_at IS NULL THEN m.post_id::text END AS post_id,
-      (m.deleted_at IS NULL AND p.id IS NOT NULL AND p.status = 'published'
+      -- CASE: the visibility probes run only for a message that shares a post
+      CASE WHEN m.post_id IS NULL OR m.deleted_at IS NOT NULL THEN false ELSE (p.id IS NOT NULL AND p.status = 'published'
         AND (p.author_id = $2 OR NOT pa.is_private
           OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))
         AND NOT EXISTS (SELECT 1 FROM blocks b
-          WHERE (b.blocker_id = $2 AND b.blocked_id = p.author_id) OR (b.blocked_id = $2 AND b.blocker_id = p.author_id))) AS post_visible,
+          WHERE (b.blocker_id = $2 AND b.blocked_id = p.author_id) OR (b.blocked_id = $2 AND b.blocker_id = p.author_id))) END AS post_visible,
       p.caption AS post_caption, p.variants->>'thumbnail' AS post_thumbnail,
       CASE WHEN pa.id IS NOT NULL THEN ${card("pa")} END AS post_author,
       CASE WHEN m.deleted_at IS NULL THEN mm.status END AS media_status,
@@ -251,12 +256,11 @@ export const make = Effect.gen(function*() {
       (SELECT coalesce(json_agg(json_build_object('emoji', x.emoji, 'user', ${card("xu")}) ORDER BY x.created_at, x.user_id), '[]'::json)
         FROM message_reactions x JOIN users xu ON xu.id = x.user_id
         WHERE x.conversation_id = m.conversation_id AND x.seq = m.seq) AS reactions
-    FROM messages m
+    FROM (SELECT * FROM messages WHERE conversation_id = $1 AND seq > $3 ${page}) m
     JOIN users s ON s.id = m.sender_id
     LEFT JOIN posts p ON p.id = m.post_id
     LEFT JOIN users pa ON pa.id = p.author_id
-    LEFT JOIN message_media mm ON mm.id = m.media_id
-    WHERE m.conversation_id = $1 AND m.seq > $3`
+    LEFT JOIN message_media mm ON mm.id = m.media_id`
 
   const toMessage = (r: any): MessageRow => ({
     conversationId: r.conversationId,
@@ -493,13 +497,13 @@ export const make = Effect.gen(function*() {
       const query = (() => {
         switch (range._tag) {
           case "Latest":
-            return { text: `${messageSelect} ORDER BY m.seq DESC LIMIT ${n}`, params: [] as Array<unknown>, reverse: true }
+            return { text: `${messageSelect(`ORDER BY seq DESC LIMIT ${n}`)} ORDER BY m.seq DESC`, params: [] as Array<unknown>, reverse: true }
           case "Before":
-            return { text: `${messageSelect} AND m.seq < $4 ORDER BY m.seq DESC LIMIT ${n}`, params: [range.seq], reverse: true }
+            return { text: `${messageSelect(`AND seq < $4 ORDER BY seq DESC LIMIT ${n}`)} ORDER BY m.seq DESC`, params: [range.seq], reverse: true }
           case "After":
-            return { text: `${messageSelect} AND m.seq > $4 ORDER BY m.seq ASC LIMIT ${n}`, params: [range.seq], reverse: false }
+            return { text: `${messageSelect(`AND seq > $4 ORDER BY seq ASC LIMIT ${n}`)} ORDER BY m.seq ASC`, params: [range.seq], reverse: false }
           case "Seqs":
-            return { text: `${messageSelect} AND m.seq = ANY($4::bigint[]) ORDER BY m.seq ASC`, params: [range.seqs.map(String)], reverse: false }
+            return { text: `${messageSelect(`AND seq = ANY($4::bigint[])`)} ORDER BY m.seq ASC`, params: [range.seqs.map(String)], reverse: false }
         }
       })()
       return sql.unsafe<any>(query.text, [id, viewerId, joinedSeq, ...query.params]).pipe(
