@@ -192,7 +192,8 @@ export class ApDmInbox extends ApElement {
       const place = (list: ReadonlyArray<Conversation>) => {
         const i = list.findIndex((x) => x.id === c.id)
         if (i >= 0 && list[i]!.lastActivityAt === c.lastActivityAt) return list.map((x) => (x.id === c.id ? c : x))
-        return [c, ...without(list)].sort((a, b) => Date.parse(b.lastActivityAt) - Date.parse(a.lastActivityAt))
+        // new to this list, or active since: it goes on top, as a live message puts it
+        return [c, ...without(list)]
       }
       if (c.status === "request") {
         this.requests = place(this.requests)
@@ -256,7 +257,7 @@ export class ApDmInbox extends ApElement {
     return html`<li class=${unread > 0 ? "unread" : ""}>
       <a part="thread" href=${this.client.rest.pageUrl(`${this.href}/${c.id}`)} aria-current=${c.id === this.selected ? "page" : "false"}
         @click=${(e: MouseEvent) => this.#choose(e, c)}>
-        <span class="title">${title}${unread > 0 ? html`<span class="visually-hidden">, ${unread} unread</span>` : nothing}</span>
+        <span class="title"><span class="name">${title}</span>${unread > 0 ? html`<span class="visually-hidden">, ${unread} unread</span>` : nothing}</span>
         <span class="preview" part="preview">${previewText(c.lastMessage, meId)}</span>
         <time datetime=${c.lastActivityAt}>${timeAgo(c.lastActivityAt)}</time>
         ${unread > 0 ? html`<span class="badge" part="badge" aria-hidden="true">${unread > 99 ? "99+" : unread}</span>` : nothing}
