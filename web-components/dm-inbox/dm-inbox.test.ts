@@ -27,7 +27,7 @@ const make = async (variant: "list" | "badge" = "list") => {
 }
 
 const rows = (el: ApDmInbox) =>
-  [...shadow(el).querySelectorAll("[part=thread]")].map((a) => ({
+  Array.from(shadow(el).querySelectorAll("[part=thread]")).map((a) => ({
     title: a.querySelector(".name")!.textContent!.trim(),
     preview: a.querySelector("[part=preview]")!.textContent!.trim(),
     badge: a.querySelector("[part=badge]")?.textContent ?? null
@@ -97,7 +97,7 @@ describe("ap-dm-inbox", () => {
       "POST /conversations/r2/decline": { status: 204 }
     })
     const el = await make()
-    const tabs = [...shadow(el).querySelectorAll<HTMLButtonElement>("[role=tab]")]
+    const tabs = Array.from(shadow(el).querySelectorAll<HTMLButtonElement>("[role=tab]"))
     assert.deepStrictEqual(tabs.map((t) => t.textContent!.replace(/\s+/g, " ").trim()), ["Inbox", "Requests (2)"])
     tabs[1]!.click()
     await el.updateComplete

@@ -45,7 +45,7 @@ const type = async (el: ApDmThread, text: string) => {
   await el.updateComplete
 }
 
-const bubbles = (el: ApDmThread, text: string) => [...shadow(el).querySelectorAll("[part~=message]")].filter((m) => m.querySelector(".text")?.textContent === text)
+const bubbles = (el: ApDmThread, text: string) => Array.from(shadow(el).querySelectorAll("[part~=message]")).filter((m) => m.querySelector(".text")?.textContent === text)
 
 const deferred = <T>() => {
   let resolve!: (v: T) => void
@@ -218,7 +218,7 @@ describe("ap-dm-thread", () => {
     const el = await make()
     const ws = await socket()
     const first = () => shadow(el).querySelector<HTMLElement>('[data-seq="1"]')!
-    const react = [...first().querySelectorAll("button")].find((b) => b.textContent === "React")!
+    const react = Array.from(first().querySelectorAll("button")).find((b) => b.textContent === "React")!
     react.click()
     await waitFor(() => first().querySelector("[part=picker]"))
     assert.strictEqual(shadow(el).activeElement, first().querySelector("[part=picker] button"), "focus moves into the picker")
@@ -263,7 +263,7 @@ describe("ap-dm-thread", () => {
       e.windowSize = 20
       e.pageSize = 60
     })
-    const seqs = () => [...shadow(el).querySelectorAll("[data-seq]")].map((m) => Number(m.getAttribute("data-seq")))
+    const seqs = () => Array.from(shadow(el).querySelectorAll("[data-seq]")).map((m) => Number(m.getAttribute("data-seq")))
     assert.lengthOf(seqs(), 20)
     assert.strictEqual(seqs()[19], 120)
     assert.strictEqual(shadow(el).querySelector("[role=log]")!.getAttribute("aria-live"), "polite")
