@@ -16,6 +16,7 @@ import { opsHandlers } from "./http/routes/ops.ts"
 import { postsHandlers } from "./http/routes/posts.ts"
 import { engagementHandlers, feedHandlers, notificationsHandlers } from "./http/routes/feed.ts"
 import { searchHandlers } from "./http/routes/search.ts"
+import { conversationsHandlers } from "./http/routes/conversations.ts"
 import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
 import * as Server from "./http/Server.ts"
@@ -56,6 +57,9 @@ import * as Actors from "./actors/runtime/Actors.ts"
 import * as FanOut from "./actors/timeline/FanOut.ts"
 import * as TimelineRebuilds from "./social/TimelineRebuilds.ts"
 import * as Timeline from "./actors/timeline/Timeline.ts"
+import * as Conversation from "./actors/conversation/Conversation.ts"
+import * as ConversationsRepo from "./db/Conversations.ts"
+import * as Conversations from "./social/Conversations.ts"
 import * as EngagementRepo from "./db/Engagement.ts"
 import * as FeedRepo from "./db/Feed.ts"
 import * as Timelines from "./redis/Timelines.ts"
@@ -79,6 +83,7 @@ export const handlers = {
   feed: feedHandlers,
   engagement: engagementHandlers,
   notifications: notificationsHandlers,
+  conversations: conversationsHandlers,
   admin: adminHandlers,
   media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
@@ -103,6 +108,7 @@ export const CoreLive = Layer.mergeAll(
   UsersRepo.layer,
   PostsRepo.layer,
   NotificationsRepo.layer,
+  ConversationsRepo.layer,
   MediaUrls.layer,
   DeadLettersRepo.layer
 ).pipe(
@@ -127,7 +133,15 @@ export const BlobStoreLive = Layer.unwrapEffect(
 )
 
 /** Accounts, sessions, the graph and their repositories. */
-export const SocialLive = Layer.mergeAll(Uploads.layer, Engagement.layer, Notifications.layer, Delivery.layer, MediaFiles.layer, DeadLetters.layer).pipe(
+export const SocialLive = Layer.mergeAll(
+  Uploads.layer,
+  Engagement.layer,
+  Notifications.layer,
+  Delivery.layer,
+  MediaFiles.layer,
+  DeadLetters.layer,
+  Conversations.layer
+).pipe(
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
@@ -163,7 +177,9 @@ export const MediaLive = MediaWorker.layer.pipe(Layer.provide(BlobStoreLive))
 
 /** The `actors` role: timeline actors on the partitions this node leases, and the fan-out consumers. */
 export const ActorsLive = Layer.mergeAll(
-  Layer.unwrapScoped(Effect.map(Timeline.make, (timeline) => ActorHost.layer([timeline]))),
+  Layer.unwrapScoped(
+    Effect.map(Effect.all([Timeline.make, Conversation.make]), (behaviours) => ActorHost.layer(behaviours))
+  ),
   FanOut.layer,
   Notifications.consumerLayer
 )

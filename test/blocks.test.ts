@@ -17,7 +17,7 @@ import { secondNode } from "./support/servers.ts"
 const settings: Partial<AppConfigShape> = {
   celebrityThreshold: 1000,
   actorPartitions: 4,
-  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000 }
+  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
 }
 
 const json = (account: Account) => ({ ...account.bearer, "content-type": "application/json" })

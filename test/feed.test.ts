@@ -18,7 +18,7 @@ const settings: Partial<AppConfigShape> = {
   celebrityThreshold: 3,
   actorPartitions: 4,
   actors: { idleMillis: 2000, mailboxCapacity: 64, maxDeliver: 5, leaseTickMillis: 300, askTimeoutMillis: 3000 },
-  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000 }
+  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
 }
 
 const sleep = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))

@@ -154,7 +154,7 @@ for (const transport of ["uws", "node"] as const) {
 }
 
 describe("graph", () => {
-  layer(TestApp({ rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000 } }), { timeout: "90 seconds" })((it) => {
+  layer(TestApp({ rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 } }), { timeout: "90 seconds" })((it) => {
     it.effect("follow and unfollow are idempotent and keep both counters exact", () =>
       Effect.gen(function*() {
         const a = yield* signup()

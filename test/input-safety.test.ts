@@ -17,7 +17,7 @@ import { type Account, baseUrl, publishPost, type Reply, request, signup, TestAp
 import { multipart, plainPng } from "./support/images.ts"
 
 const settings: Partial<AppConfigShape> = {
-  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 50, loginFailuresPerIpPer15Min: 500, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000 }
+  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 50, loginFailuresPerIpPer15Min: 500, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
 }
 
 const NUL = "\u0000"

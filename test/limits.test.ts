@@ -14,7 +14,9 @@ const limits: AppConfigShape["rateLimits"] = {
   loginFailuresPerAccountPer15Min: 3,
   loginFailuresPerIpPer15Min: 5,
   followsPerUserPerHour: 2,
-  writesPerUserPerMinute: 1000
+  writesPerUserPerMinute: 1000,
+  dmSendsPerUserPerMinute: 1000,
+  dmThreadsPerUserPerHour: 1000
 }
 
 const login = (login: string, password: string, ip: string) =>

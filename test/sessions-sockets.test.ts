@@ -17,7 +17,7 @@ import { secondNode } from "./support/servers.ts"
 const settings: Partial<AppConfigShape> = {
   trustProxy: true,
   sockets: { sessionRecheckSeconds: 1, maxPerUser: 2, maxPerAddress: 3 },
-  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000 }
+  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
 }
 
 const refusedStatus = (e: Error) => {

@@ -160,7 +160,12 @@ export interface AppConfigShape {
     readonly loginFailuresPerIpPer15Min: number
     readonly followsPerUserPerHour: number
     readonly writesPerUserPerMinute: number
+    /** Direct messages a user may send per minute, and threads they may start per hour. */
+    readonly dmSendsPerUserPerMinute: number
+    readonly dmThreadsPerUserPerHour: number
   }
+  /** Direct messages: how long a write waits for its conversation actor's answer before a 503 (resend with the same clientId). */
+  readonly dm: { readonly replyTimeoutMillis: number }
   /** `Idempotency-Key`: how long a key answers its first response, and the lease of one in flight. */
   readonly idempotency: { readonly ttlHours: number; readonly leaseSeconds: number }
 }
@@ -373,7 +378,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     loginFailuresPerAccountPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_ACCOUNT", 5),
     loginFailuresPerIpPer15Min: positiveInt("RATE_LOGIN_FAILURES_PER_IP", 50),
     followsPerUserPerHour: positiveInt("RATE_FOLLOWS_PER_HOUR", 200),
-    writesPerUserPerMinute: positiveInt("RATE_WRITES_PER_MINUTE", 120)
+    writesPerUserPerMinute: positiveInt("RATE_WRITES_PER_MINUTE", 120),
+    dmSendsPerUserPerMinute: positiveInt("RATE_DM_SENDS_PER_MINUTE", 300),
+    dmThreadsPerUserPerHour: positiveInt("RATE_DM_THREADS_PER_HOUR", 50)
+  }),
+  dm: Config.all({
+    replyTimeoutMillis: positiveInt("DM_REPLY_TIMEOUT_MS", 10_000, 120_000)
   }),
   idempotency: Config.all({
     ttlHours: Config.number("IDEMPOTENCY_TTL_HOURS").pipe(Config.withDefault(24), between("IDEMPOTENCY_TTL_HOURS", 0.001, 24 * 30)),

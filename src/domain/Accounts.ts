@@ -51,6 +51,19 @@ export class UserCard extends Schema.Class<UserCard>("UserCard")({
   isPrivate: Schema.Boolean
 }) {}
 
+const isAvatar = Schema.is(AvatarVariants)
+/** A stored avatar value as the wire shows it: null unless it has every variant. */
+export const avatarOf = (raw: unknown) => (isAvatar(raw) ? raw : null)
+
+/** A user's card from the columns every query selects for one (id, username, display name, avatar, privacy). */
+export const userCardOf = (u: {
+  readonly id: string
+  readonly username: string
+  readonly displayName: string
+  readonly avatar: unknown
+  readonly isPrivate: boolean
+}) => new UserCard({ id: u.id, username: u.username, displayName: u.displayName, avatar: avatarOf(u.avatar), isPrivate: u.isPrivate })
+
 export class ViewerFlags extends Schema.Class<ViewerFlags>("ViewerFlags")({
   isFollowing: Schema.Boolean,
   followsYou: Schema.Boolean,

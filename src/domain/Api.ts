@@ -15,6 +15,7 @@ import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
 import * as N from "./Notifications.ts"
+import * as M from "./Conversations.ts"
 import { Authenticated, OpsToken } from "./Security.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
@@ -433,6 +434,97 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .annotateContext(OpenApi.annotations({ description: "Notifications (likes, comments, follows, follow requests) and their unread count." }))
 {}
 
+/** Direct messages: 1:1 threads and groups of up to 32, each written by its conversation actor. */
+export class ConversationsGroup extends HttpApiGroup.make("conversations")
+  .add(
+    HttpApiEndpoint.get("list", "/conversations").setUrlParams(A.PageQuery).addSuccess(M.ConversationPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Your conversations", "Your inbox: threads newest activity first, with the last message, your unread count and whether you muted it. Message requests are listed apart."))
+  )
+  .add(
+    HttpApiEndpoint.get("requests", "/conversations/requests").setUrlParams(A.PageQuery).addSuccess(M.ConversationPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Message requests", "Threads started by people you do not follow; accept one to move it to your inbox. They send no notification and count in no badge until accepted."))
+  )
+  .add(
+    HttpApiEndpoint.get("unread", "/conversations/unread").addSuccess(M.UnreadSummary)
+      .middleware(Authenticated).pipe(errors(F, S))
+      .annotateContext(doc("Unread messages", "The header badge: unread messages and threads of your inbox (muted threads left out), and the number of requests. Computed from sequences and read pointers."))
+  )
+  .add(
+    HttpApiEndpoint.post("create", "/conversations").setPayload(M.NewConversation).addSuccess(M.Conversation, { status: 201 })
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, U, R, C, S))
+      .annotateContext(doc("Start a conversation", "With one other person (and no title) it is the 1:1 thread, the existing one if there is one; with more, a group of up to 32 you are the admin of. A block with anyone named is a 404."))
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/conversations/:id").setPath(M.ConversationPath).addSuccess(M.Conversation)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A conversation", "404 unless you are a member (and have not blocked the other person of a 1:1 thread)."))
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/conversations/:id").setPath(M.ConversationPath).setPayload(M.ConversationPatch).addSuccess(M.Conversation)
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, U, C, S))
+      .annotateContext(doc("Rename or mute a conversation", "`title` (groups; null clears it) for everyone, `muted` for you."))
+  )
+  .add(
+    HttpApiEndpoint.get("messages", "/conversations/:id/messages").setPath(M.ConversationPath).setUrlParams(M.MessageQuery)
+      .addSuccess(M.MessagePage).middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A conversation's messages", "Oldest first within a page. Without a cursor, the latest page; `nextCursor` pages older, `newerCursor` newer; `around=<seq>` centres a page on a message. Members see history from their joining on."))
+  )
+  .add(
+    HttpApiEndpoint.post("send", "/conversations/:id/messages").setPath(M.ConversationPath).setPayload(M.NewMessage)
+      .addSuccess(M.Message, { status: 201 }).middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S))
+      .annotateContext(doc("Send a message", "Text, a shared post (`postId`) or a photo (`mediaUploadId` of a direct upload), optionally replying to `replyToSeq`. Idempotent on `clientId`: the same one again, at any later time, answers the original message. A 503 means it could not be confirmed in time: send again with the same `clientId`."))
+  )
+  .add(
+    HttpApiEndpoint.post("read", "/conversations/:id/read").setPath(M.ConversationPath).setPayload(M.ReadPointer).addSuccess(M.ReadState)
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, C, U, S))
+      .annotateContext(doc("Mark read", "Moves your read pointer to `seq` (never back, never past the latest message); the other members get a `read_receipt`."))
+  )
+  .add(
+    HttpApiEndpoint.del("deleteMessage", "/conversations/:id/messages/:seq").setPath(M.MessagePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, C, U, S))
+      .annotateContext(doc("Delete a message for everyone", "Your own, within 15 minutes of sending it; a tombstone keeps its sequence."))
+  )
+  .add(
+    HttpApiEndpoint.post("react", "/conversations/:id/messages/:seq/reactions").setPath(M.MessagePath).setPayload(M.NewReaction)
+      .addSuccess(M.ReactionList).middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, U, C, S))
+      .annotateContext(doc("React to a message", "One emoji per member per message: sets yours, and the same emoji again removes it."))
+  )
+  .add(
+    HttpApiEndpoint.del("unreact", "/conversations/:id/messages/:seq/reactions").setPath(M.MessagePath)
+      .addSuccess(M.ReactionList).middleware(Authenticated).pipe(errors(B, F, NF, U, C, S))
+      .annotateContext(doc("Remove your reaction"))
+  )
+  .add(
+    HttpApiEndpoint.post("addMembers", "/conversations/:id/members").setPath(M.ConversationPath).setPayload(M.MemberList)
+      .addSuccess(M.Conversation).middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, U, C, S))
+      .annotateContext(doc("Add members to a group", "Group admins; new members see the history from their joining on."))
+  )
+  .add(
+    HttpApiEndpoint.del("removeMember", "/conversations/:id/members/:username").setPath(M.MemberPath)
+      .addSuccess(M.Conversation).middleware(Authenticated).pipe(errors(B, F, NF, U, C, S))
+      .annotateContext(doc("Remove a member from a group", "Group admins; delivery to them stops at once."))
+  )
+  .add(
+    HttpApiEndpoint.post("leave", "/conversations/:id/leave").setPath(M.ConversationPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, C, S))
+      .annotateContext(doc("Leave a group"))
+  )
+  .add(
+    HttpApiEndpoint.post("accept", "/conversations/:id/accept").setPath(M.ConversationPath).addSuccess(M.Conversation)
+      .middleware(Authenticated).pipe(errors(B, F, NF, C, U, S))
+      .annotateContext(doc("Accept a message request", "Moves the thread to your inbox."))
+  )
+  .add(
+    HttpApiEndpoint.post("decline", "/conversations/:id/decline").setPath(M.ConversationPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, C, U, S))
+      .annotateContext(doc("Decline a message request", "Hides the thread from you; starting a conversation with them again brings it back."))
+  )
+  .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Direct messages: threads and groups, gap-free sequences, idempotent sends, read receipts, reactions and message requests." }))
+{}
+
 /** How each error status reads in the document (the schemas name only the error's code). */
 const errorDescriptions: Readonly<Record<string, string>> = {
   "400": "Bad input: a path, query or body that does not decode; `details` names the fields.",
@@ -519,6 +611,7 @@ export class Api extends HttpApi.make("aperture")
   .add(FeedGroup)
   .add(EngagementGroup)
   .add(NotificationsGroup)
+  .add(ConversationsGroup)
   .add(AdminGroup)
   .add(MediaGroup)
   .annotateContext(OpenApi.annotations({

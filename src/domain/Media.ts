@@ -2,8 +2,8 @@
 import { Schema } from "effect"
 
 export class MediaJob extends Schema.Class<MediaJob>("MediaJob")({
-  kind: Schema.Literal("post", "avatar"),
-  /** The post id, or the user id for an avatar. */
+  kind: Schema.Literal("post", "avatar", "dm"),
+  /** The post id, the user id for an avatar, or the message media id for a photo message (`dm`). */
   id: Schema.UUID,
   /** Blob key of the original. */
   key: Schema.String,

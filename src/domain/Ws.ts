@@ -21,7 +21,7 @@ export const ClientResume = Schema.Struct({
 })
 export const ClientTyping = Schema.Struct({
   type: Schema.Literal("typing"),
-  payload: Schema.Struct({ conversationId: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)) })
+  payload: Schema.Struct({ conversationId: Schema.UUID })
 })
 export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping)
 export type ClientFrame = typeof ClientFrame.Type

@@ -48,6 +48,7 @@ export type HandlerServices =
   | import("../social/Feed.ts").Feed
   | import("../social/Engagement.ts").Engagement
   | import("../social/Notifications.ts").Notifications
+  | import("../social/Conversations.ts").Conversations
   | import("../social/MediaFiles.ts").MediaFiles
   | import("../social/DeadLetters.ts").DeadLetters
   | import("./RequestBody.ts").RequestBody

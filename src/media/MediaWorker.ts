@@ -16,6 +16,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { PostFailed, PostPublished } from "../domain/DomainEvents.ts"
 import { DeadLetter, MediaJob } from "../domain/Media.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
+import { ConversationsRepo } from "../db/Conversations.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { Bus, type Delivery } from "../streams/Bus.ts"
 import { makeDeadLetters } from "../streams/DeadLetter.ts"
@@ -35,6 +36,7 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const store = yield* BlobStore
   const posts = yield* PostsRepo
+  const conversations = yield* ConversationsRepo
   const urls = yield* MediaUrls
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
@@ -84,6 +86,46 @@ export const make = Effect.gen(function*() {
       return "published" as const
     })
 
+  /** Each member's `message_updated` frame, through the outbox in the transaction that records the result. */
+  const announcePhoto = (mediaId: string, result: Parameters<typeof conversations.finishMedia>[1]) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const media = yield* conversations.media(mediaId)
+      const messages = yield* conversations.finishMedia(mediaId, result)
+      if (Option.isNone(media)) return
+      for (const { memberIds, seq } of messages) {
+        for (const userId of memberIds) {
+          const photo = {
+            status: result === null ? "failed" : "ready",
+            // a photo message's media are for its members only: always signed for the reader
+            variants: result === null ? null : urls.signAll(result.variants as any, userId),
+            placeholder: result?.placeholder ?? null,
+            width: result?.width ?? null,
+            height: result?.height ?? null
+          }
+          yield* outbox.appendMessage(
+            `inbox.${userId}`,
+            inboxFrame("message_updated", { conversationId: media.value.conversationId, seq, photo }),
+            `dmphoto:${mediaId}:${userId}`
+          )
+        }
+      }
+    })).pipe(Effect.orDie)
+
+  const processPhotoMessage = (job: MediaJob) =>
+    Effect.gen(function*() {
+      const media = yield* conversations.media(job.id)
+      if (Option.isNone(media) || media.value.status !== "processing") return "skipped" as const
+      const result = yield* render(yield* original(job), { kind: "post", maxPixels: config.media.maxPixels })
+      const variants: Record<string, string> = {}
+      yield* Effect.forEach(result.renditions, (r) => {
+        const key = variantKey(job.id, POST_WIDTHS[r.name as keyof typeof POST_WIDTHS])
+        variants[r.name] = mediaUrl(key)
+        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
+      }, { concurrency: 4, discard: true })
+      yield* announcePhoto(job.id, { variants, placeholder: result.placeholder, width: result.width, height: result.height })
+      return "published" as const
+    })
+
   const processAvatar = (job: MediaJob) =>
     Effect.gen(function*() {
       const pending = yield* posts.avatarPending(job.id)
@@ -120,6 +162,10 @@ export const make = Effect.gen(function*() {
       const letter = new DeadLetter({ job, reason, deliveries, failedAt: new Date().toISOString() })
       yield* outbox.appendMessage(`dlq.media.${job.kind}`, letter, crypto.randomUUID())
       const id = yield* deadLetters.recordInTransaction(record)
+      if (job.kind === "dm") {
+        yield* announcePhoto(job.id, null)
+        return id
+      }
       if (job.kind !== "post") return id
       const post = yield* posts.byId(job.id)
       if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return id
@@ -134,7 +180,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const job = d.value
       const started = performance.now()
-      const outcome = yield* (job.kind === "post" ? processPost(job) : processAvatar(job)).pipe(Effect.exit)
+      const outcome = yield* (job.kind === "post" ? processPost(job) : job.kind === "dm" ? processPhotoMessage(job) : processAvatar(job)).pipe(Effect.exit)
       if (outcome._tag === "Success") {
         processed.inc({ kind: job.kind, outcome: outcome.value })
         yield* Effect.logInfo("media job done").pipe(

@@ -8,7 +8,10 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { ConversationsRepo } from "../db/Conversations.ts"
 import { GraphRepo } from "../db/Graph.ts"
+import { UsersRepo } from "../db/Users.ts"
+import { Redis } from "../redis/Redis.ts"
 import { SessionsRepo } from "../db/Sessions.ts"
 import { slotKey, SocketSlots, RENEW_MS } from "../redis/SocketSlots.ts"
 import { PRESENCE_REFRESH_MS, type RedisUnavailable, Timelines } from "../redis/Timelines.ts"
@@ -71,7 +74,17 @@ export interface DeliveryShape {
   /** Marks users as online now; refresh every `presenceRefreshMillis` while their sockets stay. */
   readonly touchPresence: (userIds: ReadonlyArray<string>) => Effect.Effect<void, RedisUnavailable>
   readonly presenceRefreshMillis: number
+  /**
+   * `userId` is typing in a thread: the other members' sockets, on every node, are told over core
+   * NATS (never stored) — at most once per member per thread every TYPING_EVERY_MS, counted across
+   * the cluster. `not-member` when they are not (or no longer) one.
+   */
+  readonly typing: (userId: string, conversationId: string) => Effect.Effect<"sent" | "throttled" | "not-member">
 }
+
+/** A member's typing signal goes out at most this often per thread; a receiver shows it for TYPING_SHOWN_MS. */
+export const TYPING_EVERY_MS = 2000
+export const TYPING_SHOWN_MS = 5000
 
 export class Delivery extends Context.Tag("Delivery")<Delivery, DeliveryShape>() {}
 
@@ -91,6 +104,9 @@ export const make = Effect.gen(function*() {
   ]
   const unavailable = (what: string) => (e: unknown) => Effect.logWarning(`socket caps: ${what} failed`, e)
   const timelines = yield* Timelines
+  const conversations = yield* ConversationsRepo
+  const users = yield* UsersRepo
+  const redis = yield* Redis
 
   return Delivery.of({
     follow: (userId, on) =>
@@ -128,7 +144,24 @@ export const make = Effect.gen(function*() {
         : slots.renew(sockets.map((s) => ({ id: s.id, keys: placesOf(s).map((p) => p.key) }))).pipe(Effect.catchAll(unavailable("renewing places"))),
     socketPlacesRenewMillis: RENEW_MS,
     touchPresence: timelines.touchPresence,
-    presenceRefreshMillis: PRESENCE_REFRESH_MS
+    presenceRefreshMillis: PRESENCE_REFRESH_MS,
+    typing: (userId, conversationId) =>
+      Effect.gen(function*() {
+        const members = yield* conversations.activeMemberIds(conversationId)
+        if (!members.includes(userId)) return "not-member" as const
+        // Redis down: let it through (typing is a courtesy; the client already sends at most every 2 s)
+        const first = yield* redis.call("typing gate", (c) => c.set(`typing:${conversationId}:${userId}`, "1", "PX", TYPING_EVERY_MS, "NX")).pipe(
+          Effect.map((r) => r === "OK"),
+          Effect.orElseSucceed(() => true)
+        )
+        if (!first) return "throttled" as const
+        const me = yield* users.byId(userId)
+        const username = me._tag === "Some" ? me.value.username : ""
+        yield* Effect.forEach(members, (m) => (m === userId ? Effect.void : live.signal(m, { kind: "typing", conversationId, by: userId, username })), {
+          discard: true
+        })
+        return "sent" as const
+      }).pipe(Effect.catchAllDefect(() => Effect.succeed("throttled" as const)))
   })
 })
 

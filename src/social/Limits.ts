@@ -15,6 +15,8 @@ export interface Rules {
   readonly loginFailuresIp: RateRule
   readonly follow: RateRule
   readonly write: RateRule
+  readonly dmSend: RateRule
+  readonly dmThread: RateRule
 }
 
 /** Where a subject stands under one rule after a decision. */
@@ -62,7 +64,9 @@ export const make = Effect.gen(function*() {
     loginFailuresAccount: { name: "login-fail-account-ip", limit: r.loginFailuresPerAccountPer15Min, windowSeconds: 900 },
     loginFailuresIp: { name: "login-fail-ip", limit: r.loginFailuresPerIpPer15Min, windowSeconds: 900 },
     follow: { name: "follow-user", limit: r.followsPerUserPerHour, windowSeconds: 3600 },
-    write: { name: "write-user", limit: r.writesPerUserPerMinute, windowSeconds: 60 }
+    write: { name: "write-user", limit: r.writesPerUserPerMinute, windowSeconds: 60 },
+    dmSend: { name: "dm-send-user", limit: r.dmSendsPerUserPerMinute, windowSeconds: 60 },
+    dmThread: { name: "dm-thread-user", limit: r.dmThreadsPerUserPerHour, windowSeconds: 3600 }
   }
   const apply = (rule: RateRule, key: string, options: ConsumeOptions) =>
     Effect.flatMap(limiter.consume(rule, key, options), (decision) => {

@@ -1,18 +1,13 @@
 /** Rows to wire shapes, in one place, so every endpoint shows a user the same way. */
-import { Schema } from "effect"
-import { AvatarVariants, Counts, Me, Profile, UserCard, UserListItem, ViewerFlags } from "../domain/Accounts.ts"
+import { avatarOf, Counts, Me, Profile, UserListItem, userCardOf, ViewerFlags } from "../domain/Accounts.ts"
 import type { CardRow, ListRow, Relation } from "../db/Graph.ts"
 import type { UserRow } from "../db/Users.ts"
 import type { PostRow } from "../db/Posts.ts"
 import { Post, PostCounts, PostViewerFlags, Variants } from "../domain/Posts.ts"
 
-const isAvatar = Schema.is(AvatarVariants)
-const avatarOf = (raw: unknown) => (isAvatar(raw) ? raw : null)
-
 export const countsOf = (u: UserRow) => new Counts({ followers: u.followerCount, following: u.followingCount, posts: u.postCount })
 
-export const cardOf = (u: CardRow) =>
-  new UserCard({ id: u.id, username: u.username, displayName: u.displayName, avatar: avatarOf(u.avatar), isPrivate: u.isPrivate })
+export const cardOf = (u: CardRow) => userCardOf(u)
 
 export const listItemOf = (row: ListRow) => new UserListItem({ user: cardOf(row), isFollowing: row.isFollowing })
 

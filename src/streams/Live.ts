@@ -9,7 +9,7 @@ import { Nats } from "./Nats.ts"
 export const LiveSignal = Schema.Union(
   Schema.TaggedStruct("session_ended", { sessionKey: Schema.String }),
   Schema.TaggedStruct("blocks_changed", {}),
-  Schema.TaggedStruct("typing", { conversationId: Schema.String, by: Schema.String })
+  Schema.TaggedStruct("typing", { conversationId: Schema.String, by: Schema.String, username: Schema.String })
 )
 export type LiveSignal = typeof LiveSignal.Type
 type LiveSignalInput = { readonly kind: LiveSignal["_tag"] } & Record<string, unknown>

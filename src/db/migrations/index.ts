@@ -10,6 +10,7 @@ import idempotency from "./0008_idempotency.ts"
 import deadLetters from "./0009_dead_letters.ts"
 import commentsAuthor from "./0010_comments_author.ts"
 import actorFences from "./0011_actor_fences.ts"
+import conversations from "./0012_conversations.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -22,5 +23,6 @@ export const migrations = {
   "0008_idempotency": idempotency,
   "0009_dead_letters": deadLetters,
   "0010_comments_author": commentsAuthor,
-  "0011_actor_fences": actorFences
+  "0011_actor_fences": actorFences,
+  "0012_conversations": conversations
 }

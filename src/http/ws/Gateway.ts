@@ -36,7 +36,7 @@ import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runt
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
-import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal } from "../../social/Delivery.ts"
+import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal, TYPING_SHOWN_MS } from "../../social/Delivery.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
 
 const MAX_BAD_FRAMES = 5
@@ -220,8 +220,12 @@ export const make = Effect.gen(function*() {
       case "blocks_changed":
         runFork(refreshBlocks(userId))
         return
-      case "typing":
+      case "typing": {
+        if (entry.blocked.has(signal.by)) return
+        const text = frame("typing", { conversationId: signal.conversationId, user: { id: signal.by, username: signal.username }, expiresInMs: TYPING_SHOWN_MS })
+        for (const s of entry.sockets) if (s.ready) send(s.conn, text)
         return
+      }
     }
   }
 
@@ -405,10 +409,12 @@ export const make = Effect.gen(function*() {
             else yield* pump(socket)
             return
           }
-          case "typing":
-            send(conn, frame("error", { code: "Unsupported", message: "typing needs a conversation; direct messages are not available yet" }))
+          case "typing": {
             if (first) yield* start(socket)
+            const outcome = yield* delivery.typing(conn.userId, parsed.value.payload.conversationId)
+            if (outcome === "not-member") send(conn, frame("error", { code: "NotFound", message: "no such conversation" }))
             return
+          }
         }
       }),
     close: (conn) =>
