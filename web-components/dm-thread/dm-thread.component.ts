@@ -2,6 +2,7 @@ import { html, nothing, type PropertyValues } from "lit"
 import type { Conversation, Message } from "../sdk/dm.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
+import { image } from "../shared/icons.ts"
 import { LiveController } from "../shared/live.ts"
 import { theme } from "../shared/theme.ts"
 import { atBottom, merge, newer, older, type Pending, tombstone, unconfirmed, update, type Window } from "./history.ts"
@@ -534,7 +535,7 @@ export class ApDmThread extends ApElement {
           : nothing}
         <div class="row">
           <label class="attach" title="Attach a photo">
-            <span class="visually-hidden">Attach a photo</span><span aria-hidden="true">＋</span>
+            <span class="visually-hidden">Attach a photo</span>${image()}
             <input type="file" accept=${ACCEPTED} ?disabled=${this.upload !== undefined}
               @change=${(e: Event) => {
                 const input = e.target as HTMLInputElement

@@ -42,8 +42,10 @@ export const styles = css`
     padding: 0.45em 0.8em;
     border-radius: 16px;
     background: var(--_theirs);
-    white-space: pre-wrap;
     overflow-wrap: anywhere;
+  }
+  .text {
+    white-space: pre-wrap;
   }
   .mine .bubble {
     background: var(--_mine);
