@@ -7,6 +7,7 @@
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Browser, BrowserContext, Page } from "playwright-core"
+import sharp from "sharp"
 import { build } from "../../web-components/build.ts"
 import { type Account, baseUrl, request, signup, TestApp } from "../support/app.ts"
 import { launchChromium, screenshot, watch } from "./support/browser.ts"
@@ -134,6 +135,32 @@ describe("direct messages in Chromium", () => {
         assert.strictEqual(unnamed, 0)
       }), 120_000)
 
+    it.effect("A sends a photo: upload progress, then B sees it processing and then rendered", () =>
+      run(async () => {
+        const width = 900
+        const height = 600
+        const raw = Buffer.alloc(width * height * 3)
+        for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24
+        const jpeg = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()
+        await pageA.evaluate(() => {
+          const w = window as unknown as { progress: Array<number> }
+          w.progress = []
+          document.addEventListener("ap-upload-progress", (e) => w.progress.push(e.detail.loaded))
+        })
+        await thread(pageA).locator("input[type=file]").setInputFiles({ name: "noise.jpg", mimeType: "image/jpeg", buffer: jpeg })
+        await thread(pageB).locator(".msg img[part=photo]").last().waitFor({ timeout: 60_000 })
+        await pageB.waitForFunction(() => {
+          const t = document.querySelector("ap-app")?.shadowRoot?.querySelector("ap-dm-thread")
+          const imgs = t?.shadowRoot?.querySelectorAll<HTMLImageElement>("img[part=photo]")
+          const img = imgs?.[imgs.length - 1]
+          return img !== undefined && img.complete && img.naturalWidth > 0
+        })
+        const progress = await pageA.evaluate(() => (window as unknown as { progress: Array<number> }).progress)
+        assert.isAbove(progress.length, 0, "the upload reported progress")
+        assert.strictEqual(progress[progress.length - 1], jpeg.length)
+        await screenshot(pageB, "dm-05-b-sees-photo")
+      }), 120_000)
+
     it.effect("a message written offline survives a reload and is delivered exactly once after reconnecting", () =>
       Effect.gen(function*() {
         const text = "written while offline"
@@ -143,7 +170,7 @@ describe("direct messages in Chromium", () => {
           await input.fill(text)
           await input.press("Enter")
           await bubble(pageA, text).getByText(/Waiting for a connection|Sending/).waitFor()
-          await screenshot(pageA, "dm-05-a-offline-pending")
+          await screenshot(pageA, "dm-06-a-offline-pending")
           // the reload fails while offline (no page at all), and then works once back online
           const reloaded = await pageA.reload().then(() => true, () => false)
           assert.isFalse(reloaded, "offline, the page itself does not load")
@@ -159,7 +186,7 @@ describe("direct messages in Chromium", () => {
           await pageB.waitForTimeout(1_500)
           assert.strictEqual(await bubble(pageB, text).count(), 1, "shown once to the other")
           assert.strictEqual(await bubble(pageA, text).count(), 1, "shown once to the writer")
-          await screenshot(pageB, "dm-06-b-offline-message-once")
+          await screenshot(pageB, "dm-07-b-offline-message-once")
         })
         const items = yield* messagesVia(b)
         assert.strictEqual(items.filter((m) => m.text === text).length, 1, "stored once")

@@ -8,10 +8,9 @@ import { theme } from "../shared/theme.ts"
 import { atBottom, merge, newer, older, type Pending, tombstone, unconfirmed, update, type Window } from "./history.ts"
 import { type MessageContext, messageView, nameOf, pendingView } from "./message-view.ts"
 import { defaultOutbox, type OutboxEntry, OutboxSender, type OutboxStore } from "./outbox.ts"
+import { TypingController } from "./typing.ts"
 import { styles } from "./dm-thread.styles.ts"
 
-/** The contract's pace for the client's `typing` frame: at most one every 2 s while typing. */
-const TYPING_EVERY_MS = 2_000
 const ACCEPTED = "image/jpeg,image/png,image/webp,image/avif,image/gif"
 
 /**
@@ -61,7 +60,6 @@ export class ApDmThread extends ApElement {
     pending: { state: true },
     window: { state: true },
     hasOlder: { state: true },
-    typing: { state: true },
     readSeqs: { state: true },
     replyTo: { state: true },
     picker: { state: true },
@@ -78,8 +76,6 @@ export class ApDmThread extends ApElement {
   declare pending: ReadonlyArray<Pending>
   declare window: Window
   declare hasOlder: boolean
-  /** Who is typing, by user id. */
-  declare typing: ReadonlyMap<string, string>
   /** The other members' read pointers, by user id. */
   declare readSeqs: ReadonlyMap<string, number>
   declare replyTo: Message | undefined
@@ -93,8 +89,8 @@ export class ApDmThread extends ApElement {
   #olderCursor: string | null = null
   #loadingOlder = false
   #readPosted = 0
-  #typingSentAt = 0
-  #typingTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** The contract's pace for the own `typing` frame: at most one every 2 s while typing. */
+  readonly #typing = new TypingController(this, () => this.client.dm.typing(this.conversationId), 2_000)
   #generation = 0
   #stickToBottom = true
 
@@ -107,7 +103,6 @@ export class ApDmThread extends ApElement {
     this.pending = []
     this.window = { start: 0, end: 0 }
     this.hasOlder = false
-    this.typing = new Map()
     this.readSeqs = new Map()
     this.error = ""
     this.announcement = ""
@@ -115,7 +110,7 @@ export class ApDmThread extends ApElement {
     new LiveController(this, {
       message: ({ payload }) => {
         if (!mine(payload)) return
-        this.#stopTyping(payload.message.sender.id)
+        this.#typing.stopped(payload.message.sender.id)
         if (payload.message.sender.id !== this.client.me?.id) this.announcement = `${nameOf(payload.message.sender)}: ${payload.message.text ?? "sent a photo"}`
         const gap = this.messages.length > 0 && payload.message.seq > this.#lastSeq() + 1
         this.#receive([payload.message])
@@ -137,7 +132,7 @@ export class ApDmThread extends ApElement {
         this.readSeqs = seqs
       },
       typing: ({ payload }) => {
-        if (mine(payload) && payload.user.id !== this.client.me?.id) this.#startTyping(payload.user.id, payload.user.username, payload.expiresInMs)
+        if (mine(payload) && payload.user.id !== this.client.me?.id) this.#typing.heard(payload.user.id, payload.user.username, payload.expiresInMs)
       },
       conversation_updated: ({ payload }) => {
         if (mine(payload)) void this.#refreshConversation()
@@ -165,8 +160,6 @@ export class ApDmThread extends ApElement {
     document.removeEventListener("visibilitychange", this.#onVisible)
     this.#sender?.stop()
     this.#sender = undefined
-    for (const t of this.#typingTimers.values()) clearTimeout(t)
-    this.#typingTimers.clear()
   }
 
   #onOnline = () => this.#sender?.kick()
@@ -177,10 +170,13 @@ export class ApDmThread extends ApElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
-    if ((changed.has("messages") || changed.has("pending") || changed.has("typing")) && this.#stickToBottom) {
-      const log = this.#log()
-      if (log) log.scrollTop = log.scrollHeight
-    }
+    if (changed.has("messages") || changed.has("pending")) this.#keepAtBottom()
+  }
+
+  /** A reader at the bottom stays there as messages (and their photos) come in. */
+  #keepAtBottom() {
+    const log = this.#log()
+    if (log && this.#stickToBottom) log.scrollTop = log.scrollHeight
   }
 
   #log = () => this.renderRoot.querySelector<HTMLElement>(".log")
@@ -346,27 +342,6 @@ export class ApDmThread extends ApElement {
     else if (event.key === "Escape" && this.replyTo) this.replyTo = undefined
   }
 
-  #onInput() {
-    const now = Date.now()
-    if (now - this.#typingSentAt < TYPING_EVERY_MS) return
-    if (this.client.dm.typing(this.conversationId)) this.#typingSentAt = now
-  }
-
-  #startTyping(userId: string, username: string, expiresInMs: number) {
-    clearTimeout(this.#typingTimers.get(userId))
-    this.#typingTimers.set(userId, setTimeout(() => this.#stopTyping(userId), expiresInMs))
-    if (this.typing.get(userId) !== username) this.typing = new Map(this.typing).set(userId, username)
-  }
-
-  #stopTyping(userId: string) {
-    clearTimeout(this.#typingTimers.get(userId))
-    this.#typingTimers.delete(userId)
-    if (!this.typing.has(userId)) return
-    const typing = new Map(this.typing)
-    typing.delete(userId)
-    this.typing = typing
-  }
-
   /** Older messages: first those held but not rendered, then the next page from the server. */
   async showOlder(): Promise<void> {
     if (this.#loadingOlder) return
@@ -503,12 +478,12 @@ export class ApDmThread extends ApElement {
       togglePicker: (m: Message) => void this.#togglePicker(m),
       reply: (m: Message) => void this.#reply(m),
       remove: (m: Message) => void this.#remove(m),
-      find: (seq: number) => this.messages.find((m) => m.seq === seq)
+      find: (seq: number) => this.messages.find((m) => m.seq === seq),
+      loaded: () => this.#keepAtBottom()
     }
     const ctx = (m: Message): MessageContext => ({ ...base, seen: m.seq === seen })
     const shown = this.messages.slice(this.window.start, this.window.end)
     const atEnd = this.window.end >= this.messages.length
-    const typing = [...this.typing.values()]
     return html`
       <header part="header"><h2>${this.#title()}</h2></header>
       <div class="log" part="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages with ${this.#title()}" tabindex="0" @scroll=${this.#onScroll}>
@@ -520,7 +495,7 @@ export class ApDmThread extends ApElement {
           ? this.pending.map((p) => pendingView(p, base as MessageContext, (x) => this.#sender?.retry(x.entry.clientId), (x) => void this.#discard(x)))
           : html`<button type="button" class="newer" @click=${() => this.#showNewer()}>Show newer messages</button>`}
       </div>
-      <p class="typing" part="typing" role="status">${typing.length === 0 ? "" : `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…`}</p>
+      <p class="typing" part="typing" role="status">${this.#typing.text}</p>
       <p class="visually-hidden" aria-live="polite">${this.announcement}</p>
       ${this.error ? html`<p role="alert" class="error">${this.error}</p>` : nothing}
       <form part="composer" @submit=${this.#submit} aria-label="Send a message">
@@ -543,7 +518,7 @@ export class ApDmThread extends ApElement {
               }} />
           </label>
           <textarea part="input" rows="1" maxlength="2000" aria-label="Message" placeholder="Message…"
-            @keydown=${this.#onKeydown} @input=${this.#onInput}></textarea>
+            @keydown=${this.#onKeydown} @input=${() => this.#typing.typed()}></textarea>
           <button class="primary" type="submit" part="send">Send</button>
         </div>
       </form>
