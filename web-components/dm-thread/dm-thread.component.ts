@@ -5,9 +5,10 @@ import { ApElement } from "../shared/base.ts"
 import { image } from "../shared/icons.ts"
 import { LiveController } from "../shared/live.ts"
 import { theme } from "../shared/theme.ts"
-import { atBottom, merge, newer, older, type Pending, tombstone, unconfirmed, update, type Window } from "./history.ts"
+import { atBottom, merge, newer, older, tombstone, update, type Window } from "./history.ts"
 import { type MessageContext, messageView, nameOf, pendingView } from "./message-view.ts"
-import { defaultOutbox, type OutboxEntry, OutboxSender, type OutboxStore } from "./outbox.ts"
+import { defaultOutbox, type OutboxStore } from "./outbox.ts"
+import { SendController } from "./send.ts"
 import { TypingController } from "./typing.ts"
 import { styles } from "./dm-thread.styles.ts"
 
@@ -57,13 +58,11 @@ export class ApDmThread extends ApElement {
     windowSize: { type: Number, attribute: "window-size" },
     conversation: { state: true },
     messages: { state: true },
-    pending: { state: true },
     window: { state: true },
     hasOlder: { state: true },
     readSeqs: { state: true },
     replyTo: { state: true },
     picker: { state: true },
-    upload: { state: true },
     error: { state: true },
     announcement: { state: true }
   }
@@ -73,19 +72,20 @@ export class ApDmThread extends ApElement {
   declare windowSize: number
   declare conversation: Conversation | undefined
   declare messages: ReadonlyArray<Message>
-  declare pending: ReadonlyArray<Pending>
   declare window: Window
   declare hasOlder: boolean
   /** The other members' read pointers, by user id. */
   declare readSeqs: ReadonlyMap<string, number>
   declare replyTo: Message | undefined
   declare picker: number | undefined
-  declare upload: { readonly progress: number } | undefined
   declare error: string
   declare announcement: string
   /** Where messages wait until the server confirms them; shared by every thread on the page unless set. */
   outbox: OutboxStore = defaultOutbox()
-  #sender: OutboxSender | undefined
+  readonly #send = new SendController(this, {
+    sent: (message) => this.#receive([message]),
+    progress: (loaded, total) => this.emit("ap-upload-progress", { loaded, total })
+  })
   #olderCursor: string | null = null
   #loadingOlder = false
   #readPosted = 0
@@ -100,7 +100,6 @@ export class ApDmThread extends ApElement {
     this.pageSize = 30
     this.windowSize = 60
     this.messages = []
-    this.pending = []
     this.window = { start: 0, end: 0 }
     this.hasOlder = false
     this.readSeqs = new Map()
@@ -141,7 +140,7 @@ export class ApDmThread extends ApElement {
         if (!payload.complete) void this.#catchUp()
       },
       status: (status) => {
-        if (status === "open") this.#sender?.kick()
+        if (status === "open") this.#send.kick()
       }
     })
   }
@@ -149,7 +148,7 @@ export class ApDmThread extends ApElement {
   override connectedCallback(): void {
     super.connectedCallback()
     // moved in the page: the sender stopped when it was taken out
-    if (this.hasUpdated && this.conversationId && !this.#sender) void this.load()
+    if (this.hasUpdated && this.conversationId && !this.#send.running) void this.load()
     window.addEventListener("online", this.#onOnline)
     document.addEventListener("visibilitychange", this.#onVisible)
   }
@@ -158,11 +157,9 @@ export class ApDmThread extends ApElement {
     super.disconnectedCallback()
     window.removeEventListener("online", this.#onOnline)
     document.removeEventListener("visibilitychange", this.#onVisible)
-    this.#sender?.stop()
-    this.#sender = undefined
   }
 
-  #onOnline = () => this.#sender?.kick()
+  #onOnline = () => this.#send.kick()
   #onVisible = () => void this.#markRead()
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -170,7 +167,7 @@ export class ApDmThread extends ApElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
-    if (changed.has("messages") || changed.has("pending")) this.#keepAtBottom()
+    this.#keepAtBottom()
   }
 
   /** A reader at the bottom stays there as messages (and their photos) come in. */
@@ -185,10 +182,9 @@ export class ApDmThread extends ApElement {
   async load(): Promise<void> {
     const id = this.conversationId
     const generation = ++this.#generation
-    this.#sender?.stop()
+    this.#send.stop()
     this.error = ""
     this.messages = []
-    this.pending = []
     this.readSeqs = new Map()
     this.#readPosted = 0
     try {
@@ -205,37 +201,8 @@ export class ApDmThread extends ApElement {
       this.messages = merge([], page.items)
       this.window = atBottom(this.messages.length, this.windowSize)
       this.#stickToBottom = true
-      const stored = await this.outbox.list(me.id, id)
+      await this.#send.start(me.id, id, this.messages)
       if (generation !== this.#generation) return
-      // sent before the reload, its answer lost: the history already holds it
-      for (const p of stored) if (this.messages.some((m) => m.clientId === p.clientId)) await this.outbox.remove(p.clientId)
-      this.pending = unconfirmed(stored.map((entry) => ({ entry, state: "sending" as const })), this.messages)
-      this.#sender = new OutboxSender(
-        {
-          store: this.outbox,
-          send: (e) =>
-            this.client.dm.send(e.conversationId, {
-              clientId: e.clientId,
-              ...(e.text ? { text: e.text } : {}),
-              ...(e.mediaUploadId ? { mediaUploadId: e.mediaUploadId } : {}),
-              ...(e.replyToSeq !== null ? { replyToSeq: e.replyToSeq } : {})
-            }),
-          sent: (_entry, message) => {
-            if (generation === this.#generation) this.#receive([message])
-          },
-          state: (clientId, state, error) => {
-            if (generation !== this.#generation) return
-            this.pending = this.pending.map((p) => (p.entry.clientId === clientId ? { ...p, state, error: state === "failed" ? describeError(error) : undefined } : p))
-          }
-        },
-        // the store's entries, and any this page could not store (no quota, private mode)
-        async () => {
-          const stored = await this.outbox.list(me.id, id)
-          const held = new Set(stored.map((e) => e.clientId))
-          return [...stored, ...this.pending.map((p) => p.entry).filter((e) => !held.has(e.clientId))].sort((a, b) => a.writtenAt - b.writtenAt)
-        }
-      )
-      this.#sender.kick()
       void this.#markRead()
     } catch (error) {
       if (generation !== this.#generation) return
@@ -272,14 +239,10 @@ export class ApDmThread extends ApElement {
   /** Confirmed messages in: held once by seq, their pending copies dropped. */
   #receive(incoming: ReadonlyArray<Message>) {
     const wasAtEnd = this.window.end === this.messages.length
-    const before = new Set(this.pending.map((p) => p.entry.clientId))
     this.messages = merge(this.messages, incoming)
-    this.pending = unconfirmed(this.pending, this.messages)
-    for (const m of incoming) {
-      if (m.clientId !== null && before.has(m.clientId)) {
-        void this.outbox.remove(m.clientId)
-        this.emit("ap-message-sent", { conversationId: m.conversationId, seq: m.seq, clientId: m.clientId })
-      }
+    for (const clientId of this.#send.confirm(this.messages, incoming)) {
+      const m = incoming.find((x) => x.clientId === clientId)!
+      this.emit("ap-message-sent", { conversationId: m.conversationId, seq: m.seq, clientId })
     }
     if (wasAtEnd) this.window = { start: Math.max(this.window.start, this.messages.length - 2 * this.windowSize), end: this.messages.length }
     void this.#markRead()
@@ -301,29 +264,17 @@ export class ApDmThread extends ApElement {
     this.emit("ap-error", { message, status: error instanceof ApiError ? error.status : undefined, code: error instanceof ApiError ? error.code : undefined })
   }
 
-  /** Writes the message to the outbox first (so a reload keeps it), shows it pending, and sends. */
-  async write(text: string, mediaUploadId: string | null = null): Promise<void> {
-    const me = this.client.me
-    if (!me || (!text && !mediaUploadId)) return
-    const entry: OutboxEntry = {
-      clientId: crypto.randomUUID(),
-      userId: me.id,
-      conversationId: this.conversationId,
-      text: text || null,
-      replyToSeq: this.replyTo?.seq ?? null,
-      mediaUploadId,
-      writtenAt: Date.now()
-    }
+  /** Sends a message (through the outbox: pending until the server confirms it). */
+  async write(text: string): Promise<void> {
+    const replyToSeq = this.replyTo?.seq ?? null
     this.replyTo = undefined
-    this.pending = [...this.pending, { entry, state: "sending" }]
+    this.#toBottom()
+    await this.#send.write(text, replyToSeq)
+  }
+
+  #toBottom() {
     this.#stickToBottom = true
     this.window = atBottom(this.messages.length, Math.max(this.windowSize, this.window.end - this.window.start))
-    try {
-      await this.outbox.put(entry)
-    } catch {
-      // no storage (quota, private mode): it is still sent from memory below
-    }
-    this.#sender?.kick()
   }
 
   #submit(event?: Event) {
@@ -427,25 +378,28 @@ export class ApDmThread extends ApElement {
     this.renderRoot.querySelector<HTMLElement>("[part=picker] button")?.focus()
   }
 
-  /** A photo: uploaded at once with progress, then sent through the outbox like a text. */
+  /** A photo: uploaded at once with progress, then sent through the outbox with the field's text as its caption. */
   async attach(file: File | undefined): Promise<void> {
-    if (!file || this.upload) return
+    if (!file) return
     this.error = ""
-    this.upload = { progress: 0 }
-    const handle = this.client.dm.uploadPhoto(file, (loaded, total) => {
-      this.upload = { progress: total > 0 ? Math.round((loaded / total) * 100) : 0 }
-      this.emit("ap-upload-progress", { loaded, total })
-    })
+    const input = () => this.renderRoot.querySelector<HTMLTextAreaElement>("textarea")
     try {
-      const uploadId = await handle.done
-      const input = this.renderRoot.querySelector<HTMLTextAreaElement>("textarea")
-      const caption = input?.value.trim() ?? ""
-      if (input) input.value = ""
-      await this.write(caption, uploadId)
+      await this.#send.attach(
+        file,
+        () => {
+          const caption = input()?.value.trim() ?? ""
+          if (input()) input()!.value = ""
+          this.#toBottom()
+          return caption
+        },
+        () => {
+          const seq = this.replyTo?.seq ?? null
+          this.replyTo = undefined
+          return seq
+        }
+      )
     } catch (error) {
       this.#fail(error, `The photo could not be sent: ${describeError(error)}`)
-    } finally {
-      this.upload = undefined
     }
   }
 
@@ -492,7 +446,7 @@ export class ApDmThread extends ApElement {
           : this.conversation ? html`<p class="muted start">This is the start of your conversation.</p>` : nothing}
         ${shown.map((m) => messageView(m, ctx(m)))}
         ${atEnd
-          ? this.pending.map((p) => pendingView(p, base as MessageContext, (x) => this.#sender?.retry(x.entry.clientId), (x) => void this.#discard(x)))
+          ? this.#send.pending.map((p) => pendingView(p, base as MessageContext, (x) => this.#send.retry(x.entry.clientId), (x) => void this.#send.discard(x.entry.clientId)))
           : html`<button type="button" class="newer" @click=${() => this.#showNewer()}>Show newer messages</button>`}
       </div>
       <p class="typing" part="typing" role="status">${this.#typing.text}</p>
@@ -505,13 +459,13 @@ export class ApDmThread extends ApElement {
             <button type="button" class="link" aria-label="Cancel reply" @click=${() => (this.replyTo = undefined)}>Cancel</button>
           </div>`
           : nothing}
-        ${this.upload
-          ? html`<progress part="progress" max="100" .value=${this.upload.progress} aria-label="Photo upload progress">${this.upload.progress}%</progress>`
+        ${this.#send.upload
+          ? html`<progress part="progress" max="100" .value=${this.#send.upload.progress} aria-label="Photo upload progress">${this.#send.upload.progress}%</progress>`
           : nothing}
         <div class="row">
           <label class="attach" title="Attach a photo">
             <span class="visually-hidden">Attach a photo</span>${image()}
-            <input type="file" accept=${ACCEPTED} ?disabled=${this.upload !== undefined}
+            <input type="file" accept=${ACCEPTED} ?disabled=${this.#send.upload !== undefined}
               @change=${(e: Event) => {
                 const input = e.target as HTMLInputElement
                 void this.attach(input.files?.[0]).finally(() => (input.value = ""))
@@ -523,10 +477,5 @@ export class ApDmThread extends ApElement {
         </div>
       </form>
     `
-  }
-
-  async #discard(p: Pending) {
-    await this.outbox.remove(p.entry.clientId)
-    this.pending = this.pending.filter((x) => x.entry.clientId !== p.entry.clientId)
   }
 }
