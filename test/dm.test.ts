@@ -447,3 +447,23 @@ for (const transport of ["uws", "node"] as const) {
     })
   })
 }
+
+describe("direct message rate limits", () => {
+  layer(TestApp({ ...settings, rateLimits: { ...settings.rateLimits!, dmSendsPerUserPerMinute: 3, dmThreadsPerUserPerHour: 2 } }), { timeout: "120 seconds", excludeTestServices: true })((it) => {
+    it.scoped("sends and new threads are limited with 429 and Retry-After; a resend and reopening a 1:1 thread are not counted", () =>
+      Effect.gen(function*() {
+        const [a, b, c, d] = [yield* signup(), yield* signup(), yield* signup(), yield* signup()]
+        const thread = yield* start(a, [b])
+        for (let i = 0; i < 3; i++) assert.strictEqual((yield* send(a, thread.id, { clientId: `m${i}`, text: `${i}` })).status, 201)
+        const limited = yield* send(a, thread.id, { clientId: "m3", text: "one too many" })
+        assert.strictEqual(limited.status, 429, limited.text)
+        assert.isTrue(Number(limited.headers.get("retry-after")) >= 1)
+        assert.strictEqual((yield* send(a, thread.id, { clientId: "m1", text: "resend" })).json.seq, 2, "a resend is answered")
+        assert.strictEqual((yield* start(a, [b])).id, thread.id, "reopening is free")
+        yield* start(a, [c])
+        const third = yield* call(a, "POST", "/conversations", { memberUsernames: [d.username] })
+        assert.strictEqual(third.status, 429, third.text)
+        yield* assertGapFree(thread.id, 3)
+      }))
+  })
+})

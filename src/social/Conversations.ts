@@ -236,7 +236,7 @@ export const make = Effect.gen(function*() {
         if (directKey !== null) {
           const existing = yield* repo.findDirect(directKey)
           if (Option.isSome(existing)) {
-            const rateLimit = yield* limits.check(limits.rules.dmThread, userId)
+            const rateLimit = yield* limits.check(limits.rules.dmThread, userId).pipe(Effect.catchAll((e) => Effect.succeed(e.rateLimit)))
             // you are back in a thread you declined or were hidden from by starting it again
             const mine = yield* repo.membership(existing.value, userId)
             if (Option.isSome(mine) && mine.value.status !== "accepted") {
@@ -323,7 +323,8 @@ export const make = Effect.gen(function*() {
         // a resend of a message already stored is answered from PostgreSQL, at any later time
         const stored = yield* repo.bySenderClient(id, userId, input.clientId)
         if (Option.isSome(stored)) {
-          const rateLimit = yield* limits.check(limits.rules.dmSend, userId)
+          // never refused: a client retrying a message it wrote must learn that it arrived
+          const rateLimit = yield* limits.check(limits.rules.dmSend, userId).pipe(Effect.catchAll((e) => Effect.succeed(e.rateLimit)))
           return limited<Message>(rateLimit)(yield* messageOf(id, userId, 0, stored.value))
         }
         const text = input.text?.trim() === "" ? undefined : input.text

@@ -4,6 +4,8 @@
  * configuration in the environment (NODE_ID, ACTOR_PARTITIONS, ACTOR_LEASE_TICK_MS,
  * ACTOR_LEASE_TTL_MS, ACTOR_ACK_WAIT_MS, DATABASE_URL, REDIS_URL, NATS_URL, …).
  *
+ * It also hosts the real conversation actor (`conversation`), for dm-chaos.test.ts.
+ *
  * A `chaos` command `{ seq, slowMs? }` is applied by writing one row into `chaos_applied` (created
  * by the test) through `Fences.transaction(envelope, …)`: the row says which host applied which
  * per-key `seq` and when — `started_at` when the handler began (before its optional sleep),
@@ -26,6 +28,11 @@ import * as Fences from "../../src/actors/runtime/Fence.ts"
 import { InfraLive } from "../../src/App.ts"
 import { AppConfig, layer as ConfigLive } from "../../src/config/AppConfig.ts"
 import * as Metrics from "../../src/observability/Metrics.ts"
+import * as Conversation from "../../src/actors/conversation/Conversation.ts"
+import * as ConversationsRepo from "../../src/db/Conversations.ts"
+import * as GraphRepo from "../../src/db/Graph.ts"
+import * as MediaUrls from "../../src/media/MediaUrls.ts"
+import * as Inbox from "../../src/streams/Inbox.ts"
 import { Chaos } from "./kind.ts"
 
 
@@ -62,8 +69,9 @@ const chaosBehaviour = Effect.gen(function*() {
   })
 })
 
-const HostLive = Layer.unwrapEffect(Effect.map(chaosBehaviour, (b) => ActorHost.layer([b]))).pipe(
-  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Fences.layer)),
+// the real conversation actor too, for the direct-message chaos (dm-chaos.test.ts)
+const HostLive = Layer.unwrapEffect(Effect.map(Effect.all([chaosBehaviour, Conversation.make]), (b) => ActorHost.layer(b))).pipe(
+  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Fences.layer, ConversationsRepo.layer, GraphRepo.layer, Inbox.layer, MediaUrls.layer)),
   Layer.provideMerge(InfraLive),
   Layer.provideMerge(ConfigLive)
 )
