@@ -93,6 +93,7 @@ export class ApDmThread extends ApElement {
   readonly #typing = new TypingController(this, () => this.client.dm.typing(this.conversationId), 2_000)
   #generation = 0
   #stickToBottom = true
+  readonly #photoRefreshed = new Map<number, number>()
 
   constructor() {
     super()
@@ -233,6 +234,23 @@ export class ApDmThread extends ApElement {
       this.#receive(page.items)
     } catch {
       // the next frame or reconnect tries again
+    }
+  }
+
+  /**
+   * Photos are served through signed URLs that expire (MEDIA_URL_TTL_SECONDS): a photo that fails
+   * to load is fetched again, at most once a minute, for fresh ones.
+   */
+  async #refreshPhoto(m: Message) {
+    const last = this.#photoRefreshed.get(m.seq) ?? 0
+    if (Date.now() - last < 60_000) return
+    this.#photoRefreshed.set(m.seq, Date.now())
+    try {
+      const page = await this.client.dm.messages(this.conversationId, { around: m.seq, limit: 1 })
+      const fresh = page.items.find((x) => x.seq === m.seq)
+      if (fresh) this.messages = update(this.messages, m.seq, (x) => ({ ...x, photo: fresh.photo }))
+    } catch {
+      // it stays broken until the next try
     }
   }
 
@@ -433,7 +451,8 @@ export class ApDmThread extends ApElement {
       reply: (m: Message) => void this.#reply(m),
       remove: (m: Message) => void this.#remove(m),
       find: (seq: number) => this.messages.find((m) => m.seq === seq),
-      loaded: () => this.#keepAtBottom()
+      loaded: () => this.#keepAtBottom(),
+      broken: (m: Message) => void this.#refreshPhoto(m)
     }
     const ctx = (m: Message): MessageContext => ({ ...base, seen: m.seq === seen })
     const shown = this.messages.slice(this.window.start, this.window.end)

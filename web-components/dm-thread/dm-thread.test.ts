@@ -250,6 +250,25 @@ describe("ap-dm-thread", () => {
     assert.isNull(first().querySelector(".text"))
   })
 
+  it("fetches a photo again when its (signed, expiring) URL fails to load, at most once a minute", async () => {
+    const photo = (sig: string) => ({ status: "ready" as const, variants: { thumbnail: `/t?${sig}`, small: `/s?${sig}`, medium: `/m?${sig}`, large: `/l?${sig}` }, placeholder: null })
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /conversations/c1/messages?around=1": page([dmMessage("c1", 1, "alice", { kind: "photo", text: null, photo: photo("fresh") })]),
+      "GET /conversations/c1/messages": page([dmMessage("c1", 1, "alice", { kind: "photo", text: null, photo: photo("old") })]),
+      "GET /conversations/c1": { body: conversation("c1") },
+      "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } }
+    })
+    const el = await make()
+    const img = () => shadow(el).querySelector<HTMLImageElement>("img[part=photo]")!
+    assert.strictEqual(img().getAttribute("src"), "/s?old")
+    img().dispatchEvent(new Event("error"))
+    await waitFor(() => img().getAttribute("src") === "/s?fresh")
+    img().dispatchEvent(new Event("error"))
+    await new Promise((r) => setTimeout(r, 20))
+    assert.lengthOf(calls.filter((c) => c.path.includes("around=1")), 1)
+  })
+
   it("renders only a window of the history, and pages older messages in on scrolling up", async () => {
     const all = Array.from({ length: 120 }, (_, i) => dmMessage("c1", i + 1))
     const calls = fakeFetch({

@@ -25,6 +25,8 @@ export interface MessageContext {
   readonly remove: (m: Message) => void
   /** A photo finished loading (and so grew the history). */
   readonly loaded: () => void
+  /** A photo did not load: its signed URL may have expired. */
+  readonly broken: (m: Message) => void
   /** The message a pending reply quotes, when it is held. */
   readonly find: (seq: number) => Message | undefined
 }
@@ -46,7 +48,7 @@ const body = (m: Message, ctx: MessageContext): TemplateResult => {
     const v = m.photo.variants
     if (m.photo.status === "ready" && v) {
       parts.push(html`<img class="photo" part="photo" src=${ctx.url(v.small)} srcset="${ctx.url(v.small)} 320w, ${ctx.url(v.medium)} 640w"
-        sizes="(max-width: 480px) 70vw, 320px" alt="Photo from ${nameOf(m.sender)}" loading="lazy" @load=${ctx.loaded} />`)
+        sizes="(max-width: 480px) 70vw, 320px" alt="Photo from ${nameOf(m.sender)}" loading="lazy" @load=${ctx.loaded} @error=${() => ctx.broken(m)} />`)
     } else if (m.photo.status === "failed") {
       parts.push(html`<span class="error">The photo could not be processed.</span>`)
     } else {
