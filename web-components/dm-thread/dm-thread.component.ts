@@ -24,8 +24,10 @@ const ACCEPTED = "image/jpeg,image/png,image/webp,image/avif,image/gif"
  * @attr conversation-id - The thread (required).
  * @attr page-size - Messages per page (default 30).
  * @attr window-size - How many messages are rendered at most (default 60).
+ * @attr back-href - Where declining a message request goes (default `/messages`).
  *
  * @csspart header - The title bar.
+ * @csspart request - The Accept / Decline banner of a message request.
  * @csspart log - The scrolling history (role=log).
  * @csspart message - One message (also `pending` while unconfirmed).
  * @csspart bubble - A message's body (also `bubble-mine` for yours).
@@ -46,6 +48,8 @@ const ACCEPTED = "image/jpeg,image/png,image/webp,image/avif,image/gif"
  * @cssprop --ap-dm-theirs - Background of the others' bubbles (default the surface colour).
  *
  * @fires ap-message-sent - A message was confirmed by the server.
+ * @fires ap-conversation-request - A message request was accepted or declined here.
+ * @fires ap-navigate - To `back-href`, after declining a request.
  * @fires ap-upload-progress - Bytes of a photo sent so far.
  * @fires ap-error - Loading or an action failed.
  */
@@ -56,6 +60,7 @@ export class ApDmThread extends ApElement {
     conversationId: { type: String, attribute: "conversation-id" },
     pageSize: { type: Number, attribute: "page-size" },
     windowSize: { type: Number, attribute: "window-size" },
+    backHref: { type: String, attribute: "back-href" },
     conversation: { state: true },
     messages: { state: true },
     window: { state: true },
@@ -70,6 +75,8 @@ export class ApDmThread extends ApElement {
   declare conversationId: string
   declare pageSize: number
   declare windowSize: number
+  /** Where declining a request goes (default `/messages`). */
+  declare backHref: string
   declare conversation: Conversation | undefined
   declare messages: ReadonlyArray<Message>
   declare window: Window
@@ -100,6 +107,7 @@ export class ApDmThread extends ApElement {
     this.conversationId = ""
     this.pageSize = 30
     this.windowSize = 60
+    this.backHref = "/messages"
     this.messages = []
     this.window = { start: 0, end: 0 }
     this.hasOlder = false
@@ -390,10 +398,24 @@ export class ApDmThread extends ApElement {
     this.renderRoot.querySelector<HTMLElement>("textarea")?.focus()
   }
 
+  /** Opens a message's reaction picker (focus into it) or closes it (focus back on its React button). */
   async #togglePicker(m: Message) {
-    this.picker = this.picker === m.seq ? undefined : m.seq
+    const closing = this.picker === m.seq
+    this.picker = closing ? undefined : m.seq
     await this.updateComplete
-    this.renderRoot.querySelector<HTMLElement>("[part=picker] button")?.focus()
+    this.renderRoot.querySelector<HTMLElement>(closing ? `[data-seq="${m.seq}"] button.react` : "[part=picker] button")?.focus()
+  }
+
+  /** A message request: accepting moves it to the inbox; declining hides it. */
+  async #decide(decision: "accepted" | "declined") {
+    try {
+      if (decision === "accepted") this.#setConversation(await this.client.dm.accept(this.conversationId))
+      else await this.client.dm.decline(this.conversationId)
+      this.emit("ap-conversation-request", { conversationId: this.conversationId, decision })
+      if (decision === "declined") this.navigate(this.backHref)
+    } catch (error) {
+      this.#fail(error)
+    }
   }
 
   /** A photo: uploaded at once with progress, then sent through the outbox with the field's text as its caption. */
@@ -459,6 +481,13 @@ export class ApDmThread extends ApElement {
     const atEnd = this.window.end >= this.messages.length
     return html`
       <header part="header"><h2>${this.#title()}</h2></header>
+      ${this.conversation?.status === "request"
+        ? html`<div class="request" part="request" role="region" aria-label="Message request">
+          <p>${this.#title()} would like to send you messages.</p>
+          <button class="primary" @click=${() => this.#decide("accepted")}>Accept</button>
+          <button @click=${() => this.#decide("declined")}>Decline</button>
+        </div>`
+        : nothing}
       <div class="log" part="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages with ${this.#title()}" tabindex="0" @scroll=${this.#onScroll}>
         ${this.window.start > 0 || this.hasOlder
           ? html`<button type="button" class="older" @click=${() => this.showOlder()}>Load older messages</button>`

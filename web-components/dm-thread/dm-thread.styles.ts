@@ -16,6 +16,19 @@ export const styles = css`
     padding: 0.6em 1em;
     border-bottom: 1px solid var(--_border);
   }
+  .request {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5em;
+    align-items: center;
+    padding: 0.6em 1em;
+    background: var(--_surface);
+    border-bottom: 1px solid var(--_border);
+  }
+  .request p {
+    flex-basis: 100%;
+    margin: 0;
+  }
   h2 {
     margin: 0;
     font-size: 1.05em;

@@ -269,6 +269,31 @@ describe("ap-dm-thread", () => {
     assert.lengthOf(calls.filter((c) => c.path.includes("around=1")), 1)
   })
 
+  it("offers Accept and Decline on a message request, and closes the reaction picker with Escape", async () => {
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /conversations/c1/messages": page([dmMessage("c1", 1, "dave")]),
+      "GET /conversations/c1": { body: conversation("c1", "dave", { status: "request" }) },
+      "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } },
+      "POST /conversations/c1/accept": { body: conversation("c1", "dave", { status: "accepted" }) }
+    })
+    const el = await make()
+    const banner = () => shadow(el).querySelector("[part=request]")
+    assert.include(banner()!.textContent!, "DAVE would like to send you messages.")
+    const decisions: Array<string> = []
+    el.addEventListener("ap-conversation-request", (e) => decisions.push(e.detail.decision))
+    Array.from(banner()!.querySelectorAll("button")).find((b) => b.textContent === "Accept")!.click()
+    await waitFor(() => banner() === null)
+    assert.deepStrictEqual(decisions, ["accepted"])
+    assert.isTrue(calls.some((c) => c.method === "POST" && c.path === "/conversations/c1/accept"))
+    const react = shadow(el).querySelector<HTMLButtonElement>('[data-seq="1"] button.react')!
+    react.click()
+    await waitFor(() => shadow(el).querySelector("[part=picker]"))
+    shadow(el).querySelector("[part=picker] button")!.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }))
+    await waitFor(() => shadow(el).querySelector("[part=picker]") === null)
+    assert.strictEqual(shadow(el).activeElement, react, "focus goes back to the React button")
+  })
+
   it("renders only a window of the history, and pages older messages in on scrolling up", async () => {
     const all = Array.from({ length: 120 }, (_, i) => dmMessage("c1", i + 1))
     const calls = fakeFetch({

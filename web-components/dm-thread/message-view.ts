@@ -89,12 +89,13 @@ export const messageView = (m: Message, ctx: MessageContext) => {
         ? nothing
         : html`<span class="actions">
           <button type="button" class="link" @click=${() => ctx.reply(m)} aria-label="Reply to ${mine ? "your message" : nameOf(m.sender)}">Reply</button>
-          <button type="button" class="link" aria-expanded=${ctx.picker === m.seq ? "true" : "false"} @click=${() => ctx.togglePicker(m)}>React</button>
+          <button type="button" class="link react" aria-expanded=${ctx.picker === m.seq ? "true" : "false"} @click=${() => ctx.togglePicker(m)}>React</button>
           ${deletable ? html`<button type="button" class="link" @click=${() => ctx.remove(m)} aria-label="Delete your message">Delete</button>` : nothing}
         </span>`}
     </div>
     ${ctx.picker === m.seq
-      ? html`<div class="picker" part="picker" role="group" aria-label="Choose a reaction">
+      ? html`<div class="picker" part="picker" role="group" aria-label="Choose a reaction"
+        @keydown=${(e: KeyboardEvent) => e.key === "Escape" && ctx.togglePicker(m)}>
         ${EMOJI.map(([emoji, label]) => html`<button type="button" aria-label="React with ${label}" @click=${() => ctx.react(m, emoji)}>${emoji}</button>`)}
       </div>`
       : nothing}
