@@ -175,7 +175,7 @@ export class ApDmThread extends ApElement {
     if ((changed.has("conversationId") || changed.has("api") || changed.has("token")) && this.conversationId && this.isConnected) void this.load()
   }
 
-  override updated(changed: PropertyValues<this>): void {
+  override updated(): void {
     this.#keepAtBottom()
   }
 
@@ -207,7 +207,8 @@ export class ApDmThread extends ApElement {
       this.#setConversation(conversation)
       this.#olderCursor = page.nextCursor
       this.hasOlder = page.hasMore
-      this.messages = merge([], page.items)
+      // frames that came in while the page was on its way are kept
+      this.messages = merge(this.messages, page.items)
       this.window = atBottom(this.messages.length, this.windowSize)
       this.#stickToBottom = true
       await this.#send.start(me.id, id, this.messages)

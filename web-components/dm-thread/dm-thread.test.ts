@@ -132,6 +132,26 @@ describe("ap-dm-thread", () => {
     assert.lengthOf(await outbox.list("id-me", "c1"), 0)
   })
 
+  it("keeps a message whose frame arrives while the first page is still loading", async () => {
+    const history = deferred<{ body: unknown }>()
+    fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /conversations/c1/messages": () => history.promise,
+      "GET /conversations/c1": { body: conversation("c1") },
+      "POST /conversations/c1/read": { body: { readSeq: 3, unreadCount: 0 } }
+    })
+    const el = document.createElement("ap-dm-thread")
+    el.client = testClient()
+    el.outbox = memoryOutbox()
+    el.conversationId = "c1"
+    await mount(el)
+    const ws = await socket()
+    ws.frame("message", { conversationId: "c1", message: dmMessage("c1", 3, "alice", { text: "just in" }), request: false }, 9)
+    history.resolve(page([dmMessage("c1", 1), dmMessage("c1", 2)]))
+    await waitFor(() => el.conversation !== undefined && el.messages.length === 3)
+    assert.deepStrictEqual(el.messages.map((m) => m.seq), [1, 2, 3])
+  })
+
   it("drops an outbox entry the history already holds (sent before the reload, its answer lost)", async () => {
     const outbox = memoryOutbox()
     await outbox.put({ clientId: "k1", userId: "id-me", conversationId: "c1", text: "made it", replyToSeq: null, mediaUploadId: null, writtenAt: 1 })
