@@ -413,6 +413,10 @@ for (const transport of ["uws", "node"] as const) {
           assert.strictEqual((yield* call(a, "GET", `/conversations/${crypto.randomUUID()}`)).status, 404)
           assert.strictEqual((yield* call(a, "GET", "/conversations/nope")).status, 400)
           assert.strictEqual((yield* call(a, "GET", `/conversations/${thread.id}/messages?cursor=zzz`)).status, 400)
+          assert.strictEqual((yield* call(a, "GET", `/conversations/${thread.id}/messages?around=100000000000000000000`)).status, 400)
+          assert.strictEqual((yield* call(a, "DELETE", `/conversations/${thread.id}/messages/99999999999999999999`)).status, 400)
+          assert.strictEqual((yield* call(a, "POST", `/conversations/${thread.id}/read`, { seq: 1e300 })).status, 400)
+          assert.strictEqual((yield* call(a, "POST", `/conversations/${thread.id}/read`, { seq: 1 })).json.readSeq, 0, "not past the thread")
           assert.strictEqual((yield* call(a, "POST", "/conversations", { memberUsernames: [] })).status, 400)
           assert.strictEqual((yield* call(a, "POST", "/conversations", { memberUsernames: [a.username] })).status, 422)
           assert.strictEqual((yield* call(a, "POST", "/conversations", { memberUsernames: ["nobody_here_xyz"] })).status, 404)
@@ -420,6 +424,25 @@ for (const transport of ["uws", "node"] as const) {
           assert.strictEqual((yield* call(a, "POST", `/conversations/${thread.id}/leave`)).status, 422)
           assert.strictEqual((yield* request(`/api/v1/conversations`)).status, 401)
           yield* assertGapFree(thread.id, 0)
+        }))
+
+      it.scoped("missed frames come back through the inbox resume, in order, once", () =>
+        Effect.gen(function*() {
+          const [a, b] = [yield* signup(), yield* signup()]
+          yield* follow(b, a)
+          const thread = yield* start(a, [b])
+          const first = yield* openSocketAs(b)
+          first.send({ type: "resume", payload: { sinceSeq: 0 } })
+          yield* send(a, thread.id, { text: "while online" })
+          const seen = yield* first.next("message")
+          first.ws.terminate()
+          for (let i = 0; i < 5; i++) yield* send(a, thread.id, { text: `offline ${i}` })
+          const again = yield* openSocketAs(b)
+          again.send({ type: "resume", payload: { sinceSeq: seen.id } })
+          const resumed = yield* again.next("resumed")
+          assert.strictEqual(resumed.payload.replayed, 5)
+          const frames = yield* framesOf(again, "message", 5)
+          assert.deepStrictEqual(frames.map((f) => f.payload.message.seq), [2, 3, 4, 5, 6])
         }))
 
       it.scoped("history pages by sequence both ways and around a message", () =>

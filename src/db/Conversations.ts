@@ -151,6 +151,12 @@ export class ConversationsRepo extends Context.Tag("ConversationsRepo")<Conversa
   readonly activeMemberIds: (conversationId: string) => Effect.Effect<ReadonlyArray<string>>
   readonly list: (userId: string, status: "accepted" | "request", after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<ConversationRow>>
   readonly forMember: (conversationId: string, userId: string) => Effect.Effect<Option.Option<ConversationRow>>
+  /**
+   * The caller's access to a thread, as `forMember` decides it (a member, not declined, not hidden
+   * by their block), without the view: no unread count, which counts the whole unread part of the
+   * thread — a page read or a send needs only where the caller's history starts and ends.
+   */
+  readonly access: (conversationId: string, userId: string) => Effect.Effect<Option.Option<{ readonly joinedSeq: number; readonly lastSeq: number }>>
   readonly messages: (conversationId: string, viewerId: string, joinedSeq: number, range: MessageRange, limit: number) => Effect.Effect<ReadonlyArray<MessageRow>>
   readonly unread: (userId: string) => Effect.Effect<{ readonly unreadCount: number; readonly conversations: number; readonly requests: number }>
   readonly unreadIn: (conversationId: string, userId: string) => Effect.Effect<number>
@@ -163,6 +169,16 @@ const card = (alias: string) =>
   `json_build_object('id', ${alias}.id, 'username', ${alias}.username, 'displayName', ${alias}.display_name, 'avatar', ${alias}.avatar, 'isPrivate', ${alias}.is_private)`
 
 const num = (v: unknown) => Number(v)
+
+const toMember = (m: any): MemberRow => ({
+  userId: m.userId,
+  role: m.role,
+  status: m.status,
+  joinedSeq: num(m.joinedSeq),
+  leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
+  readSeq: num(m.readSeq),
+  muted: m.muted
+})
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -275,15 +291,7 @@ export const make = Effect.gen(function*() {
           kind: c.kind,
           title: c.title,
           lastSeq: num(c.lastSeq),
-          members: members.map((m): MemberRow => ({
-            userId: m.userId,
-            role: m.role,
-            status: m.status,
-            joinedSeq: num(m.joinedSeq),
-            leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
-            readSeq: num(m.readSeq),
-            muted: m.muted
-          }))
+          members: members.map(toMember)
         })
       }).pipe(die),
 
@@ -436,16 +444,7 @@ export const make = Effect.gen(function*() {
         FROM conversation_members me JOIN conversations c ON c.id = me.conversation_id
         WHERE me.conversation_id = ${id} AND me.user_id = ${userId}`.pipe(
         Effect.map(([m]) =>
-          m === undefined ? Option.none() : Option.some({
-            userId: m.userId,
-            role: m.role,
-            status: m.status,
-            joinedSeq: num(m.joinedSeq),
-            leftSeq: m.leftSeq === null ? null : num(m.leftSeq),
-            readSeq: num(m.readSeq),
-            muted: m.muted,
-            kind: m.kind
-          })
+          m === undefined ? Option.none() : Option.some({ ...toMember(m), kind: m.kind })
         ),
         die
       ),
@@ -468,6 +467,18 @@ export const make = Effect.gen(function*() {
     forMember: (id, userId) =>
       sql.unsafe<any>(`${conversationSelect(`me.user_id = $1 AND me.conversation_id = $2 AND me.status <> 'declined'`)}`, [userId, id]).pipe(
         Effect.map(([r]) => (r === undefined ? Option.none() : Option.some(toConversation(r)))),
+        die
+      ),
+
+    access: (id, userId) =>
+      sql<{ joinedSeq: string; lastSeq: string }>`
+        SELECT me.joined_seq, c.last_seq
+        FROM conversation_members me JOIN conversations c ON c.id = me.conversation_id
+        WHERE me.user_id = ${userId} AND me.conversation_id = ${id} AND me.status <> 'declined' AND me.left_seq IS NULL
+          AND NOT (c.kind = 'direct' AND EXISTS (
+            SELECT 1 FROM conversation_members o JOIN blocks b ON b.blocker_id = me.user_id AND b.blocked_id = o.user_id
+            WHERE o.conversation_id = c.id AND o.user_id <> me.user_id))`.pipe(
+        Effect.map(([r]) => (r === undefined ? Option.none() : Option.some({ joinedSeq: num(r.joinedSeq), lastSeq: num(r.lastSeq) }))),
         die
       ),
 

@@ -21,7 +21,9 @@ export const ClientId = Schema.String.pipe(
 export const Emoji = StorableString.pipe(
   Schema.filter((s) => s.length >= 1 && s.length <= 16 && /^\p{Extended_Pictographic}/u.test(s) && !/[\s\p{L}\p{N}]/u.test(s), {
     message: () => "an emoji, e.g. \"❤️\""
-  })
+  }),
+  // generators (the fuzz suite, property tests) could wait forever for a random string to pass the filter
+  Schema.annotations({ arbitrary: () => (fc) => fc.constantFrom("❤️", "😂", "👍", "🔥", "😮", "😢", "👍🏽") })
 )
 
 export const ConversationKind = Schema.Literal("direct", "group")
@@ -147,6 +149,9 @@ export const ReactionList = Schema.Struct({ reactions: Schema.Array(Reaction) })
 
 // ---- inputs
 
+/** A message sequence as a client may send one (within what PostgreSQL's bigint and a JS number hold). */
+const Seq = Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER))
+
 const UsernameRef = StorableString.pipe(Schema.minLength(1), Schema.maxLength(64))
 const Title = StorableString.pipe(Schema.maxLength(MAX_TITLE, { message: () => `a title is at most ${MAX_TITLE} characters` }))
 
@@ -168,11 +173,11 @@ export class NewMessage extends Schema.Class<NewMessage>("NewMessage")({
   text: Schema.optional(StorableString.pipe(Schema.maxLength(MAX_TEXT, { message: () => `a message is at most ${MAX_TEXT} characters` }))),
   postId: Schema.optional(Schema.UUID),
   mediaUploadId: Schema.optional(Schema.UUID),
-  replyToSeq: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  replyToSeq: Schema.optional(Seq)
 }) {}
 
 export class ReadPointer extends Schema.Class<ReadPointer>("ReadPointer")({
-  seq: Schema.Int.pipe(Schema.nonNegative())
+  seq: Schema.Int.pipe(Schema.nonNegative(), Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER))
 }) {}
 
 export class NewReaction extends Schema.Class<NewReaction>("NewReaction")({ emoji: Emoji }) {}
@@ -182,12 +187,12 @@ export class MemberList extends Schema.Class<MemberList>("MemberList")({
 }) {}
 
 export const ConversationPath = Schema.Struct({ id: Schema.UUID })
-export const MessagePath = Schema.Struct({ id: Schema.UUID, seq: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()) })
+export const MessagePath = Schema.Struct({ id: Schema.UUID, seq: Schema.compose(Schema.NumberFromString, Seq) })
 export const MemberPath = Schema.Struct({ id: Schema.UUID, username: UsernameRef })
 
 export const MessageQuery = Schema.Struct({
   cursor: Schema.optional(StorableString.pipe(Schema.maxLength(200))),
-  around: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
+  around: Schema.optional(Schema.compose(Schema.NumberFromString, Seq)),
   limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 50)), { default: () => 30 })
 })
 

@@ -54,12 +54,9 @@ export const make = Effect.gen(function*() {
       }))
     )
 
-  const processPost = (job: MediaJob) =>
+  /** The four WebP sizes of a post or photo message, stored under their deterministic keys. */
+  const renderPhoto = (job: MediaJob) =>
     Effect.gen(function*() {
-      const post = yield* posts.byId(job.id)
-      // deleted meanwhile, or already done by an earlier delivery: nothing to do
-      if (Option.isNone(post) || post.value.status !== "processing") return "skipped" as const
-      yield* posts.countAttempt(job.id)
       const result = yield* render(yield* original(job), { kind: "post", maxPixels: config.media.maxPixels })
       const variants: Record<string, string> = {}
       yield* Effect.forEach(result.renditions, (r) => {
@@ -67,6 +64,16 @@ export const make = Effect.gen(function*() {
         variants[r.name] = mediaUrl(key)
         return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
       }, { concurrency: 4, discard: true })
+      return { result, variants }
+    })
+
+  const processPost = (job: MediaJob) =>
+    Effect.gen(function*() {
+      const post = yield* posts.byId(job.id)
+      // deleted meanwhile, or already done by an earlier delivery: nothing to do
+      if (Option.isNone(post) || post.value.status !== "processing") return "skipped" as const
+      yield* posts.countAttempt(job.id)
+      const { result, variants } = yield* renderPhoto(job)
       yield* sql.withTransaction(Effect.gen(function*() {
         const published = yield* posts.publish(job.id, {
           width: result.width,
@@ -115,13 +122,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const media = yield* conversations.media(job.id)
       if (Option.isNone(media) || media.value.status !== "processing") return "skipped" as const
-      const result = yield* render(yield* original(job), { kind: "post", maxPixels: config.media.maxPixels })
-      const variants: Record<string, string> = {}
-      yield* Effect.forEach(result.renditions, (r) => {
-        const key = variantKey(job.id, POST_WIDTHS[r.name as keyof typeof POST_WIDTHS])
-        variants[r.name] = mediaUrl(key)
-        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
-      }, { concurrency: 4, discard: true })
+      const { result, variants } = yield* renderPhoto(job)
       yield* announcePhoto(job.id, { variants, placeholder: result.placeholder, width: result.width, height: result.height })
       return "published" as const
     })

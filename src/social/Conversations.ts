@@ -155,11 +155,12 @@ export const make = Effect.gen(function*() {
       return yield* ok(answer.value)
     })
 
-  /** The caller's membership, or 404 (not a member, left, declined, or hidden by their block). */
+  /** The caller's access (where their history starts, the thread's last seq), or 404 (not a member, left, declined, or hidden by their block). */
   const member = (id: string, userId: string) =>
-    Effect.flatMap(repo.forMember(id, userId), Option.match({ onNone: () => Effect.fail(notFound()), onSome: Effect.succeed }))
+    Effect.flatMap(repo.access(id, userId), Option.match({ onNone: () => Effect.fail(notFound()), onSome: Effect.succeed }))
 
-  const view = (id: string, userId: string) => Effect.map(member(id, userId), conversationView)
+  const view = (id: string, userId: string) =>
+    Effect.flatMap(repo.forMember(id, userId), Option.match({ onNone: () => Effect.fail(notFound()), onSome: (r) => Effect.succeed(conversationView(r)) }))
 
   const page = (userId: string, status: "accepted" | "request", q: PageQuery) =>
     Effect.gen(function*() {
