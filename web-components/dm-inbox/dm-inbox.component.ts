@@ -55,6 +55,7 @@ const withMessage = (c: Conversation, frame: DmPayloads["message"], meId: string
  * @csspart preview - A thread's last message.
  * @csspart accept - Accept a request.
  * @csspart decline - Decline a request.
+ * @csspart more - "Show more" (the next page of threads).
  *
  * @cssprop --ap-like - Badge colour.
  *
@@ -88,6 +89,8 @@ export class ApDmInbox extends ApElement {
   declare loaded: boolean
   declare error: string
   #unreadTimer: ReturnType<typeof setTimeout> | undefined
+  /** Where the next page of each tab starts; null when there is none. */
+  #cursors: Record<Tab, string | null> = { inbox: null, requests: null }
 
   constructor() {
     super()
@@ -150,9 +153,28 @@ export class ApDmInbox extends ApElement {
         const [threads, requests] = await Promise.all([this.client.dm.conversations({ limit: 30 }), this.client.dm.requests({ limit: 30 })])
         this.threads = threads.items
         this.requests = requests.items
+        this.#cursors = { inbox: threads.hasMore ? threads.nextCursor : null, requests: requests.hasMore ? requests.nextCursor : null }
       }
       this.error = ""
       this.loaded = true
+    } catch (error) {
+      this.#fail(error)
+    }
+  }
+
+  /** The next page of the tab shown; threads already listed (moved up live) are not repeated. */
+  async more(): Promise<void> {
+    const tab = this.tab
+    const cursor = this.#cursors[tab]
+    if (!cursor) return
+    try {
+      const page = tab === "inbox" ? await this.client.dm.conversations({ cursor, limit: 30 }) : await this.client.dm.requests({ cursor, limit: 30 })
+      const held = tab === "inbox" ? this.threads : this.requests
+      const fresh = page.items.filter((c) => !held.some((h) => h.id === c.id))
+      if (tab === "inbox") this.threads = [...held, ...fresh]
+      else this.requests = [...held, ...fresh]
+      this.#cursors = { ...this.#cursors, [tab]: page.hasMore ? page.nextCursor : null }
+      this.requestUpdate()
     } catch (error) {
       this.#fail(error)
     }
@@ -288,6 +310,7 @@ export class ApDmInbox extends ApElement {
       <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
         ${this.loaded && list.length === 0 ? html`<p class="muted">${requests ? "No message requests." : "No conversations yet."}</p>` : nothing}
         <ul part="list" aria-label=${requests ? "Message requests" : "Conversations"}>${list.map((c) => this.#thread(c, requests))}</ul>
+        ${this.#cursors[this.tab] ? html`<p class="more"><button part="more" @click=${() => this.more()}>Show more</button></p>` : nothing}
       </div>
     `
   }

@@ -163,6 +163,24 @@ describe("ap-dm-inbox", () => {
     assert.isNull(shadow(el).querySelector("[part=badge]"))
   })
 
+  it("pages further threads in with Show more, without repeating one that moved up live", async () => {
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /conversations/requests": list([]),
+      "GET /conversations?cursor=next": list([conversation("c2", "bob"), conversation("c3", "carol")]),
+      "GET /conversations/c2": { body: conversation("c2", "bob", { lastSeq: 1 }) },
+      "GET /conversations": { body: { items: [conversation("c1")], nextCursor: "next", hasMore: true } }
+    })
+    const el = await make()
+    FakeWebSocket.last.frame("message", { conversationId: "c2", message: dmMessage("c2", 1, "bob"), request: false }, 50)
+    await waitFor(() => rows(el).length === 2)
+    shadow(el).querySelector<HTMLButtonElement>("[part=more]")!.click()
+    await waitFor(() => rows(el).length === 3)
+    assert.deepStrictEqual(rows(el).map((r) => r.title), ["BOB", "ALICE", "CAROL"])
+    assert.isNull(shadow(el).querySelector("[part=more]"))
+    assert.isTrue(calls.some((c) => c.path === "/conversations?cursor=next&limit=30"))
+  })
+
   it("previews photos, shared posts and deleted messages", () => {
     assert.strictEqual(previewText(null, "id-me"), "No messages yet")
     assert.strictEqual(previewText({ ...preview(1, "alice", ""), kind: "photo", text: null }, "id-me"), "Sent a photo")
