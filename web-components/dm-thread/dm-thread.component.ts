@@ -68,8 +68,7 @@ export class ApDmThread extends ApElement {
     readSeqs: { state: true },
     replyTo: { state: true },
     picker: { state: true },
-    error: { state: true },
-    announcement: { state: true }
+    error: { state: true }
   }
 
   declare conversationId: string
@@ -86,7 +85,6 @@ export class ApDmThread extends ApElement {
   declare replyTo: Message | undefined
   declare picker: number | undefined
   declare error: string
-  declare announcement: string
   /** Where messages wait until the server confirms them; shared by every thread on the page unless set. */
   outbox: OutboxStore = defaultOutbox()
   readonly #send = new SendController(this, {
@@ -113,13 +111,11 @@ export class ApDmThread extends ApElement {
     this.hasOlder = false
     this.readSeqs = new Map()
     this.error = ""
-    this.announcement = ""
     const mine = (p: { conversationId: string }) => p.conversationId === this.conversationId
     new LiveController(this, {
       message: ({ payload }) => {
         if (!mine(payload)) return
         this.#typing.stopped(payload.message.sender.id)
-        if (payload.message.sender.id !== this.client.me?.id) this.announcement = `${nameOf(payload.message.sender)}: ${payload.message.text ?? "sent a photo"}`
         const gap = this.messages.length > 0 && payload.message.seq > this.#lastSeq() + 1
         this.#receive([payload.message])
         if (gap) void this.#catchUp()
@@ -499,7 +495,6 @@ export class ApDmThread extends ApElement {
           : html`<button type="button" class="newer" @click=${() => this.#showNewer()}>Show newer messages</button>`}
       </div>
       <p class="typing" part="typing" role="status">${this.#typing.text}</p>
-      <p class="visually-hidden" aria-live="polite">${this.announcement}</p>
       ${this.error ? html`<p role="alert" class="error">${this.error}</p>` : nothing}
       <form part="composer" @submit=${this.#submit} aria-label="Send a message">
         ${this.replyTo
