@@ -164,7 +164,7 @@ describe("direct messages in Chromium", () => {
     it.effect("a message written offline survives a reload and is delivered exactly once after reconnecting", () =>
       Effect.gen(function*() {
         const text = "written while offline"
-        yield* run(async (base) => {
+        yield* run(async () => {
           await contextA.setOffline(true)
           const input = thread(pageA).getByRole("textbox", { name: "Message" })
           await input.fill(text)

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { afterEach, assert, beforeEach, describe, it, vi } from "vitest"
+import { afterEach, assert, describe, it, vi } from "vitest"
 import type { Message } from "../sdk/dm.ts"
 import { type Call, card, conversation, dmMessage, FakeWebSocket, fakeFetch, me, mount, shadow, testClient, waitFor } from "../shared/testing.ts"
 import type { ApDmThread } from "./dm-thread.component.ts"
