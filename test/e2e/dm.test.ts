@@ -5,12 +5,24 @@
  * the message reaches the other exactly once. Screenshots go to test/e2e/artifacts/.
  */
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import type * as http from "node:http"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import sharp from "sharp"
 import { build } from "../../web-components/build.ts"
 import { type Account, baseUrl, request, signup, TestApp } from "../support/app.ts"
-import { launchChromium, screenshot, watch } from "./support/browser.ts"
+import { freePort } from "../support/servers.ts"
+import { launchChromium, screenshot, servePage, watch } from "./support/browser.ts"
+
+let widgetPort = 0
+/** The app, with a page on another origin (its own port) on the CORS allowlist to embed the widgets. */
+const App = Layer.unwrapEffect(
+  Effect.map(freePort, (port) => {
+    widgetPort = port
+    return TestApp({ corsOrigins: [`http://127.0.0.1:${port}`] })
+  })
+)
+let widgetServer: http.Server | undefined
 
 let browser: Browser
 const problems: Array<string> = []
@@ -28,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (problems.length > 0) console.log(problems.join("\n"))
+  widgetServer?.close()
   await browser?.close()
 })
 
@@ -53,7 +66,7 @@ const messagesVia = (account: Account) =>
   )
 
 describe("direct messages in Chromium", () => {
-  layer(TestApp(), { timeout: "180 seconds", excludeTestServices: true })((it) => {
+  layer(App, { timeout: "180 seconds", excludeTestServices: true })((it) => {
     it.effect("two people who follow each other open /messages; A starts the thread from B's profile", () =>
       Effect.gen(function*() {
         a = yield* signup()
@@ -194,5 +207,32 @@ describe("direct messages in Chromium", () => {
         assert.deepStrictEqual(seqs, [...seqs].sort((x, y) => x - y))
         assert.deepStrictEqual(problems.filter((p) => p.includes("pageerror")), [])
       }), 180_000)
+
+    it.effect("the two widgets embed on another origin with a token and stay live", () =>
+      run(async (base) => {
+        widgetServer = await servePage(widgetPort, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Someone's site</title>
+<script type="module" src="${base}/widgets/aperture.js"></script>
+</head><body><main>
+<ap-dm-inbox api="${base}" token="${b.token}" href="${base}/messages"></ap-dm-inbox>
+<ap-dm-thread api="${base}" token="${b.token}" conversation-id="${conversationId}" style="--ap-dm-height: 420px"></ap-dm-thread>
+</main></body></html>`)
+        const context = await browser.newContext({ viewport: { width: 800, height: 1000 } })
+        const page = await context.newPage()
+        const errors: Array<string> = []
+        page.on("pageerror", (e) => errors.push(e.message))
+        await page.goto(`http://127.0.0.1:${widgetPort}/`)
+        await page.locator("ap-dm-inbox [part=thread]").filter({ hasText: a.username }).waitFor({ timeout: 30_000 })
+        await bubble(page, "written while offline").waitFor()
+        const input = pageA.locator("ap-dm-thread").getByRole("textbox", { name: "Message" })
+        await input.fill("to the embedded widget")
+        await input.press("Enter")
+        await bubble(page, "to the embedded widget").waitFor({ timeout: 30_000 })
+        assert.strictEqual((await page.locator("ap-dm-inbox [part=preview]").first().textContent())?.trim(), "to the embedded widget")
+        assert.notStrictEqual(new URL(page.url()).origin, new URL(base).origin)
+        await screenshot(page, "dm-08-widgets-on-another-origin")
+        assert.deepStrictEqual(errors, [])
+        await context.close()
+      }), 120_000)
   })
 })
