@@ -4,6 +4,8 @@
  */
 import "./app/app.ts"
 import "./composer/composer.ts"
+import "./dm-inbox/dm-inbox.ts"
+import "./dm-thread/dm-thread.ts"
 import "./feed/feed.ts"
 import "./notifications/notifications.ts"
 import "./post/post.ts"
@@ -11,5 +13,6 @@ import "./profile/profile.ts"
 import "./user-search/user-search.ts"
 
 export { ApertureClient, clientFor } from "./sdk/client.ts"
+export { DmClient } from "./sdk/dm.ts"
 export { ApiError, RestClient } from "./sdk/rest.ts"
 export { LiveSocket } from "./sdk/socket.ts"

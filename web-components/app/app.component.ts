@@ -5,6 +5,8 @@ import { ApElement } from "../shared/base.ts"
 import type { ApEvent } from "../shared/events.ts"
 import { theme } from "../shared/theme.ts"
 import "../composer/composer.ts"
+import "../dm-inbox/dm-inbox.ts"
+import "../dm-thread/dm-thread.ts"
 import "../feed/feed.ts"
 import "../notifications/notifications.ts"
 import "../post/post.ts"
@@ -22,13 +24,15 @@ const TITLES: Record<Route["name"], string> = {
   notifications: "Notifications",
   search: "Search",
   new: "New post",
+  messages: "Messages",
   "not-found": "Not found"
 }
 
 /**
  * @summary The Aperture web app served at `/`: sign up and log in, the home feed, profiles,
- * single posts, notifications, user search and the composer, with client-side routes (history
- * API: links, back and forward work) and focus moved to each new page's heading.
+ * single posts, notifications, direct messages (inbox and thread), user search and the composer,
+ * with client-side routes (history API: links, back and forward work) and focus moved to each new
+ * page's heading.
  *
  * @csspart header - The top bar.
  * @csspart main - The page content.
@@ -188,6 +192,7 @@ export class ApApp extends ApElement {
       ${link("/", "Home")}
       ${link("/search", "Search")}
       ${link("/new", "New post")}
+      <li><ap-dm-inbox variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-dm-inbox></li>
       <li><ap-notifications variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
       ${link(`/u/${this.me.username}`, "Profile")}
       <li><button type="button" @click=${this.#logout}>Log out</button></li>
@@ -213,7 +218,7 @@ export class ApApp extends ApElement {
 
   #page(): TemplateResult {
     const r = this.route
-    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications"
+    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages"
     if (r.name === "login" || r.name === "signup") return this.#authForm(r.name)
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
@@ -223,6 +228,14 @@ export class ApApp extends ApElement {
         return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client} theme=${this.theme ?? nothing}></ap-composer>`
       case "notifications":
         return html`<h1 tabindex="-1">Notifications</h1><ap-notifications .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications>`
+      case "messages":
+        return html`<h1 tabindex="-1">Messages</h1>
+          <div class="messages ${r.id ? "open" : ""}">
+            <ap-dm-inbox .client=${this.client} theme=${this.theme ?? nothing} selected=${r.id ?? nothing}></ap-dm-inbox>
+            ${r.id
+              ? html`<ap-dm-thread .client=${this.client} theme=${this.theme ?? nothing} conversation-id=${r.id}></ap-dm-thread>`
+              : html`<p class="muted pick">Choose a conversation, or start one with the Message button on a profile.</p>`}
+          </div>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":
@@ -243,6 +256,6 @@ export class ApApp extends ApElement {
         <a class="brand" href="/">Aperture</a>
         ${this.ready ? this.#nav() : nothing}
       </header>
-      <main id="main" part="main">${this.ready ? this.#page() : html`<p class="muted" role="status">Loading…</p>`}</main>`
+      <main id="main" part="main" class=${this.route.name === "messages" ? "wide" : ""}>${this.ready ? this.#page() : html`<p class="muted" role="status">Loading…</p>`}</main>`
   }
 }

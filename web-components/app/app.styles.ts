@@ -60,6 +60,24 @@ export const styles = css`
     margin: 0 auto;
     padding: 1em;
   }
+  main.wide {
+    max-width: 980px;
+  }
+  .messages {
+    display: grid;
+    gap: 1em;
+  }
+  @media (min-width: 760px) {
+    .messages {
+      grid-template-columns: minmax(240px, 320px) 1fr;
+      align-items: start;
+    }
+  }
+  @media (max-width: 759px) {
+    .messages.open ap-dm-inbox {
+      display: none;
+    }
+  }
   h1 {
     font-size: 1.4em;
     margin: 0.2em 0 0.8em;

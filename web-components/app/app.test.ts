@@ -1,12 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, assert, describe, it } from "vitest"
-import { fakeFetch, me, mount, profile, shadow, testClient, waitFor } from "../shared/testing.ts"
+import { conversation, FakeWebSocket, fakeFetch, me, mount, profile, shadow, testClient, waitFor } from "../shared/testing.ts"
 import type { ApApp } from "./app.component.ts"
 import "./app.ts"
 import { isAppPath, parseRoute } from "./routes.ts"
 
 afterEach(() => {
   document.body.innerHTML = ""
+  FakeWebSocket.instances = []
   history.replaceState(null, "", "/")
 })
 
@@ -24,6 +25,10 @@ describe("routes", () => {
     assert.deepStrictEqual(parseRoute("/p/123"), { name: "post", id: "123" })
     assert.deepStrictEqual(parseRoute("/"), { name: "home" })
     assert.deepStrictEqual(parseRoute("/nope/x/y"), { name: "not-found" })
+    assert.deepStrictEqual(parseRoute("/messages"), { name: "messages", id: null })
+    assert.deepStrictEqual(parseRoute("/messages/0b9d-4c"), { name: "messages", id: "0b9d-4c" })
+    assert.deepStrictEqual(parseRoute("/messages/a/b"), { name: "not-found" })
+    assert.isTrue(isAppPath("/messages/0b9d-4c"))
     assert.isFalse(isAppPath("/api/v1/feed"))
     assert.isFalse(isAppPath("/media/x.webp"))
     assert.isTrue(isAppPath("/u/alice"))
@@ -79,5 +84,42 @@ describe("ap-app", () => {
     history.back()
     await waitFor(() => shadow(el).querySelector("ap-feed"))
     assert.strictEqual(location.pathname, "/")
+  })
+
+  it("opens a thread from a profile's Message button, with the inbox beside it and a live unread badge in the header", async () => {
+    let unread = { unreadCount: 2, conversations: 1, requests: 0 }
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me("ann") },
+      "GET /feed": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } },
+      "GET /conversations/unread": () => ({ body: unread }),
+      "GET /users/bob/posts": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /users/bob": { body: profile("bob") },
+      "POST /conversations": { status: 201, body: conversation("c9", "bob") },
+      "GET /conversations/requests": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /conversations/c9/messages": { body: { items: [], nextCursor: null, hasMore: false, newerCursor: null, hasNewer: false } },
+      "GET /conversations/c9": { body: conversation("c9", "bob") },
+      "GET /conversations": { body: { items: [conversation("c9", "bob")], nextCursor: null, hasMore: false } }
+    })
+    history.replaceState(null, "", "/u/bob")
+    const el = await make()
+    const badge = () => shadow(el).querySelector("header ap-dm-inbox[variant=badge]")!
+    await waitFor(() => shadow(badge()).querySelector("[part=badge]")?.textContent === "2")
+    const profileEl = await (async () => {
+      await waitFor(() => shadow(el).querySelector("ap-profile")?.shadowRoot?.querySelector("[part=message-button]"))
+      return shadow(el).querySelector("ap-profile")!
+    })()
+    shadow(profileEl).querySelector<HTMLButtonElement>("[part=message-button]")!.click()
+    await waitFor(() => location.pathname === "/messages/c9")
+    assert.deepStrictEqual(calls.find((c) => c.method === "POST" && c.path === "/conversations")!.body, { memberUsernames: ["bob"] })
+    await waitFor(() => shadow(el).querySelector("ap-dm-thread"))
+    assert.strictEqual(shadow(el).querySelector("ap-dm-thread")!.getAttribute("conversation-id"), "c9")
+    assert.strictEqual(shadow(el).querySelector("main ap-dm-inbox")!.getAttribute("selected"), "c9")
+    assert.strictEqual(heading(el).textContent, "Messages")
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    unread = { unreadCount: 3, conversations: 1, requests: 0 }
+    FakeWebSocket.last.frame("conversation_updated", { conversationId: "c9", reason: "created" }, 1)
+    await waitFor(() => shadow(badge()).querySelector("[part=badge]")?.textContent === "3")
   })
 })

@@ -8,6 +8,7 @@ export type Route =
   | { readonly name: "notifications" }
   | { readonly name: "search" }
   | { readonly name: "new" }
+  | { readonly name: "messages"; readonly id: string | null }
   | { readonly name: "not-found" }
 
 const segment = (s: string) => {
@@ -30,8 +31,11 @@ export const parseRoute = (pathname: string): Route => {
       case "search":
       case "new":
         return { name: head }
+      case "messages":
+        return { name: "messages", id: null }
     }
   }
+  if (parts.length === 2 && head === "messages" && arg) return { name: "messages", id: segment(arg) }
   if (parts.length === 2 && head === "u" && arg) return { name: "profile", username: segment(arg) }
   if (parts.length === 2 && head === "p" && arg) return { name: "post", id: segment(arg) }
   return { name: "not-found" }

@@ -17,6 +17,7 @@ type Relation = "self" | "anonymous" | "following" | "requested" | "blocked" | "
  *
  * @csspart header - The top section with the avatar, names, counts and buttons.
  * @csspart follow-button - Follow, Requested, Following or Unblock.
+ * @csspart message-button - Message: opens (or starts) the direct thread with this person.
  * @csspart grid - The grid of posts.
  * @csspart private - The notice shown instead of a private account's posts.
  *
@@ -24,6 +25,7 @@ type Relation = "self" | "anonymous" | "following" | "requested" | "blocked" | "
  * @cssprop --ap-accent - Colour of the follow button.
  *
  * @fires ap-follow - The follow state changed (follow, unfollow, block, unblock).
+ * @fires ap-navigate - To the direct thread, after Message.
  * @fires ap-error - Loading or an action failed.
  */
 export class ApProfile extends ApElement {
@@ -157,6 +159,22 @@ export class ApProfile extends ApElement {
       return "none"
     })
 
+  /** Opens the 1:1 thread (the server answers the existing one if any). */
+  #message = async () => {
+    if (this.busy) return
+    this.busy = true
+    this.error = ""
+    try {
+      const conversation = await this.client.dm.start([this.username])
+      this.navigate(`/messages/${conversation.id}`)
+    } catch (error) {
+      this.error = describeError(error)
+      this.emit("ap-error", { message: this.error, status: error instanceof ApiError ? error.status : undefined })
+    } finally {
+      this.busy = false
+    }
+  }
+
   #button() {
     switch (this.relation) {
       case "self":
@@ -193,7 +211,8 @@ export class ApProfile extends ApElement {
           <h2>${p.username}</h2>
           ${this.#button()}
           ${this.relation === "none" || this.relation === "following" || this.relation === "requested"
-            ? html`<button ?disabled=${this.busy} @click=${this.#block} aria-label="Block ${p.username}">Block</button>`
+            ? html`<button part="message-button" ?disabled=${this.busy} @click=${this.#message}>Message</button>
+              <button ?disabled=${this.busy} @click=${this.#block} aria-label="Block ${p.username}">Block</button>`
             : nothing}
         </div>
         <ul class="counts" aria-label="Counts">

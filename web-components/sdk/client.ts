@@ -4,6 +4,7 @@
  * `clientFor`, so every widget on a page shares one socket.
  */
 import type { Me } from "../../src/domain/Accounts.ts"
+import { DmClient } from "./dm.ts"
 import { Emitter } from "./emitter.ts"
 import { ApiError, RestClient } from "./rest.ts"
 import { LiveSocket } from "./socket.ts"
@@ -22,6 +23,8 @@ export interface ClientEvents {
 export class ApertureClient extends Emitter<ClientEvents> {
   readonly rest: RestClient
   readonly socket: LiveSocket
+  /** Direct messages: conversations, messages, reactions, the photo upload and `typing`. */
+  readonly dm: DmClient
   /** undefined until known. */
   me: Me | null | undefined
   #session: Promise<Me | null> | undefined
@@ -41,6 +44,7 @@ export class ApertureClient extends Emitter<ClientEvents> {
       },
       ...(options.WebSocket ? { WebSocket: options.WebSocket } : {})
     })
+    this.dm = new DmClient(this.rest, this.socket)
     if (typeof window !== "undefined") {
       window.addEventListener("online", () => this.socket.reconnectNow())
       document.addEventListener("visibilitychange", () => {

@@ -127,3 +127,35 @@ describe("ApertureClient", () => {
     assert.strictEqual(e.listenerCount("n"), 0)
   })
 })
+
+describe("DmClient", () => {
+  it("calls the DM endpoints and sends the typing frame on the live socket", async () => {
+    const calls = fakeFetch({
+      "GET /auth/me": { body: me() },
+      "POST /conversations/c%2F1/messages/4/reactions": { body: { reactions: [] } },
+      "GET /conversations/c1/messages": { body: { items: [], nextCursor: null, hasMore: false, newerCursor: null, hasNewer: false } },
+      "POST /conversations": { status: 201, body: {} }
+    })
+    const client = testClient()
+    await client.dm.start(["bob"])
+    await client.dm.messages("c1", { cursor: "x y", limit: 20 })
+    await client.dm.react("c/1", 4, "❤️")
+    assert.deepStrictEqual(calls.map((c) => `${c.method} ${c.path}`), [
+      "POST /conversations",
+      "GET /conversations/c1/messages?cursor=x+y&limit=20",
+      "POST /conversations/c%2F1/messages/4/reactions"
+    ])
+    assert.deepStrictEqual(calls[0]!.body, { memberUsernames: ["bob"] })
+    assert.isFalse(client.dm.typing("c1"), "nothing is queued while the socket is down")
+    const release = client.listen()
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    const typing: Array<string> = []
+    client.socket.on("typing", (f) => typing.push(f.payload.user.username))
+    assert.isTrue(client.dm.typing("c1"))
+    assert.deepStrictEqual(FakeWebSocket.last.sent, [{ type: "typing", payload: { conversationId: "c1" } }])
+    FakeWebSocket.last.frame("typing", { conversationId: "c1", user: { id: "a", username: "alice" }, expiresInMs: 5000 })
+    assert.deepStrictEqual(typing, ["alice"])
+    release()
+  })
+})

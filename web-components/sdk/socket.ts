@@ -7,6 +7,7 @@
  * idle until `start()` is called again after signing in.
  */
 import type { ControlPayloads, InboxPayloads } from "../../src/domain/Ws.ts"
+import type { DmPayloads } from "./dm.ts"
 import { Emitter } from "./emitter.ts"
 
 export interface Frame<P = unknown, T extends string = string> {
@@ -17,7 +18,7 @@ export interface Frame<P = unknown, T extends string = string> {
   readonly payload: P
 }
 
-type Payloads = InboxPayloads & ControlPayloads
+type Payloads = InboxPayloads & ControlPayloads & DmPayloads
 
 /** The server's close code for a socket whose session ended (CloseCode.sessionEnded). */
 const SESSION_ENDED = 4401

@@ -22,6 +22,14 @@ export interface ApEventDetails {
   /** Asks the app to go somewhere; when nobody cancels it the page navigates. */
   readonly "ap-navigate": { readonly path: string }
   readonly "ap-unread": { readonly unreadCount: number }
+  /** A thread was chosen in the inbox; cancel it to show the thread yourself instead of following the link. */
+  readonly "ap-conversation-select": { readonly conversationId: string }
+  /** A message request was accepted (it moved to the inbox) or declined (it is hidden). */
+  readonly "ap-conversation-request": { readonly conversationId: string; readonly decision: "accepted" | "declined" }
+  /** The direct-message unread counts changed (`unreadCount` messages, `requests` threads). */
+  readonly "ap-dm-unread": { readonly unreadCount: number; readonly requests: number }
+  /** A message left the outbox and the server confirmed it (by its answer or its `message` frame). */
+  readonly "ap-message-sent": { readonly conversationId: string; readonly seq: number; readonly clientId: string }
 }
 
 export type ApEvent<K extends keyof ApEventDetails> = CustomEvent<ApEventDetails[K]>
@@ -39,5 +47,9 @@ declare global {
     "ap-session": ApEvent<"ap-session">
     "ap-navigate": ApEvent<"ap-navigate">
     "ap-unread": ApEvent<"ap-unread">
+    "ap-conversation-select": ApEvent<"ap-conversation-select">
+    "ap-conversation-request": ApEvent<"ap-conversation-request">
+    "ap-dm-unread": ApEvent<"ap-dm-unread">
+    "ap-message-sent": ApEvent<"ap-message-sent">
   }
 }

@@ -12,3 +12,5 @@ export const bookmark = (filled: boolean) => icon(bookmarkPath, filled)
 export const comment = () => icon(svg`<path d="M20.5 11.5a8.5 8.5 0 0 1-12.6 7.4L3.5 20.5l1.6-4.2A8.5 8.5 0 1 1 20.5 11.5z"/>`)
 export const bell = () =>
   icon(svg`<path d="M6 16.5V11a6 6 0 0 1 12 0v5.5l1.5 2h-15zM10 20.5a2 2 0 0 0 4 0"/>`)
+export const image = () =>
+  icon(svg`<rect x="3.5" y="4.5" width="17" height="15" rx="2"/><circle cx="9" cy="10" r="1.8"/><path d="M20.5 16l-5-5-8.5 8.5"/>`)

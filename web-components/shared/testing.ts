@@ -6,6 +6,7 @@ import type { Me, Profile, UserCard } from "../../src/domain/Accounts.ts"
 import type { Notification } from "../../src/domain/Notifications.ts"
 import type { Post } from "../../src/domain/Posts.ts"
 import { ApertureClient } from "../sdk/client.ts"
+import type { Conversation, Message } from "../sdk/dm.ts"
 
 // happy-dom answers `assignedSlot` with undefined where browsers say null, which the virtualizer's
 // walk up the tree trips over; browsers need no such patch
@@ -168,6 +169,43 @@ export const notification = (id: string, overrides: Partial<Notification> = {}):
     updatedAt: "2026-01-01T00:00:00Z",
     ...overrides
   }) as unknown as Notification
+
+/** A 1:1 thread between `me` and `other`. */
+export const conversation = (id: string, other = "alice", overrides: Partial<Conversation> = {}): Conversation => ({
+  id,
+  kind: "direct",
+  title: null,
+  members: [
+    { user: card("me"), role: "member", readSeq: 0 },
+    { user: card(other), role: "member", readSeq: 0 }
+  ],
+  lastSeq: 0,
+  lastMessage: null,
+  lastActivityAt: "2026-01-01T00:00:00Z",
+  unreadCount: 0,
+  readSeq: 0,
+  muted: false,
+  status: "accepted",
+  role: "member",
+  ...overrides
+})
+
+export const dmMessage = (conversationId: string, seq: number, from = "alice", overrides: Partial<Message> = {}): Message => ({
+  conversationId,
+  seq,
+  clientId: null,
+  sender: card(from),
+  kind: "text",
+  text: `message ${seq}`,
+  post: null,
+  postUnavailable: false,
+  photo: null,
+  replyTo: null,
+  reactions: [],
+  createdAt: new Date().toISOString(),
+  deletedAt: null,
+  ...overrides
+})
 
 /** Mounts an element and waits for its first render. */
 export const mount = async <E extends HTMLElement & { updateComplete: Promise<unknown> }>(element: E): Promise<E> => {
