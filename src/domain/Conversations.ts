@@ -228,7 +228,7 @@ export const ConversationQuery = Schema.TaggedStruct("Status", {})
 export const ConversationProtocol = { name: "conversation", command: ConversationCommand, query: ConversationQuery } as const
 
 /** Why the actor refused a command: the use-case answers the matching 4xx. */
-export const RefusalCode = Schema.Literal("NotFound", "Forbidden", "Unprocessable", "Conflict")
+export const RefusalCode = Schema.Literal("NotFound", "Forbidden", "Unprocessable")
 export type RefusalCode = typeof RefusalCode.Type
 
 /** What the actor answers on a command's reply subject. */

@@ -141,8 +141,6 @@ export const make = Effect.gen(function*() {
         ? new NotFound({ message })
         : code === "Forbidden"
         ? new Forbidden({ message })
-        : code === "Conflict"
-        ? new Conflict({ message })
         : new Unprocessable({ message })
     )
   }
@@ -367,20 +365,13 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         yield* member(id, userId)
         const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-        yield* command(id, "the deletion", (replyTo) => ({ _tag: "Delete", userId, seq, at, replyTo })).pipe(
-          Effect.catchTag("Conflict", (e) => Effect.fail(new Forbidden({ message: e.message })))
-        )
+        yield* command(id, "the deletion", (replyTo) => ({ _tag: "Delete", userId, seq, at, replyTo }))
       }),
 
     react: (id, userId, seq, emoji) =>
       Effect.gen(function*() {
         const me = yield* member(id, userId)
-        yield* command(id, "the reaction", (replyTo) => ({ _tag: "React", userId, seq, emoji, toggle: emoji !== null, replyTo })).pipe(
-          Effect.catchTags({
-            Conflict: (e) => Effect.fail(new Unprocessable({ message: e.message })),
-            Forbidden: (e) => Effect.fail(new Unprocessable({ message: e.message }))
-          })
-        )
+        yield* command(id, "the reaction", (replyTo) => ({ _tag: "React", userId, seq, emoji, toggle: emoji !== null, replyTo }))
         return { reactions: (yield* messageOf(id, userId, me.joinedSeq, seq)).reactions }
       }),
 
@@ -389,9 +380,7 @@ export const make = Effect.gen(function*() {
         yield* member(id, userId)
         const ids = yield* resolve(userId, usernames)
         if (ids.length === 0) return yield* new Unprocessable({ message: "name someone other than yourself" })
-        yield* command(id, "adding members", (replyTo) => ({ _tag: "AddMembers", userId, memberIds: ids, replyTo })).pipe(
-          Effect.catchTag("Conflict", (e) => Effect.fail(new Unprocessable({ message: e.message })))
-        )
+        yield* command(id, "adding members", (replyTo) => ({ _tag: "AddMembers", userId, memberIds: ids, replyTo }))
         return yield* view(id, userId)
       }),
 
@@ -400,33 +389,20 @@ export const make = Effect.gen(function*() {
         yield* member(id, userId)
         const target = yield* users.byUsername(username.trim().toLowerCase().replace(/^@/, ""))
         if (Option.isNone(target)) return yield* new NotFound({ message: `no account @${username}` })
-        yield* command(id, "removing the member", (replyTo) => ({ _tag: "RemoveMember", userId, memberId: target.value.id, replyTo })).pipe(
-          Effect.catchTag("Conflict", (e) => Effect.fail(new Unprocessable({ message: e.message })))
-        )
+        yield* command(id, "removing the member", (replyTo) => ({ _tag: "RemoveMember", userId, memberId: target.value.id, replyTo }))
         return yield* view(id, userId)
       }),
 
     leave: (id, userId) =>
       Effect.gen(function*() {
         yield* member(id, userId)
-        yield* command(id, "leaving", (replyTo) => ({ _tag: "RemoveMember", userId, memberId: userId, replyTo })).pipe(
-          Effect.catchTags({
-            Conflict: (e) => Effect.fail(new Unprocessable({ message: e.message })),
-            Forbidden: (e) => Effect.fail(new Unprocessable({ message: e.message }))
-          })
-        )
+        yield* command(id, "leaving", (replyTo) => ({ _tag: "RemoveMember", userId, memberId: userId, replyTo }))
       }),
 
     respond: (id, userId, accept) =>
       Effect.gen(function*() {
         yield* member(id, userId)
-        yield* command(id, accept ? "accepting" : "declining", (replyTo) => ({ _tag: "Respond", userId, accept, replyTo })).pipe(
-          Effect.catchTags({
-            Conflict: () => Effect.fail(notFound()),
-            Forbidden: () => Effect.fail(notFound()),
-            Unprocessable: () => Effect.fail(notFound())
-          })
-        )
+        yield* command(id, accept ? "accepting" : "declining", (replyTo) => ({ _tag: "Respond", userId, accept, replyTo }))
         return accept ? yield* view(id, userId) : undefined
       }),
 

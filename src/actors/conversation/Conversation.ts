@@ -50,6 +50,8 @@ interface Applied {
   readonly after: ReadonlyArray<After>
   /** Membership or the title changed: read the state again. */
   readonly refresh: boolean
+  /** The caller's read pointer moved here (kept in the state without reading it again). */
+  readonly readSeq?: number
 }
 
 const encoder = new TextEncoder()
@@ -127,7 +129,7 @@ export const make = Effect.gen(function*() {
           const after: Array<After> = readSeq > before
             ? [{ _tag: "Frame", to: "members", type: "read_receipt", payload: { conversationId: id, userId, readSeq } }]
             : []
-          return { reply: { seq: readSeq }, after, refresh: true }
+          return { reply: { seq: readSeq }, after, refresh: false, readSeq }
         }
         case "Delete": {
           const target = command.seq <= me.joinedSeq ? Option.none() : yield* repo.message(id, command.seq)
@@ -338,7 +340,12 @@ export const make = Effect.gen(function*() {
           yield* replyTo(command.replyTo, { refused: { code: outcome.code, message: outcome.message } })
           return state
         }
-        const next = outcome.refresh || state._tag === "Missing" ? yield* load(state._tag === "Missing" ? state.id : state.c.id) : state
+        const moved = outcome.readSeq
+        const next: State = outcome.refresh || state._tag === "Missing"
+          ? yield* load(state._tag === "Missing" ? state.id : state.c.id)
+          : moved !== undefined && command._tag === "Read"
+          ? { _tag: "Live", c: { ...state.c, members: state.c.members.map((m) => (m.userId === command.userId ? { ...m, readSeq: moved } : m)) } }
+          : state
         const live = next._tag === "Live" ? next.c : state._tag === "Live" ? state.c : undefined
         if (live !== undefined) {
           yield* publish(live, command, outcome.after, envelope)
