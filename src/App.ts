@@ -17,6 +17,7 @@ import { postsHandlers } from "./http/routes/posts.ts"
 import { engagementHandlers, feedHandlers, notificationsHandlers } from "./http/routes/feed.ts"
 import { searchHandlers } from "./http/routes/search.ts"
 import { conversationsHandlers } from "./http/routes/conversations.ts"
+import { storiesHandlers } from "./http/routes/stories.ts"
 import { usersHandlers } from "./http/routes/users.ts"
 import { systemHandlers } from "./http/routes/system.ts"
 import * as Server from "./http/Server.ts"
@@ -71,6 +72,12 @@ import * as DeadLettersRepo from "./db/DeadLetters.ts"
 import * as DeadLetters from "./social/DeadLetters.ts"
 import * as Inbox from "./streams/Inbox.ts"
 import * as Live from "./streams/Live.ts"
+import * as StoriesRepo from "./db/Stories.ts"
+import * as StorySets from "./redis/Stories.ts"
+import * as Stories from "./social/Stories.ts"
+import * as StoryViews from "./social/StoryViews.ts"
+import * as StoryEvents from "./social/StoryEvents.ts"
+import * as StorySweeper from "./social/StorySweeper.ts"
 
 export const handlers = {
   ops: opsHandlers,
@@ -84,6 +91,7 @@ export const handlers = {
   engagement: engagementHandlers,
   notifications: notificationsHandlers,
   conversations: conversationsHandlers,
+  stories: storiesHandlers,
   admin: adminHandlers,
   media: mediaHandlers
 } satisfies ApiHandlers<HandlerServices>
@@ -109,6 +117,8 @@ export const CoreLive = Layer.mergeAll(
   PostsRepo.layer,
   NotificationsRepo.layer,
   ConversationsRepo.layer,
+  StoriesRepo.layer,
+  StorySets.layer,
   MediaUrls.layer,
   DeadLettersRepo.layer
 ).pipe(
@@ -140,8 +150,9 @@ export const SocialLive = Layer.mergeAll(
   Delivery.layer,
   MediaFiles.layer,
   DeadLetters.layer,
-  Conversations.layer
+  Stories.layer
 ).pipe(
+  Layer.provideMerge(Layer.mergeAll(Conversations.layer, StoryViews.layer)),
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
@@ -173,7 +184,7 @@ const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJan
 export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))
 
 /** The `media` role: the Sharp worker on the MEDIA stream. */
-export const MediaLive = MediaWorker.layer.pipe(Layer.provide(BlobStoreLive))
+export const MediaLive = Layer.mergeAll(MediaWorker.layer, StorySweeper.layer).pipe(Layer.provide(BlobStoreLive))
 
 /** The `actors` role: timeline actors on the partitions this node leases, and the fan-out consumers. */
 export const ActorsLive = Layer.mergeAll(
@@ -181,7 +192,8 @@ export const ActorsLive = Layer.mergeAll(
     Effect.map(Effect.all([Timeline.make, Conversation.make]), (behaviours) => ActorHost.layer(behaviours))
   ),
   FanOut.layer,
-  Notifications.consumerLayer
+  Notifications.consumerLayer,
+  StoryEvents.consumerLayer
 )
 
 /** A node with the `api` role: background work plus the HTTP/WS server. */

@@ -168,6 +168,19 @@ export interface AppConfigShape {
   readonly dm: { readonly replyTimeoutMillis: number }
   /** `Idempotency-Key`: how long a key answers its first response, and the lease of one in flight. */
   readonly idempotency: { readonly ttlHours: number; readonly leaseSeconds: number }
+  readonly stories: {
+    /** Live (or processing) stories one author may have. */
+    readonly maxActive: number
+    /** Views are gathered this long (or until `viewBatchSize`) and go to JetStream as one event. */
+    readonly viewBatchMillis: number
+    readonly viewBatchSize: number
+    /** Expired stories stay in their author's archive this many days (0: removed once expired). */
+    readonly archiveDays: number
+    /** Who viewed an expired story is kept this many hours after it expired (its count stays). */
+    readonly viewersRetentionHours: number
+    /** How often the sweeper (one node at a time, by lease) looks for work. */
+    readonly sweepIntervalMillis: number
+  }
 }
 
 export class AppConfig extends Context.Tag("AppConfig")<AppConfig, AppConfigShape>() {}
@@ -384,6 +397,14 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   dm: Config.all({
     replyTimeoutMillis: positiveInt("DM_REPLY_TIMEOUT_MS", 10_000, 120_000)
+  }),
+  stories: Config.all({
+    maxActive: positiveInt("STORIES_MAX_ACTIVE", 100, 10_000),
+    viewBatchMillis: positiveInt("STORY_VIEW_BATCH_MS", 20, 1000),
+    viewBatchSize: positiveInt("STORY_VIEW_BATCH_SIZE", 500, 5000),
+    archiveDays: Config.integer("STORY_ARCHIVE_DAYS").pipe(Config.withDefault(365), between("STORY_ARCHIVE_DAYS", 0, 36_500)),
+    viewersRetentionHours: Config.integer("STORY_VIEWERS_RETENTION_HOURS").pipe(Config.withDefault(48), between("STORY_VIEWERS_RETENTION_HOURS", 0, 24 * 365)),
+    sweepIntervalMillis: positiveInt("STORY_SWEEP_INTERVAL_MS", 60_000, 86_400_000)
   }),
   idempotency: Config.all({
     ttlHours: Config.number("IDEMPOTENCY_TTL_HOURS").pipe(Config.withDefault(24), between("IDEMPOTENCY_TTL_HOURS", 0.001, 24 * 30)),

@@ -15,6 +15,7 @@ import {
   MessagePreview,
   Reaction,
   ReplyPreview,
+  StoryQuote,
   SharedPost
 } from "../domain/Conversations.ts"
 import { Variants } from "../domain/Posts.ts"
@@ -84,6 +85,10 @@ export interface MessageRow {
   readonly mediaWidth: number | null
   readonly mediaHeight: number | null
   readonly replyTo: { readonly seq: number; readonly sender: CardRow; readonly text: string | null; readonly deleted: boolean } | null
+  readonly storyId: string | null
+  readonly storyKind: "reply" | "reaction" | null
+  readonly storyAvailable: boolean
+  readonly storyThumbnail: string | null
   readonly reactions: ReadonlyArray<{ readonly emoji: string; readonly user: CardRow }>
 }
 
@@ -102,6 +107,8 @@ export interface NewMessageRow {
   readonly postId: string | null
   readonly mediaId: string | null
   readonly replyToSeq: number | null
+  readonly storyId: string | null
+  readonly storyKind: "reply" | "reaction" | null
   readonly at: Date
 }
 
@@ -253,6 +260,18 @@ export const make = Effect.gen(function*() {
           'deleted', r.deleted_at IS NOT NULL)
         FROM messages r JOIN users ru ON ru.id = r.sender_id
         WHERE r.conversation_id = m.conversation_id AND r.seq = m.reply_to_seq AND r.seq > $3) AS reply_to,
+      m.story_id::text, m.story_kind,
+      -- a quoted story shows while the reader may see it: live, and theirs or one they may watch
+      CASE WHEN m.story_id IS NULL OR m.deleted_at IS NOT NULL THEN false ELSE (st.id IS NOT NULL AND st.deleted_at IS NULL
+        AND st.status = 'published' AND st.expires_at > now()
+        AND (st.author_id = $2 OR (
+          EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = st.author_id)
+          AND NOT EXISTS (SELECT 1 FROM story_hidden h WHERE h.owner_id = st.author_id AND h.hidden_id = $2)
+          AND NOT EXISTS (SELECT 1 FROM blocks b
+            WHERE (b.blocker_id = $2 AND b.blocked_id = st.author_id) OR (b.blocked_id = $2 AND b.blocker_id = st.author_id))
+          AND (st.audience = 'followers' OR EXISTS (SELECT 1 FROM close_friends c WHERE c.owner_id = st.author_id AND c.friend_id = $2))))) END
+        AS story_available,
+      st.media->>'thumbnail' AS story_thumbnail,
       (SELECT coalesce(json_agg(json_build_object('emoji', x.emoji, 'user', ${card("xu")}) ORDER BY x.created_at, x.user_id), '[]'::json)
         FROM message_reactions x JOIN users xu ON xu.id = x.user_id
         WHERE x.conversation_id = m.conversation_id AND x.seq = m.seq) AS reactions
@@ -260,7 +279,8 @@ export const make = Effect.gen(function*() {
     JOIN users s ON s.id = m.sender_id
     LEFT JOIN posts p ON p.id = m.post_id
     LEFT JOIN users pa ON pa.id = p.author_id
-    LEFT JOIN message_media mm ON mm.id = m.media_id`
+    LEFT JOIN message_media mm ON mm.id = m.media_id
+    LEFT JOIN stories st ON st.id = m.story_id`
 
   const toMessage = (r: any): MessageRow => ({
     conversationId: r.conversationId,
@@ -283,6 +303,10 @@ export const make = Effect.gen(function*() {
     mediaWidth: r.mediaWidth,
     mediaHeight: r.mediaHeight,
     replyTo: r.replyTo ?? null,
+    storyId: r.storyId ?? null,
+    storyKind: r.storyKind ?? null,
+    storyAvailable: r.storyAvailable === true,
+    storyThumbnail: r.storyThumbnail ?? null,
     reactions: r.reactions ?? []
   })
 
@@ -315,8 +339,9 @@ export const make = Effect.gen(function*() {
           WHERE id = ${m.conversationId} AND NOT EXISTS (SELECT 1 FROM existing)
           RETURNING last_seq
         ), ins AS (
-          INSERT INTO messages (conversation_id, seq, sender_id, client_id, kind, text, post_id, media_id, reply_to_seq, created_at)
-          SELECT ${m.conversationId}, last_seq, ${m.senderId}, ${m.clientId}, ${m.kind}, ${m.text}, ${m.postId}, ${m.mediaId}, ${m.replyToSeq}, ${m.at}
+          INSERT INTO messages (conversation_id, seq, sender_id, client_id, kind, text, post_id, media_id, reply_to_seq, story_id, story_kind, created_at)
+          SELECT ${m.conversationId}, last_seq, ${m.senderId}, ${m.clientId}, ${m.kind}, ${m.text}, ${m.postId}, ${m.mediaId}, ${m.replyToSeq},
+            ${m.storyId}, ${m.storyKind}, ${m.at}
           FROM bump
           RETURNING seq
         ), rd AS (
@@ -622,6 +647,13 @@ export const messageView = (r: MessageRow, viewerId: string, sign: SignFor): Mes
       sender: userCardOf(r.replyTo.sender),
       text: r.replyTo.text,
       deleted: r.replyTo.deleted
+    }, true),
+    story: r.storyId === null || r.storyKind === null ? null : new StoryQuote({
+      id: r.storyId,
+      kind: r.storyKind,
+      // a story's media are always signed for their reader
+      thumbnail: r.storyAvailable && r.storyThumbnail !== null ? sign(r.storyThumbnail, viewerId) : null,
+      available: r.storyAvailable
     }, true),
     reactions: r.reactions.map((x) => new Reaction({ emoji: x.emoji, user: userCardOf(x.user) }, true)),
     createdAt: iso(r.createdAt),

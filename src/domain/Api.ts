@@ -16,6 +16,7 @@ import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
 import * as N from "./Notifications.ts"
 import * as M from "./Conversations.ts"
+import * as St from "./Stories.ts"
 import { Authenticated, OpsToken } from "./Security.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
@@ -525,6 +526,112 @@ export class ConversationsGroup extends HttpApiGroup.make("conversations")
   .annotateContext(OpenApi.annotations({ description: "Direct messages: threads and groups, gap-free sequences, idempotent sends, read receipts, reactions and message requests." }))
 {}
 
+/** The multipart form of `POST /stories` as documented: its fields and the image as a file part. */
+const StoryUploadForm = Schema.Struct({
+  ...St.StoryFormFields.fields,
+  image: imageFile("The photo; it is cropped to 9:16 (cover) at 1080×1920.")
+})
+
+const StoryPath = Schema.Struct({ id: Schema.UUID })
+
+/** Stories: 24 hours each, for followers or close friends; the tray, views, viewers, replies, archive and audience lists. */
+export class StoriesGroup extends HttpApiGroup.make("stories")
+  .add(
+    HttpApiEndpoint.post("create", "/stories")
+      .setPayload(Schema.Union(St.StoryFromUpload, HttpApiSchema.MultipartStream(StoryUploadForm)))
+      .addSuccess(St.StoryAccepted, { status: 202 })
+      .annotate(StreamedBody, true)
+      .middleware(Authenticated)
+      .pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S))
+      .annotateContext(doc(
+        "Post a story",
+        "Multipart (`image`, `audience`, `clientId`) or JSON with the `uploadId` of a direct upload. 202 while the media pipeline renders it; `story_ready` follows on the socket, and it expires 24 hours after it is published. The same `clientId` again answers the first story. At most STORIES_MAX_ACTIVE (100) up at once."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.get("tray", "/stories/feed").setUrlParams(St.TrayQuery).addSuccess(St.TrayPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("The story tray", "Your own stories first, then the people you follow with a story you may see: unseen first, then most recent. Each entry has your read pointer for that person and their active stories. Muted people are left out."))
+  )
+  .add(
+    HttpApiEndpoint.get("archive", "/stories/archive").setUrlParams(A.PageQuery).addSuccess(St.StoryPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Your story archive", "Your expired stories, newest first, with their view counts."))
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/stories/:id").setPath(StoryPath).addSuccess(St.Story)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A story", "Its author sees it in any state; anyone else while it is live and for them; otherwise 404."))
+  )
+  .add(
+    HttpApiEndpoint.del("remove", "/stories/:id").setPath(StoryPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Delete your story", "Gone from every tray at once; followers with a socket get `story_removed`."))
+  )
+  .add(
+    HttpApiEndpoint.post("view", "/stories/:id/view").setPath(StoryPath).addSuccess(St.StoryViewed)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Mark a story viewed", "Idempotent: however often and from however many tabs, you count once. Moves your read pointer for its author. 404 once it expired."))
+  )
+  .add(
+    HttpApiEndpoint.get("viewers", "/stories/:id/viewers").setPath(StoryPath).setUrlParams(A.PageQuery).addSuccess(St.ViewerPage)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Who viewed your story", "Newest first, with the count; the author alone (404 for anyone else). Live as `story_view` frames, at most one a second."))
+  )
+  .add(
+    HttpApiEndpoint.post("reply", "/stories/:id/replies").setPath(StoryPath).setPayload(St.StoryReply).addSuccess(St.StoryReplySent, { status: 201 })
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S))
+      .annotateContext(doc("Reply or react to a story", "`text` or one `emoji`: a direct message to its author that quotes the story (in your 1:1 thread with them). Idempotent on `clientId`."))
+  )
+  .add(
+    HttpApiEndpoint.get("userStories", "/users/:username/stories").setPath(A.UsernamePath).addSuccess(St.UserStories)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("A person's stories", "Their live stories you may see, oldest first (the viewer's sequence), and your read pointer for them. Empty unless you follow them."))
+  )
+  .add(
+    HttpApiEndpoint.get("closeFriends", "/users/me/close-friends").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Your close friends", "Who sees your close-friends stories, most recently added first."))
+  )
+  .add(
+    HttpApiEndpoint.put("addCloseFriend", "/users/me/close-friends/:username").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Add a close friend"))
+  )
+  .add(
+    HttpApiEndpoint.del("removeCloseFriend", "/users/me/close-friends/:username").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Remove a close friend"))
+  )
+  .add(
+    HttpApiEndpoint.get("hidden", "/users/me/story-hidden").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Who your stories are hidden from", "People who never see your stories, whatever else."))
+  )
+  .add(
+    HttpApiEndpoint.put("hide", "/users/me/story-hidden/:username").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Hide your stories from someone"))
+  )
+  .add(
+    HttpApiEndpoint.del("unhide", "/users/me/story-hidden/:username").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Show your stories to someone again"))
+  )
+  .add(
+    HttpApiEndpoint.post("mute", "/users/:username/mute").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Mute someone's stories", "They leave your tray and send you no `story_new`; their stories stay on their profile."))
+  )
+  .add(
+    HttpApiEndpoint.del("unmute", "/users/:username/mute").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
+      .annotateContext(doc("Unmute someone's stories"))
+  )
+  .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Stories: 24-hour photos with audiences, an unseen-first tray, exact view counts and live viewer alerts." }))
+{}
+
 /** How each error status reads in the document (the schemas name only the error's code). */
 const errorDescriptions: Readonly<Record<string, string>> = {
   "400": "Bad input: a path, query or body that does not decode; `details` names the fields.",
@@ -612,6 +719,7 @@ export class Api extends HttpApi.make("aperture")
   .add(EngagementGroup)
   .add(NotificationsGroup)
   .add(ConversationsGroup)
+  .add(StoriesGroup)
   .add(AdminGroup)
   .add(MediaGroup)
   .annotateContext(OpenApi.annotations({

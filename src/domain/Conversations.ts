@@ -94,6 +94,14 @@ export class ReplyPreview extends Schema.Class<ReplyPreview>("ReplyPreview")({
   deleted: Schema.Boolean
 }) {}
 
+/** A story a message replies or reacts to; only while the reader may still see it is it `available` (with its thumbnail). */
+export class StoryQuote extends Schema.Class<StoryQuote>("StoryQuote")({
+  id: Schema.String,
+  kind: Schema.Literal("reply", "reaction"),
+  thumbnail: Schema.NullOr(Schema.String),
+  available: Schema.Boolean
+}) {}
+
 export class Reaction extends Schema.Class<Reaction>("Reaction")({
   emoji: Schema.String,
   user: UserCard
@@ -113,6 +121,8 @@ export class Message extends Schema.Class<Message>("Message")({
   postUnavailable: Schema.Boolean,
   photo: Schema.NullOr(MessagePhoto),
   replyTo: Schema.NullOr(ReplyPreview),
+  /** A reply or reaction to a story (sent from the story viewer). */
+  story: Schema.NullOr(StoryQuote),
   reactions: Schema.Array(Reaction),
   createdAt: Schema.String,
   /** A tombstone keeps its sequence; its text, post and photo are gone. */
@@ -209,6 +219,8 @@ export const ConversationCommand = Schema.Union(
     postId: Schema.optional(Uuid),
     mediaId: Schema.optional(Uuid),
     replyToSeq: Schema.optional(Schema.Int),
+    /** The story this message replies or reacts to. */
+    story: Schema.optional(Schema.Struct({ id: Uuid, kind: Schema.Literal("reply", "reaction") })),
     /** When the sender sent it (the API node's clock). */
     at: Schema.String,
     replyTo: ReplyTo

@@ -76,6 +76,25 @@ export const UserUnfollowed = event("user.unfollowed", 1, { followerId: Id, foll
 /** A block, which also removed any follows and requests between the two. */
 export const UserBlocked = event("user.blocked", 1, { blockerId: Id, blockedId: Id })
 
+/** The media worker rendered a story; it is visible until `expiresAt`. */
+export const StoryPublished = event("story.published", 1, {
+  storyId: Id,
+  authorId: Id,
+  seq: Schema.Int,
+  audience: Schema.Literal("followers", "closeFriends"),
+  publishedAt: Schema.String,
+  expiresAt: Schema.String
+})
+/** The author deleted a story. */
+export const StoryDeleted = event("story.deleted", 1, { storyId: Id, authorId: Id })
+/**
+ * Views of stories, a batch of them as one node gathered them (views are many: one event each would
+ * be most of the stream). A view repeated here or in another batch is stored once.
+ */
+export const StoryViewed = event("story.viewed", 1, {
+  views: Schema.Array(Schema.Struct({ storyId: Id, viewerId: Id, at: Schema.String }))
+})
+
 const members = [
   PostPublished,
   PostFailed,
@@ -91,7 +110,10 @@ const members = [
   FollowApproved,
   UserFollowed,
   UserUnfollowed,
-  UserBlocked
+  UserBlocked,
+  StoryPublished,
+  StoryDeleted,
+  StoryViewed
 ] as const
 
 export const DomainEvent = Schema.Union(...members)

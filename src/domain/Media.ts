@@ -2,8 +2,8 @@
 import { Schema } from "effect"
 
 export class MediaJob extends Schema.Class<MediaJob>("MediaJob")({
-  kind: Schema.Literal("post", "avatar", "dm"),
-  /** The post id, the user id for an avatar, or the message media id for a photo message (`dm`). */
+  kind: Schema.Literal("post", "avatar", "dm", "story"),
+  /** The post id, the user id for an avatar, the message media id for a photo message (`dm`), or the story id. */
   id: Schema.UUID,
   /** Blob key of the original. */
   key: Schema.String,

@@ -44,6 +44,7 @@ export type HandlerServices =
   | import("../social/Sessions.ts").Sessions
   | import("../social/Social.ts").Social
   | import("../social/Posts.ts").Posts
+  | import("../social/Stories.ts").Stories
   | import("../social/Uploads.ts").Uploads
   | import("../social/Feed.ts").Feed
   | import("../social/Engagement.ts").Engagement

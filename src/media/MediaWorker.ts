@@ -13,11 +13,12 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { PostFailed, PostPublished } from "../domain/DomainEvents.ts"
+import { PostFailed, PostPublished, StoryPublished } from "../domain/DomainEvents.ts"
 import { DeadLetter, MediaJob } from "../domain/Media.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { ConversationsRepo } from "../db/Conversations.ts"
 import { PostsRepo } from "../db/Posts.ts"
+import { StoriesRepo } from "../db/Stories.ts"
 import { Bus, type Delivery } from "../streams/Bus.ts"
 import { makeDeadLetters } from "../streams/DeadLetter.ts"
 import { ConsumerNames, StreamNames } from "../streams/Topology.ts"
@@ -26,7 +27,7 @@ import { BlobStore } from "./BlobStore.ts"
 import { avatarKey, mediaUrl, variantKey } from "./Keys.ts"
 import { MediaUrls } from "./MediaUrls.ts"
 // variant keys carry the nominal width, whatever the image's own size
-import { AVATAR_WIDTHS, ImageRejected, POST_WIDTHS, render } from "./Pipeline.ts"
+import { AVATAR_WIDTHS, ImageRejected, POST_WIDTHS, render, STORY_WIDTHS } from "./Pipeline.ts"
 
 /** Inbox frames for the author's sockets, stored through the outbox like everything else. */
 const inboxFrame = (type: string, payload: unknown) => ({ type, ts: new Date().toISOString(), payload })
@@ -37,6 +38,7 @@ export const make = Effect.gen(function*() {
   const store = yield* BlobStore
   const posts = yield* PostsRepo
   const conversations = yield* ConversationsRepo
+  const stories = yield* StoriesRepo
   const urls = yield* MediaUrls
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
@@ -127,6 +129,51 @@ export const make = Effect.gen(function*() {
       return "published" as const
     })
 
+  /**
+   * A story: the 9:16 cover crop and its thumbnail; published (and its 24 hours started, by the
+   * database clock) in the transaction that announces it. Its media are always served signed, for
+   * the viewer who may see it (a story's id is no post's, so its plain URL is a 404).
+   */
+  const processStory = (job: MediaJob) =>
+    Effect.gen(function*() {
+      const story = yield* stories.byId(job.id)
+      if (Option.isNone(story) || story.value.status !== "processing") return "skipped" as const
+      const result = yield* render(yield* original(job), { kind: "story", maxPixels: config.media.maxPixels })
+      const urlOf: Record<string, string> = {}
+      yield* Effect.forEach(result.renditions, (r) => {
+        const key = variantKey(job.id, STORY_WIDTHS[r.name as keyof typeof STORY_WIDTHS])
+        urlOf[r.name] = mediaUrl(key)
+        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
+      }, { concurrency: 2, discard: true })
+      const large = result.renditions.find((r) => r.name === "large")!
+      const media = {
+        url: urlOf.large!,
+        thumbnail: urlOf.thumbnail!,
+        placeholder: result.placeholder,
+        width: large.width,
+        height: large.height,
+        dominantColor: result.dominantColor
+      }
+      const published = yield* sql.withTransaction(Effect.gen(function*() {
+        const row = yield* stories.publish(job.id, media)
+        if (Option.isNone(row)) return false
+        const s = row.value
+        yield* outbox.append(StoryPublished.make({
+          storyId: s.id,
+          authorId: s.authorId,
+          seq: Number(s.seq),
+          audience: s.audience,
+          publishedAt: s.publishedAt!.toISOString(),
+          expiresAt: s.expiresAt!.toISOString()
+        }))
+        yield* outbox.appendMessage(`inbox.${s.authorId}`, inboxFrame("story_ready", { storyId: s.id }), `story_ready:${s.id}`)
+        return true
+      })).pipe(Effect.orDie)
+      // the variants are all a story needs from now on
+      if (published) yield* Effect.ignore(store.remove([job.key]))
+      return published ? "published" as const : "skipped" as const
+    })
+
   const processAvatar = (job: MediaJob) =>
     Effect.gen(function*() {
       const pending = yield* posts.avatarPending(job.id)
@@ -167,6 +214,14 @@ export const make = Effect.gen(function*() {
         yield* announcePhoto(job.id, null)
         return id
       }
+      if (job.kind === "story") {
+        const failed = yield* stories.fail(job.id)
+        if (Option.isSome(failed)) {
+          const frame = inboxFrame("story_failed", { storyId: job.id, reason })
+          yield* outbox.appendMessage(`inbox.${failed.value.authorId}`, frame, `story_failed:${job.id}`)
+        }
+        return id
+      }
       if (job.kind !== "post") return id
       const post = yield* posts.byId(job.id)
       if (Option.isNone(post) || !(yield* posts.fail(job.id, reason))) return id
@@ -181,7 +236,8 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const job = d.value
       const started = performance.now()
-      const outcome = yield* (job.kind === "post" ? processPost(job) : job.kind === "dm" ? processPhotoMessage(job) : processAvatar(job)).pipe(Effect.exit)
+      const work = { post: processPost, dm: processPhotoMessage, story: processStory, avatar: processAvatar }[job.kind]
+      const outcome = yield* work(job).pipe(Effect.exit)
       if (outcome._tag === "Success") {
         processed.inc({ kind: job.kind, outcome: outcome.value })
         yield* Effect.logInfo("media job done").pipe(

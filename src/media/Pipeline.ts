@@ -9,6 +9,9 @@ import sharp from "sharp"
 
 export const POST_WIDTHS = { large: 1080, medium: 640, small: 320, thumbnail: 150 } as const
 export const AVATAR_WIDTHS = { medium: 320, thumbnail: 150 } as const
+/** A story: the 9:16 cover crop and its thumbnail. */
+export const STORY_WIDTHS = { large: 1080, thumbnail: 180 } as const
+const STORY_ASPECT = 9 / 16
 export type VariantName = keyof typeof POST_WIDTHS
 
 /** The image itself is at fault: it fails the same way every time, so it is never retried. */
@@ -111,20 +114,22 @@ export const inspect = (input: Uint8Array, maxPixels: number) =>
 const hex = (n: number) => n.toString(16).padStart(2, "0")
 
 /** Renders a post (4 widths, aspect kept within bounds) or an avatar (square, 2 widths). */
-export const render = (input: Uint8Array, options: { readonly kind: "post" | "avatar"; readonly maxPixels: number }) =>
+export const render = (input: Uint8Array, options: { readonly kind: "post" | "avatar" | "story"; readonly maxPixels: number }) =>
   Effect.gen(function*() {
     const { width, height } = yield* inspect(input, options.maxPixels)
-    const aspect = options.kind === "avatar" ? 1 : Math.min(MAX_ASPECT, Math.max(MIN_ASPECT, width / height))
-    const widths = options.kind === "avatar" ? AVATAR_WIDTHS : POST_WIDTHS
+    const aspect = options.kind === "avatar" ? 1 : options.kind === "story" ? STORY_ASPECT : Math.min(MAX_ASPECT, Math.max(MIN_ASPECT, width / height))
+    const widths = options.kind === "avatar" ? AVATAR_WIDTHS : options.kind === "story" ? STORY_WIDTHS : POST_WIDTHS
     const largest = Math.max(...Object.values(widths))
+    // never enlarged: a small original gives a story the widest 9:16 crop it has
+    const baseWidth = options.kind === "story" ? Math.min(largest, width, Math.floor(height * aspect)) : Math.min(largest, width)
     // decode once: orient, crop to the aspect, and resize to the largest width (never enlarging)
     const base = yield* Effect.tryPromise({
       try: () =>
         sharp(input, { limitInputPixels: options.maxPixels, failOn: "error", animated: false })
           .rotate()
           .resize({
-            width: Math.min(largest, width),
-            height: Math.round(Math.min(largest, width) / aspect),
+            width: baseWidth,
+            height: Math.round(baseWidth / aspect),
             fit: "cover",
             position: "centre",
             withoutEnlargement: true
@@ -140,7 +145,7 @@ export const render = (input: Uint8Array, options: { readonly kind: "post" | "av
         const renditions = await Promise.all(
           Object.entries(widths).map(async ([name, w]) => {
             const targetW = Math.min(w, base.info.width)
-            const square = name === "thumbnail" || options.kind === "avatar"
+            const square = (name === "thumbnail" && options.kind === "post") || options.kind === "avatar"
             const targetH = square ? targetW : Math.round(targetW / aspect)
             const out = await sharp(base.data, raw)
               .resize({ width: targetW, height: targetH, fit: "cover", position: "centre" })

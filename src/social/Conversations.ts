@@ -58,7 +58,13 @@ export class Conversations extends Context.Tag("Conversations")<Conversations, {
   readonly get: (id: string, userId: string) => Effect.Effect<Conversation, NotFound>
   readonly update: (id: string, userId: string, patch: ConversationPatch) => Effect.Effect<Conversation, WriteError>
   readonly messages: (id: string, userId: string, q: MessageQuery) => Effect.Effect<MessagePage, NotFound | BadRequest>
-  readonly send: (id: string, userId: string, input: NewMessage) => Effect.Effect<Limited<Message>, WriteError | RateLimited>
+  /** `story`: the story it replies or reacts to (the story use-cases checked the sender may see it). */
+  readonly send: (
+    id: string,
+    userId: string,
+    input: NewMessage,
+    story?: { readonly id: string; readonly kind: "reply" | "reaction" }
+  ) => Effect.Effect<Limited<Message>, WriteError | RateLimited>
   readonly read: (id: string, userId: string, seq: number) => Effect.Effect<ReadState, WriteError>
   readonly remove: (id: string, userId: string, seq: number) => Effect.Effect<void, WriteError>
   readonly react: (id: string, userId: string, seq: number, emoji: string | null) => Effect.Effect<{ readonly reactions: ReadonlyArray<Reaction> }, WriteError>
@@ -316,7 +322,7 @@ export const make = Effect.gen(function*() {
         }
       }),
 
-    send: (id, userId, input) =>
+    send: (id, userId, input, story) =>
       Effect.gen(function*() {
         const me = yield* member(id, userId)
         // a resend of a message already stored is answered from PostgreSQL, at any later time
@@ -344,6 +350,7 @@ export const make = Effect.gen(function*() {
           postId: input.postId,
           mediaId,
           replyToSeq: input.replyToSeq,
+          story,
           at,
           replyTo
         }))

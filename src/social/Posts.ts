@@ -62,6 +62,11 @@ export class Posts extends Context.Tag("Posts")<Posts, {
   readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
   readonly remove: (postId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
+  /** A direct upload of the author's, not used yet, holding an image we take: its key, sniffed type and size. */
+  readonly checkUpload: (authorId: string, uploadId: string) => Effect.Effect<
+    { readonly key: string; readonly type: string; readonly size: number },
+    NotFound | Conflict | Unprocessable | PayloadTooLarge | UnsupportedMediaType
+  >
   /** Stores an original under `key` after checking its first bytes; the sniffed type and size. */
   readonly storeOriginal: <E>(key: string, image: Stream.Stream<Uint8Array, E>) => Effect.Effect<{ readonly type: string; readonly size: number }, E | PayloadTooLarge | UnsupportedMediaType>
 }>() {}
@@ -166,6 +171,33 @@ export const make = Effect.gen(function*() {
       return { post: p, author: author.value }
     })
 
+  /** A direct upload of `authorId`'s, used by nothing yet, holding an image we take: its key, type and size. */
+  const checkUpload = (authorId: string, uploadId: string) =>
+    Effect.gen(function*() {
+      const upload = yield* posts.upload(uploadId)
+      if (Option.isNone(upload) || upload.value.userId !== authorId) return yield* new NotFound({ message: "no such upload" })
+      if (upload.value.usedAt !== null) return yield* new Conflict({ message: "that upload was already used" })
+      if (upload.value.expiresAt.getTime() < Date.now()) return yield* new Unprocessable({ message: "that upload has expired; ask for a new one" })
+      const key = upload.value.objectKey
+      const info = yield* store.stat(key).pipe(Effect.orDie)
+      if (Option.isNone(info)) return yield* new Unprocessable({ message: "nothing was uploaded to that upload's URL yet" })
+      if (info.value.size > Number(upload.value.maxBytes)) {
+        yield* Effect.ignore(store.remove([key]))
+        return yield* tooLarge()
+      }
+      const head = yield* store.head(key, SNIFF_BYTES).pipe(Effect.orDie)
+      const type = Option.flatMap(head, (h) => Option.fromNullable(sniffImage(h)))
+      if (Option.isNone(type)) {
+        yield* Effect.ignore(store.remove([key]))
+        return yield* unsupported()
+      }
+      // refused here, the object goes: the same signed URL may then be used again while it lasts
+      yield* checkImageHeader(store, key, info.value.size, config.media.maxPixels).pipe(
+        Effect.tapError(() => Effect.ignore(store.remove([key])))
+      )
+      return { key, type: type.value, size: info.value.size }
+    })
+
   return Posts.of({
     storeOriginal,
 
@@ -191,37 +223,19 @@ export const make = Effect.gen(function*() {
         )
       }),
 
+    checkUpload,
+
     createFromUpload: (authorId, uploadId, input) =>
       Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, authorId)
-        const upload = yield* posts.upload(uploadId)
-        if (Option.isNone(upload) || upload.value.userId !== authorId) return yield* new NotFound({ message: "no such upload" })
-        if (upload.value.usedAt !== null) return yield* new Conflict({ message: "that upload was already used for a post" })
-        if (upload.value.expiresAt.getTime() < Date.now()) return yield* new Unprocessable({ message: "that upload has expired; ask for a new one" })
-        const key = upload.value.objectKey
-        const info = yield* store.stat(key).pipe(Effect.orDie)
-        if (Option.isNone(info)) return yield* new Unprocessable({ message: "nothing was uploaded to that upload's URL yet" })
-        if (info.value.size > Number(upload.value.maxBytes)) {
-          yield* Effect.ignore(store.remove([key]))
-          return yield* tooLarge()
-        }
-        const head = yield* store.head(key, SNIFF_BYTES).pipe(Effect.orDie)
-        const type = Option.flatMap(head, (h) => Option.fromNullable(sniffImage(h)))
-        if (Option.isNone(type)) {
-          yield* Effect.ignore(store.remove([key]))
-          return yield* unsupported()
-        }
-        // refused here, the object goes: the same signed URL may then be used again while it lasts
-        yield* checkImageHeader(store, key, info.value.size, config.media.maxPixels).pipe(
-          Effect.tapError(() => Effect.ignore(store.remove([key])))
-        )
+        const { key, size, type } = yield* checkUpload(authorId, uploadId)
         const postId = crypto.randomUUID()
         return yield* sql.withTransaction(Effect.gen(function*() {
           // claiming the upload and creating the post commit together: a reuse race has one winner
           if (!(yield* posts.useUpload(uploadId, authorId))) {
             return yield* new Conflict({ message: "that upload was already used for a post" })
           }
-          return yield* insertWithJob(postId, authorId, input, { key, type: type.value, size: info.value.size })
+          return yield* insertWithJob(postId, authorId, input, { key, type, size })
         })).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map(limited(rateLimit)))
       }),
 

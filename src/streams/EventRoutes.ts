@@ -22,7 +22,9 @@ export const EventConsumerNames = {
   /** Turns `ev.user.*` graph changes into timeline backfills and purges. */
   timelineGraph: "timeline-graph",
   /** Persists notifications and pushes live frames for likes, comments, follows, mentions. */
-  notifications: "notifications"
+  notifications: "notifications",
+  /** Stores story views, and tells followers and authors about stories (`story_new`, `story_view`). */
+  stories: "stories"
 } as const
 
 export type EventConsumerName = (typeof EventConsumerNames)[keyof typeof EventConsumerNames]
@@ -42,12 +44,16 @@ export const EventConsumers: Readonly<Record<EventConsumerName, EventConsumerSpe
   // a follow and the unfollow after it reach the follower's timeline in that order
   [EventConsumerNames.timelineGraph]: { filter: "ev.user.>", ordered: true, concurrency: 1 },
   // an action and its undoing (like / unlike, comment / delete, follow / unfollow) in that order
-  [EventConsumerNames.notifications]: { filter: "ev.>", ordered: true, concurrency: 1 }
+  [EventConsumerNames.notifications]: { filter: "ev.>", ordered: true, concurrency: 1 },
+  // no order: each batch of views is stored exactly once whatever the order, and an announcement
+  // re-reads the story (one deleted meanwhile is announced to nobody)
+  [EventConsumerNames.stories]: { filter: "ev.story.>", ordered: false, concurrency: 8 }
 }
 
 const fanout = EventConsumerNames.timelineFanout
 const graph = EventConsumerNames.timelineGraph
 const notifications = EventConsumerNames.notifications
+const stories = EventConsumerNames.stories
 
 /** Per event type: each consumer that acts on it, and what it does. `{}` is "no consumer". */
 export const EventRoutes = {
@@ -80,7 +86,10 @@ export const EventRoutes = {
   "user.blocked": {
     [graph]: "purges each one's posts from the other's timeline",
     [notifications]: "removes what either caused the other; `blocks_changed` to both"
-  }
+  },
+  "story.published": { [stories]: "`story_new` to the online followers who may see it" },
+  "story.deleted": { [stories]: "`story_removed` to the online followers who could see it" },
+  "story.viewed": { [stories]: "stores the views once each, moves read pointers; `story_view` to authors, at most one a second" }
 } as const satisfies Record<EventType, Partial<Record<EventConsumerName, string>>>
 
 /** The event types routed to consumer `C`. */

@@ -115,6 +115,8 @@ export const make = Effect.gen(function*() {
             postId: command.postId ?? null,
             mediaId: command.mediaId ?? null,
             replyToSeq: command.replyToSeq ?? null,
+            storyId: command.story?.id ?? null,
+            storyKind: command.story?.kind ?? null,
             at: new Date(command.at)
           })
           // found: a resend, or this command again after a failover or a failed publish — whose frames

@@ -11,6 +11,7 @@ import deadLetters from "./0009_dead_letters.ts"
 import commentsAuthor from "./0010_comments_author.ts"
 import actorFences from "./0011_actor_fences.ts"
 import conversations from "./0012_conversations.ts"
+import stories from "./0013_stories.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -24,5 +25,6 @@ export const migrations = {
   "0009_dead_letters": deadLetters,
   "0010_comments_author": commentsAuthor,
   "0011_actor_fences": actorFences,
-  "0012_conversations": conversations
+  "0012_conversations": conversations,
+  "0013_stories": stories
 }

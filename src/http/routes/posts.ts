@@ -15,7 +15,7 @@ import { withRateLimit } from "./rateLimit.ts"
 import { requiredViewer, viewerId } from "./users.ts"
 
 /** A JSON body read by the handler itself: the same depth limit and errors as the pipeline's JSON routes. */
-const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, maxDepth: number) => {
+export const decodeJson = <A, I>(schema: Schema.Schema<A, I>, text: string, maxDepth: number) => {
   const json = readJson(text, maxDepth)
   return json._tag === "Invalid"
     ? Effect.fail(new BadRequest({ message: json.message }))

@@ -1,0 +1,88 @@
+/**
+ * The Redis side of stories, all of it derived and rebuildable from PostgreSQL:
+ *
+ * - `sv:<storyId>`, a set of the viewers whose view is already on its way to PostgreSQL (in
+ *   JetStream): a repeat is answered without publishing again. Added only after the PubAck, so a
+ *   view that failed to publish is published on the next try; expires an hour after the story.
+ * - `sp:<viewerId>`, a hash author → the highest story `seq` the viewer saw: the read pointer at
+ *   once, before the batch reaches PostgreSQL (which keeps it for good); kept 25 hours.
+ * - `svgate:<authorId>`: at most one `story_view` frame a second per author, across nodes.
+ * Losing all of it costs a few repeated publishes (stored once) and pointers read from PostgreSQL.
+ */
+import { Context, Effect, Layer } from "effect"
+import { Redis, type RedisError } from "./Redis.ts"
+import { PRESENCE_TTL_MS } from "./Timelines.ts"
+
+const POINTER_LUA = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`
+const POINTER_TTL_MS = 25 * 60 * 60 * 1000
+/** The dedup set outlives its story by this much (a late retry still finds it). */
+const SET_GRACE_MS = 60 * 60 * 1000
+
+export interface SeenView {
+  readonly storyId: string
+  readonly viewerId: string
+}
+
+export class StorySets extends Context.Tag("StorySets")<StorySets, {
+  /** For each view, whether it is already on its way to PostgreSQL. */
+  readonly known: (views: ReadonlyArray<SeenView>) => Effect.Effect<ReadonlyArray<boolean>, RedisError>
+  /** Marks views as published, each set expiring after its story. */
+  readonly remember: (views: ReadonlyArray<SeenView & { readonly expiresAt: Date }>) => Effect.Effect<void, RedisError>
+  /** Moves read pointers forward (never back). */
+  readonly advance: (pointers: ReadonlyArray<{ readonly viewerId: string; readonly authorId: string; readonly seq: number }>) => Effect.Effect<void, RedisError>
+  readonly pointers: (viewerId: string) => Effect.Effect<ReadonlyMap<string, number>, RedisError>
+  /** Of `userIds`, those with a socket open somewhere now. */
+  readonly present: (userIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, RedisError>
+  /** Takes the author's one-a-second `story_view` gate: 0 when taken, else the milliseconds until it opens. */
+  readonly viewGate: (authorId: string) => Effect.Effect<number, RedisError>
+}>() {}
+
+export const make = Effect.gen(function*() {
+  const { call } = yield* Redis
+  return StorySets.of({
+    known: (views) =>
+      views.length === 0 ? Effect.succeed([]) : call("story views known", (c) => {
+        const p = c.pipeline()
+        for (const v of views) p.sismember(`sv:${v.storyId}`, v.viewerId)
+        return p.exec()
+      }).pipe(Effect.map((results) => (results ?? []).map(([e, r]) => e === null && r === 1))),
+    remember: (views) =>
+      views.length === 0 ? Effect.void : call("story views remember", (c) => {
+        const p = c.pipeline()
+        for (const v of views) {
+          p.sadd(`sv:${v.storyId}`, v.viewerId)
+          p.pexpireat(`sv:${v.storyId}`, v.expiresAt.getTime() + SET_GRACE_MS)
+        }
+        return p.exec()
+      }).pipe(Effect.asVoid),
+    advance: (pointers) =>
+      pointers.length === 0 ? Effect.void : call("story pointers", (c) => {
+        const p = c.pipeline()
+        for (const x of pointers) p.eval(POINTER_LUA, 1, `sp:${x.viewerId}`, x.authorId, String(x.seq), String(POINTER_TTL_MS))
+        return p.exec()
+      }).pipe(Effect.asVoid),
+    pointers: (viewerId) =>
+      call("story pointers read", (c) => c.hgetall(`sp:${viewerId}`)).pipe(
+        Effect.map((h) => new Map(Object.entries(h).map(([k, v]) => [k, Number(v)])))
+      ),
+    present: (userIds) =>
+      userIds.length === 0 ? Effect.succeed([]) : call("presence", (c) => c.zmscore("presence", ...userIds)).pipe(
+        Effect.map((scores) => {
+          const cutoff = Date.now() - PRESENCE_TTL_MS
+          return userIds.filter((_, i) => scores[i] !== null && Number(scores[i]) >= cutoff)
+        })
+      ),
+    viewGate: (authorId) =>
+      call("story view gate", async (c) => {
+        const key = `svgate:${authorId}`
+        if ((await c.set(key, "1", "PX", 1000, "NX")) === "OK") return 0
+        return Math.max(1, await c.pttl(key))
+      })
+  })
+})
+
+export const layer = Layer.effect(StorySets, make)
