@@ -25,6 +25,9 @@ import {
   PostSaved,
   PostUnliked,
   PostUnsaved,
+  StoryDeleted,
+  StoryPublished,
+  StoryViewed,
   UserBlocked,
   UserFollowed,
   UserUnfollowed
@@ -52,7 +55,17 @@ const samples: ReadonlyArray<DomainEvent> = [
   FollowApproved.make({ followerId: b, followeeId: a, requestId: id() }),
   UserFollowed.make({ followerId: b, followeeId: a }),
   UserUnfollowed.make({ followerId: b, followeeId: a }),
-  UserBlocked.make({ blockerId: a, blockedId: b })
+  UserBlocked.make({ blockerId: a, blockedId: b }),
+  StoryPublished.make({
+    storyId: post,
+    authorId: a,
+    seq: 7,
+    audience: "closeFriends",
+    publishedAt: "2026-12-01T10:00:00.000Z",
+    expiresAt: "2026-12-02T10:00:00.000Z"
+  }),
+  StoryDeleted.make({ storyId: post, authorId: a }),
+  StoryViewed.make({ views: [{ storyId: post, viewerId: b, at: "2026-12-01T11:00:00.000Z" }] })
 ]
 
 /** An envelope as it is stored and published: JSON, then decoded the way consumers decode it. */
