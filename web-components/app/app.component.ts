@@ -11,6 +11,7 @@ import "../feed/feed.ts"
 import "../notifications/notifications.ts"
 import "../post/post.ts"
 import "../profile/profile.ts"
+import "../story-tray/story-tray.ts"
 import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
 import { isAppPath, parseRoute, type Route } from "./routes.ts"
@@ -30,7 +31,8 @@ const TITLES: Record<Route["name"], string> = {
 
 /**
  * @summary The Aperture web app served at `/`: sign up and log in, the home feed, profiles,
- * single posts, notifications, direct messages (inbox and thread), user search and the composer,
+ * single posts, notifications, direct messages (inbox and thread), stories (the tray above the
+ * home feed and on profiles, with the full-screen viewer), user search and the composer,
  * with client-side routes (history API: links, back and forward work) and focus moved to each new
  * page's heading.
  *
@@ -223,7 +225,9 @@ export class ApApp extends ApElement {
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
       case "home":
-        return html`<h1 tabindex="-1">Home</h1><ap-feed .client=${this.client} theme=${this.theme ?? nothing}></ap-feed>`
+        return html`<h1 tabindex="-1">Home</h1>
+          <ap-story-tray .client=${this.client} theme=${this.theme ?? nothing}></ap-story-tray>
+          <ap-feed .client=${this.client} theme=${this.theme ?? nothing}></ap-feed>`
       case "new":
         return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client} theme=${this.theme ?? nothing}></ap-composer>`
       case "notifications":
@@ -239,7 +243,9 @@ export class ApApp extends ApElement {
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":
-        return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1><ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`
+        return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1>
+          ${this.me ? html`<ap-story-tray .client=${this.client} theme=${this.theme ?? nothing} username=${r.username} no-add></ap-story-tray>` : nothing}
+          <ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`
       case "post":
         return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} theme=${this.theme ?? nothing} post-id=${r.id} open-comments></ap-post>`
       default:

@@ -29,6 +29,7 @@ const ACCEPTED = "image/jpeg,image/png,image/webp,image/avif,image/gif"
  * @csspart header - The title bar.
  * @csspart request - The Accept / Decline banner of a message request.
  * @csspart log - The scrolling history (role=log).
+ * @csspart story-quote - The story a reply or reaction answers (its thumbnail while it is visible).
  * @csspart message - One message (also `pending` while unconfirmed).
  * @csspart bubble - A message's body (also `bubble-mine` for yours).
  * @csspart quote - The message a reply quotes.

@@ -93,6 +93,23 @@ export const styles = css`
     background: var(--_surface) center / cover;
     color: var(--_muted);
   }
+  .story-quote {
+    display: flex;
+    gap: 0.5em;
+    align-items: center;
+    font-size: 0.9em;
+  }
+  .story-quote img,
+  .story-gone {
+    width: 45px;
+    height: 80px;
+    object-fit: cover;
+    border-radius: 6px;
+    flex: none;
+  }
+  .story-gone {
+    background: var(--_border);
+  }
   .shared-post {
     display: flex;
     gap: 0.5em;

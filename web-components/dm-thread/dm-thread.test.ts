@@ -56,6 +56,25 @@ const deferred = <T>() => {
 const sends = (calls: ReadonlyArray<Call>) => calls.filter((c) => c.method === "POST" && c.path === "/conversations/c1/messages")
 
 describe("ap-dm-thread", () => {
+  it("shows a story reply with the story's thumbnail while it is visible, and says when it is gone", async () => {
+    fakeFetch({
+      "GET /auth/me": { body: me() },
+      "GET /conversations/c1/messages": page([
+        dmMessage("c1", 1, "alice", { text: "love this", story: { id: "s1", kind: "reply", thumbnail: "/media/s1-thumb.webp", available: true } }),
+        dmMessage("c1", 2, "alice", { text: "🔥", story: { id: "s2", kind: "reaction", thumbnail: null, available: false } })
+      ]),
+      "GET /conversations/c1": { body: conversation("c1") },
+      "POST /conversations/c1/read": { body: { readSeq: 2, unreadCount: 0 } }
+    })
+    const el = await make()
+    const quotes = Array.from(shadow(el).querySelectorAll("[part~=story-quote]"))
+    assert.lengthOf(quotes, 2)
+    assert.strictEqual(quotes[0]!.querySelector("img")!.getAttribute("src"), "/media/s1-thumb.webp")
+    assert.include(quotes[0]!.textContent!, "Replied to your story")
+    assert.isNull(quotes[1]!.querySelector("img"))
+    assert.include(quotes[1]!.textContent!, "Reacted to your story (no longer available)")
+  })
+
   it("shows a sent message as pending, then once when both the frame and the 201 confirm it", async () => {
     const answer = deferred<{ status: number; body: unknown }>()
     const calls = fakeFetch({

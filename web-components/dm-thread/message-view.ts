@@ -56,6 +56,16 @@ const body = (m: Message, ctx: MessageContext): TemplateResult => {
         style=${m.photo.placeholder ? `background-image:url("${m.photo.placeholder}")` : ""}>Processing photo…</span>`)
     }
   }
+  if (m.story) {
+    const mine = m.sender.id === ctx.meId
+    const what = m.story.kind === "reaction" ? (mine ? "You reacted to their story" : "Reacted to your story") : mine ? "You replied to their story" : "Replied to your story"
+    parts.push(html`<span class="story-quote" part="story-quote">
+      ${m.story.available && m.story.thumbnail
+        ? html`<img src=${ctx.url(m.story.thumbnail)} alt="The story" width="45" height="80" loading="lazy" />`
+        : html`<span class="story-gone" aria-hidden="true"></span>`}
+      <span class="story-what">${what}${m.story.available ? "" : " (no longer available)"}</span>
+    </span>`)
+  }
   if (m.postUnavailable) parts.push(html`<span class="muted">This post is unavailable.</span>`)
   else if (m.post) {
     parts.push(html`<a class="shared-post" href=${ctx.pageUrl(`/p/${m.post.id}`)}>

@@ -8,6 +8,7 @@ import { DmClient } from "./dm.ts"
 import { Emitter } from "./emitter.ts"
 import { ApiError, RestClient } from "./rest.ts"
 import { LiveSocket } from "./socket.ts"
+import { StoriesClient } from "./stories.ts"
 
 export interface ClientOptions {
   readonly api?: string | undefined
@@ -25,6 +26,8 @@ export class ApertureClient extends Emitter<ClientEvents> {
   readonly socket: LiveSocket
   /** Direct messages: conversations, messages, reactions, the photo upload and `typing`. */
   readonly dm: DmClient
+  /** Stories: the tray, a person's stories, views, viewers, replies and posting. */
+  readonly stories: StoriesClient
   /** undefined until known. */
   me: Me | null | undefined
   #session: Promise<Me | null> | undefined
@@ -45,6 +48,7 @@ export class ApertureClient extends Emitter<ClientEvents> {
       ...(options.WebSocket ? { WebSocket: options.WebSocket } : {})
     })
     this.dm = new DmClient(this.rest, this.socket)
+    this.stories = new StoriesClient(this.rest)
     if (typeof window !== "undefined") {
       window.addEventListener("online", () => this.socket.reconnectNow())
       document.addEventListener("visibilitychange", () => {

@@ -72,6 +72,8 @@ export interface Message {
   readonly postUnavailable: boolean
   readonly photo: MessagePhoto | null
   readonly replyTo: { readonly seq: number; readonly sender: UserCard; readonly text: string | null; readonly deleted: boolean } | null
+  /** A reply or reaction to a story: `available` while the reader may still see it. */
+  readonly story: { readonly id: string; readonly kind: "reply" | "reaction"; readonly thumbnail: string | null; readonly available: boolean } | null
   readonly reactions: ReadonlyArray<Reaction>
   readonly createdAt: string
   readonly deletedAt: string | null

@@ -73,7 +73,7 @@ const query = (params: Record<string, string | number | null | undefined>) => {
   return s === "" ? "" : `?${s}`
 }
 
-const parseError = (status: number, text: string): ApiError => {
+export const parseError = (status: number, text: string): ApiError => {
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } }
     if (body.error) return new ApiError(status, body.error.code ?? "Error", body.error.message ?? "", body.error.details)

@@ -8,6 +8,7 @@
  */
 import type { ControlPayloads, InboxPayloads } from "../../src/domain/Ws.ts"
 import type { DmPayloads } from "./dm.ts"
+import type { StoryPayloads } from "./stories.ts"
 import { Emitter } from "./emitter.ts"
 
 export interface Frame<P = unknown, T extends string = string> {
@@ -18,7 +19,7 @@ export interface Frame<P = unknown, T extends string = string> {
   readonly payload: P
 }
 
-type Payloads = InboxPayloads & ControlPayloads & DmPayloads
+type Payloads = InboxPayloads & ControlPayloads & DmPayloads & StoryPayloads
 
 /** The server's close code for a socket whose session ended (CloseCode.sessionEnded). */
 const SESSION_ENDED = 4401

@@ -30,6 +30,18 @@ export interface ApEventDetails {
   readonly "ap-dm-unread": { readonly unreadCount: number; readonly requests: number }
   /** A message left the outbox and the server confirmed it (by its answer or its `message` frame). */
   readonly "ap-message-sent": { readonly conversationId: string; readonly seq: number; readonly clientId: string }
+  /** A ring of the tray was chosen; cancel it to show the stories yourself. */
+  readonly "ap-story-open": { readonly username: string }
+  /** A story was shown in the viewer (the server counts each viewer once). */
+  readonly "ap-story-view": { readonly storyId: string; readonly authorId: string; readonly seq: number }
+  /** A reply or reaction to a story went to its author as a direct message. */
+  readonly "ap-story-reply": { readonly storyId: string; readonly conversationId: string; readonly seq: number }
+  /** The story viewer closed. */
+  readonly "ap-story-close": { readonly username: string }
+  /** The owner deleted a story. */
+  readonly "ap-story-delete": { readonly storyId: string }
+  /** A story was posted and accepted (it is processing until `story_ready`). */
+  readonly "ap-story-posted": { readonly storyId: string }
 }
 
 export type ApEvent<K extends keyof ApEventDetails> = CustomEvent<ApEventDetails[K]>
@@ -51,5 +63,11 @@ declare global {
     "ap-conversation-request": ApEvent<"ap-conversation-request">
     "ap-dm-unread": ApEvent<"ap-dm-unread">
     "ap-message-sent": ApEvent<"ap-message-sent">
+    "ap-story-open": ApEvent<"ap-story-open">
+    "ap-story-view": ApEvent<"ap-story-view">
+    "ap-story-reply": ApEvent<"ap-story-reply">
+    "ap-story-close": ApEvent<"ap-story-close">
+    "ap-story-delete": ApEvent<"ap-story-delete">
+    "ap-story-posted": ApEvent<"ap-story-posted">
   }
 }

@@ -7,6 +7,7 @@ import type { Notification } from "../../src/domain/Notifications.ts"
 import type { Post } from "../../src/domain/Posts.ts"
 import { ApertureClient } from "../sdk/client.ts"
 import type { Conversation, Message } from "../sdk/dm.ts"
+import type { Story, TrayEntry, TrayStory } from "../sdk/stories.ts"
 
 // happy-dom answers `assignedSlot` with undefined where browsers say null, which the virtualizer's
 // walk up the tree trips over; browsers need no such patch
@@ -201,6 +202,7 @@ export const dmMessage = (conversationId: string, seq: number, from = "alice", o
   postUnavailable: false,
   photo: null,
   replyTo: null,
+  story: null,
   reactions: [],
   createdAt: new Date().toISOString(),
   deletedAt: null,
@@ -215,3 +217,34 @@ export const mount = async <E extends HTMLElement & { updateComplete: Promise<un
 }
 
 export const shadow = (el: Element) => el.shadowRoot!
+
+/** A story as `GET /users/:username/stories` lists it (published, 24 h left unless told). */
+export const story = (id: string, seq: number, from = "bob", overrides: Partial<Story> = {}): Story => ({
+  id,
+  seq,
+  author: card(from),
+  audience: "followers",
+  status: "published",
+  createdAt: "2026-01-01T00:00:00Z",
+  publishedAt: new Date().toISOString(),
+  expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+  media: { url: `/media/${id}-story.webp`, thumbnail: `/media/${id}-thumb.webp`, placeholder: "data:image/webp;base64,AAAA", width: 1080, height: 1920, dominantColor: "#223344" },
+  seen: false,
+  viewCount: null,
+  ...overrides
+})
+
+/** A tray entry for `from` holding `stories` (unseen unless marked). */
+export const trayEntry = (from: string, stories: ReadonlyArray<Partial<TrayStory> & { id: string; seq: number }>, overrides: Partial<TrayEntry> = {}): TrayEntry => {
+  const items = stories.map((s) => ({ expiresAt: new Date(Date.now() + 86_400_000).toISOString(), seen: false, ...s }))
+  return {
+    user: card(from),
+    own: from === "me",
+    unseenCount: items.filter((s) => !s.seen).length,
+    latestAt: new Date().toISOString(),
+    readPointer: 0,
+    closeFriends: false,
+    stories: items,
+    ...overrides
+  }
+}
