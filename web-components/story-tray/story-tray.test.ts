@@ -187,7 +187,7 @@ describe("ap-story-tray", () => {
     const composer = shadow(el).querySelector("[part~=composer]")!
     assert.isNotNull(composer.querySelector(".frame img"))
     composer.querySelector<HTMLInputElement>("input[value=closeFriends]")!.dispatchEvent(new Event("change"))
-    assert.strictEqual(el.draft?.audience, "closeFriends")
+    assert.strictEqual((el as { draft: { audience: string } | null }).draft?.audience, "closeFriends")
     assert.isFalse(calls.some((c) => c.method === "POST"), "nothing went out before Share")
   })
 })
