@@ -149,6 +149,33 @@ describe("stories", () => {
         assert.strictEqual((yield* call(a, "DELETE", `/stories/${second}`)).status, 404)
       }))
 
+    it.scoped("live viewer frames are coalesced: a burst of 12 viewers reaches the author as at most one frame a second, every viewer counted once", () =>
+      Effect.gen(function*() {
+        const a = yield* signup()
+        const viewers = yield* Effect.forEach(Array.from({ length: 12 }), () => signup(), { concurrency: 4 })
+        yield* Effect.forEach(viewers, (v) => follow(v, a), { concurrency: 4, discard: true })
+        const id = yield* postStory(a)
+        const sa = yield* socketOf(a)
+        // each viewer taps twice at once: 24 requests, 12 views
+        yield* Effect.forEach([...viewers, ...viewers], (v) => call(v, "POST", `/stories/${id}/view`), { concurrency: "unbounded", discard: true })
+        const frames = yield* until(
+          Effect.sync(() => sa.frames.filter((f) => f.type === "story_view")),
+          (fs) => fs.reduce((n, f) => n + f.payload.newViewers, 0) >= 12,
+          15_000
+        )
+        yield* sleep(1500)
+        const all = sa.frames.filter((f) => f.type === "story_view")
+        assert.strictEqual(all.reduce((n, f) => n + f.payload.newViewers, 0), 12, "every viewer announced once")
+        assert.isBelow(all.length, 12, "coalesced, not one frame per view")
+        // the gate is a cluster-wide one-second lock taken before each frame is published: n frames
+        // span at least (n - 1) s less the first one's publishing delay (allowed a whole second here)
+        const span = Date.parse(all[all.length - 1].ts) - Date.parse(all[0].ts)
+        assert.isAtMost(all.length, 2 + Math.floor(span / 1000), `at most one frame a second (${all.length} frames over ${span} ms)`)
+        assert.strictEqual(all[all.length - 1].payload.stories[0].viewCount, 12)
+        assert.isAtMost(frames[0].payload.viewers.length, 3)
+        assert.strictEqual((yield* call(a, "GET", `/stories/${id}`)).json.viewCount, 12)
+      }))
+
     it.scoped("expiry by the database clock: viewed at 23:59 it counts; at 24:01 it is gone from every path and in the archive", () =>
       Effect.gen(function*() {
         const [a, b] = [yield* signup(), yield* signup()]
