@@ -12,6 +12,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import sharp from "sharp"
 import type { AppConfigShape } from "../src/config/AppConfig.ts"
+import { StoriesRepo } from "../src/db/Stories.ts"
 import { BlobStore } from "../src/media/BlobStore.ts"
 import { make as makeSweeper } from "../src/social/StorySweeper.ts"
 import { type Account, baseUrl, openSocketAs, request, signup, TestApp, type TestSocket } from "./support/app.ts"
@@ -329,6 +330,40 @@ describe("stories", () => {
         assert.strictEqual((yield* call(a, "PUT", "/users/me/close-friends/nobody-here-at-all")).status, 404)
         const up = yield* call(a, "POST", "/stories", { uploadId: crypto.randomUUID() })
         assert.strictEqual(up.status, 404, up.text)
+      }))
+
+    it.scoped("concurrent view batches over overlapping stories, sent three times, store each view once and count it once", () =>
+      Effect.gen(function*() {
+        const authors = yield* Effect.forEach(Array.from({ length: 4 }), () => signup(), { concurrency: 4 })
+        const people = yield* Effect.forEach(Array.from({ length: 24 }), () => signup(), { concurrency: 6 })
+        const repo = yield* StoriesRepo
+        const sql = yield* SqlClient.SqlClient
+        // 160 published stories written straight in SQL (the pipeline is not what this is about)
+        const ids = Array.from({ length: 160 }, () => crypto.randomUUID())
+        yield* sql.unsafe(
+          `INSERT INTO stories (id, author_id, seq, audience, status, original_key, media, published_at, expires_at)
+           SELECT t.id, t.author_id, nextval('story_seq'), 'followers', 'published', 'none', '{}'::jsonb, now(), now() + interval '24 hours'
+           FROM unnest($1::uuid[], $2::uuid[]) AS t(id, author_id)`,
+          [ids, ids.map((_, i) => authors[i % authors.length]!.id)]
+        )
+        const at = new Date()
+        // 16 batches at once of different stories and sizes — small ones and large ones, so the
+        // count update meets the rows in different orders, as the consumers' batches do under load
+        let seed = 7
+        const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+        const batches = Array.from({ length: 16 }, (_, i) => {
+          const stories = ids.filter(() => random() < (i % 2 === 0 ? 0.9 : 0.15))
+          return stories.flatMap((storyId) => people.filter(() => random() < 0.5).map((p) => ({ storyId, viewerId: p.id, at })))
+            .sort(() => random() - 0.5)
+        })
+        const distinct = new Set(batches.flat().map((v) => `${v.storyId}:${v.viewerId}`))
+        for (let round = 0; round < 3; round++) {
+          yield* Effect.forEach(batches, (b) => repo.recordViews(b), { concurrency: "unbounded", discard: true })
+        }
+        const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM story_views WHERE story_id IN ${sql.in(ids)}`
+        assert.strictEqual(rows[0]!.n, distinct.size)
+        const counted = yield* sql<{ n: number }>`SELECT sum(view_count)::int AS n FROM stories WHERE id IN ${sql.in(ids)}`
+        assert.strictEqual(counted[0]!.n, distinct.size)
       }))
 
     it.scoped("the sweeper, on two nodes at once, removes each expired and each deleted story once, with its media", () =>

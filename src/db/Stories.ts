@@ -43,14 +43,17 @@ export interface AuthorColumns {
 
 export type StoryWithAuthor = StoryRow & AuthorColumns
 
-/** An active story in a viewer's tray. */
-export interface TrayRow {
+/**
+ * One author of a viewer's tray with their active stories, aggregated in SQL (one row per author,
+ * no timestamps to parse): `stories` is `id seq expiresAtMs f|c` per story, comma-separated, by seq.
+ */
+export interface TrayAuthorRow {
   readonly authorId: string
-  readonly id: string
-  readonly seq: string
-  readonly audience: StoryAudience
-  readonly publishedAt: Date
-  readonly expiresAt: Date
+  /** The newest story's publication, epoch ms. */
+  readonly latest: string
+  readonly stories: string
+  /** The viewer's stored read pointer for the author (0: none). */
+  readonly pointer: string
 }
 
 export interface PersonRow {
@@ -121,7 +124,7 @@ export class StoriesRepo extends Context.Tag("StoriesRepo")<StoriesRepo, {
   /** `authorId`'s active stories the viewer may see, oldest first. */
   readonly active: (authorId: string, viewerId: string) => Effect.Effect<ReadonlyArray<StoryRow>>
   /** Every active story of the viewer and of the people they follow and did not mute, that they may see. */
-  readonly tray: (viewerId: string) => Effect.Effect<ReadonlyArray<TrayRow>>
+  readonly tray: (viewerId: string) => Effect.Effect<ReadonlyArray<TrayAuthorRow>>
   /** The viewer's read pointers, by author. */
   readonly pointers: (viewerId: string, authorIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, number>>
   readonly people: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PersonRow>>
@@ -232,7 +235,7 @@ export const make = Effect.gen(function*() {
       ).pipe(Effect.orDie),
 
     tray: (viewerId) =>
-      sql.unsafe<TrayRow>(
+      sql.unsafe<TrayAuthorRow>(
         `WITH authors AS (
            SELECT f.followee_id AS id FROM follows f
            WHERE f.follower_id = $1
@@ -240,11 +243,17 @@ export const make = Effect.gen(function*() {
              AND NOT EXISTS (SELECT 1 FROM story_hidden h WHERE h.owner_id = f.followee_id AND h.hidden_id = $1)
              AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = f.followee_id AND b.blocked_id = $1) OR (b.blocker_id = $1 AND b.blocked_id = f.followee_id))
            UNION ALL SELECT $1::uuid
+         ), grouped AS (
+           SELECT s.author_id,
+             floor(extract(epoch FROM max(s.published_at)) * 1000)::bigint AS latest,
+             string_agg(s.id::text || ' ' || s.seq || ' ' || floor(extract(epoch FROM s.expires_at) * 1000)::bigint
+               || CASE WHEN s.audience = 'closeFriends' THEN ' c' ELSE ' f' END, ',' ORDER BY s.seq) AS stories
+           FROM authors a JOIN stories s ON s.author_id = a.id
+           WHERE ${LIVE} AND (s.author_id = $1 OR ${audienceAdmits("$1")})
+           GROUP BY s.author_id
          )
-         SELECT s.author_id::text, s.id::text, s.seq::text, s.audience, s.published_at, s.expires_at
-         FROM authors a JOIN stories s ON s.author_id = a.id
-         WHERE ${LIVE} AND (s.author_id = $1 OR ${audienceAdmits("$1")})
-         ORDER BY s.seq ASC`,
+         SELECT g.author_id::text AS author_id, g.latest::text AS latest, g.stories, COALESCE(p.max_seq, 0)::text AS pointer
+         FROM grouped g LEFT JOIN story_read_pointers p ON p.viewer_id = $1 AND p.author_id = g.author_id`,
         [viewerId]
       ).pipe(Effect.orDie),
 
@@ -299,6 +308,9 @@ export const make = Effect.gen(function*() {
         const storyIds = views.map((v) => v.storyId)
         const viewerIds = views.map((v) => v.viewerId)
         const ats = views.map((v) => v.at.toISOString())
+        // the batch's story rows locked first, in id order: concurrent batches touching the same
+        // stories queue here instead of deadlocking in the insert's unique index or the count update
+        yield* sql.unsafe(`SELECT 1 FROM stories WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [[...new Set(storyIds)]])
         // inserted rows only: a view stored before (a retry, another node's batch) adds nothing
         const added = yield* sql.unsafe<{ storyId: string; authorId: string; viewCount: number; viewerIds: Array<string> }>(
           `WITH input AS (

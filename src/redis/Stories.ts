@@ -41,30 +41,68 @@ export class StorySets extends Context.Tag("StorySets")<StorySets, {
   readonly viewGate: (authorId: string) => Effect.Effect<number, RedisError>
 }>() {}
 
+const groupBy = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Map<string, Array<A>> => {
+  const groups = new Map<string, Array<A>>()
+  for (const item of items) {
+    const k = key(item)
+    const g = groups.get(k)
+    if (g === undefined) groups.set(k, [item])
+    else g.push(item)
+  }
+  return groups
+}
+
 export const make = Effect.gen(function*() {
-  const { call } = yield* Redis
+  const { call, client } = yield* Redis
+  // defineCommand prefixes KEYS and sends EVALSHA (EVAL once per connection), in pipelines too
+  client.defineCommand("storyPointer", { numberOfKeys: 1, lua: POINTER_LUA })
   return StorySets.of({
-    known: (views) =>
-      views.length === 0 ? Effect.succeed([]) : call("story views known", (c) => {
+    known: (views) => {
+      if (views.length === 0) return Effect.succeed([])
+      // one SMISMEMBER per story, whatever the batch holds
+      const byStory = groupBy(views, (v) => v.storyId)
+      return call("story views known", (c) => {
         const p = c.pipeline()
-        for (const v of views) p.sismember(`sv:${v.storyId}`, v.viewerId)
+        for (const [storyId, members] of byStory) p.smismember(`sv:${storyId}`, ...members.map((v) => v.viewerId))
         return p.exec()
-      }).pipe(Effect.map((results) => (results ?? []).map(([e, r]) => e === null && r === 1))),
-    remember: (views) =>
-      views.length === 0 ? Effect.void : call("story views remember", (c) => {
+      }).pipe(Effect.map((results) => {
+        const known = new Set<string>()
+        let i = 0
+        for (const [storyId, members] of byStory) {
+          const [e, r] = results?.[i++] ?? [new Error("no reply"), null]
+          if (e !== null || !Array.isArray(r)) continue
+          members.forEach((v, j) => r[j] === 1 && known.add(`${storyId}:${v.viewerId}`))
+        }
+        return views.map((v) => known.has(`${v.storyId}:${v.viewerId}`))
+      }))
+    },
+    remember: (views) => {
+      if (views.length === 0) return Effect.void
+      const byStory = groupBy(views, (v) => v.storyId)
+      return call("story views remember", (c) => {
         const p = c.pipeline()
-        for (const v of views) {
-          p.sadd(`sv:${v.storyId}`, v.viewerId)
-          p.pexpireat(`sv:${v.storyId}`, v.expiresAt.getTime() + SET_GRACE_MS)
+        for (const [storyId, members] of byStory) {
+          p.sadd(`sv:${storyId}`, ...members.map((v) => v.viewerId))
+          p.pexpireat(`sv:${storyId}`, Math.max(...members.map((v) => v.expiresAt.getTime())) + SET_GRACE_MS)
         }
         return p.exec()
-      }).pipe(Effect.asVoid),
-    advance: (pointers) =>
-      pointers.length === 0 ? Effect.void : call("story pointers", (c) => {
-        const p = c.pipeline()
-        for (const x of pointers) p.eval(POINTER_LUA, 1, `sp:${x.viewerId}`, x.authorId, String(x.seq), String(POINTER_TTL_MS))
+      }).pipe(Effect.asVoid)
+    },
+    advance: (pointers) => {
+      if (pointers.length === 0) return Effect.void
+      // one move per viewer and author (the highest seq of the batch)
+      const highest = new Map<string, { viewerId: string; authorId: string; seq: number }>()
+      for (const x of pointers) {
+        const k = `${x.viewerId}:${x.authorId}`
+        const held = highest.get(k)
+        if (held === undefined || held.seq < x.seq) highest.set(k, x)
+      }
+      return call("story pointers", (c) => {
+        const p = c.pipeline() as unknown as { storyPointer: (key: string, author: string, seq: string, ttl: string) => void; exec: () => Promise<unknown> }
+        for (const x of highest.values()) p.storyPointer(`sp:${x.viewerId}`, x.authorId, String(x.seq), String(POINTER_TTL_MS))
         return p.exec()
-      }).pipe(Effect.asVoid),
+      }).pipe(Effect.asVoid)
+    },
     pointers: (viewerId) =>
       call("story pointers read", (c) => c.hgetall(`sp:${viewerId}`)).pipe(
         Effect.map((h) => new Map(Object.entries(h).map(([k, v]) => [k, Number(v)])))

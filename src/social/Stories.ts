@@ -257,19 +257,17 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const after = yield* decodeTrayCursor(q.cursor)
         const rows = yield* repo.tray(viewerId)
-        const byAuthor = new Map<string, Array<typeof rows[number]>>()
-        for (const r of rows) {
-          const list = byAuthor.get(r.authorId)
-          if (list === undefined) byAuthor.set(r.authorId, [r])
-          else list.push(r)
-        }
-        const pointers = yield* pointersOf(viewerId, [...byAuthor.keys()])
-        const entries = [...byAuthor].map(([authorId, stories]) => {
-          const own = authorId === viewerId
-          const pointer = pointers.get(authorId) ?? 0
-          const unseen = own ? 0 : stories.filter((s) => Number(s.seq) > pointer).length
-          const latest = Math.max(...stories.map((s) => s.publishedAt.getTime()))
-          return { key: { group: own ? 0 : unseen > 0 ? 1 : 2, latest, authorId }, own, pointer, unseen, stories }
+        // pointers: PostgreSQL's (in the rows) and the ones Redis moved since (ahead of the batch)
+        const recent = yield* sets.pointers(viewerId).pipe(Effect.orElseSucceed(() => new Map<string, number>()))
+        const entries = rows.map((r) => {
+          const own = r.authorId === viewerId
+          const pointer = Math.max(Number(r.pointer), recent.get(r.authorId) ?? 0)
+          const stories = r.stories.split(",").map((s) => {
+            const [id, seq, expiresAt, audience] = s.split(" ")
+            return { id: id!, seq: Number(seq), expiresAt: Number(expiresAt), closeFriends: audience === "c" }
+          })
+          const unseen = own ? 0 : stories.filter((s) => s.seq > pointer).length
+          return { key: { group: own ? 0 : unseen > 0 ? 1 : 2, latest: Number(r.latest), authorId: r.authorId }, own, pointer, unseen, stories }
         }).sort((a, b) => compareKeys(a.key, b.key))
         const start = Option.match(after, { onNone: () => 0, onSome: (k) => entries.findIndex((e) => compareKeys(e.key, k) > 0) })
         const rest = start < 0 ? [] : entries.slice(start)
@@ -284,8 +282,8 @@ export const make = Effect.gen(function*() {
             unseenCount: e.unseen,
             latestAt: new Date(e.key.latest).toISOString(),
             readPointer: e.pointer,
-            closeFriends: e.stories.some((s) => s.audience === "closeFriends"),
-            stories: e.stories.map((s) => new TrayStory({ id: s.id, seq: Number(s.seq), expiresAt: iso(s.expiresAt), seen: e.own || Number(s.seq) <= e.pointer }, true))
+            closeFriends: e.stories.some((s) => s.closeFriends),
+            stories: e.stories.map((s) => new TrayStory({ id: s.id, seq: s.seq, expiresAt: new Date(s.expiresAt).toISOString(), seen: e.own || s.seq <= e.pointer }, true))
           }, true)]
         })
         const hasMore = rest.length > q.limit

@@ -74,9 +74,12 @@ export const make = Effect.gen(function*() {
       yield* Effect.forEach(batch, (v) => Deferred.succeed(v.done, undefined), { discard: true })
     }).pipe(
       // whatever happened, nobody is left waiting
+      // (one refusal for the batch, made only when a view is still waiting: after a success none is)
       Effect.onExit(() =>
-        Effect.forEach(batch, (v) => Deferred.fail(v.done, new ServiceUnavailable({ message: "the view could not be recorded just now; try again" })), {
-          discard: true
+        Effect.flatMap(Effect.filter(batch, (v) => Effect.map(Deferred.isDone(v.done), (done) => !done)), (waiting) => {
+          if (waiting.length === 0) return Effect.void
+          const refused = new ServiceUnavailable({ message: "the view could not be recorded just now; try again" })
+          return Effect.forEach(waiting, (v) => Deferred.fail(v.done, refused), { discard: true })
         })
       )
     )
