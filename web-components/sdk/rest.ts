@@ -66,7 +66,8 @@ export interface PageQuery {
 
 const trimSlash = (s: string) => s.replace(/\/+$/, "")
 
-const query = (params: Record<string, string | number | null | undefined>) => {
+/** `?a=1&b=2` of the params that are set (empty when none is). */
+export const query = (params: Record<string, string | number | null | undefined>) => {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v))
   const s = q.toString()

@@ -5,7 +5,7 @@
  */
 import type { UserCard } from "../../src/domain/Accounts.ts"
 import type { Page } from "./dm.ts"
-import { ApiError, type PageQuery, parseError, type RestClient } from "./rest.ts"
+import { ApiError, type PageQuery, parseError, query, type RestClient } from "./rest.ts"
 
 export type StoryAudience = "followers" | "closeFriends"
 
@@ -98,13 +98,6 @@ export interface StoryUpload {
 
 const id = encodeURIComponent
 
-const qs = (params: Record<string, string | number | null | undefined>) => {
-  const q = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v))
-  const s = q.toString()
-  return s === "" ? "" : `?${s}`
-}
-
 const newClientId = () =>
   typeof crypto !== "undefined" && "randomUUID" in crypto ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`
 
@@ -113,7 +106,7 @@ export class StoriesClient {
 
   /** The tray: your own entry first, then unseen, then most recent. */
   tray(page: PageQuery = {}) {
-    return this.rest.request<Page<TrayEntry>>("GET", `/stories/feed${qs({ ...page })}`)
+    return this.rest.request<Page<TrayEntry>>("GET", `/stories/feed${query({ ...page })}`)
   }
   ofUser(username: string) {
     return this.rest.request<UserStories>("GET", `/users/${id(username)}/stories`)
@@ -122,7 +115,7 @@ export class StoriesClient {
     return this.rest.request<Story>("GET", `/stories/${id(storyId)}`)
   }
   archive(page: PageQuery = {}) {
-    return this.rest.request<Page<Story>>("GET", `/stories/archive${qs({ ...page })}`)
+    return this.rest.request<Page<Story>>("GET", `/stories/archive${query({ ...page })}`)
   }
   remove(storyId: string) {
     return this.rest.request<void>("DELETE", `/stories/${id(storyId)}`)
@@ -132,7 +125,7 @@ export class StoriesClient {
     return this.rest.request<{ readonly storyId: string; readonly viewed: boolean }>("POST", `/stories/${id(storyId)}/view`)
   }
   viewers(storyId: string, page: PageQuery = {}) {
-    return this.rest.request<ViewerPage>("GET", `/stories/${id(storyId)}/viewers${qs({ ...page })}`)
+    return this.rest.request<ViewerPage>("GET", `/stories/${id(storyId)}/viewers${query({ ...page })}`)
   }
   /** A text reply or an emoji reaction: a direct message to the author quoting the story. */
   reply(storyId: string, reply: { readonly text?: string; readonly emoji?: string }, clientId = newClientId()) {
