@@ -6,7 +6,7 @@
  */
 import type { UserCard } from "../../src/domain/Accounts.ts"
 import type { UploadTarget } from "../../src/domain/Posts.ts"
-import { ApiError, type PageQuery, type RestClient } from "./rest.ts"
+import { ApiError, type PageQuery, query, type RestClient } from "./rest.ts"
 import type { LiveSocket } from "./socket.ts"
 
 export type { UserCard }
@@ -126,13 +126,6 @@ export interface PhotoUpload {
 
 const id = encodeURIComponent
 
-const qs = (params: Record<string, string | number | null | undefined>) => {
-  const q = new URLSearchParams()
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, String(v))
-  const s = q.toString()
-  return s === "" ? "" : `?${s}`
-}
-
 export class DmClient {
   constructor(
     private readonly rest: RestClient,
@@ -140,10 +133,10 @@ export class DmClient {
   ) {}
 
   conversations(page: PageQuery = {}) {
-    return this.rest.request<Page<Conversation>>("GET", `/conversations${qs({ ...page })}`)
+    return this.rest.request<Page<Conversation>>("GET", `/conversations${query({ ...page })}`)
   }
   requests(page: PageQuery = {}) {
-    return this.rest.request<Page<Conversation>>("GET", `/conversations/requests${qs({ ...page })}`)
+    return this.rest.request<Page<Conversation>>("GET", `/conversations/requests${query({ ...page })}`)
   }
   unread() {
     return this.rest.request<DmUnread>("GET", "/conversations/unread")
@@ -160,7 +153,7 @@ export class DmClient {
   }
   /** No cursor: the latest page. `nextCursor` pages older, `newerCursor` newer; `around` centres on a seq. */
   messages(conversationId: string, page: PageQuery & { readonly around?: number } = {}) {
-    return this.rest.request<MessagePage>("GET", `/conversations/${id(conversationId)}/messages${qs({ ...page })}`)
+    return this.rest.request<MessagePage>("GET", `/conversations/${id(conversationId)}/messages${query({ ...page })}`)
   }
   /** Sending the same `clientId` again answers the original message; a 503 asks for exactly that. */
   send(conversationId: string, message: SendMessage) {
