@@ -34,6 +34,8 @@ export class DeadLettersRepo extends Context.Tag("DeadLettersRepo")<DeadLettersR
     readonly consumer?: string | undefined
   }) => Effect.Effect<ReadonlyArray<DeadLetterRow>>
   readonly byId: (id: string) => Effect.Effect<Option.Option<DeadLetterRow>>
+  /** Dead letters not replayed, per source and consumer (the inspector's figures). */
+  readonly counts: Effect.Effect<ReadonlyArray<{ readonly source: string; readonly consumer: string; readonly count: number }>>
   /** Marks it replayed unless it already was; the row when this call marked it. Run in the replay's transaction. */
   readonly markReplayed: (id: string) => Effect.Effect<Option.Option<DeadLetterRow>>
 }>() {}
@@ -66,6 +68,10 @@ export const make = Effect.gen(function*() {
           ${q.source === undefined ? sql`` : sql`AND source = ${q.source}`}
           ${q.consumer === undefined ? sql`` : sql`AND consumer = ${q.consumer}`}
         ORDER BY id DESC LIMIT ${q.limit}`.pipe(Effect.orDie, Effect.withSpan("DeadLettersRepo.page")),
+
+    counts: sql<{ source: string; consumer: string; count: number }>`
+      SELECT source, consumer, count(*)::int AS count FROM dead_letters WHERE replayed_at IS NULL
+      GROUP BY source, consumer ORDER BY source, consumer`.pipe(Effect.orDie),
 
     byId: (id) =>
       sql<DeadLetterRow>`SELECT ${columns} FROM dead_letters WHERE id = ${id}::bigint`.pipe(

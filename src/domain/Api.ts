@@ -11,6 +11,7 @@ import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as D from "./Admin.ts"
+import * as I from "./Inspector.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
@@ -325,8 +326,24 @@ export class AdminGroup extends HttpApiGroup.make("admin")
         "Publishes the original message to its original subject again, so its consumers handle it again, and marks it replayed. Once only: a second replay is a 409."
       ))
   )
+  .add(
+    HttpApiEndpoint.get("actors", "/admin/actors").setUrlParams(I.ActorsOverviewQuery).addSuccess(I.ActorsOverview)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc(
+        "The actor inspector",
+        "Every node (asked on core NATS; `missing` names those with a live heartbeat that did not answer in time), the partition map (owner, epoch, lease expiry, the partition consumer's pending, ack-pending and redelivered), live actors per kind, the top `limit` actors by mailbox depth, handled, restarts and last activity, the streams with their consumers, and dead letters not replayed."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.get("actor", "/admin/actors/:kind/:key").setPath(I.ActorPath).addSuccess(I.ActorDetail)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc(
+        "One actor",
+        "Asked of the node that owns the key's partition: its owner and epoch, whether it is alive, its mailbox depth, state summary and the last commands it handled with outcome and duration. An unknown kind is a 404; a key nobody owns now answers `owner: null`."
+      ))
+  )
   .prefix("/api/v1")
-  .annotateContext(OpenApi.annotations({ description: "Operators: dead letters and their replay. Admins only." }))
+  .annotateContext(OpenApi.annotations({ description: "Operators: the actor inspector, dead letters and their replay. Admins only." }))
 {}
 
 /** The signature of a restricted post's media URL, as the post's JSON gives it (never built by clients). */

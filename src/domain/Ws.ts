@@ -3,6 +3,7 @@
  * sequence for events a client can resume from, and null for control frames (hello, pong, error).
  */
 import { Schema } from "effect"
+import { ObserveFilter } from "./Inspector.ts"
 
 export const ServerFrame = Schema.Struct({
   type: Schema.String,
@@ -23,7 +24,17 @@ export const ClientTyping = Schema.Struct({
   type: Schema.Literal("typing"),
   payload: Schema.Struct({ conversationId: Schema.UUID })
 })
-export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping)
+/** Admins only: start (or change) the live tail of actor and event traffic on this socket. */
+export const ClientObserve = Schema.Struct({
+  type: Schema.Literal("observe"),
+  payload: ObserveFilter
+})
+/** Stops this socket's live tail. */
+export const ClientUnobserve = Schema.Struct({
+  type: Schema.Literal("unobserve"),
+  payload: Schema.optional(Schema.Unknown)
+})
+export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping, ClientObserve, ClientUnobserve)
 export type ClientFrame = typeof ClientFrame.Type
 
 /**

@@ -52,6 +52,7 @@ export type HandlerServices =
   | import("../social/Conversations.ts").Conversations
   | import("../social/MediaFiles.ts").MediaFiles
   | import("../social/DeadLetters.ts").DeadLetters
+  | import("../actors/runtime/Inspector.ts").Inspector
   | import("./RequestBody.ts").RequestBody
 
 /** What the server's layers must provide: everything but the per-request context the transports add. */

@@ -12,13 +12,14 @@
  *   stored once: PostgreSQL's primary key and the insert's own count are what make the count exact.
  * - the viewer's read pointer for the author moves in Redis at once (PostgreSQL's follows with the batch).
  */
-import { Context, Deferred, Duration, Effect, Layer, Queue } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Option, Queue } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ServiceUnavailable } from "../domain/ApiError.ts"
 import { envelopeOf, StoryViewed } from "../domain/DomainEvents.ts"
 import { eventSubject } from "../domain/Events.ts"
 import { StorySets } from "../redis/Stories.ts"
 import { Bus } from "../streams/Bus.ts"
+import { Taps } from "../streams/Taps.ts"
 
 export interface ViewRequest {
   readonly storyId: string
@@ -44,6 +45,7 @@ export const make = Effect.gen(function*() {
   const { viewBatchMillis, viewBatchSize } = (yield* AppConfig).stories
   const sets = yield* StorySets
   const bus = yield* Bus
+  const taps = yield* Effect.serviceOption(Taps)
   const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending>(), Queue.shutdown)
   /** Views on their way, by story and viewer: a repeat joins the one under way. */
   const inFlight = new Map<string, Deferred.Deferred<void, ServiceUnavailable>>()
@@ -66,6 +68,7 @@ export const make = Effect.gen(function*() {
           yield* Effect.forEach(batch.filter((_, i) => known[i]), (v) => Deferred.succeed(v.done, undefined), { discard: true })
           return
         }
+        if (Option.isSome(taps)) taps.value.publishEvent(envelope)
         yield* sets.remember(fresh).pipe(Effect.catchAll((e) => Effect.logWarning("story view sets not updated", e)))
       }
       yield* sets.advance(batch.map((v) => ({ viewerId: v.viewerId, authorId: v.authorId, seq: v.seq }))).pipe(

@@ -18,16 +18,18 @@
  * that one row and took the next (its limits refuse every row alike; a timeout means stored late).
  */
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Queue, Schedule, Stream } from "effect"
+import { Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { NOTIFY_CHANNEL, OutboxRepo } from "../db/Outbox.ts"
 import { Bus } from "./Bus.ts"
+import { Taps } from "./Taps.ts"
 
 const encoder = new TextEncoder()
 
 export const drainOnce = Effect.fn("OutboxRelay.drainOnce")(function*(batchSize: number) {
   const repo = yield* OutboxRepo
   const bus = yield* Bus
+  const taps = yield* Effect.serviceOption(Taps)
   const outcome = yield* repo.withPendingBatch(batchSize, (rows) =>
     Effect.gen(function*() {
       const sent: Array<string> = []
@@ -48,6 +50,7 @@ export const drainOnce = Effect.fn("OutboxRelay.drainOnce")(function*(batchSize:
         sent.push(row.id)
       }
       yield* repo.markPublished(sent)
+      if (Option.isSome(taps) && taps.value.anyone()) for (const row of rows.slice(0, sent.length)) taps.value.publishEvent(row.payload)
       return { published: sent.length, pending: rows.length, failure }
     }))
   return outcome.result ?? { published: 0, pending: 0, failure: undefined }

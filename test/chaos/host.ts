@@ -28,6 +28,8 @@ import * as Fences from "../../src/actors/runtime/Fence.ts"
 import { InfraLive } from "../../src/App.ts"
 import { AppConfig, layer as ConfigLive } from "../../src/config/AppConfig.ts"
 import * as Metrics from "../../src/observability/Metrics.ts"
+import * as NodeDirectory from "../../src/streams/NodeDirectory.ts"
+import * as Taps from "../../src/streams/Taps.ts"
 import * as Conversation from "../../src/actors/conversation/Conversation.ts"
 import * as ConversationsRepo from "../../src/db/Conversations.ts"
 import * as GraphRepo from "../../src/db/Graph.ts"
@@ -71,7 +73,7 @@ const chaosBehaviour = Effect.gen(function*() {
 
 // the real conversation actor too, for the direct-message chaos (dm-chaos.test.ts)
 const HostLive = Layer.unwrapEffect(Effect.map(Effect.all([chaosBehaviour, Conversation.make]), (b) => ActorHost.layer(b))).pipe(
-  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Fences.layer, ConversationsRepo.layer, GraphRepo.layer, Inbox.layer, MediaUrls.layer)),
+  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Fences.layer, Taps.layer, NodeDirectory.layer, ConversationsRepo.layer, GraphRepo.layer, Inbox.layer, MediaUrls.layer)),
   Layer.provideMerge(InfraLive),
   Layer.provideMerge(ConfigLive)
 )

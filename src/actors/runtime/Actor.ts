@@ -71,6 +71,8 @@ export interface Behaviour<K extends AnyKind, S> {
   readonly answer?: (state: S, query: QueryOf<K>) => Effect.Effect<unknown, unknown>
   /** Answers an `ask` for an actor that is not alive without hydrating it (read-only queries). */
   readonly answerCold?: (key: string, query: QueryOf<K>) => Effect.Effect<unknown, unknown>
+  /** The keys a batch addresses, for the inspector's live tail (asked only while someone observes). */
+  readonly batchKeys?: (batch: BatchOf<K>) => ReadonlyArray<string>
   /** A JSON-safe view of the state for the inspector. */
   readonly describe?: (state: S) => unknown
 }

@@ -46,11 +46,14 @@ import {
   Scope
 } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
+import type { ActorDetail, ActorSummary, HandledCommand } from "../../domain/Inspector.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { NodeDirectory } from "../../streams/NodeDirectory.ts"
+import { Taps } from "../../streams/Taps.ts"
 import { toDelivery, type Delivery } from "../../streams/Bus.ts"
 import { Nats, NatsError } from "../../streams/Nats.ts"
 import { ConsumerNames, mailboxConsumerSpec, StreamNames } from "../../streams/Topology.ts"
-import { type AnyBehaviour, askSubject, BatchKey, type Envelope, mailboxSubject } from "./Actor.ts"
+import { type AnyBehaviour, askSubject, BatchKey, type Envelope, mailboxSubject, partitionOf } from "./Actor.ts"
 import { Fences, isFenced } from "./Fence.ts"
 import * as Shards from "./Shards.ts"
 
@@ -73,6 +76,19 @@ interface Cell {
   lastActivity: number
   /** Set while the key is parked: its backlog waits in PARKED (see `parkedStep`). */
   parked: Parked | undefined
+  /** The last ACTOR_RECENT_COMMANDS handled, oldest first (the inspector's detail page). */
+  readonly recent: Array<Handled>
+}
+
+/** One handled command, as the inspector shows it. */
+interface Handled {
+  readonly seq: number
+  readonly tag: string
+  readonly outcome: HandledCommand["outcome"]
+  readonly durationMs: number
+  readonly attempt: number
+  readonly at: number
+  readonly error?: string
 }
 
 /**
@@ -154,6 +170,9 @@ const decoder = new TextDecoder()
 const reasonOf = (cause: Cause.Cause<unknown>) => Cause.pretty(cause).split("\n")[0] ?? "failure"
 
 /** Headers of a parked command: its MAILBOX sequence, and the epoch it was parked under. */
+/** Asked for one actor's detail; only the owner of the key's partition answers. */
+export const inspectActorSubject = "inspect.actor"
+
 const SEQ_HEADER = "Aperture-Seq"
 const EPOCH_HEADER = "Aperture-Epoch"
 
@@ -172,6 +191,8 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     const nats = yield* Nats
     const metrics = yield* Metrics
     const fences = yield* Fences
+    const taps = yield* Taps
+    const directory = yield* NodeDirectory
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
     const byKind = new Map(behaviours.map((b) => [b.kind.name, b]))
@@ -224,6 +245,38 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       attempt
     })
 
+    const recentMax = config.observe.recentCommands
+    const tagOf = (value: unknown) =>
+      typeof value === "object" && value !== null && typeof (value as { _tag?: unknown })._tag === "string" ? (value as { _tag: string })._tag : "command"
+    /**
+     * Remembers one handled command (or ask) of a cell and, while someone observes it, taps it.
+     * Costs one small object per command when nobody observes.
+     */
+    const record = (run: PartitionRun, cell: Cell, value: unknown, seq: number, outcome: Handled["outcome"], startedAt: number, attempt: number, error?: string) => {
+      const durationMs = Math.round((performance.now() - startedAt) * 1000) / 1000
+      const at = Date.now()
+      const tag = tagOf(value)
+      cell.recent.push(error === undefined ? { seq, tag, outcome, durationMs, attempt, at } : { seq, tag, outcome, durationMs, attempt, at, error })
+      if (cell.recent.length > recentMax) cell.recent.shift()
+      if (!taps.anyone()) return
+      const batchKeys = cell.key === BatchKey && cell.behaviour.batchKeys !== undefined ? () => cell.behaviour.batchKeys!(value) : undefined
+      if (!taps.wantsActor(cell.kind, cell.key, batchKeys)) return
+      taps.publish({
+        source: "actor",
+        kind: cell.kind,
+        key: cell.key,
+        tag,
+        outcome,
+        durationMs,
+        node: config.nodeId,
+        partition: run.partition,
+        epoch: run.epoch,
+        seq,
+        at,
+        ...(batchKeys === undefined ? {} : { keys: taps.tapKeys(batchKeys()) })
+      })
+    }
+
     const settle = (run: PartitionRun, msg: JsMsg) => Effect.sync(() => run.held.delete(msg))
 
     /** Writes the dead letter of a command (MAILBOX sequence `seq`) to ACTOR_DLQ, with a log line and a count. */
@@ -236,6 +289,8 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         }).pipe(Effect.retry(Schedule.exponential("200 millis").pipe(Schedule.intersect(Schedule.recurs(5)))))
         yield* Effect.logError("actor command dead-lettered").pipe(Effect.annotateLogs({ actor: `${kind}:${key}`, seq, error }))
         messages.inc({ kind, outcome: "dead" })
+        // the partition's durable without its epoch: one series per partition, not one per takeover
+        metrics.deadLetter(StreamNames.mailbox, ConsumerNames.mailboxPartition(run.partition))
       })
 
     const deadLetter = (run: PartitionRun, kind: string, key: string, d: Delivery<unknown>, msg: JsMsg, error: string, attempts = 1) =>
@@ -291,6 +346,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         for (let attempt = 1;; attempt++) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
           const envelope = envelopeOf(run, cell, seq, deliveryCount, attempt)
+          const startedAt = performance.now()
           const exit = yield* Effect.exit(
             cell.key === BatchKey
               ? bounded(run, "batch", cell.behaviour.batch === undefined ? Effect.fail("kind takes no batches") : cell.behaviour.batch.receive(value, envelope))
@@ -303,6 +359,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           if (Exit.isSuccess(exit)) {
             cell.handled++
             messages.inc({ kind: cell.kind, outcome: "ok" })
+            record(run, cell, value, seq, "ok", startedAt, attempt)
             return { _tag: "ok" } as const
           }
           if (isFenced(Cause.squash(exit.cause))) {
@@ -310,6 +367,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           }
           if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
           const reason = reasonOf(exit.cause)
+          record(run, cell, value, seq, attempt >= maxDeliver ? "dead" : "failed", startedAt, attempt, reason)
           cell.state = Option.none()
           cell.restarts++
           restarts.inc({ kind: cell.kind })
@@ -343,11 +401,13 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         const many = cell.behaviour.batch?.receiveMany
         if (many !== undefined && items.length > 1) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
+          const startedAt = performance.now()
           const exit = yield* Effect.exit(bounded(run, "batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery.streamSequence, i.delivery.deliveryCount, 1)))))
           if (Exit.isSuccess(exit)) {
             cell.handled += items.length
             messages.inc({ kind: cell.kind, outcome: "ok" }, items.length)
             for (const item of items) {
+              record(run, cell, item.delivery.value, item.delivery.streamSequence, "ok", startedAt, 1)
               item.msg.ack()
               run.held.delete(item.msg)
             }
@@ -365,6 +425,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     const handleAsk = (run: PartitionRun, cell: Cell, item: Extract<Item, { _tag: "ask" }>) =>
       Effect.gen(function*() {
         const answer = cell.behaviour.answer
+        const startedAt = performance.now()
         const exit = yield* Effect.exit(Effect.gen(function*() {
           if (answer === undefined) return yield* Effect.fail(`actor kind ${cell.kind} answers no queries`)
           const state = Option.isSome(cell.state)
@@ -374,6 +435,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           return yield* bounded(run, "answer", answer(state, item.query))
         }))
         item.respond(Exit.isSuccess(exit) ? { ok: exit.value } : { error: "the actor could not answer" })
+        record(run, cell, item.query, 0, Exit.isSuccess(exit) ? "answered" : "failed", startedAt, 1, Exit.isSuccess(exit) ? undefined : reasonOf(exit.cause))
         if (Exit.isFailure(exit)) cell.state = Option.none()
       })
 
@@ -408,6 +470,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           let ok = 0
           while (ok < stored.length && stored[ok] === true) ok++
           for (const item of rest.slice(0, ok)) {
+            record(run, cell, item.delivery.value, item.delivery.streamSequence, "parked", performance.now(), 1)
             item.msg.ack()
             run.held.delete(item.msg)
             p.max = item.delivery.streamSequence
@@ -566,6 +629,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
           restarts: 0,
           spawnedAt: now,
           lastActivity: now,
+          recent: [],
           // set before its loop starts: a recovered parked key must not take a command directly
           parked
         }
@@ -854,6 +918,115 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       lastActivity: new Date(c.lastActivity).toISOString(),
       state: Option.isSome(c.state) && c.behaviour.describe !== undefined ? c.behaviour.describe(c.state.value) : null
     })
+
+    const summaryOf = (run: PartitionRun, c: Cell): ActorSummary => ({
+      kind: c.kind,
+      key: c.key,
+      node: config.nodeId,
+      partition: run.partition,
+      epoch: run.epoch,
+      mailboxDepth: c.pending,
+      handled: c.handled,
+      restarts: c.restarts,
+      parked: c.parked !== undefined,
+      spawnedAt: new Date(c.spawnedAt).toISOString(),
+      lastActivity: new Date(c.lastActivity).toISOString()
+    })
+
+    /** The `limit` highest cells by `score`, highest first, in one pass (no sort of every actor). */
+    const topBy = (limit: number, score: (c: Cell) => number) => {
+      const best: Array<{ run: PartitionRun; cell: Cell; score: number }> = []
+      for (const run of runs.values()) {
+        for (const cell of run.cells.values()) {
+          const v = score(cell)
+          if (best.length >= limit && v <= best[best.length - 1]!.score) continue
+          let i = best.length
+          while (i > 0 && best[i - 1]!.score < v) i--
+          best.splice(i, 0, { run, cell, score: v })
+          if (best.length > limit) best.pop()
+        }
+      }
+      return best.map((b) => summaryOf(b.run, b.cell))
+    }
+
+    /** This node's part of `GET /admin/actors`: its leases, its actors per kind, its hottest actors. */
+    const overviewPart = ({ limit }: { readonly limit: number }) =>
+      Effect.gen(function*() {
+        const leases = yield* shards.leases
+        const now = Date.now()
+        const kinds = new Map<string, { kind: string; live: number; mailboxDepth: number; handled: number; restarts: number }>()
+        let actors = 0
+        let mailboxDepth = 0
+        for (const run of runs.values()) {
+          for (const c of run.cells.values()) {
+            actors++
+            mailboxDepth += c.pending
+            const k = kinds.get(c.kind) ?? { kind: c.kind, live: 0, mailboxDepth: 0, handled: 0, restarts: 0 }
+            k.live++
+            k.mailboxDepth += c.pending
+            k.handled += c.handled
+            k.restarts += c.restarts
+            kinds.set(c.kind, k)
+          }
+        }
+        return {
+          actors,
+          mailboxDepth,
+          partitions: leases.map((l) => ({
+            partition: l.partition,
+            epoch: runs.get(l.partition)?.epoch ?? l.epoch,
+            state: l.state,
+            leaseExpiresAt: new Date(now + Math.max(0, config.actorRuntime.leaseTtlMillis - l.sinceRenewalMillis)).toISOString(),
+            actors: runs.get(l.partition)?.cells.size ?? 0
+          })),
+          kinds: [...kinds.values()],
+          top: {
+            mailboxDepth: topBy(limit, (c) => c.pending),
+            handled: topBy(limit, (c) => c.handled),
+            restarts: topBy(limit, (c) => c.restarts),
+            lastActivity: topBy(limit, (c) => c.lastActivity)
+          }
+        }
+      })
+    const unregister = directory.register(config.nodeId, "actors", overviewPart)
+    yield* Effect.addFinalizer(() => Effect.sync(unregister))
+
+    /** `inspect.actor`: answered only by the node that owns the key's partition. */
+    const detailOf = (kind: string, key: string): Omit<ActorDetail, "consumer"> | undefined => {
+      const partition = partitionOf(key, config.actorPartitions)
+      const run = runs.get(partition)
+      if (run === undefined) return undefined
+      const c = run.cells.get(`${kind}:${key}`)
+      return {
+        kind,
+        key,
+        partition,
+        owner: config.nodeId,
+        epoch: run.epoch,
+        alive: c !== undefined,
+        mailboxDepth: c?.pending ?? 0,
+        handled: c?.handled ?? 0,
+        restarts: c?.restarts ?? 0,
+        parked: c?.parked !== undefined,
+        spawnedAt: c === undefined ? null : new Date(c.spawnedAt).toISOString(),
+        lastActivity: c === undefined ? null : new Date(c.lastActivity).toISOString(),
+        state: c !== undefined && Option.isSome(c.state) && c.behaviour.describe !== undefined ? c.behaviour.describe(c.state.value) : null,
+        recent: (c?.recent ?? []).map((h) => ({ ...h, at: new Date(h.at).toISOString() }))
+      }
+    }
+    const detailSub = nats.connection.subscribe(nats.subject(inspectActorSubject), {
+      callback: (_e, msg) => {
+        try {
+          const { key, kind } = JSON.parse(decoder.decode(msg.data)) as { kind: unknown; key: unknown }
+          if (typeof kind !== "string" || typeof key !== "string") return
+          const detail = detailOf(kind, key)
+          if (detail !== undefined) msg.respond(encoder.encode(JSON.stringify(detail)))
+        } catch {
+          // malformed, or the asker went away
+        }
+      }
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => detailSub.unsubscribe()))
 
     return ActorHost.of({
       nodeId: config.nodeId,

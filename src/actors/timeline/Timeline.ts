@@ -11,6 +11,7 @@ import { AppConfig } from "../../config/AppConfig.ts"
 import { FeedRepo } from "../../db/Feed.ts"
 import { type TimelineBatch, TimelineProtocol } from "../../domain/Timeline.ts"
 import { type FeedNewDue, type FenceToken, type RedisUnavailable, Timelines } from "../../redis/Timelines.ts"
+import { Metrics } from "../../observability/Metrics.ts"
 import { Inbox } from "../../streams/Inbox.ts"
 import { behaviour, kind } from "../runtime/Actor.ts"
 
@@ -30,6 +31,14 @@ export const make = Effect.gen(function*() {
   const inbox = yield* Inbox
   const cap = config.feed.timelineCap
   const threshold = config.celebrityThreshold
+  const fanoutLag = (yield* Metrics).histogram(
+    "aperture_fanout_lag_seconds",
+    "From a post's publication (its published_at, by the database clock) to its fan-out insert written to one " +
+      "partition's timelines: one observation per post and partition batch applied, so the last follower " +
+      "timeline of a post is written at the largest of its observations",
+    [],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+  )
 
   // a held-back feed_new is sent when its user's gate opens, from a fiber of this scope
   const held = yield* FiberSet.make()
@@ -73,7 +82,12 @@ export const make = Effect.gen(function*() {
         inserts = []
         return run.length === 0 ? Effect.void : Effect.flatMap(
           timelines.insertMany(fence, run.map((x) => ({ entry: { id: x.postId, score: x.score }, userIds: x.userIds }))),
-          (present) => Effect.forEach(run, (x, k) => announce(present[k] ?? [], x.postId), { discard: true })
+          (present) => {
+            // a post's score is its published_at in ms; a clock behind the database's reads as 0
+            const now = Date.now()
+            for (const x of run) fanoutLag.observe(Math.max(0, now - x.score) / 1000)
+            return Effect.forEach(run, (x, k) => announce(present[k] ?? [], x.postId), { discard: true })
+          }
         )
       })
       for (const b of batches) {
@@ -135,6 +149,7 @@ export const make = Effect.gen(function*() {
     // a read-only question: no need to wake (and rebuild) an actor to answer it
     answerCold: (userId: string) =>
       Effect.map(timelines.isComplete(userId), (complete) => ({ userId, rebuilds: 0, backfills: 0, purges: 0, complete })),
+    batchKeys: (batch) => batch._tag === "InsertPosts" ? [...new Set(batch.posts.flatMap((p) => p.userIds))] : batch.userIds,
     describe: (state: State) => state
   })
 })

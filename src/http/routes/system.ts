@@ -1,12 +1,11 @@
 import { Effect } from "effect"
-import { AppConfig } from "../../config/AppConfig.ts"
+import { APP_VERSION, AppConfig } from "../../config/AppConfig.ts"
 import { NodeInfo, SampleItem, SampleList } from "../../domain/System.ts"
 import { RequestContext } from "../../observability/RequestContext.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 import { opsAccess } from "../OpsAccess.ts"
 import { CurrentTransport } from "../Transport.ts"
 
-const VERSION = "0.1.0"
 const epoch = Date.UTC(2026, 0, 1)
 
 /** A fixed, deterministic list: the full JSON path (query decoding, encoding, metrics) without I/O. */
@@ -29,7 +28,7 @@ export const systemHandlers = {
       const transport = yield* CurrentTransport
       return new NodeInfo({
         name: "aperture",
-        version: VERSION,
+        version: APP_VERSION,
         nodeId: config.nodeId,
         roles: [...config.roles],
         transport,

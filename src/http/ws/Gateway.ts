@@ -32,12 +32,16 @@
  * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
  * the sockets, their cursors and their hygiene.
  */
-import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runtime, Schedule, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runtime, Schedule, Schema, Scope } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
 import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal, TYPING_SHOWN_MS } from "../../social/Delivery.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
+import { Inspector } from "../../actors/runtime/Inspector.ts"
+import type { ObserveFilter } from "../../domain/Inspector.ts"
+import { NodeDirectory } from "../../streams/NodeDirectory.ts"
+import { type Observer, Taps } from "../../streams/Taps.ts"
 
 const MAX_BAD_FRAMES = 5
 /** Client frames: a burst of 20, refilled at 10 per second. */
@@ -76,6 +80,8 @@ interface Socket {
   badFrames: number
   tokens: number
   refilledAt: number
+  /** An admin's live tail (`observe`), until `unobserve` or the socket closes. */
+  observer: { readonly observer: Observer; readonly scope: Scope.CloseableScope } | undefined
 }
 
 interface UserEntry {
@@ -98,6 +104,9 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const metrics = yield* Metrics
   const delivery = yield* Delivery
+  const taps = yield* Taps
+  const inspector = yield* Inspector
+  const directory = yield* NodeDirectory
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const decode = Schema.decodeUnknownOption(Schema.parseJson(ClientFrame))
   const sockets = new Map<string, Socket>()
@@ -105,6 +114,8 @@ export const make = Effect.gen(function*() {
   const delivered = metrics.counter("aperture_ws_frames_delivered_total", "Inbox frames sent to sockets")
   const slowClosed = metrics.counter("aperture_ws_slow_consumers_total", "Sockets closed with 1013 for a full send buffer")
   metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => sockets.size))
+  const unregister = directory.register(config.nodeId, "sockets", () => Effect.sync(() => sockets.size))
+  yield* Effect.addFinalizer(() => Effect.sync(unregister))
   metrics.gauge("aperture_ws_inbox_subscriptions", "Users whose inbox this node follows", Effect.sync(() => users.size))
 
   const send = (conn: WsConnection, text: string): SendResult => {
@@ -344,6 +355,42 @@ export const make = Effect.gen(function*() {
     Effect.forkScoped
   )
 
+  /** Starts or changes an admin's live tail; anyone else gets an `error` frame (not a bad frame). */
+  const observe = (socket: Socket, filter: ObserveFilter) =>
+    Effect.gen(function*() {
+      const conn = socket.conn
+      const allowed = yield* inspector.requireAdmin(conn.userId).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+      if (!allowed) {
+        send(conn, frame("error", { code: "Forbidden", message: "observe is for admins only (ADMIN_USERNAMES)" }))
+        return
+      }
+      if (!sockets.has(conn.id)) return
+      if (socket.observer !== undefined) socket.observer.observer.update(filter)
+      else {
+        const scope = yield* Scope.make()
+        const observer = yield* taps.observe(
+          filter,
+          (tap, droppedBefore) => {
+            send(conn, frame("observed", droppedBefore > 0 ? { ...tap, droppedBefore } : tap))
+          },
+          (stats) => {
+            send(conn, frame("observe_stats", stats))
+          }
+        ).pipe(Scope.extend(scope))
+        socket.observer = { observer, scope }
+      }
+      send(conn, frame("observing", { filter, maxPerSecond: config.observe.maxPerSecond }))
+    })
+
+  const unobserve = (socket: Socket) =>
+    Effect.suspend(() => {
+      const o = socket.observer
+      if (o === undefined) return Effect.void
+      socket.observer = undefined
+      o.observer.stop()
+      return Scope.close(o.scope, Exit.void)
+    })
+
   return Gateway.of({
     open: (conn) =>
       Effect.gen(function*() {
@@ -364,7 +411,8 @@ export const make = Effect.gen(function*() {
           resume: undefined,
           badFrames: 0,
           tokens: FRAME_BURST,
-          refilledAt: Date.now()
+          refilledAt: Date.now(),
+          observer: undefined
         }
         sockets.set(conn.id, socket)
         // subscribe first, then read the latest sequence: anything stored after it rings
@@ -409,6 +457,16 @@ export const make = Effect.gen(function*() {
             else yield* pump(socket)
             return
           }
+          case "observe": {
+            if (first) yield* start(socket)
+            return yield* observe(socket, parsed.value.payload)
+          }
+          case "unobserve": {
+            if (first) yield* start(socket)
+            yield* unobserve(socket)
+            send(conn, frame("observing", { filter: null, maxPerSecond: config.observe.maxPerSecond }))
+            return
+          }
           case "typing": {
             if (first) yield* start(socket)
             const outcome = yield* delivery.typing(conn.userId, parsed.value.payload.conversationId)
@@ -422,7 +480,7 @@ export const make = Effect.gen(function*() {
         const socket = sockets.get(conn.id)
         if (socket === undefined) return Effect.void
         sockets.delete(conn.id)
-        return Effect.zipRight(leave(socket), delivery.releaseSocket(capped(conn)))
+        return unobserve(socket).pipe(Effect.zipRight(leave(socket)), Effect.zipRight(delivery.releaseSocket(capped(conn))))
       }),
     openCount: () => sockets.size
   })
