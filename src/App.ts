@@ -51,6 +51,7 @@ import * as Redis from "./redis/Redis.ts"
 import * as Bus from "./streams/Bus.ts"
 import * as Nats from "./streams/Nats.ts"
 import * as OutboxRelay from "./streams/OutboxRelay.ts"
+import * as StreamMetrics from "./streams/StreamMetrics.ts"
 import { ensureTopology } from "./streams/Topology.ts"
 import * as ActorHost from "./actors/runtime/ActorHost.ts"
 import * as Fences from "./actors/runtime/Fence.ts"
@@ -178,7 +179,7 @@ const SessionJanitor = Layer.scopedDiscard(
 ).pipe(Layer.provide(SessionsRepo.layer))
 
 /** What every node runs in the background, whatever its roles. */
-const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor, MetricsListener.layer)
+const BackgroundLive = Layer.mergeAll(OutboxRelay.layer, OutboxGauge, SessionJanitor, MetricsListener.layer, StreamMetrics.layer)
 
 /** Background work alone: what a node without the `api` and `media` roles runs. */
 export const WorkerNodeLive = BackgroundLive.pipe(Layer.provideMerge(CoreLive))

@@ -100,7 +100,7 @@ describe("dead letters", () => {
         assert.match(body.error, /broken today/)
 
         const rendered = yield* metrics.render
-        assert.match(rendered, new RegExp(`aperture_dead_letters_total\\{source="events",consumer="${CONSUMER}"\\} 1`))
+        assert.match(rendered, new RegExp(`aperture_dead_letters_total\\{stream="EVENTS",consumer="${CONSUMER}"\\} 1`))
         assert.strictEqual(logged.length, 1, logged.join("\n"))
         assert.include(logged[0]!, CONSUMER)
 

@@ -46,6 +46,13 @@ export const make = Effect.gen(function*() {
   const delays = config.media.retryDelaysMillis
   const maxDeliveries = delays.length + 1
   const processed = metrics.counter("aperture_media_jobs_total", "Media jobs by kind and outcome", ["kind", "outcome"])
+  const durations = metrics.histogram(
+    "aperture_media_job_duration_seconds",
+    "One delivery of a media job, from its start to the end of its work (before its ack), by kind and outcome: " +
+      "published, skipped (nothing left to do), retried (failed, tried again later), failed (given up: dead-lettered)",
+    ["kind", "outcome"],
+    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  )
 
   const original = (job: MediaJob) =>
     store.readAll(job.key).pipe(
@@ -238,8 +245,10 @@ export const make = Effect.gen(function*() {
       const started = performance.now()
       const work = { post: processPost, dm: processPhotoMessage, story: processStory, avatar: processAvatar }[job.kind]
       const outcome = yield* work(job).pipe(Effect.exit)
+      const seconds = (performance.now() - started) / 1000
       if (outcome._tag === "Success") {
         processed.inc({ kind: job.kind, outcome: outcome.value })
+        durations.observe({ kind: job.kind, outcome: outcome.value }, seconds)
         yield* Effect.logInfo("media job done").pipe(
           Effect.annotateLogs({ id: job.id, kind: job.kind, ms: Math.round(performance.now() - started), outcome: outcome.value })
         )
@@ -255,6 +264,7 @@ export const make = Effect.gen(function*() {
           Effect.annotateLogs({ id: job.id, kind: job.kind, deliveries: d.deliveryCount, reason })
         )
         processed.inc({ kind: job.kind, outcome: "failed" })
+        durations.observe({ kind: job.kind, outcome: "failed" }, seconds)
         yield* giveUp(job, reason, d.deliveryCount, d)
         return yield* d.ack
       }
@@ -263,6 +273,7 @@ export const make = Effect.gen(function*() {
         Effect.annotateLogs({ id: job.id, kind: job.kind, delivery: d.deliveryCount, retryInMs: delay, reason })
       )
       processed.inc({ kind: job.kind, outcome: "retried" })
+      durations.observe({ kind: job.kind, outcome: "retried" }, seconds)
       yield* d.nak(delay)
     }).pipe(
       // the database itself failing: leave the job to JetStream and try again a little later

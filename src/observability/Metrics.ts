@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client): request durations by route and status, process metrics and
- * event-loop lag from prom-client's default collectors, and gauges that other services register
- * (outbox backlog, sockets). One registry per process, so test runs in one process do not collide.
+ * event-loop lag from prom-client's default collectors, dead letters by stream, and the counters,
+ * histograms and gauges that other services register (outbox backlog, sockets, JetStream backlog).
+ * One registry per process, so test runs in one process do not collide.
  */
 import { Context, Effect, Layer, Runtime } from "effect"
 import * as Prom from "prom-client"
@@ -11,11 +12,32 @@ export interface MetricsShape {
   /** Records one finished HTTP request. Kept synchronous: it runs on every request. */
   readonly observeRequest: (route: string, method: string, status: number, seconds: number) => void
   readonly gauge: (name: string, help: string, collect: Effect.Effect<number>) => void
+  /**
+   * A gauge with labels, read at scrape time: every label set `collect` returns is set and the
+   * others are dropped, so a consumer that went away leaves no stale series. A failing `collect`
+   * leaves the gauge empty for that scrape.
+   */
+  readonly labelledGauge: (
+    name: string,
+    help: string,
+    labelNames: ReadonlyArray<string>,
+    collect: Effect.Effect<ReadonlyArray<readonly [Readonly<Record<string, string>>, number]>, unknown>
+  ) => void
   readonly counter: (name: string, help: string, labelNames?: ReadonlyArray<string>) => Prom.Counter<string>
+  readonly histogram: (
+    name: string,
+    help: string,
+    labelNames: ReadonlyArray<string>,
+    buckets: ReadonlyArray<number>
+  ) => Prom.Histogram<string>
+  /** Counts one message given up on (`aperture_dead_letters_total`), from its logical stream and consumer. */
+  readonly deadLetter: (stream: string, consumer: string) => void
   readonly render: Effect.Effect<string>
 }
 
 export class Metrics extends Context.Tag("Metrics")<Metrics, MetricsShape>() {}
+
+export const DEAD_LETTERS_METRIC = "aperture_dead_letters_total"
 
 export const make = Effect.gen(function*() {
   const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
@@ -54,16 +76,55 @@ export const make = Effect.gen(function*() {
       }
     })
   }
+  const labelledGauge: MetricsShape["labelledGauge"] = (name, help, labelNames, collect) => {
+    registry.removeSingleMetric(name)
+    new Prom.Gauge({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [registry],
+      async collect() {
+        const values = await runPromise(Effect.exit(collect))
+        this.reset()
+        if (values._tag === "Failure") return
+        for (const [labels, value] of values.value) this.set(labels, value)
+      }
+    })
+  }
   const counter = (name: string, help: string, labelNames: ReadonlyArray<string> = []) => {
     const existing = registry.getSingleMetric(name)
     return (existing as Prom.Counter<string> | undefined) ??
       new Prom.Counter({ name, help, labelNames: [...labelNames], registers: [registry] })
   }
+  const histogram = (name: string, help: string, labelNames: ReadonlyArray<string>, buckets: ReadonlyArray<number>) => {
+    const existing = registry.getSingleMetric(name)
+    return (existing as Prom.Histogram<string> | undefined) ??
+      new Prom.Histogram({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [registry] })
+  }
+  // defined here, not by each of the three places that dead-letter (events, media, actor commands)
+  const deadLetters = counter(
+    DEAD_LETTERS_METRIC,
+    "Messages given up on after their last delivery, by the stream they were read from (logical name) and consumer",
+    ["stream", "consumer"]
+  )
+  const deadLetterChildren = new Map<string, Prom.Counter.Internal>()
+  const deadLetter = (stream: string, consumer: string) => {
+    const key = `${stream} ${consumer}`
+    let child = deadLetterChildren.get(key)
+    if (child === undefined) {
+      child = deadLetters.labels({ stream, consumer })
+      deadLetterChildren.set(key, child)
+    }
+    child.inc()
+  }
   return Metrics.of({
     registry,
     observeRequest,
     gauge,
+    labelledGauge,
     counter,
+    histogram,
+    deadLetter,
     render: Effect.promise(() => registry.metrics())
   })
 })

@@ -1,15 +1,17 @@
 /**
  * Giving up on a message, never silently: the dead letter is recorded in PostgreSQL (listed and
  * replayed by admins) and put on its DLQ subject through the outbox in the same transaction, then
- * logged as one structured line and counted in `aperture_dead_letters_total{source,consumer}`.
+ * logged as one structured line and counted in `aperture_dead_letters_total{stream,consumer}`
+ * (the stream it was read from, by its logical name: EVENTS, MEDIA).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { DeadLettersRepo, type NewDeadLetter } from "../db/DeadLetters.ts"
+import { type DeadLetterSource, DeadLettersRepo, type NewDeadLetter } from "../db/DeadLetters.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
 import { Metrics } from "../observability/Metrics.ts"
+import { StreamNames } from "./Topology.ts"
 
-export const DEAD_LETTERS_METRIC = "aperture_dead_letters_total"
+const streamOf: Record<DeadLetterSource, string> = { events: StreamNames.events, media: StreamNames.media, mailbox: StreamNames.mailbox }
 
 /** The DLQ subject of a source and consumer: `dlq.ev.<consumer>` for EVENTS (stream EVENTS_DLQ). */
 export const dlqSubject = (source: "events", consumer: string) => `dlq.${source === "events" ? "ev" : source}.${consumer}`
@@ -19,7 +21,6 @@ export const makeDeadLetters = Effect.gen(function*() {
   const repo = yield* DeadLettersRepo
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
-  const counter = metrics.counter(DEAD_LETTERS_METRIC, "Messages given up on after their last delivery, by source and consumer", ["source", "consumer"])
 
   /** Records the row, and the DLQ message when `dlq` names one; inside the caller's transaction. */
   const recordInTransaction = (letter: NewDeadLetter, dlq?: string) =>
@@ -44,7 +45,7 @@ export const makeDeadLetters = Effect.gen(function*() {
 
   /** After the commit: the log line and the count. */
   const report = (letter: NewDeadLetter, id: string) =>
-    Effect.sync(() => counter.inc({ source: letter.source, consumer: letter.consumer })).pipe(
+    Effect.sync(() => metrics.deadLetter(streamOf[letter.source], letter.consumer)).pipe(
       Effect.zipRight(Effect.logError("message dead-lettered").pipe(Effect.annotateLogs({
         deadLetterId: id,
         source: letter.source,

@@ -19,11 +19,13 @@
  *   free (`create`, which succeeds only if nobody wrote it meanwhile); present means held.
  *
  * Every decision is logged with the partition and epoch: acquired, renewed late, lost, taken over
- * (a partition last held by a node that is gone), released, fenced by the watchdog.
+ * (a partition last held by a node that is gone), released, fenced by the watchdog — and counted in
+ * `aperture_actor_lease_events_total{event}`.
  * On shutdown every lease is drained and released, so the other nodes take over on their next tick.
  */
 import { Kvm, type KV } from "@nats-io/kv"
 import { Duration, Effect, Fiber, FiberMap, Option, Schedule, type Scope } from "effect"
+import { Metrics } from "../../observability/Metrics.ts"
 import { Nats, NatsError } from "../../streams/Nats.ts"
 import { BucketNames } from "../../streams/Topology.ts"
 
@@ -116,9 +118,23 @@ const watchNodes = (kv: KV) =>
     return seen
   })
 
-export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsError, Nats | Scope.Scope> =>
+/** The lease decisions counted in `aperture_actor_lease_events_total{event}`. */
+export const LEASE_EVENTS = ["acquired", "taken_over", "renewed_late", "released", "lost", "fenced_by_watchdog"] as const
+export type LeaseEvent = typeof LEASE_EVENTS[number]
+
+export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsError, Nats | Metrics | Scope.Scope> =>
   Effect.gen(function*() {
     const nats = yield* Nats
+    const leaseEvents = (yield* Metrics).counter(
+      "aperture_actor_lease_events_total",
+      "Partition lease decisions of this node: acquired, taken_over (from a holder expired by the server's clock), renewed_late, released, lost (renewal refused or a store refused the epoch), fenced_by_watchdog (not renewed in time)",
+      ["event"]
+    )
+    // every event's series exists from the start (at 0), and counting one allocates nothing
+    const counted = Object.fromEntries(LEASE_EVENTS.map((event) => {
+      leaseEvents.inc({ event }, 0)
+      return [event, leaseEvents.labels({ event })]
+    })) as Record<LeaseEvent, ReturnType<typeof leaseEvents.labels>>
     const kvm = new Kvm(nats.js)
     const shards = yield* call("kv shards", () => kvm.open(nats.name(BucketNames.shards)))
     const nodes = yield* call("kv nodes", () => kvm.open(nats.name(BucketNames.nodes)))
@@ -147,10 +163,11 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
       Effect.logInfo(message).pipe(Effect.annotateLogs({ partition: lease.partition, epoch: lease.epoch, ...(lease.revision === undefined ? {} : { revision: lease.revision }), ...extra }))
 
     /** Stops a partition at once (lease lost or expired); the lease is not deleted: it is not ours. */
-    const fence = (lease: Lease, why: string) =>
+    const fence = (lease: Lease, why: string, event: "lost" | "fenced_by_watchdog") =>
       Effect.gen(function*() {
         if (leases.get(lease.partition) !== lease) return
         leases.delete(lease.partition)
+        counted[event].inc()
         yield* Effect.logWarning(`lease ${why}; partition fenced`).pipe(Effect.annotateLogs({ partition: lease.partition, epoch: lease.epoch }))
         yield* FiberMap.run(transitions, lease.partition, options.stop(lease.partition, "fence"))
       })
@@ -166,7 +183,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
           Effect.retry(Schedule.recurs(2)),
           Effect.matchEffect({
             onFailure: (e) => Effect.logWarning(`lease ${lease.partition} not released cleanly; it will expire`, e),
-            onSuccess: () => log("lease released", lease)
+            onSuccess: () => Effect.zipRight(Effect.sync(() => counted.released.inc()), log("lease released", lease))
           })
         )
       })
@@ -204,6 +221,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
         if (leases.get(p) !== lease) return false
         lease.epoch = started.value
         lease.state = "active"
+        counted[previous !== undefined ? "taken_over" : "acquired"].inc()
         yield* log(previous !== undefined ? "lease taken over (expired by the server's clock)" : "lease acquired", lease, {
           ...(previous === undefined ? {} : { from: previous.node })
         })
@@ -240,8 +258,9 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
           Effect.timeoutOption(callTimeout),
           Effect.flatMap((r) =>
             Option.isNone(r) ? Effect.void
-            : r.value === "refused" ? fence(lease, "lost (renewal refused: another node holds it)")
-            : typeof r.value === "number" ? log("lease renewed late", lease, { sinceLastMillis: r.value })
+            : r.value === "refused" ? fence(lease, "lost (renewal refused: another node holds it)", "lost")
+            : typeof r.value === "number"
+            ? Effect.zipRight(Effect.sync(() => counted.renewed_late.inc()), log("lease renewed late", lease, { sinceLastMillis: r.value }))
             : Effect.void
           ),
           Effect.catchAll(() => Effect.void)
@@ -256,7 +275,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
     const watchdog = Effect.gen(function*() {
       const now = performance.now()
       for (const lease of [...leases.values()]) {
-        if (now - lease.renewedAt > ttlMillis - margin) yield* fence(lease, `not renewed for ${Math.round(now - lease.renewedAt)} ms (expired locally)`)
+        if (now - lease.renewedAt > ttlMillis - margin) yield* fence(lease, `not renewed for ${Math.round(now - lease.renewedAt)} ms (expired locally)`, "fenced_by_watchdog")
       }
     })
 
@@ -336,7 +355,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
       lost: (partition, epoch, why) =>
         Effect.suspend(() => {
           const lease = leases.get(partition)
-          return lease !== undefined && (lease.state === "starting" || lease.epoch === epoch) ? fence(lease, why) : Effect.void
+          return lease !== undefined && (lease.state === "starting" || lease.epoch === epoch) ? fence(lease, why, "lost") : Effect.void
         })
     }
   })
