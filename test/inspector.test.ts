@@ -77,7 +77,7 @@ describe("actor inspector", () => {
 
         // nothing goes out on tap.> while nobody observes
         const raw: Array<string> = []
-        const rawSub = nats.connection.subscribe(nats.subject("tap.>"), { callback: (_e, m) => raw.push(m.subject) })
+        const rawSub = nats.connection.subscribe(nats.subject("tap.>"), { callback: (_e, m) => void raw.push(m.subject) })
         assert.isFalse(taps.anyone())
 
         const N = 40

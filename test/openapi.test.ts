@@ -49,6 +49,8 @@ const secured = [
   "posts.upload",
   "posts.avatar",
   "posts.requeue",
+  "admin.actors",
+  "admin.actor",
   "feed.home",
   "engagement.like",
   "engagement.unlike",

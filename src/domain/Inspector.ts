@@ -135,7 +135,9 @@ export const ActorDetail = Schema.Struct({
   spawnedAt: Schema.NullOr(Schema.String),
   lastActivity: Schema.NullOr(Schema.String),
   /** `Behaviour.describe` of its state (null when not hydrated or the kind describes nothing). */
-  state: Schema.Unknown,
+  state: Schema.Unknown.annotations({
+    jsonSchema: { type: "object", description: "The kind's `describe` of the actor's state (JSON), or null." }
+  }),
   recent: Schema.Array(HandledCommand),
   /** The partition's consumer in JetStream. */
   consumer: Schema.NullOr(Schema.Struct({ name: Schema.String, pending: Schema.Number, ackPending: Schema.Number, redelivered: Schema.Number }))

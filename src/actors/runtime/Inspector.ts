@@ -18,7 +18,8 @@ import { UsersRepo } from "../../db/Users.ts"
 import { Forbidden } from "../../domain/ApiError.ts"
 import type { ActorDetail, ActorsOverview, ActorSummary, InspectedNode, InspectedPartition } from "../../domain/Inspector.ts"
 import { Nats } from "../../streams/Nats.ts"
-import { inspectNodesSubject, type NodeAnswer } from "../../streams/NodeDirectory.ts"
+import { inspectNodesSubject, type NodeAnswer, NodeDirectory, type NodeDirectoryShape } from "../../streams/NodeDirectory.ts"
+import { Taps, type TapsShape } from "../../streams/Taps.ts"
 import { BucketNames, ConsumerNames, StreamNames } from "../../streams/Topology.ts"
 import { partitionOf } from "./Actor.ts"
 import { inspectActorSubject } from "./ActorHost.ts"
@@ -39,6 +40,10 @@ export interface InspectorShape {
   readonly actor: (kind: string, key: string) => Effect.Effect<ActorDetail>
   /** Actor kinds this deployment knows (the detail route answers 404 for others). */
   readonly kinds: ReadonlyArray<string>
+  /** An admin's live tail (see `streams/Taps.ts`): the gateway's `observe` frame. */
+  readonly observe: TapsShape["observe"]
+  /** Adds a part to this node's answer (the gateway's socket count). */
+  readonly register: NodeDirectoryShape["register"]
 }
 
 export class Inspector extends Context.Tag("Inspector")<Inspector, InspectorShape>() {}
@@ -61,6 +66,8 @@ export const make = (kinds: ReadonlyArray<string>) =>
     const config = yield* AppConfig
     const users = yield* UsersRepo
     const deadLetters = yield* DeadLettersRepo
+    const taps = yield* Taps
+    const directory = yield* NodeDirectory
     const { inspectTimeoutMillis } = config.observe
     let nodesKv: KV | undefined
     const seen = new Map<string, number>()
@@ -291,7 +298,7 @@ export const make = (kinds: ReadonlyArray<string>) =>
         }
       })
 
-    return Inspector.of({ requireAdmin, overview, actor, kinds })
+    return Inspector.of({ requireAdmin, overview, actor, kinds, observe: taps.observe, register: directory.register })
   })
 
 /** The inspector, knowing the actor kinds this deployment runs. */
