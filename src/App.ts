@@ -47,6 +47,7 @@ import * as Gateway from "./http/ws/Gateway.ts"
 import * as Metrics from "./observability/Metrics.ts"
 import * as MetricsListener from "./observability/MetricsListener.ts"
 import * as Probes from "./observability/Probes.ts"
+import * as Tracing from "./observability/Tracing.ts"
 import * as Redis from "./redis/Redis.ts"
 import * as Bus from "./streams/Bus.ts"
 import * as Nats from "./streams/Nats.ts"
@@ -99,8 +100,11 @@ export const handlers = {
 
 const NatsWithTopology = Layer.effectDiscard(ensureTopology()).pipe(Layer.provideMerge(Nats.layer))
 
-/** PostgreSQL (migrated), Redis and NATS (topology declared). */
-export const InfraLive = Layer.mergeAll(Database.layer, Redis.layer, NatsWithTopology)
+/**
+ * PostgreSQL (migrated), Redis and NATS (topology declared), over tracing: built first, so its
+ * tracer (when on) is the one every layer above and every fiber they fork use.
+ */
+export const InfraLive = Layer.mergeAll(Database.layer, Redis.layer, NatsWithTopology).pipe(Layer.provideMerge(Tracing.layer))
 
 /** Infrastructure plus the services every role uses. */
 export const CoreLive = Layer.mergeAll(

@@ -94,7 +94,18 @@ export interface AppConfigShape {
   }
   readonly readyTimeoutMillis: number
   readonly shutdownGraceMillis: number
+  /** Share of requests given an in-process span when OpenTelemetry tracing is off (ignored when it is on). */
   readonly traceSampleRate: number
+  /** OpenTelemetry traces: off (no SDK loaded, no trace headers written) unless an OTLP endpoint is set. */
+  readonly tracing: {
+    /** The OTLP/HTTP traces URL spans are exported to (JSON); undefined: tracing is off. */
+    readonly endpoint: string | undefined
+    /** Share of new traces kept; a caller's decision (a sampled `traceparent`) is followed either way. */
+    readonly sampleRatio: number
+    /** How long finished spans wait before they are exported in one batch. */
+    readonly exportDelayMillis: number
+    readonly serviceName: string
+  }
   readonly logLevel: "debug" | "info" | "warning" | "error"
   readonly corsOrigins: ReadonlyArray<string>
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
@@ -223,6 +234,36 @@ const url = (name: string, protocols: ReadonlyArray<string>, fallback: string) =
     })
   )
 
+/** An http(s) URL, or undefined when unset or empty (so `VAR: ${VAR:-}` in a compose file leaves it unset). */
+const optionalHttpUrl = (name: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(""),
+    Config.validate({
+      message: `${name} must be an http or https URL`,
+      validation: (raw) => {
+        if (raw === "") return true
+        try {
+          return ["http:", "https:"].includes(new URL(raw).protocol)
+        } catch {
+          return false
+        }
+      }
+    }),
+    Config.map((raw) => (raw === "" ? undefined : raw))
+  )
+
+/**
+ * Where traces go, by the OpenTelemetry rule: a traces endpoint is used as given; the base
+ * endpoint gets `/v1/traces` appended. None set: tracing is off.
+ */
+const tracesEndpoint = Config.all([
+  optionalHttpUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+  optionalHttpUrl("OTEL_TRACES_ENDPOINT"),
+  optionalHttpUrl("OTEL_EXPORTER_OTLP_ENDPOINT")
+]).pipe(
+  Config.map(([traces, short, base]) => traces ?? short ?? (base === undefined ? undefined : `${base.replace(/\/+$/, "")}/v1/traces`))
+)
+
 const prefix = (name: string, fallback: string, pattern: RegExp) =>
   Config.string(name).pipe(
     Config.withDefault(fallback),
@@ -316,6 +357,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   readyTimeoutMillis: positiveInt("READY_TIMEOUT_MS", 1000, 30_000),
   shutdownGraceMillis: positiveInt("SHUTDOWN_GRACE_MS", 10_000, 600_000),
   traceSampleRate: Config.number("TRACE_SAMPLE_RATE").pipe(Config.withDefault(0), between("TRACE_SAMPLE_RATE", 0, 1)),
+  tracing: Config.all({
+    endpoint: tracesEndpoint,
+    sampleRatio: Config.number("OTEL_TRACES_SAMPLE_RATIO").pipe(Config.withDefault(1), between("OTEL_TRACES_SAMPLE_RATIO", 0, 1)),
+    exportDelayMillis: positiveInt("OTEL_BSP_SCHEDULE_DELAY", 5000, 60_000),
+    serviceName: prefix("OTEL_SERVICE_NAME", "aperture", /^[A-Za-z0-9_.-]{1,64}$/)
+  }),
   logLevel: Config.literal("debug", "info", "warning", "error")("LOG_LEVEL").pipe(Config.withDefault("info" as const)),
   corsOrigins: Config.string("CORS_ORIGINS").pipe(
     Config.withDefault(""),

@@ -3,17 +3,24 @@
  * among the committed ones (OutboxRelay.ts says what order that gives).
  * `append` refuses to run outside a transaction — an event without its write (or a write without
  * its event) is exactly what the outbox exists to prevent.
+ *
+ * Appended inside a trace (tracing on), a row keeps the W3C context of its append's span, and the
+ * relay publishes it as a child of that span: the trace goes on through the message.
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { type DomainEvent, envelopeOf } from "../domain/DomainEvents.ts"
 import { type EventEnvelope, eventSubject } from "../domain/Events.ts"
+import { Tracing } from "../observability/Tracing.ts"
 
 export interface OutboxRow {
   readonly id: string
   readonly eventId: string
   readonly subject: string
   readonly payload: unknown
+  /** The W3C context of the span that appended it (null: tracing was off, or no span). */
+  readonly traceParent: string | null
+  readonly traceState: string | null
 }
 
 export const NOTIFY_CHANNEL = "aperture_outbox"
@@ -45,13 +52,22 @@ const requireTransaction = (what: string) =>
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const tracing = yield* Tracing
+
+  /** The context this row continues (its append's span), named on that span. */
+  const traceOf = (subject: string, id: string) =>
+    tracing.enabled
+      ? Effect.zipLeft(tracing.current, tracing.annotate({ "messaging.destination.name": subject, "outbox.message_id": id }))
+      : Effect.succeed(undefined)
 
   const append = Effect.fn("Outbox.append")(function*(domainEvent: DomainEvent) {
     yield* requireTransaction(`Outbox.append(${domainEvent.type})`)
     const event = envelopeOf(domainEvent, { id: crypto.randomUUID(), occurredAt: new Date().toISOString() })
+    const subject = eventSubject(event.type)
+    const trace = yield* traceOf(subject, event.id)
     yield* sql`
-      INSERT INTO outbox (event_id, subject, payload)
-      VALUES (${event.id}, ${eventSubject(event.type)}, ${JSON.stringify(event)}::jsonb)`
+      INSERT INTO outbox (event_id, subject, payload, trace_parent, trace_state)
+      VALUES (${event.id}, ${subject}, ${JSON.stringify(event)}::jsonb, ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null})`
     // delivered at commit, dropped on rollback: wakes the relay without polling
     // a non-empty payload: @effect/sql-pg's listen drops notifications whose payload is empty
     yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '1')`
@@ -60,8 +76,10 @@ export const make = Effect.gen(function*() {
 
   const appendMessage = Effect.fn("Outbox.appendMessage")(function*(subject: string, payload: unknown, id: string) {
     yield* requireTransaction(`Outbox.appendMessage(${subject})`)
+    const trace = yield* traceOf(subject, id)
     // the same id twice is the same message: keep the first
-    yield* sql`INSERT INTO outbox (event_id, subject, payload) VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb)
+    yield* sql`INSERT INTO outbox (event_id, subject, payload, trace_parent, trace_state)
+               VALUES (${id}, ${subject}, ${JSON.stringify(payload)}::jsonb, ${trace?.traceparent ?? null}, ${trace?.tracestate ?? null})
                ON CONFLICT (event_id) DO NOTHING`
     yield* sql`SELECT pg_notify(${NOTIFY_CHANNEL}, '1')`
   }, Effect.orDie)
@@ -77,7 +95,7 @@ export const make = Effect.gen(function*() {
         )
         if (!lock?.locked) return { locked: false, result: undefined }
         const rows = yield* sql<OutboxRow>`
-          SELECT id::text, event_id, subject, payload FROM outbox
+          SELECT id::text, event_id, subject, payload, trace_parent, trace_state FROM outbox
           WHERE published_at IS NULL ORDER BY id LIMIT ${limit}`.pipe(Effect.orDie)
         return { locked: true, result: yield* f(rows) }
       })

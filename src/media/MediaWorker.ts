@@ -23,6 +23,7 @@ import { Bus, type Delivery } from "../streams/Bus.ts"
 import { makeDeadLetters } from "../streams/DeadLetter.ts"
 import { ConsumerNames, StreamNames } from "../streams/Topology.ts"
 import { Metrics } from "../observability/Metrics.ts"
+import { Tracing } from "../observability/Tracing.ts"
 import { BlobStore } from "./BlobStore.ts"
 import { avatarKey, mediaUrl, variantKey } from "./Keys.ts"
 import { MediaUrls } from "./MediaUrls.ts"
@@ -42,6 +43,7 @@ export const make = Effect.gen(function*() {
   const urls = yield* MediaUrls
   const outbox = yield* OutboxRepo
   const metrics = yield* Metrics
+  const tracing = yield* Tracing
   const deadLetters = yield* makeDeadLetters
   const delays = config.media.retryDelaysMillis
   const maxDeliveries = delays.length + 1
@@ -294,7 +296,20 @@ export const make = Effect.gen(function*() {
     }
   })
 
-  return { handle, sweep }
+  /** With tracing on, a delivery is handled in a `media.job` span continuing the trace its message carries. */
+  const handleTraced = (d: Delivery<MediaJob>) =>
+    !tracing.enabled ? handle(d) : tracing.continueFrom(handle(d), "media.job", tracing.fromHeaders((name) => d.headers?.get(name)), {
+      attributes: {
+        "media.kind": d.value.kind,
+        "media.id": d.value.id,
+        ...(d.value.kind === "post" ? { "post.id": d.value.id } : {}),
+        "messaging.destination.name": d.subject,
+        "jetstream.sequence": d.streamSequence,
+        "jetstream.delivery_count": d.deliveryCount
+      }
+    })
+
+  return { handle: handleTraced, sweep }
 })
 
 export const run = Effect.gen(function*() {

@@ -8,6 +8,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import type { FrameTrace } from "../observability/Tracing.ts"
 import { ConversationsRepo } from "../db/Conversations.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { UsersRepo } from "../db/Users.ts"
@@ -23,6 +24,8 @@ import type { NatsError } from "../streams/Nats.ts"
 export interface InboxFrame {
   readonly seq: number
   readonly json: string
+  /** With tracing on: the trace the frame was published in, for the span of its socket delivery. */
+  readonly trace?: FrameTrace | undefined
 }
 
 /** A frame as it was republished after being stored, with the sequence of the user's previous frame (0 for none). */

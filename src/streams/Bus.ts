@@ -5,6 +5,7 @@
  * logged with its subject and sequence — never retried forever, never dropped silently.
  */
 import type { JsMsg, PubAck } from "@nats-io/jetstream"
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node"
 import { Context, Effect, Either, Layer, Option, Schema, Stream } from "effect"
 import { Nats, NatsError } from "./Nats.ts"
 
@@ -24,6 +25,8 @@ export interface Delivery<A> {
   readonly msgId: string | undefined
   /** When JetStream stored the message (absent on hand-made deliveries). */
   readonly publishedAt?: Date | undefined
+  /** The message's headers (a `traceparent` among them when it was sent inside a trace). */
+  readonly headers?: MsgHdrs | undefined
   readonly ack: Effect.Effect<void>
   /** Redeliver after `delayMillis` (or the consumer's backoff when omitted). */
   readonly nak: (delayMillis?: number) => Effect.Effect<void>
@@ -33,17 +36,20 @@ export interface Delivery<A> {
   readonly working: Effect.Effect<void>
 }
 
+/** Headers sent with a message besides `Nats-Msg-Id` (the trace context: `Tracing.headersOf`). */
+export type Headers = Readonly<Record<string, string>>
+
 export interface BusShape {
   readonly publish: <A, I>(
     topic: Topic<A, I>,
     value: A,
-    options: { readonly msgId: string; readonly subjectSuffix?: string }
+    options: { readonly msgId: string; readonly subjectSuffix?: string; readonly headers?: Headers | undefined }
   ) => Effect.Effect<PubAck, NatsError>
   /** Publishes an already-encoded JSON payload to a logical subject (the outbox relay's path). */
   readonly publishRaw: (
     subject: string,
     payload: Uint8Array,
-    options: { readonly msgId: string }
+    options: { readonly msgId: string; readonly headers?: Headers | undefined }
   ) => Effect.Effect<PubAck, NatsError>
   /**
    * Publishes already-encoded payloads in one go: all are sent before any PubAck is awaited, in
@@ -51,7 +57,7 @@ export interface BusShape {
    * outcome is returned in that order.
    */
   readonly publishRawInOrder: (
-    messages: ReadonlyArray<{ readonly subject: string; readonly payload: Uint8Array; readonly msgId: string }>
+    messages: ReadonlyArray<{ readonly subject: string; readonly payload: Uint8Array; readonly msgId: string; readonly headers?: Headers | undefined }>
   ) => Effect.Effect<ReadonlyArray<Either.Either<PubAck, NatsError>>>
   readonly consume: <A, I>(
     stream: string,
@@ -65,21 +71,31 @@ export class Bus extends Context.Tag("Bus")<Bus, BusShape>() {}
 
 const encoder = new TextEncoder()
 
+/** `headers` as a NATS message's. */
+export const natsHeadersOf = (headers: Headers): MsgHdrs => {
+  const h = natsHeaders()
+  for (const name in headers) h.set(name, headers[name]!)
+  return h
+}
+
+/** Publish options: `msgID` is sent as the Nats-Msg-Id header (JetStream drops a repeat inside the duplicate window). */
+const publishOptions = (msgId: string, headers: Headers | undefined) =>
+  headers === undefined ? { msgID: msgId } : { msgID: msgId, headers: natsHeadersOf(headers) }
+
 export const make = Effect.gen(function*() {
   const nats = yield* Nats
 
-  const publishRaw: BusShape["publishRaw"] = (subject, payload, { msgId }) =>
+  const publishRaw: BusShape["publishRaw"] = (subject, payload, { headers, msgId }) =>
     Effect.tryPromise({
-      // `msgID` is sent as the Nats-Msg-Id header: JetStream drops a repeat inside the duplicate window
-      try: () => nats.js.publish(nats.subject(subject), payload, { msgID: msgId }),
+      try: () => nats.js.publish(nats.subject(subject), payload, publishOptions(msgId, headers)),
       catch: (cause) => new NatsError({ op: `publish ${subject}`, cause })
     })
 
   const publishRawInOrder: BusShape["publishRawInOrder"] = (messages) =>
     Effect.promise(() => {
       // one synchronous loop: each publish writes its request before this returns
-      const acks = messages.map(({ msgId, payload, subject }) =>
-        nats.js.publish(nats.subject(subject), payload, { msgID: msgId }).then(
+      const acks = messages.map(({ headers, msgId, payload, subject }) =>
+        nats.js.publish(nats.subject(subject), payload, publishOptions(msgId, headers)).then(
           (ack) => Either.right(ack),
           (cause: unknown) => Either.left(new NatsError({ op: `publish ${subject}`, cause }))
         )
@@ -152,6 +168,7 @@ export const toDelivery = <A>(msg: JsMsg, value: A): Delivery<A> => ({
   deliveryCount: msg.info.deliveryCount,
   msgId: msg.headers?.get("Nats-Msg-Id") || undefined,
   publishedAt: new Date(Math.floor(msg.info.timestampNanos / 1e6)),
+  headers: msg.headers,
   // confirmed by the server: after this the message will not come back
   ack: Effect.promise(() => msg.ackAck().catch(() => false)).pipe(Effect.asVoid),
   nak: (delayMillis) => Effect.sync(() => msg.nak(delayMillis)),

@@ -13,11 +13,15 @@
  * dead-lettered (DeadLetter.ts: a row, `dlq.ev.<consumer>`, a log line, a count) and only then
  * terminated. When the dead letter itself cannot be written (the database down), the event is
  * naked and comes back, so it is dead-lettered once the database is back — never lost.
+ *
+ * With tracing on, each delivery is settled in an `event <type>` span continuing the trace of the
+ * outbox row that published it (its `traceparent` header).
  */
 import { Cause, Effect, Either, Option, Schedule, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { decodeEvent, type EventOf, isKnownEvent } from "../domain/DomainEvents.ts"
 import { EventEnvelope, eventSubject } from "../domain/Events.ts"
+import { Tracing } from "../observability/Tracing.ts"
 import { Bus, type Delivery } from "./Bus.ts"
 import { dlqSubject, makeDeadLetters } from "./DeadLetter.ts"
 import { type EventConsumerName, EventConsumers, isRoutedTo, type RoutedTo } from "./EventRoutes.ts"
@@ -60,6 +64,7 @@ const run = <R>(durable: string, concurrency: number, plan: Plan<R>) =>
   Effect.gen(function*() {
     const bus = yield* Bus
     const config = yield* AppConfig
+    const tracing = yield* Tracing
     const maxDeliver = config.eventsMaxDeliver
     const { deadLetter } = yield* makeDeadLetters
 
@@ -112,8 +117,18 @@ const run = <R>(durable: string, concurrency: number, plan: Plan<R>) =>
         })
       )
     }
+    const traced = (d: Delivery<EventEnvelope>) =>
+      tracing.continueFrom(settle(d), `event ${d.value.type}`, tracing.fromHeaders((name) => d.headers?.get(name)), {
+        attributes: {
+          "messaging.consumer.group.name": durable,
+          "messaging.destination.name": d.subject,
+          "messaging.message.id": d.value.id,
+          "jetstream.sequence": d.streamSequence,
+          "jetstream.delivery_count": d.deliveryCount
+        }
+      })
     yield* bus.consume(StreamNames.events, durable, EventEnvelope, { maxMessages: 64 }).pipe(
-      Stream.mapEffect(settle, { concurrency, unordered: true }),
+      Stream.mapEffect(tracing.enabled ? traced : settle, { concurrency, unordered: true }),
       Stream.runDrain,
       Effect.tapErrorCause((cause) => Effect.logWarning(`${durable} consumer stopped; restarting`, cause)),
       Effect.retry(Schedule.spaced("1 second")),

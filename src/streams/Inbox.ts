@@ -3,10 +3,15 @@
  * is stored as `{type, ts, payload}`; its stream sequence becomes the `id` clients see and resume
  * from. Reads go by direct get (`next_by_subj`), so delivery and replay read the same ordered log:
  * a socket's cursor moves over stored messages only, which is what makes resume gap-free.
+ *
+ * With tracing on, a frame published inside a span carries its context (`traceparent` header,
+ * kept by JetStream's republish and by direct gets), so its socket delivery joins that trace.
  */
 import type { StoredMsg } from "@nats-io/jetstream"
-import type { Msg } from "@nats-io/transport-node"
+import type { Msg, MsgHdrs } from "@nats-io/transport-node"
 import { Context, Effect, Layer } from "effect"
+import { type FrameTrace, headersOf, type TraceContext, Tracing } from "../observability/Tracing.ts"
+import { natsHeadersOf } from "./Bus.ts"
 import { Nats, NatsError } from "./Nats.ts"
 import { StreamNames } from "./Topology.ts"
 
@@ -14,6 +19,8 @@ export interface InboxMessage {
   readonly seq: number
   /** The stored frame `{type, ts, payload}` as JSON text. */
   readonly json: string
+  /** The trace the frame was published in (tracing on), and when this node read it. */
+  readonly trace?: FrameTrace | undefined
 }
 
 /** A frame as JetStream republished it after storing it. */
@@ -49,7 +56,22 @@ export const make = Effect.gen(function*() {
   const stream = nats.name(StreamNames.inbox)
   const subject = (userId: string) => nats.subject(`inbox.${userId}`)
   const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new NatsError({ op, cause }) })
-  const toMessage = (m: StoredMsg | null): InboxMessage | null => (m === null ? null : { seq: m.seq, json: m.string() })
+  const tracing = yield* Tracing
+  const traceOf = (headers: MsgHdrs | undefined): FrameTrace | undefined => {
+    if (!tracing.enabled || headers === undefined) return undefined
+    const parent = tracing.fromHeaders((name) => headers.get(name))
+    return parent === undefined ? undefined : { parent, receivedAt: Date.now() }
+  }
+  const toMessage = (m: StoredMsg | null): InboxMessage | null =>
+    m === null ? null : tracing.enabled ? { seq: m.seq, json: m.string(), trace: traceOf(m.header) } : { seq: m.seq, json: m.string() }
+  const send = (userId: string, type: string, payload: unknown, msgId: string, trace: TraceContext | undefined) =>
+    call("inbox publish", () =>
+      nats.js.publish(
+        subject(userId),
+        encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })),
+        trace === undefined ? { msgID: msgId } : { msgID: msgId, headers: natsHeadersOf(headersOf(trace)) }
+      )
+    ).pipe(Effect.map((ack) => ack.seq))
 
   return Inbox.of({
     subject,
@@ -57,12 +79,13 @@ export const make = Effect.gen(function*() {
     parseRepublished: (msg) => {
       const seq = Number(msg.headers?.get("Nats-Sequence"))
       const previous = Number(msg.headers?.get("Nats-Last-Sequence") || 0)
-      return Number.isInteger(seq) && seq > 0 ? { seq, previous, json: msg.string() } : null
+      if (!Number.isInteger(seq) || seq <= 0) return null
+      return tracing.enabled ? { seq, previous, json: msg.string(), trace: traceOf(msg.headers) } : { seq, previous, json: msg.string() }
     },
     publish: (userId, type, payload, msgId) =>
-      call("inbox publish", () =>
-        nats.js.publish(subject(userId), encoder.encode(JSON.stringify({ type, ts: new Date().toISOString(), payload })), { msgID: msgId })
-      ).pipe(Effect.map((ack) => ack.seq)),
+      tracing.enabled
+        ? Effect.flatMap(tracing.current, (trace) => send(userId, type, payload, msgId, trace))
+        : send(userId, type, payload, msgId, undefined),
     next: (userId, afterSeq) =>
       call("inbox next", () => nats.jsm.direct.getMessage(stream, { seq: afterSeq + 1, next_by_subj: subject(userId) })).pipe(Effect.map(toMessage)),
     lastSeq: (userId) =>

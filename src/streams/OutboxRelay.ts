@@ -16,15 +16,46 @@
  * every row after it are published again, in order (a row after it that was stored already is
  * dropped as a duplicate). A row after a failed one is stored before it only if JetStream refused
  * that one row and took the next (its limits refuse every row alike; a timeout means stored late).
+ *
+ * A row appended inside a trace is published in an `outbox.publish` span of that trace (publish to
+ * PubAck), and its message carries that span's `traceparent`: the consumer continues the trace.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Option, Queue, Schedule, Stream } from "effect"
+import type { PubAck } from "@nats-io/jetstream"
+import { Duration, Effect, Either, Exit, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
-import { NOTIFY_CHANNEL, OutboxRepo } from "../db/Outbox.ts"
+import { NOTIFY_CHANNEL, type OutboxRow, OutboxRepo } from "../db/Outbox.ts"
+import { headersOf, type OpenSpan, Tracing } from "../observability/Tracing.ts"
 import { Bus } from "./Bus.ts"
+import type { NatsError } from "./Nats.ts"
 import { Taps } from "./Taps.ts"
 
 const encoder = new TextEncoder()
+
+/** One `outbox.publish` span per row that was appended inside a trace (none when tracing is off). */
+const publishSpans = (rows: ReadonlyArray<OutboxRow>): Effect.Effect<ReadonlyArray<OpenSpan | undefined>> =>
+  Effect.flatMap(Tracing, (tracing) =>
+    !tracing.enabled
+      ? Effect.succeed([])
+      : Effect.forEach(rows, (row) =>
+        row.traceParent === null
+          ? Effect.succeed(undefined)
+          : tracing.start("outbox.publish", { traceparent: row.traceParent, tracestate: row.traceState ?? undefined }, {
+            kind: "producer",
+            attributes: { "messaging.system": "nats", "messaging.destination.name": row.subject, "messaging.message.id": row.eventId, "outbox.id": row.id }
+          })))
+
+/** Ends each row's span with its PubAck (the stream and sequence JetStream stored it at) or its failure. */
+const endSpans = (spans: ReadonlyArray<OpenSpan | undefined>, outcomes: ReadonlyArray<Either.Either<PubAck, NatsError>>) =>
+  Effect.forEach(spans, (span, i) => {
+    if (span === undefined) return Effect.void
+    const published = outcomes[i]!
+    if (published._tag === "Left") return span.end(Exit.fail(published.left))
+    span.attribute("jetstream.stream", published.right.stream)
+    span.attribute("jetstream.sequence", published.right.seq)
+    span.attribute("jetstream.duplicate", published.right.duplicate)
+    return span.end(Exit.void)
+  }, { discard: true })
 
 export const drainOnce = Effect.fn("OutboxRelay.drainOnce")(function*(batchSize: number) {
   const repo = yield* OutboxRepo
@@ -36,9 +67,16 @@ export const drainOnce = Effect.fn("OutboxRelay.drainOnce")(function*(batchSize:
       let failure: unknown = undefined
       // all of the batch sent at once, in id order, then the PubAcks read in that order: one round
       // trip per batch instead of one per row (a burst of posts was held to ~10 events/s here)
+      const spans = yield* publishSpans(rows)
       const outcomes = yield* bus.publishRawInOrder(
-        rows.map((row) => ({ subject: row.subject, payload: encoder.encode(JSON.stringify(row.payload)), msgId: row.eventId }))
+        rows.map((row, i) => ({
+          subject: row.subject,
+          payload: encoder.encode(JSON.stringify(row.payload)),
+          msgId: row.eventId,
+          headers: spans[i] === undefined ? undefined : headersOf(spans[i]!.context)
+        }))
       )
+      yield* endSpans(spans, outcomes)
       for (const [i, row] of rows.entries()) {
         const published = outcomes[i]!
         if (published._tag === "Left") {

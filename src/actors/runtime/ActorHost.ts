@@ -48,6 +48,7 @@ import {
 import { AppConfig } from "../../config/AppConfig.ts"
 import type { ActorDetail, ActorSummary, HandledCommand } from "../../domain/Inspector.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { Tracing } from "../../observability/Tracing.ts"
 import { NodeDirectory } from "../../streams/NodeDirectory.ts"
 import { Taps } from "../../streams/Taps.ts"
 import { toDelivery, type Delivery } from "../../streams/Bus.ts"
@@ -192,6 +193,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
     const metrics = yield* Metrics
     const fences = yield* Fences
     const taps = yield* Taps
+    const tracing = yield* Tracing
     const directory = yield* NodeDirectory
     const runtime = yield* Effect.runtime<never>()
     const runFork = Runtime.runFork(runtime)
@@ -381,8 +383,29 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
       })
 
     /** Handles one command to success or dead letter, in place; fences the partition when told to. */
+    const traceOf = (item: Extract<Item, { _tag: "command" }>) => tracing.fromHeaders((name) => item.msg.headers?.get(name))
+    /** With tracing on: commands handled in an `actor <kind>` span continuing the (first) sender's trace. */
+    const inActorSpan = <A, E, R>(run: PartitionRun, cell: Cell, items: ReadonlyArray<Extract<Item, { _tag: "command" }>>, effect: Effect.Effect<A, E, R>) => {
+      if (!tracing.enabled) return effect
+      const traces = items.map(traceOf).filter((t) => t !== undefined)
+      const first = items[0]!.delivery
+      return tracing.continueFrom(effect, `actor ${cell.kind}`, traces[0], {
+        links: traces.slice(1),
+        attributes: {
+          "actor.kind": cell.kind,
+          "actor.key": cell.key,
+          "actor.partition": run.partition,
+          "actor.epoch": run.epoch,
+          "actor.command": tagOf(first.value),
+          "actor.batch_size": items.length,
+          "jetstream.sequence": first.streamSequence,
+          "jetstream.delivery_count": first.deliveryCount
+        }
+      })
+    }
+
     const handleCommand = (run: PartitionRun, cell: Cell, item: Extract<Item, { _tag: "command" }>) =>
-      Effect.gen(function*() {
+      inActorSpan(run, cell, [item], Effect.gen(function*() {
         const d = item.delivery
         const outcome = yield* applyInPlace(run, cell, d.value, d.streamSequence, d.deliveryCount)
         if (outcome._tag === "dead") return yield* deadLetter(run, cell.kind, cell.key, d, item.msg, outcome.reason, outcome.attempts)
@@ -390,7 +413,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         // sequence (Fences.transaction) or an idempotent handler makes it a no-op
         item.msg.ack()
         return yield* settle(run, item.msg)
-      })
+      }))
 
     /**
      * Batches that queued up behind each other, applied in one `receiveMany` call; when that fails
@@ -402,7 +425,7 @@ export const make = (behaviours: ReadonlyArray<AnyBehaviour>) =>
         if (many !== undefined && items.length > 1) {
           if (!valid(run.partition, run.epoch)) return yield* fenceFromInside(run, "lease no longer valid")
           const startedAt = performance.now()
-          const exit = yield* Effect.exit(bounded(run, "batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery.streamSequence, i.delivery.deliveryCount, 1)))))
+          const exit = yield* Effect.exit(inActorSpan(run, cell, items, bounded(run, "batch", many(items.map((i) => i.delivery.value), items.map((i) => envelopeOf(run, cell, i.delivery.streamSequence, i.delivery.deliveryCount, 1))))))
           if (Exit.isSuccess(exit)) {
             cell.handled += items.length
             messages.inc({ kind: cell.kind, outcome: "ok" }, items.length)

@@ -5,6 +5,8 @@
  */
 import { Context, Data, Effect, Layer, Schema } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
+import { headersOf, type TraceContext, Tracing } from "../../observability/Tracing.ts"
+import { natsHeadersOf } from "../../streams/Bus.ts"
 import { Nats, NatsError } from "../../streams/Nats.ts"
 import {
   type ActorKind,
@@ -57,15 +59,29 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const partitions = config.actorPartitions
 
-  const publish = (subject: string, json: unknown, msgId: string | undefined, kind: string, key: string) =>
+  const tracing = yield* Tracing
+
+  const publishIn = (subject: string, json: unknown, msgId: string | undefined, kind: string, key: string, trace: TraceContext | undefined) =>
     Effect.tryPromise({
       try: () =>
-        nats.js.publish(nats.subject(subject), encoder.encode(JSON.stringify(json)), { msgID: msgId ?? crypto.randomUUID() }),
+        nats.js.publish(
+          nats.subject(subject),
+          encoder.encode(JSON.stringify(json)),
+          trace === undefined
+            ? { msgID: msgId ?? crypto.randomUUID() }
+            : { msgID: msgId ?? crypto.randomUUID(), headers: natsHeadersOf(headersOf(trace)) }
+        ),
       catch: (cause) =>
         /maximum messages|maximum bytes|resource limits/i.test(cause instanceof Error ? cause.message : String(cause))
           ? new MailboxFull({ kind, key })
           : new NatsError({ op: `publish ${subject}`, cause })
     }).pipe(Effect.asVoid)
+
+  /** A command carries the sender's trace (tracing on): the actor handles it as a child of the sender's span. */
+  const publish = (subject: string, json: unknown, msgId: string | undefined, kind: string, key: string) =>
+    tracing.enabled
+      ? Effect.flatMap(tracing.current, (trace) => publishIn(subject, json, msgId, kind, key, trace))
+      : publishIn(subject, json, msgId, kind, key, undefined)
 
   // one encoder per schema, built on first use: building one per message cost more than the send
   const encoders = new WeakMap<Schema.Schema<any, any>, (value: unknown) => Effect.Effect<unknown, unknown>>()

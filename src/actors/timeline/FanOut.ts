@@ -18,6 +18,7 @@ import { createHash } from "node:crypto"
 import { Deferred, Effect, FiberSet, Layer } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { type FollowerCursor, FeedRepo } from "../../db/Feed.ts"
+import { type TraceContext, Tracing } from "../../observability/Tracing.ts"
 import type { EventOf } from "../../domain/DomainEvents.ts"
 import type { TimelineBatch } from "../../domain/Timeline.ts"
 import { Timelines } from "../../redis/Timelines.ts"
@@ -37,12 +38,15 @@ interface Waiting {
   readonly post: { readonly postId: string; readonly score: number; readonly userIds: ReadonlyArray<string> }
   readonly msgId: string
   readonly done: Deferred.Deferred<void, NatsError | MailboxFull>
+  /** The fan-out span that queued it (tracing on): its message continues that trace. */
+  readonly trace: TraceContext | undefined
 }
 
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const repo = yield* FeedRepo
   const timelines = yield* Timelines
+  const tracing = yield* Tracing
   const actors = yield* Actors
   const sending = yield* FiberSet.make()
 
@@ -71,7 +75,8 @@ export const make = Effect.gen(function*() {
           ? { _tag: "InsertBatch", ...only.post }
           : { _tag: "InsertPosts", posts: group.map((w) => w.post) }
         const msgId = only?.msgId ?? `posts:${createHash("sha1").update(group.map((w) => w.msgId).join("|")).digest("base64url")}`
-        const exit = yield* Effect.exit(actors.sendBatch(TimelineKind, partition, batch, { msgId }))
+        // the message continues its first post's fan-out trace (not the one of the fiber that runs the lane)
+        const exit = yield* Effect.exit(tracing.withParent(actors.sendBatch(TimelineKind, partition, batch, { msgId }), group[0]!.trace))
         for (const w of group) yield* Deferred.done(w.done, exit)
       }
       lane.busy = false
@@ -84,7 +89,7 @@ export const make = Effect.gen(function*() {
         lane = { waiting: [], busy: false }
         lanes.set(partition, lane)
       }
-      lane.waiting.push({ post, msgId, done })
+      lane.waiting.push({ post, msgId, done, trace: tracing.enabled ? yield* tracing.current : undefined })
       if (!lane.busy) {
         lane.busy = true
         yield* FiberSet.run(sending, pump(partition, lane))
@@ -133,6 +138,9 @@ export const make = Effect.gen(function*() {
       if (score === undefined) return
       const author = yield* repo.author(e.authorId)
       if (author === undefined) return
+      if (tracing.enabled) {
+        yield* tracing.annotate({ "fanout.followers": author.followerCount, "fanout.celebrity": author.followerCount >= config.celebrityThreshold })
+      }
       if (author.followerCount >= config.celebrityThreshold) {
         yield* timelines.outboxInsert(e.authorId, { id: e.postId, score }).pipe(Effect.orDie)
         yield* actors.sendBatch(TimelineKind, actors.partitionOf(e.authorId), {
@@ -177,7 +185,9 @@ export const make = Effect.gen(function*() {
     })
 
   const posts = (e: EventOf<"post.published" | "post.deleted">, event: { readonly id: string }) =>
-    e.type === "post.published" ? published(event.id, e) : deleted(event.id, e)
+    tracing.span(e.type === "post.published" ? published(event.id, e) : deleted(event.id, e), "fanout", {
+      attributes: { "fanout.event": e.type, "post.id": e.postId, "author.id": e.authorId, "messaging.message.id": event.id }
+    })
 
   return { posts, graph }
 })

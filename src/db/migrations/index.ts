@@ -12,6 +12,7 @@ import commentsAuthor from "./0010_comments_author.ts"
 import actorFences from "./0011_actor_fences.ts"
 import conversations from "./0012_conversations.ts"
 import stories from "./0013_stories.ts"
+import outboxTraceContext from "./0014_outbox_trace_context.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -26,5 +27,6 @@ export const migrations = {
   "0010_comments_author": commentsAuthor,
   "0011_actor_fences": actorFences,
   "0012_conversations": conversations,
-  "0013_stories": stories
+  "0013_stories": stories,
+  "0014_outbox_trace_context": outboxTraceContext
 }

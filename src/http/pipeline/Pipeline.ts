@@ -25,6 +25,7 @@ import {
 } from "../../domain/ApiError.ts"
 import { Metrics } from "../../observability/Metrics.ts"
 import { RequestContext, type RequestContextShape, requestIdFrom } from "../../observability/RequestContext.ts"
+import { Tracing } from "../../observability/Tracing.ts"
 import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
@@ -109,6 +110,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
     const routes = compileRoutes(handlers).filter((r) => config.ops.benchFixtures || !r.benchFixture)
     const limits = config.limits
     const sampleRate = config.traceSampleRate
+    const tracing = yield* Tracing
     const corsOrigins = config.corsOrigins
     /** The documentation files, encoded once (the docs script is megabytes). */
     const docBytes = new Map<string, Uint8Array>()
@@ -206,8 +208,14 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         if (route.requiresSession) effect = Effect.zipRight(auth.required, effect)
         let program = Effect.provideService(effect, RequestContext, context)
         if (body !== undefined) program = Effect.provideService(program, RequestBody, body)
-        if (sampleRate > 0 && Math.random() < sampleRate) {
-          program = Effect.withSpan(program, `${method} ${route.path}`, { attributes: { requestId } })
+        if (tracing.enabled) {
+          // every request gets a server span (the sampler decides what is kept), continuing a caller's `traceparent`
+          program = tracing.continueFrom(program, `http ${method} ${route.path}`, tracing.fromHeaders((name) => head.headers[name]), {
+            kind: "server",
+            attributes: { "http.request.method": method, "http.route": route.path, "url.path": head.path, "aperture.request_id": requestId }
+          })
+        } else if (sampleRate > 0 && Math.random() < sampleRate) {
+          program = Effect.withSpan(program, `http ${method} ${route.path}`, { attributes: { requestId } })
         }
         // RequestBody is provided above exactly for the streamed routes, the only ones that use it
         fiber = runFork(program as Effect.Effect<unknown, unknown, ServerServices>)

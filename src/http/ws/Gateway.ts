@@ -36,6 +36,7 @@ import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runt
 import { AppConfig } from "../../config/AppConfig.ts"
 import { ClientFrame, CloseCode, type ServerFrame } from "../../domain/Ws.ts"
 import { Metrics } from "../../observability/Metrics.ts"
+import { Tracing } from "../../observability/Tracing.ts"
 import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal, TYPING_SHOWN_MS } from "../../social/Delivery.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
 import { Inspector } from "../../actors/runtime/Inspector.ts"
@@ -100,6 +101,9 @@ const actorOf = (json: string): string | undefined => {
   return at < 0 ? undefined : json.slice(at + 12, at + 48)
 }
 
+/** The type of a stored frame (`{"type":…}`, or `{"ts":…,"type":…}` as PostgreSQL orders an outbox row's keys). */
+const FRAME_TYPE = /"type":"([a-z_]+)"/
+
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const metrics = yield* Metrics
@@ -112,6 +116,7 @@ export const make = Effect.gen(function*() {
   const sockets = new Map<string, Socket>()
   const users = new Map<string, UserEntry>()
   const delivered = metrics.counter("aperture_ws_frames_delivered_total", "Inbox frames sent to sockets")
+  const tracing = yield* Tracing
   const slowClosed = metrics.counter("aperture_ws_slow_consumers_total", "Sockets closed with 1013 for a full send buffer")
   metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => sockets.size))
   const unregister = directory.register(config.nodeId, "sockets", () => Effect.sync(() => sockets.size))
@@ -208,6 +213,13 @@ export const make = Effect.gen(function*() {
     socket.cursor = m.seq
     if (send(socket.conn, frameText(m)) === "closed") return false
     delivered.inc()
+    // a frame published inside a trace: its delivery, from this node reading it to the socket's send
+    if (m.trace !== undefined) {
+      tracing.record(`ws.deliver ${FRAME_TYPE.exec(m.json)?.[1] ?? "frame"}`, m.trace.parent, m.trace.receivedAt, {
+        kind: "producer",
+        attributes: { "ws.connection_id": socket.conn.id, "user.id": socket.conn.userId, "inbox.seq": m.seq }
+      })
+    }
     return true
   }
 
