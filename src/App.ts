@@ -54,7 +54,12 @@ import * as Nats from "./streams/Nats.ts"
 import * as OutboxRelay from "./streams/OutboxRelay.ts"
 import * as StreamMetrics from "./streams/StreamMetrics.ts"
 import { ensureTopology } from "./streams/Topology.ts"
+import * as NodeDirectory from "./streams/NodeDirectory.ts"
+import * as Taps from "./streams/Taps.ts"
 import * as ActorHost from "./actors/runtime/ActorHost.ts"
+import * as Inspector from "./actors/runtime/Inspector.ts"
+import { ConversationProtocol } from "./domain/Conversations.ts"
+import { TimelineProtocol } from "./domain/Timeline.ts"
 import * as Fences from "./actors/runtime/Fence.ts"
 import * as Actors from "./actors/runtime/Actors.ts"
 import * as FanOut from "./actors/timeline/FanOut.ts"
@@ -111,6 +116,8 @@ export const CoreLive = Layer.mergeAll(
   Bus.layer,
   Outbox.layer,
   Metrics.layer,
+  Taps.layer,
+  NodeDirectory.layer,
   Actors.layer,
   Fences.layer,
   Inbox.layer,
@@ -165,9 +172,12 @@ export const SocialLive = Layer.mergeAll(
   )
 )
 
+/** The actor inspector, knowing the kinds this deployment runs. */
+const InspectorLive = Inspector.layer([TimelineProtocol.name, ConversationProtocol.name])
+
 export const HttpLive = Server.layer(handlers).pipe(
   Layer.provide(Layer.mergeAll(Gateway.layer, Probes.layer, Auth.layer, Idempotency.layer)),
-  Layer.provide(SocialLive)
+  Layer.provide(Layer.merge(SocialLive, InspectorLive))
 )
 
 /** Expired sessions are refused on read; this only keeps the table from growing. */

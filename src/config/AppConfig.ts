@@ -179,6 +179,17 @@ export interface AppConfigShape {
   readonly dm: { readonly replyTimeoutMillis: number }
   /** `Idempotency-Key`: how long a key answers its first response, and the lease of one in flight. */
   readonly idempotency: { readonly ttlHours: number; readonly leaseSeconds: number }
+  /** The admins' live tail and inspector (see `streams/Taps.ts`, `actors/runtime/Inspector.ts`). */
+  readonly observe: {
+    /** An observer's interest is forgotten this long after its last announcement. */
+    readonly interestMillis: number
+    /** Taps sent to one observer per second at most; the rest are counted as dropped. */
+    readonly maxPerSecond: number
+    /** How long the inspector waits for every node's answer. */
+    readonly inspectTimeoutMillis: number
+    /** Handled commands each live actor remembers for its detail page. */
+    readonly recentCommands: number
+  }
   readonly stories: {
     /** Live (or processing) stories one author may have. */
     readonly maxActive: number
@@ -289,6 +300,9 @@ const mediaUrlSecret = Config.all([
       : Either.right(Redacted.make(randomBytes(32).toString("base64url")))
   })
 )
+
+/** This build's version, as operators see it (`/api/v1/system/info`, the inspector). */
+export const APP_VERSION = "0.1.0"
 
 export const appConfig: Config.Config<AppConfigShape> = Config.all({
   nodeId: prefix("NODE_ID", `${os.hostname()}-${process.pid}`, /^[A-Za-z0-9_.-]{1,64}$/),
@@ -452,6 +466,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     archiveDays: Config.integer("STORY_ARCHIVE_DAYS").pipe(Config.withDefault(365), between("STORY_ARCHIVE_DAYS", 0, 36_500)),
     viewersRetentionHours: Config.integer("STORY_VIEWERS_RETENTION_HOURS").pipe(Config.withDefault(48), between("STORY_VIEWERS_RETENTION_HOURS", 0, 24 * 365)),
     sweepIntervalMillis: positiveInt("STORY_SWEEP_INTERVAL_MS", 60_000, 86_400_000)
+  }),
+  observe: Config.all({
+    interestMillis: positiveInt("OBSERVE_INTEREST_MS", 6000, 600_000),
+    maxPerSecond: positiveInt("OBSERVE_MAX_PER_SECOND", 200, 100_000),
+    inspectTimeoutMillis: positiveInt("INSPECT_TIMEOUT_MS", 1000, 30_000),
+    recentCommands: positiveInt("ACTOR_RECENT_COMMANDS", 20, 1000)
   }),
   idempotency: Config.all({
     ttlHours: Config.number("IDEMPOTENCY_TTL_HOURS").pipe(Config.withDefault(24), between("IDEMPOTENCY_TTL_HOURS", 0.001, 24 * 30)),

@@ -31,6 +31,11 @@
  *
  * The inbox, the signals, blocks and presence come through `social/Delivery.ts`; this file owns
  * the sockets, their cursors and their hygiene.
+ *
+ * An admin's socket may also carry a live tail of actor and event traffic: `observe {kinds?, keys?,
+ * events?, sample?}` starts or changes it (answered `observing`, then `observed` and once a second
+ * `observe_stats` frames), `unobserve` or the socket's end stops it; anyone else gets an `error`
+ * frame with code Forbidden. The taps themselves are `streams/Taps.ts`, reached through the inspector.
  */
 import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runtime, Schedule, Schema, Scope } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
@@ -39,10 +44,8 @@ import { Metrics } from "../../observability/Metrics.ts"
 import { Tracing } from "../../observability/Tracing.ts"
 import { Delivery, frameText, type InboxFrame, type LiveFrame, type SocketSignal, TYPING_SHOWN_MS } from "../../social/Delivery.ts"
 import type { SendResult, WsConnection } from "./Connection.ts"
-import { Inspector } from "../../actors/runtime/Inspector.ts"
+import { Inspector, type InspectorShape } from "../../actors/runtime/Inspector.ts"
 import type { ObserveFilter } from "../../domain/Inspector.ts"
-import { NodeDirectory } from "../../streams/NodeDirectory.ts"
-import { type Observer, Taps } from "../../streams/Taps.ts"
 
 const MAX_BAD_FRAMES = 5
 /** Client frames: a burst of 20, refilled at 10 per second. */
@@ -67,6 +70,8 @@ export class Gateway extends Context.Tag("Gateway")<Gateway, GatewayShape>() {}
 
 export const frame = (type: string, payload: unknown, id: number | null = null): string =>
   JSON.stringify({ type, id, ts: new Date().toISOString(), payload } satisfies ServerFrame)
+
+type Observer = Effect.Effect.Success<ReturnType<InspectorShape["observe"]>>
 
 interface Socket {
   readonly conn: WsConnection
@@ -108,9 +113,7 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const metrics = yield* Metrics
   const delivery = yield* Delivery
-  const taps = yield* Taps
   const inspector = yield* Inspector
-  const directory = yield* NodeDirectory
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const decode = Schema.decodeUnknownOption(Schema.parseJson(ClientFrame))
   const sockets = new Map<string, Socket>()
@@ -119,7 +122,7 @@ export const make = Effect.gen(function*() {
   const tracing = yield* Tracing
   const slowClosed = metrics.counter("aperture_ws_slow_consumers_total", "Sockets closed with 1013 for a full send buffer")
   metrics.gauge("aperture_ws_connections", "Open WebSocket connections on this node", Effect.sync(() => sockets.size))
-  const unregister = directory.register(config.nodeId, "sockets", () => Effect.sync(() => sockets.size))
+  const unregister = inspector.register(config.nodeId, "sockets", () => Effect.sync(() => sockets.size))
   yield* Effect.addFinalizer(() => Effect.sync(unregister))
   metrics.gauge("aperture_ws_inbox_subscriptions", "Users whose inbox this node follows", Effect.sync(() => users.size))
 
@@ -380,7 +383,7 @@ export const make = Effect.gen(function*() {
       if (socket.observer !== undefined) socket.observer.observer.update(filter)
       else {
         const scope = yield* Scope.make()
-        const observer = yield* taps.observe(
+        const observer = yield* inspector.observe(
           filter,
           (tap, droppedBefore) => {
             send(conn, frame("observed", droppedBefore > 0 ? { ...tap, droppedBefore } : tap))
