@@ -2,6 +2,7 @@
  * The widget bundle (`/widgets/aperture.js`): every element, defined once per page however many
  * copies of the script load, plus the SDK for pages that want to script Aperture themselves.
  */
+import "./actor-inspector/actor-inspector.ts"
 import "./app/app.ts"
 import "./composer/composer.ts"
 import "./dm-inbox/dm-inbox.ts"
@@ -14,6 +15,7 @@ import "./story-tray/story-tray.ts"
 import "./story-viewer/story-viewer.ts"
 import "./user-search/user-search.ts"
 
+export { AdminClient } from "./sdk/admin.ts"
 export { ApertureClient, clientFor } from "./sdk/client.ts"
 export { DmClient } from "./sdk/dm.ts"
 export { ApiError, RestClient } from "./sdk/rest.ts"

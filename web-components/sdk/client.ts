@@ -4,6 +4,7 @@
  * `clientFor`, so every widget on a page shares one socket.
  */
 import type { Me } from "../../src/domain/Accounts.ts"
+import { AdminClient } from "./admin.ts"
 import { DmClient } from "./dm.ts"
 import { Emitter } from "./emitter.ts"
 import { ApiError, RestClient } from "./rest.ts"
@@ -28,6 +29,8 @@ export class ApertureClient extends Emitter<ClientEvents> {
   readonly dm: DmClient
   /** Stories: the tray, a person's stories, views, viewers, replies and posting. */
   readonly stories: StoriesClient
+  /** Admins only: the actor inspector's overview, one actor's detail, and the live tail. */
+  readonly admin: AdminClient
   /** undefined until known. */
   me: Me | null | undefined
   #session: Promise<Me | null> | undefined
@@ -49,6 +52,7 @@ export class ApertureClient extends Emitter<ClientEvents> {
     })
     this.dm = new DmClient(this.rest, this.socket)
     this.stories = new StoriesClient(this.rest)
+    this.admin = new AdminClient(this.rest, this.socket, () => this.listen())
     if (typeof window !== "undefined") {
       window.addEventListener("online", () => this.socket.reconnectNow())
       document.addEventListener("visibilitychange", () => {
