@@ -4,6 +4,7 @@ import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import type { ApEvent } from "../shared/events.ts"
 import { theme } from "../shared/theme.ts"
+import "../actor-inspector/actor-inspector.ts"
 import "../composer/composer.ts"
 import "../dm-inbox/dm-inbox.ts"
 import "../dm-thread/dm-thread.ts"
@@ -26,6 +27,7 @@ const TITLES: Record<Route["name"], string> = {
   search: "Search",
   new: "New post",
   messages: "Messages",
+  admin: "Admin",
   "not-found": "Not found"
 }
 
@@ -52,7 +54,8 @@ export class ApApp extends ApElement {
     me: { state: true },
     ready: { state: true },
     formError: { state: true },
-    submitting: { state: true }
+    submitting: { state: true },
+    isAdmin: { state: true }
   }
 
   declare route: Route
@@ -60,6 +63,8 @@ export class ApApp extends ApElement {
   declare ready: boolean
   declare formError: string
   declare submitting: boolean
+  /** Whether the signed-in account may use the inspector (it was answered, not refused). */
+  declare isAdmin: boolean
   #focusPending = false
 
   constructor() {
@@ -69,6 +74,7 @@ export class ApApp extends ApElement {
     this.ready = false
     this.formError = ""
     this.submitting = false
+    this.isAdmin = false
   }
 
   override connectedCallback(): void {
@@ -127,6 +133,23 @@ export class ApApp extends ApElement {
     if (url.origin !== location.origin || !isAppPath(url.pathname)) return
     event.preventDefault()
     this.go(url.pathname + url.search)
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has("me")) this.#checkAdmin()
+  }
+
+  /** Admins are not marked on the account: the inspector's own answer (not a 403) says who is one. */
+  #checkAdmin() {
+    this.isAdmin = false
+    const me = this.me
+    if (!me) return
+    this.client.admin.actors({ limit: 1 }).then(
+      () => {
+        if (this.me === me) this.isAdmin = true
+      },
+      () => undefined
+    )
   }
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -197,6 +220,7 @@ export class ApApp extends ApElement {
       <li><ap-dm-inbox variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-dm-inbox></li>
       <li><ap-notifications variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
       ${link(`/u/${this.me.username}`, "Profile")}
+      ${this.isAdmin ? link("/admin", "Admin") : nothing}
       <li><button type="button" @click=${this.#logout}>Log out</button></li>
     </ul></nav>`
   }
@@ -220,7 +244,7 @@ export class ApApp extends ApElement {
 
   #page(): TemplateResult {
     const r = this.route
-    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages"
+    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages" || r.name === "admin"
     if (r.name === "login" || r.name === "signup") return this.#authForm(r.name)
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
@@ -240,6 +264,8 @@ export class ApApp extends ApElement {
               ? html`<ap-dm-thread .client=${this.client} theme=${this.theme ?? nothing} conversation-id=${r.id}></ap-dm-thread>`
               : html`<p class="muted pick">Choose a conversation, or start one with the Message button on a profile.</p>`}
           </div>`
+      case "admin":
+        return html`<h1 tabindex="-1">Actor inspector</h1><ap-actor-inspector .client=${this.client} theme=${this.theme ?? nothing}></ap-actor-inspector>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":
@@ -262,6 +288,6 @@ export class ApApp extends ApElement {
         <a class="brand" href="/">Aperture</a>
         ${this.ready ? this.#nav() : nothing}
       </header>
-      <main id="main" part="main" class=${this.route.name === "messages" ? "wide" : ""}>${this.ready ? this.#page() : html`<p class="muted" role="status">Loading…</p>`}</main>`
+      <main id="main" part="main" class=${this.route.name === "messages" || this.route.name === "admin" ? "wide" : ""}>${this.ready ? this.#page() : html`<p class="muted" role="status">Loading…</p>`}</main>`
   }
 }

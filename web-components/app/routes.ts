@@ -9,6 +9,7 @@ export type Route =
   | { readonly name: "search" }
   | { readonly name: "new" }
   | { readonly name: "messages"; readonly id: string | null }
+  | { readonly name: "admin" }
   | { readonly name: "not-found" }
 
 const segment = (s: string) => {
@@ -30,6 +31,7 @@ export const parseRoute = (pathname: string): Route => {
       case "notifications":
       case "search":
       case "new":
+      case "admin":
         return { name: head }
       case "messages":
         return { name: "messages", id: null }
