@@ -183,6 +183,15 @@ export type Tap =
     readonly at: number
   }
 
+/** The payload of an `observed` frame: a tap, and how many were dropped since the previous one sent. */
+export type Observed = Tap & { readonly droppedBefore?: number }
+
+/** The `observing` frame: the filter now applied (null after `unobserve`) and the socket's rate limit. */
+export interface Observing {
+  readonly filter: ObserveFilter | null
+  readonly maxPerSecond: number
+}
+
 /** The `observe_stats` frame, once a second while observing: traffic before the rate limit. */
 export interface ObserveStats {
   /** Matching actor taps per kind, and events per type, in the last second. */
