@@ -102,13 +102,13 @@ for i = 1, #KEYS do
 end
 return #KEYS`
 
-type BenchRedis = Redis & {
+export type BenchRedis = Redis & {
   holdsPost(numKeys: number, ...args: Array<string | number>): Promise<number>
   holdsRange(numKeys: number, ...args: Array<string | number>): Promise<number>
 }
 
-const connectRedis = (): BenchRedis => {
-  const redis = new Redis(redisUrl, { keyPrefix: prefixes.redis, maxRetriesPerRequest: 1 })
+export const connectRedis = (keyPrefix: string = prefixes.redis): BenchRedis => {
+  const redis = new Redis(redisUrl, { keyPrefix, maxRetriesPerRequest: 1 })
   redis.defineCommand("holdsPost", { lua: HOLDS_POST_LUA })
   redis.defineCommand("holdsRange", { lua: HOLDS_RANGE_LUA })
   return redis as BenchRedis
@@ -120,7 +120,7 @@ const tlKey = (userId: string) => `tl:${userId}`
  * Every follower's timeline as an active reader's: the sentinel plus `fill` entries a year old
  * (random ids), so the cap trims on every insert as it does in steady state.
  */
-const fillTimelines = async (redis: BenchRedis, followers: ReadonlyArray<string>, fill: number) => {
+export const fillTimelines = async (redis: BenchRedis, followers: ReadonlyArray<string>, fill: number) => {
   const base = Date.now() - 365 * 24 * 3600 * 1000
   // the same old posts in every timeline (as if everyone followed the same people): members are
   // per key anyway, and generating millions of ids would dominate the set-up
@@ -214,7 +214,7 @@ const variantsOf = (postId: string) =>
   Object.fromEntries(["thumbnail", "small", "medium", "large"].map((s, i) => [s, `/media/posts/${postId}/${[150, 320, 640, 1080][i]}.webp`]))
 
 /** Rows as `POST /posts` leaves them: `processing`, waiting for the worker. */
-const createProcessing = async (db: pg.Client, authorId: string, count: number): Promise<Array<string>> => {
+export const createProcessing = async (db: pg.Client, authorId: string, count: number): Promise<Array<string>> => {
   const ids = Array.from({ length: count }, () => randomUUID())
   await db.query(
     `INSERT INTO posts (id, author_id, status, caption, original_key, original_type, original_bytes)
@@ -290,13 +290,13 @@ interface Round {
   readonly rawZaddPerSec: number
 }
 
-const percentile = (values: ReadonlyArray<number>, p: number) => {
+export const percentile = (values: ReadonlyArray<number>, p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 }
-const median = (values: ReadonlyArray<number>) => percentile(values, 50)
+export const median = (values: ReadonlyArray<number>) => percentile(values, 50)
 
-const keysOf = (followers: ReadonlyArray<string>) => followers.map(tlKey)
+export const keysOf = (followers: ReadonlyArray<string>) => followers.map(tlKey)
 
 const onePost = async (
   db: pg.Client,
@@ -324,7 +324,7 @@ const onePost = async (
   }
 }
 
-const burst = async (db: pg.Client, redis: BenchRedis, authorId: string, keys: ReadonlyArray<string>, postIds: ReadonlyArray<string>) => {
+export const burst = async (db: pg.Client, redis: BenchRedis, authorId: string, keys: ReadonlyArray<string>, postIds: ReadonlyArray<string>) => {
   let t0 = NaN
   const scores: Array<number> = []
   for (const id of postIds) {
@@ -507,4 +507,7 @@ const summarise = (rounds: ReadonlyArray<Round>, seedInfo: SeedInfo<Seed.Marker>
   })
 }
 
-runBenchmark(main, { stopMessage: "stopping the server", cleanup: () => cleanupPrefixes(prefixes) })
+// bench/observe imports the helpers above: the benchmark runs only when this file is the entry point
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runBenchmark(main, { stopMessage: "stopping the server", cleanup: () => cleanupPrefixes(prefixes) })
+}
