@@ -11,6 +11,7 @@
  */
 import { Kvm, type KV } from "@nats-io/kv"
 import type { ConsumerInfo } from "@nats-io/jetstream"
+import { createInbox } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { DeadLettersRepo } from "../../db/DeadLetters.ts"
@@ -97,31 +98,54 @@ export const make = (kinds: ReadonlyArray<string>) =>
       return out
     }
 
-    const ask = async (limit: number, expected: ReadonlySet<string>) => {
-      const answers: Array<{ answer: NodeAnswer; ms: number }> = []
-      const started = performance.now()
-      try {
-        const replies = await nats.connection.requestMany(nats.subject(inspectNodesSubject), encoder.encode(JSON.stringify({ limit })), {
-          strategy: "timer",
-          maxWait: inspectTimeoutMillis
-        })
+    /**
+     * Asks every node and collects the answers until each expected node has answered — the
+     * heartbeats are read meanwhile, so the wait ends as soon as they are known and matched — or
+     * INSPECT_TIMEOUT_MS passed.
+     */
+    const ask = (limit: number, remembered: ReadonlySet<string>, beats: Promise<ReadonlyMap<string, number>>) =>
+      new Promise<{ answers: Array<{ answer: NodeAnswer; ms: number }>; expected: Set<string> }>((resolve) => {
+        const answers: Array<{ answer: NodeAnswer; ms: number }> = []
         const answered = new Set<string>()
-        for await (const m of replies) {
-          try {
-            const answer = JSON.parse(decoder.decode(m.data)) as NodeAnswer
-            answers.push({ answer, ms: performance.now() - started })
-            answered.add(answer.node)
-          } catch {
-            continue
-          }
-          // every node expected has answered: no need to wait out the timer
-          if (expected.size > 0 && [...expected].every((n) => answered.has(n))) break
+        const expected = new Set(remembered)
+        let beatsKnown = false
+        let done = false
+        const started = performance.now()
+        const inbox = createInbox(nats.subject("_INSPECT"))
+        const finish = () => {
+          if (done) return
+          done = true
+          clearTimeout(timer)
+          sub.unsubscribe()
+          resolve({ answers, expected })
         }
-      } catch {
-        // no responders at all: nobody answered
-      }
-      return answers
-    }
+        const check = () => {
+          if (beatsKnown && expected.size > 0 && [...expected].every((n) => answered.has(n))) finish()
+        }
+        const sub = nats.connection.subscribe(inbox, {
+          callback: (_e, m) => {
+            try {
+              const answer = JSON.parse(decoder.decode(m.data)) as NodeAnswer
+              answers.push({ answer, ms: performance.now() - started })
+              answered.add(answer.node)
+            } catch {
+              return
+            }
+            check()
+          }
+        })
+        const timer = setTimeout(finish, inspectTimeoutMillis)
+        void beats.then((b) => {
+          for (const n of b.keys()) expected.add(n)
+          beatsKnown = true
+          check()
+        })
+        try {
+          nats.connection.publish(nats.subject(inspectNodesSubject), encoder.encode(JSON.stringify({ limit })), { reply: inbox })
+        } catch {
+          finish()
+        }
+      })
 
     const readFigures = async (): Promise<Figures> => {
       const ours = Object.values(StreamNames).map((n) => nats.name(n))
@@ -167,9 +191,12 @@ export const make = (kinds: ReadonlyArray<string>) =>
       Effect.promise(async () => {
         const now = Date.now()
         for (const [n, at] of seen) if (now - at > REMEMBER_MILLIS) seen.delete(n)
-        const beats = await heartbeats().catch(() => new Map<string, number>())
-        const expected = new Set([...beats.keys(), ...seen.keys()])
-        const [answers, figs] = await Promise.all([ask(limit, expected), currentFigures().catch((): Figures => ({ streams: [], deadLetters: [], mailbox: new Map() }))])
+        const beatsRead = heartbeats().catch(() => new Map<string, number>())
+        const [{ answers, expected }, beats, figs] = await Promise.all([
+          ask(limit, new Set(seen.keys()), beatsRead),
+          beatsRead,
+          currentFigures().catch((): Figures => ({ streams: [], deadLetters: [], mailbox: new Map() }))
+        ])
         const nodes: Array<InspectedNode> = []
         const partitions = new Map<number, InspectedPartition>()
         const kindTotals = new Map<string, { kind: string; live: number; mailboxDepth: number; handled: number; restarts: number }>()
