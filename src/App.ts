@@ -13,6 +13,7 @@ import { authHandlers } from "./http/routes/auth.ts"
 import { graphHandlers } from "./http/routes/graph.ts"
 import { mediaHandlers } from "./http/routes/media.ts"
 import { opsHandlers } from "./http/routes/ops.ts"
+import { pagesHandlers } from "./http/routes/pages.ts"
 import { postsHandlers } from "./http/routes/posts.ts"
 import { engagementHandlers, feedHandlers, notificationsHandlers } from "./http/routes/feed.ts"
 import { searchHandlers } from "./http/routes/search.ts"
@@ -88,6 +89,7 @@ import * as StorySweeper from "./social/StorySweeper.ts"
 
 export const handlers = {
   ops: opsHandlers,
+  pages: pagesHandlers,
   system: systemHandlers,
   auth: authHandlers,
   users: usersHandlers,

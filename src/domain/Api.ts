@@ -12,6 +12,7 @@ import { Context, Schema } from "effect"
 import * as A from "./Accounts.ts"
 import * as D from "./Admin.ts"
 import * as I from "./Inspector.ts"
+import * as Pg from "./Pages.ts"
 import * as E from "./ApiError.ts"
 import * as P from "./Posts.ts"
 import * as G from "./Engagement.ts"
@@ -124,6 +125,32 @@ export class OpsGroup extends HttpApiGroup.make("ops")
       ))
   )
   .annotateContext(OpenApi.annotations({ description: "Process probes and metrics for orchestrators and Prometheus (outside /api/v1)." }))
+{}
+
+/** Shared links: the app's page for a post or profile with its preview tags, and the oEmbed provider (outside /api/v1). */
+export class PagesGroup extends HttpApiGroup.make("pages")
+  .add(
+    HttpApiEndpoint.get("postPage", "/p/:id").setPath(Pg.PostPagePath).addSuccess(Pg.HtmlPage).pipe(errors(B))
+      .annotateContext(doc(
+        "A post's page",
+        "The web app, with the post's title, description, image and Open Graph tags and an oEmbed discovery link when the post is public; the app's page alone otherwise (nothing says whether a hidden post exists)."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.get("profilePage", "/u/:username").setPath(Pg.ProfilePagePath).addSuccess(Pg.HtmlPage).pipe(errors(B))
+      .annotateContext(doc(
+        "A profile's page",
+        "The web app, with the account's name, bio and avatar as Open Graph tags and an oEmbed discovery link. Usernames with dots work (`/u/bob.builder`)."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.get("oembed", "/oembed").setUrlParams(Pg.OEmbedQuery).addSuccess(Pg.OEmbed).pipe(errors(B, NF))
+      .annotateContext(doc(
+        "oEmbed provider",
+        "For a public post (`/p/<id>`) or a profile (`/u/<username>`) URL of this server: a `rich` oEmbed 1.0 answer whose `html` is the widget (`<ap-post>` or `<ap-profile>`) and its script. 404 for anything else, including posts the public may not see."
+      ))
+  )
+  .annotateContext(OpenApi.annotations({ description: "Shared links: post and profile pages with preview tags, and oEmbed." }))
 {}
 
 export class SystemGroup extends HttpApiGroup.make("system")
@@ -726,6 +753,7 @@ const finish = (spec: Record<string, any>): Record<string, any> => {
 
 export class Api extends HttpApi.make("aperture")
   .add(OpsGroup)
+  .add(PagesGroup)
   .add(SystemGroup)
   .add(AuthGroup)
   .add(UsersGroup)

@@ -29,6 +29,7 @@ import { Tracing } from "../../observability/Tracing.ts"
 import { Auth } from "../Auth.ts"
 import { corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
+import { siteAssets } from "../Site.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
 import { Idempotency } from "../Idempotency.ts"
 import type { ApiHandlers, HandlerServices, ServerServices } from "../Handlers.ts"
@@ -283,7 +284,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         const found = lookup(routes, method, head.path)
         if (found._tag === "Found") return dispatch(found.route, found.params)
         if (method === "GET" || method === "HEAD") {
-          const asset = docAssets[head.path]
+          const asset = docAssets[head.path] ?? siteAssets[head.path]
           if (asset !== undefined) {
             label = head.path
             let bytes = docBytes.get(head.path)
