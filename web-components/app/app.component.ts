@@ -4,7 +4,6 @@ import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import type { ApEvent } from "../shared/events.ts"
 import { theme } from "../shared/theme.ts"
-import "../actor-inspector/actor-inspector.ts"
 import "../composer/composer.ts"
 import "../dm-inbox/dm-inbox.ts"
 import "../dm-thread/dm-thread.ts"
@@ -16,6 +15,9 @@ import "../story-tray/story-tray.ts"
 import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
 import { isAppPath, parseRoute, type Route } from "./routes.ts"
+
+/** The inspector is for admins only: its code loads when /admin is first shown, not with the app (a chunk of its own). */
+const loadInspector = () => import("../actor-inspector/actor-inspector.ts")
 
 const TITLES: Record<Route["name"], string> = {
   home: "Home",
@@ -265,6 +267,7 @@ export class ApApp extends ApElement {
               : html`<p class="muted pick">Choose a conversation, or start one with the Message button on a profile.</p>`}
           </div>`
       case "admin":
+        void loadInspector()
         return html`<h1 tabindex="-1">Actor inspector</h1><ap-actor-inspector .client=${this.client} theme=${this.theme ?? nothing}></ap-actor-inspector>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
