@@ -28,6 +28,7 @@ describe("shared links: pages, oEmbed, site files", () => {
         const page = yield* request(`/p/${postId}`)
         assert.strictEqual(page.status, 200)
         assert.match(page.headers.get("content-type") ?? "", /^text\/html/)
+        assert.strictEqual(page.headers.get("cache-control"), "no-cache")
         assert.match(page.text, /<title>@bob\.builder\w* on Aperture: “Sunset &quot;at&quot; &lt;the&gt; pier &amp; more #golden”<\/title>/)
         assert.notInclude(page.text, "<the>")
         assert.strictEqual(metaOf(page.text, "og:type"), "article")

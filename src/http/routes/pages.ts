@@ -84,17 +84,22 @@ const profileMeta = (base: string, profile: Profile): PageMeta => {
 const widgetScript = (base: string) => `<script type="module" src="${base}/widgets/aperture.js"></script>`
 const attr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
+/** The page is the app's shell: always revalidated, like `index.html` (a deploy changes its script). */
+const noCache = Effect.flatMap(RequestContext, (r) => Effect.sync(() => r.responseHeaders.push(["cache-control", "no-cache"])))
+
 export const pagesHandlers = {
   postPage: ({ path }) =>
     Effect.gen(function*() {
       const base = yield* origin
       const post = yield* publicPost(path.id)
+      yield* noCache
       return renderPage(Option.isSome(post) ? postMeta(base, post.value) : { title: "Aperture" })
     }),
   profilePage: ({ path }) =>
     Effect.gen(function*() {
       const base = yield* origin
       const profile = yield* publicProfile(path.username)
+      yield* noCache
       return renderPage(Option.isSome(profile) ? profileMeta(base, profile.value) : { title: "Aperture" })
     }),
   oembed: ({ urlParams }) =>
