@@ -50,7 +50,14 @@ const exercise = async (base: string, transport: string) => {
   // paths the bundle resolves from dist/: the web client and the docs script inside @effect/platform
   const page = await fetch(`${base}/`)
   assert.strictEqual(page.status, 200)
-  assert.include(await page.text(), "/widgets/aperture.")
+  assert.include(await page.text(), "/widgets/app.")
+  // the widget entries the compiled server knows by name (web-components/entries.ts, bundled in), brotli when asked
+  for (const p of ["/widgets/aperture.js", "/widgets/post.js"]) {
+    const widget = await fetch(`${base}${p}`, { headers: { "accept-encoding": "br" } })
+    assert.strictEqual(widget.status, 200, p)
+    assert.strictEqual(widget.headers.get("content-encoding"), "br", p)
+    assert.include(await widget.text(), "./chunk-", p)
+  }
   assert.strictEqual((await fetch(`${base}/docs/scalar.js`)).status, 200)
 
   const username = `b${Date.now().toString(36)}`
