@@ -38,7 +38,10 @@ const TITLES: Record<Route["name"], string> = {
  * single posts, notifications, direct messages (inbox and thread), stories (the tray above the
  * home feed and on profiles, with the full-screen viewer), user search and the composer,
  * with client-side routes (history API: links, back and forward work) and focus moved to each new
- * page's heading.
+ * page's heading. Each history entry keeps its scroll offset, restored on Back and Forward (the
+ * feed keeps its posts in memory, so the offset lands on the same post). The sticky header's
+ * height is published as `--ap-feed-offset-top` and the page's `scroll-padding-top`, so focused
+ * controls and the feed's pill are never hidden under it.
  *
  * @csspart header - The top bar.
  * @csspart main - The page content.
@@ -68,6 +71,8 @@ export class ApApp extends ApElement {
   /** Whether the signed-in account may use the inspector (it was answered, not refused). */
   declare isAdmin: boolean
   #focusPending = false
+  #restoreY: number | undefined
+  #headerObserver: ResizeObserver | undefined
 
   constructor() {
     super()
@@ -81,6 +86,8 @@ export class ApApp extends ApElement {
 
   override connectedCallback(): void {
     super.connectedCallback()
+    // the app restores offsets itself, once the page's content is there to scroll to
+    history.scrollRestoration = "manual"
     window.addEventListener("popstate", this.#onPopState)
     this.addEventListener("click", this.#onClick)
     this.addEventListener("ap-navigate", this.#onNavigate)
@@ -98,6 +105,8 @@ export class ApApp extends ApElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
+    this.#headerObserver?.disconnect()
+    this.#headerObserver = undefined
     window.removeEventListener("popstate", this.#onPopState)
     this.removeEventListener("click", this.#onClick)
     this.removeEventListener("ap-navigate", this.#onNavigate)
@@ -108,7 +117,10 @@ export class ApApp extends ApElement {
     const url = new URL(path, location.href)
     if (url.pathname + url.search === location.pathname + location.search && !replace) return
     if (replace) history.replaceState(null, "", url)
-    else history.pushState(null, "", url)
+    else {
+      history.replaceState({ ...(history.state as object | null), scrollY: window.scrollY }, "")
+      history.pushState(null, "", url)
+    }
     this.#show(url.pathname)
     window.scrollTo(0, 0)
   }
@@ -119,7 +131,50 @@ export class ApApp extends ApElement {
     this.#focusPending = true
   }
 
-  #onPopState = () => this.#show(location.pathname)
+  #onPopState = () => {
+    this.#show(location.pathname)
+    this.#restoreY = (history.state as { scrollY?: number } | null)?.scrollY ?? 0
+  }
+
+  /**
+   * Scrolls back to `y` as the page grows into it (the feed lays its posts out over a few frames),
+   * giving up after about a second or as soon as the reader scrolls or types.
+   */
+  #restoreScroll(y: number) {
+    let frames = 0
+    let settled = 0
+    let cancelled = false
+    const cancel = () => (cancelled = true)
+    const stop = () => {
+      window.removeEventListener("wheel", cancel)
+      window.removeEventListener("touchstart", cancel)
+      window.removeEventListener("keydown", cancel)
+    }
+    window.addEventListener("wheel", cancel, { passive: true })
+    window.addEventListener("touchstart", cancel, { passive: true })
+    window.addEventListener("keydown", cancel)
+    const step = () => {
+      if (cancelled || frames++ > 90) return stop()
+      if (Math.abs(window.scrollY - y) > 1) {
+        settled = 0
+        window.scrollTo(0, y)
+      } else if (++settled >= 10) return stop()
+      requestAnimationFrame(step)
+    }
+    step()
+  }
+
+  /** Publishes the sticky header's height for the feed's pill and the page's focus scrolling. */
+  #watchHeader() {
+    const header = this.renderRoot.querySelector<HTMLElement>("header")
+    if (!header || this.#headerObserver || typeof ResizeObserver === "undefined") return
+    this.#headerObserver = new ResizeObserver(() => {
+      const height = Math.ceil(header.getBoundingClientRect().height)
+      this.style.setProperty("--ap-feed-offset-top", `${height}px`)
+      document.documentElement.style.scrollPaddingTop = `${height + 8}px`
+    })
+    this.#headerObserver.observe(header)
+  }
 
   #onNavigate = (event: ApEvent<"ap-navigate">) => {
     event.preventDefault()
@@ -158,9 +213,16 @@ export class ApApp extends ApElement {
     if (changed.has("route") || changed.has("me") || changed.has("ready")) {
       document.title = `${this.#title()} · Aperture`
     }
+    this.#watchHeader()
     if (this.#focusPending && this.ready) {
       this.#focusPending = false
-      this.renderRoot.querySelector<HTMLElement>("main h1")?.focus()
+      // focus must not scroll: on Back the offset is about to be restored
+      this.renderRoot.querySelector<HTMLElement>("main h1")?.focus({ preventScroll: true })
+    }
+    if (this.#restoreY !== undefined && this.ready) {
+      const y = this.#restoreY
+      this.#restoreY = undefined
+      this.#restoreScroll(y)
     }
   }
 

@@ -1,16 +1,31 @@
 import { virtualize } from "@lit-labs/virtualizer/virtualize.js"
 import { html, nothing } from "lit"
 import type { Post } from "../../src/domain/Posts.ts"
+import type { ApertureClient } from "../sdk/client.ts"
 import { describeError } from "../sdk/rest.ts"
 import type { ApEvent } from "../shared/events.ts"
 import { ApElement } from "../shared/base.ts"
 import { LiveController } from "../shared/live.ts"
 import { theme } from "../shared/theme.ts"
+import type { ApPost } from "../post/post.component.ts"
 import "../post/post.ts"
 import { styles } from "./feed.styles.ts"
 
 /** How stale the feed may be before a tab that becomes visible again refreshes it. */
 const REFRESH_AFTER_MS = 30_000
+/** The live pill's count changes are announced (aria-live) at most this often. */
+const ANNOUNCE_EVERY_MS = 4_000
+
+/** What a feed had loaded, kept for the page's lifetime so Back to the feed shows the same posts. */
+interface Snapshot {
+  /** Whose feed it is: a log-out and log-in as someone else on the same client never shows the first one's. */
+  readonly userId: string
+  readonly items: Array<Post>
+  readonly cursor: string | null
+  readonly hasMore: boolean
+  readonly loadedAt: number
+}
+const snapshots = new WeakMap<ApertureClient, Snapshot>()
 
 /**
  * @summary The signed-in person's home feed: virtualized infinite scroll of `<ap-post>` cards.
@@ -21,6 +36,13 @@ const REFRESH_AFTER_MS = 30_000
  * are optimistic and roll back with a visible message on the card when they fail; like counts of
  * the viewer's own posts follow `like` frames.
  *
+ * The WAI-ARIA feed pattern: `role=feed` (busy while a page loads) whose articles are the cards'
+ * own, numbered with `aria-posinset` / `aria-setsize`; every control inside them is in the Tab
+ * order, and PageDown / PageUp move focus to the next or previous article. The pill sits in a
+ * polite live region whose count changes at most every few seconds. What was loaded is kept in
+ * memory, so coming back (the app restores the scroll offset on Back) shows the same posts while
+ * a background check only counts what is new.
+ *
  * @attr page-size - Posts per request (1–50, default 20).
  *
  * @csspart pill - The "new posts" button.
@@ -28,7 +50,9 @@ const REFRESH_AFTER_MS = 30_000
  * @csspart toast - The message shown when an action failed.
  *
  * @cssprop --ap-feed-gap - Space between posts (default 16px).
- * @cssprop --ap-feed-pill-top - Where the sticky pill sits (default 12px).
+ * @cssprop --ap-feed-pill-top - Where the sticky pill sits below `--ap-feed-offset-top` (default 12px).
+ * @cssprop --ap-feed-offset-top - Height of whatever is sticky above the feed (the app's header sets it), so the pill and
+ *   scrolled-to posts stay clear of it (default 0px).
  *
  * @fires ap-error - Loading the feed failed (actions on posts fire their own).
  */
@@ -41,6 +65,7 @@ export class ApFeed extends ApElement {
     loading: { state: true },
     hasMore: { state: true },
     newCount: { state: true },
+    shownCount: { state: true },
     message: { state: true },
     signedOut: { state: true }
   }
@@ -50,11 +75,15 @@ export class ApFeed extends ApElement {
   declare loading: boolean
   declare hasMore: boolean
   declare newCount: number
+  /** The count the pill shows: `newCount`, updated at most every ANNOUNCE_EVERY_MS so screen readers are not flooded. */
+  declare shownCount: number
   declare message: string
   declare signedOut: boolean
   #cursor: string | null = null
   #loadedAt = 0
   #generation = 0
+  #announcedAt = 0
+  #announceTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor() {
     super()
@@ -63,6 +92,7 @@ export class ApFeed extends ApElement {
     this.loading = false
     this.hasMore = true
     this.newCount = 0
+    this.shownCount = 0
     this.message = ""
     this.signedOut = false
     new LiveController(this, {
@@ -87,12 +117,60 @@ export class ApFeed extends ApElement {
   override connectedCallback(): void {
     super.connectedCallback()
     document.addEventListener("visibilitychange", this.#onVisibility)
-    if (this.items.length === 0) void this.refresh()
+    if (this.items.length > 0) return
+    const kept = snapshots.get(this.client)
+    if (kept && kept.userId === this.client.me?.id) {
+      this.items = kept.items
+      this.#cursor = kept.cursor
+      this.hasMore = kept.hasMore
+      this.#loadedAt = kept.loadedAt
+      void this.#countNew()
+    } else void this.refresh()
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     document.removeEventListener("visibilitychange", this.#onVisibility)
+    clearTimeout(this.#announceTimer)
+  }
+
+  protected override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has("newCount")) this.#schedulePill()
+  }
+
+  protected override updated(changed: Map<PropertyKey, unknown>): void {
+    const userId = this.client.me?.id
+    if (userId !== undefined && (changed.has("items") || changed.has("hasMore")) && this.items.length > 0) {
+      snapshots.set(this.client, { userId, items: this.items, cursor: this.#cursor, hasMore: this.hasMore, loadedAt: this.#loadedAt })
+    }
+  }
+
+  /** The first count shows at once; later ones wait until ANNOUNCE_EVERY_MS has passed since the last. */
+  #schedulePill() {
+    clearTimeout(this.#announceTimer)
+    const show = () => {
+      this.shownCount = this.newCount
+      this.#announcedAt = Date.now()
+    }
+    if (this.newCount === 0 || this.shownCount === 0) return show()
+    const wait = this.#announcedAt + ANNOUNCE_EVERY_MS - Date.now()
+    if (wait <= 0) show()
+    else this.#announceTimer = setTimeout(show, wait)
+  }
+
+  /** Back on a kept feed: how many posts arrived above the first one shown, for the pill. */
+  async #countNew() {
+    const generation = this.#generation
+    try {
+      const page = await this.client.rest.feed({ limit: this.pageSize })
+      if (generation !== this.#generation || this.items.length === 0) return
+      const newest = this.items[0]!.id
+      const above = page.items.findIndex((p) => p.id === newest)
+      const count = above < 0 ? page.items.length : above
+      if (count > this.newCount) this.newCount = count
+    } catch {
+      // the pill is a nicety: the kept posts are shown either way
+    }
   }
 
   #onVisibility = () => {
@@ -146,9 +224,26 @@ export class ApFeed extends ApElement {
 
   async #showNew() {
     await this.refresh()
+    // the newest post is at the feed's top; scroll-margin-top keeps it clear of the sticky header
     this.scrollIntoView({ block: "start" })
     await this.updateComplete
-    this.renderRoot.querySelector<HTMLElement>("ap-post")?.focus()
+    await new Promise((resolve) => requestAnimationFrame(resolve))
+    const first = Array.from(this.renderRoot.querySelectorAll("ap-post")).find((p) => p.posinset === 1)
+    first?.focus({ preventScroll: true })
+  }
+
+  /** PageDown / PageUp from anywhere inside an article move focus to the next / previous one. */
+  #onKeydown = (event: KeyboardEvent) => {
+    if (event.key !== "PageDown" && event.key !== "PageUp") return
+    const posts = Array.from(this.renderRoot.querySelectorAll("ap-post"))
+    const current = event.composedPath().find((n): n is ApPost => posts.includes(n as ApPost))
+    if (!current) return
+    const target = (current.posinset ?? 0) + (event.key === "PageDown" ? 1 : -1)
+    const next = posts.find((p) => p.posinset === target)
+    if (!next) return
+    event.preventDefault()
+    next.focus()
+    if (event.key === "PageDown" && target >= this.items.length - 2) void this.loadMore()
   }
 
   #onPostChange = (event: ApEvent<"ap-post-change">) => {
@@ -167,12 +262,15 @@ export class ApFeed extends ApElement {
 
   override render() {
     if (this.signedOut) return html`<p class="status" part="status">Log in to see your feed.</p>`
+    const shown = this.newCount > 0 ? Math.max(1, this.shownCount) : 0
     return html`
-      ${this.newCount > 0
-        ? html`<button class="pill" part="pill" @click=${this.#showNew}>
-          ${this.newCount === 1 ? "1 new post" : `${this.newCount} new posts`} ↑
-        </button>`
-        : nothing}
+      <div class="pill-bar" aria-live="polite" aria-atomic="true">
+        ${shown > 0
+          ? html`<button class="pill" part="pill" @click=${this.#showNew}>
+            ${shown === 1 ? "1 new post" : `${shown} new posts`} <span aria-hidden="true">↑</span>
+          </button>`
+          : nothing}
+      </div>
       <div
         class="list"
         role="feed"
@@ -180,15 +278,25 @@ export class ApFeed extends ApElement {
         aria-busy=${this.loading ? "true" : "false"}
         @ap-post-change=${this.#onPostChange}
         @rangeChanged=${this.#onRange}
+        @keydown=${this.#onKeydown}
       >
         ${virtualize({
           items: this.items,
           keyFunction: (post: Post) => post.id,
           renderItem: (post: Post, index: number) =>
-            html`<ap-post .post=${post} .client=${this.client} theme=${this.theme ?? nothing} tabindex="-1" aria-posinset=${index + 1} aria-setsize=${this.hasMore ? -1 : this.items.length}></ap-post>`
+            html`<ap-post .post=${post} .client=${this.client} theme=${this.theme ?? nothing} .posinset=${index + 1} .setsize=${this.hasMore ? -1 : this.items.length}></ap-post>`
         })}
       </div>
-      ${this.loading ? html`<p class="status" part="status">Loading…</p>` : nothing}
+      ${this.loading
+        ? html`<div class="skeletons" part="status">
+          <span class="visually-hidden" role="status">Loading posts…</span>
+          ${(this.items.length === 0 ? [0, 1] : [0]).map(() => html`<div class="skeleton" aria-hidden="true">
+            <div class="skeleton-head"><span class="skeleton-avatar"></span><span class="skeleton-line"></span></div>
+            <div class="skeleton-photo"></div>
+            <span class="skeleton-line"></span>
+          </div>`)}
+        </div>`
+        : nothing}
       ${!this.loading && this.items.length === 0 && !this.message
         ? html`<p class="status" part="status">Your feed is empty. Follow people to see their photos here.</p>`
         : nothing}

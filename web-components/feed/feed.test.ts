@@ -27,10 +27,14 @@ describe("ap-feed", () => {
     await waitFor(() => FakeWebSocket.instances.length === 1)
     FakeWebSocket.last.open()
     FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "c" }, 5)
+    await el.updateComplete
     FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "c" }, 6)
     await el.updateComplete
     const pill = shadow(el).querySelector<HTMLButtonElement>("button.pill")!
-    assert.include(pill.textContent!, "2 new posts")
+    // announced politely, and the second count waits a few seconds instead of interrupting the first
+    assert.strictEqual(pill.closest("[aria-live]")!.getAttribute("aria-live"), "polite")
+    assert.include(pill.textContent!, "1 new post")
+    assert.strictEqual(el.newCount, 2)
     pill.click()
     await waitFor(() => el.items.length === 3)
     await el.updateComplete
@@ -83,5 +87,36 @@ describe("ap-feed", () => {
     } finally {
       Date.now = now
     }
+  })
+
+  it("comes back with the posts it had loaded, and counts what is new for the pill", async () => {
+    let version = 0
+    const calls = fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : page(["n", "a", "b"])) })
+    const client = testClient()
+    await client.session()
+    const first = document.createElement("ap-feed")
+    first.client = client
+    first.pageSize = 2
+    await mount(first)
+    await waitFor(() => first.items.length === 2)
+    first.remove()
+    const again = document.createElement("ap-feed")
+    again.client = client
+    again.pageSize = 2
+    await mount(again)
+    assert.deepStrictEqual(again.items.map((p) => p.id), ["a", "b"], "the kept posts, at once")
+    await waitFor(() => again.newCount === 1)
+    assert.deepStrictEqual(again.items.map((p) => p.id), ["a", "b"], "not replaced under the reader")
+    assert.strictEqual(calls.filter((c) => c.path.startsWith("/feed")).length, 2)
+  })
+
+  it("shows skeleton cards while the first page loads", async () => {
+    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => new Promise(() => undefined) })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    assert.strictEqual(shadow(el).querySelectorAll(".skeleton[aria-hidden=true]").length, 2)
+    assert.strictEqual(shadow(el).querySelector("[role=feed]")!.getAttribute("aria-busy"), "true")
+    assert.notInclude(shadow(el).textContent!, "Loading…")
   })
 })

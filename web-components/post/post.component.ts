@@ -15,8 +15,15 @@ import { styles } from "./post.styles.ts"
  * Like and save are optimistic: the button changes at once and rolls back, with a message,
  * when the server says no or cannot be reached.
  *
+ * Inside a feed (`posinset` set) the card is the feed's `article`: focusable (`tabindex=-1`, so
+ * PageDown / PageUp can move to it), with `aria-posinset`, `aria-setsize` and `aria-labelledby`
+ * on the article itself (a shadow host cannot be labelled by ids inside its shadow root, and a
+ * host with `tabindex=-1` would take every control inside it out of the Tab order).
+ *
  * @attr post-id - Loads the post by id when no `post` object is given.
  * @attr open-comments - Shows the comment thread from the start.
+ * @attr posinset - The post's position in a feed (1-based); unset outside a feed.
+ * @attr setsize - How many posts the feed has, or -1 while more may load.
  *
  * @csspart card - The post's outer box.
  * @csspart image - The photo.
@@ -46,6 +53,8 @@ export class ApPost extends ApElement {
     post: { attribute: false },
     postId: { type: String, attribute: "post-id" },
     openComments: { type: Boolean, attribute: "open-comments" },
+    posinset: { type: Number },
+    setsize: { type: Number },
     error: { state: true },
     loaded: { state: true },
     comments: { state: true },
@@ -56,6 +65,8 @@ export class ApPost extends ApElement {
   declare post: Post | undefined
   declare postId: string | undefined
   declare openComments: boolean
+  declare posinset: number | undefined
+  declare setsize: number | undefined
   declare error: string
   declare loaded: boolean
   declare comments: ReadonlyArray<Comment> | undefined
@@ -70,6 +81,13 @@ export class ApPost extends ApElement {
     this.loaded = false
     this.commentsOpen = false
     this.pending = false
+  }
+
+  /** Focuses the card itself (the feed's PageDown / PageUp and the new-posts pill move here). */
+  override focus(options?: FocusOptions): void {
+    const card = this.renderRoot?.querySelector<HTMLElement>("article")
+    if (card) card.focus(options)
+    else super.focus(options)
   }
 
   protected override willUpdate(changed: Map<PropertyKey, unknown>): void {
@@ -259,7 +277,16 @@ export class ApPost extends ApElement {
     const liked = post.viewer?.isLiked ?? false
     const saved = post.viewer?.isSaved ?? false
     const signedIn = post.viewer !== null
-    return html`<article part="card" aria-label="Post by ${author.username}">
+    const inFeed = this.posinset !== undefined
+    return html`<article
+      part="card"
+      tabindex=${inFeed ? "-1" : nothing}
+      aria-posinset=${inFeed ? this.posinset! : nothing}
+      aria-setsize=${inFeed ? (this.setsize ?? -1) : nothing}
+      aria-labelledby="card-label"
+      aria-describedby=${post.caption ? "card-caption" : nothing}
+    >
+      <span id="card-label" hidden>Post by ${author.username}</span>
       <header>
         ${author.avatar
           ? html`<img class="avatar" src=${this.client.rest.url(author.avatar.thumbnail)} alt="" />`
@@ -273,12 +300,11 @@ export class ApPost extends ApElement {
           class="like"
           part="like-button"
           aria-pressed=${liked ? "true" : "false"}
-          aria-label=${liked ? "Unlike" : "Like"}
           ?disabled=${!signedIn}
           @click=${() => this.toggleLike()}
-        >${heart(liked)} <span class="count">${post.counts.likes}</span></button>
-        <button type="button" part="comment-button" aria-expanded=${this.commentsOpen ? "true" : "false"} aria-label="Comments" @click=${this.#toggleComments}>
-          ${comment()} <span>${post.counts.comments}</span>
+        >${heart(liked)}<span class="visually-hidden">Like</span> <span class="count">${post.counts.likes}</span></button>
+        <button type="button" class="comment" part="comment-button" aria-expanded=${this.commentsOpen ? "true" : "false"} @click=${this.#toggleComments}>
+          ${comment()}<span class="visually-hidden">Comments</span> <span class="count">${post.counts.comments}</span>
         </button>
         <span class="spacer"></span>
         <button
@@ -286,14 +312,13 @@ export class ApPost extends ApElement {
           class="save"
           part="save-button"
           aria-pressed=${saved ? "true" : "false"}
-          aria-label=${saved ? "Unsave" : "Save"}
           ?disabled=${!signedIn}
           @click=${() => this.toggleSave()}
-        >${bookmark(saved)}</button>
+        >${bookmark(saved)}<span class="visually-hidden">Save</span></button>
       </div>
       <div class="body">
         <div class="muted">${plural(post.counts.likes, "like")}</div>
-        ${post.caption ? html`<p class="caption" part="caption"><strong>${author.username}</strong> ${post.caption}</p>` : nothing}
+        ${post.caption ? html`<p class="caption" id="card-caption" part="caption"><strong>${author.username}</strong> ${post.caption}</p>` : nothing}
         <a href=${this.client.rest.pageUrl(`/p/${post.id}`)}><time datetime=${post.publishedAt ?? post.createdAt}>${timeAgo(post.publishedAt ?? post.createdAt)}</time></a>
         <div role="alert" part="error" class="error">${this.error}</div>
         ${this.#comments(post)}

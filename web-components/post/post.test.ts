@@ -97,7 +97,7 @@ describe("ap-post", () => {
     })
     const el = await make()
     await el.client.session()
-    shadow(el).querySelector<HTMLButtonElement>("button[aria-label=Comments]")!.click()
+    shadow(el).querySelector<HTMLButtonElement>("button.comment")!.click()
     await waitFor(() => shadow(el).querySelector(".comments li"))
     assert.include(shadow(el).querySelector(".comments li")!.textContent!, "first!")
     const input = shadow(el).querySelector<HTMLInputElement>("#comment-text")!
@@ -108,5 +108,33 @@ describe("ap-post", () => {
     assert.include(last.textContent!, "nice <b>shot</b>", "comment text is bound as text, never as HTML")
     assert.isNull(last.querySelector("b"))
     assert.deepStrictEqual(calls.find((c) => c.method === "POST")!.body, { text: "nice <b>shot</b>" })
+  })
+
+  it("is the feed's article when given a position: numbered, labelled, focusable, with names that contain what they show", async () => {
+    const el = document.createElement("ap-post")
+    el.client = testClient()
+    el.post = post("p1")
+    el.posinset = 2
+    el.setsize = -1
+    await mount(el)
+    const article = shadow(el).querySelector("article")!
+    assert.strictEqual(article.getAttribute("aria-posinset"), "2")
+    assert.strictEqual(article.getAttribute("aria-setsize"), "-1")
+    assert.strictEqual(article.getAttribute("tabindex"), "-1")
+    assert.include(shadow(el).getElementById(article.getAttribute("aria-labelledby")!)!.textContent!, "Post by")
+    assert.isFalse(el.hasAttribute("tabindex"))
+    el.focus()
+    assert.strictEqual(shadow(el).activeElement, article)
+    // the visible count is part of the accessible name (no aria-label hiding it), and the name stays put when pressed
+    const like = likeButton(el)
+    assert.isNull(like.getAttribute("aria-label"))
+    assert.strictEqual(like.textContent!.replace(/\s+/g, " ").trim(), "Like 3")
+  })
+
+  it("outside a feed the article has no position and is not a focus stop", async () => {
+    const el = await make()
+    const article = shadow(el).querySelector("article")!
+    assert.isNull(article.getAttribute("aria-posinset"))
+    assert.isNull(article.getAttribute("tabindex"))
   })
 })

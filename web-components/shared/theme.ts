@@ -2,6 +2,10 @@
  * The theme every component shares. Pages set the public `--ap-*` properties (they inherit into
  * shadow roots); components read the private `--_*` ones. `theme="dark"` / `"light"` force a
  * scheme; otherwise the user's `prefers-color-scheme` picks it.
+ *
+ * The focus ring is an outline in `--ap-focus-ring` (defaults at least 3:1 against the scheme's
+ * background and surface, WCAG 2.4.13), not a box-shadow: forced-colours mode drops shadows but
+ * keeps outlines, where it becomes `Highlight`.
  */
 import { css } from "lit"
 
@@ -16,6 +20,7 @@ const darkPalette = css`
   --_accent-fg: var(--ap-accent-fg, #0b0c0f);
   --_like: var(--ap-like, #ff5c80);
   --_danger: var(--ap-danger, #ff8a80);
+  --_focus-ring: var(--ap-focus-ring, #9bbcff);
 `
 
 export const theme = css`
@@ -33,7 +38,8 @@ export const theme = css`
     --_danger: var(--ap-danger, #b3261e);
     --_radius: var(--ap-radius, 10px);
     --_font: var(--ap-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
-    --_focus: var(--ap-focus, 0 0 0 3px color-mix(in srgb, var(--_accent) 45%, transparent));
+    --_focus-ring: var(--ap-focus-ring, #2456d6);
+    --_focus: var(--ap-focus, 0 0 0 2px var(--_bg), 0 0 0 4px var(--_focus-ring));
     color: var(--_fg);
     background: var(--_bg);
     font-family: var(--_font);
@@ -87,8 +93,13 @@ export const theme = css`
     width: 100%;
   }
   :focus-visible {
-    outline: none;
-    box-shadow: var(--_focus);
+    outline: 2px solid var(--_focus-ring);
+    outline-offset: 2px;
+  }
+  @media (forced-colors: active) {
+    :focus-visible {
+      outline: 2px solid Highlight;
+    }
   }
   a {
     color: var(--_accent);

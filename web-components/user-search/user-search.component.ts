@@ -7,7 +7,7 @@ import { styles } from "./user-search.styles.ts"
 
 /**
  * @summary As-you-type user search (a combobox): results after a short pause, arrow keys move
- * through them, Enter opens the chosen profile.
+ * through them, Enter (or a click on a result) opens the chosen profile.
  *
  * @attr debounce - Milliseconds to wait after typing before searching (default 200).
  * @attr placeholder - The input's placeholder.
@@ -135,12 +135,16 @@ export class ApUserSearch extends ApElement {
       ${expanded
         ? html`<ul id="results" role="listbox" part="results" aria-label="People">
           ${results.map(
-            (item, i) => html`<li id="result-${i}" role="option" aria-selected=${i === this.active ? "true" : "false"}>
-              <a href=${this.client.rest.pageUrl(`/u/${item.user.username}`)} tabindex="-1">
-                ${item.user.avatar ? html`<img class="avatar" src=${this.client.rest.url(item.user.avatar.thumbnail)} alt="" />` : html`<span class="avatar"></span>`}
-                <span><strong>${item.user.username}</strong> <span class="muted">${item.user.displayName}</span></span>
-                ${item.isFollowing ? html`<span class="muted">· Following</span>` : nothing}
-              </a>
+            // an option's content is presentational: a link inside it would be a nested control
+            (item, i) => html`<li
+              id="result-${i}"
+              role="option"
+              aria-selected=${i === this.active ? "true" : "false"}
+              @click=${() => this.navigate(`/u/${item.user.username}`)}
+            >
+              ${item.user.avatar ? html`<img class="avatar" src=${this.client.rest.url(item.user.avatar.thumbnail)} alt="" />` : html`<span class="avatar"></span>`}
+              <span><strong>${item.user.username}</strong> <span class="muted">${item.user.displayName}</span></span>
+              ${item.isFollowing ? html`<span class="muted">· Following</span>` : nothing}
             </li>`
           )}
         </ul>`

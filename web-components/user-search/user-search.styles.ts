@@ -13,16 +13,16 @@ export const styles = css`
     background: var(--_bg);
     overflow: hidden;
   }
-  li a {
+  li {
     display: flex;
     gap: 0.6em;
     align-items: center;
     padding: 0.5em 0.8em;
-    color: inherit;
-    text-decoration: none;
+    min-height: 44px;
+    cursor: pointer;
   }
-  li[aria-selected="true"] a,
-  li a:hover {
+  li[aria-selected="true"],
+  li:hover {
     background: var(--_surface);
   }
   .muted {

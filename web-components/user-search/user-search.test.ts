@@ -43,6 +43,10 @@ describe("ap-user-search", () => {
     })
     input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }))
     assert.deepStrictEqual(paths, ["/u/annabel"])
+    // no link nested inside an option (axe: nested-interactive); a click opens the profile
+    assert.isNull(shadow(el).querySelector("[role=option] a"))
+    shadow(el).querySelector<HTMLElement>("#result-0")!.click()
+    assert.deepStrictEqual(paths, ["/u/annabel", "/u/anna"])
   })
 
   it("says when no one is found", async () => {

@@ -1,0 +1,303 @@
+/**
+ * The home feed for keyboard and assistive-technology users, in real headless Chromium: a reader
+ * who follows an author with a dozen posts tabs from the feed into the first post's Like, Comment
+ * and Save and on into the next post; PageDown moves between articles; axe finds nothing serious
+ * on the feed, a post page and a profile at desktop and phone sizes; the focus ring has 3:1
+ * contrast in both schemes and survives forced colours; Back from a post restores the scroll
+ * position; the "new posts" pill shows below the sticky header, politely live. Screenshots go to
+ * test/e2e/artifacts/.
+ */
+import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import type { Browser, Page } from "playwright-core"
+import { build } from "../../web-components/build.ts"
+import { type Account, baseUrl, publishPost, request, signup, TestApp } from "../support/app.ts"
+import { launchChromium, screenshot, watch } from "./support/browser.ts"
+
+const settings = {
+  rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
+}
+
+let browser: Browser
+const problems: Array<string> = []
+let reader: Account
+let author: Account
+let page: Page
+let postIds: Array<string> = []
+
+beforeAll(async () => {
+  await build()
+  browser = await launchChromium()
+}, 120_000)
+
+afterAll(async () => {
+  if (problems.length > 0) console.log(problems.join("\n"))
+  await browser?.close()
+})
+
+const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
+
+/** Serious and critical axe findings on the whole page (axe walks into the shadow roots). */
+const axe = async (p: Page) => {
+  const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+  await p.addScriptTag({ content: source })
+  return p.evaluate(async () => {
+    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
+    const r = await w.axe.run(document, { resultTypes: ["violations"] })
+    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
+  })
+}
+
+/** What has focus, down through the shadow roots: its part or tag, and the post it belongs to. */
+const focused = (p: Page) =>
+  p.evaluate(() => {
+    let el = document.activeElement
+    while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+    if (!el) return { what: "none", post: null as string | null }
+    let host: Node | null = el
+    while (host && !(host instanceof HTMLElement && host.localName === "ap-post")) {
+      const root = host.getRootNode()
+      host = root instanceof ShadowRoot ? root.host : null
+    }
+    const post = host ? ((host as unknown as { post?: { id: string } }).post?.id ?? null) : null
+    return { what: el.getAttribute("part") ?? el.localName, post }
+  })
+
+const feedPosts = (p: Page) => p.locator("ap-feed ap-post")
+const feedOrder = (p: Page) =>
+  p.evaluate(() => {
+    const feed = document.querySelector("ap-app")!.shadowRoot!.querySelector("ap-feed") as unknown as { items: Array<{ id: string }> }
+    return feed.items.map((i) => i.id)
+  })
+
+const contrast = (a: [number, number, number], b: [number, number, number]) => {
+  const lum = ([r, g, bl]: [number, number, number]) => {
+    const c = [r, g, bl].map((v) => {
+      const s = v / 255
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!
+  }
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m)
+  return (x! + 0.05) / (y! + 0.05)
+}
+
+/** The focused element's outline, and the first opaque background behind it (through shadow hosts). */
+const ring = (p: Page) =>
+  p.evaluate(() => {
+    let el = document.activeElement
+    while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+    const style = getComputedStyle(el!)
+    let bg = "rgba(0, 0, 0, 0)"
+    let node: Element | null = el!.parentElement ?? ((el!.getRootNode() as ShadowRoot).host ?? null)
+    while (node) {
+      const b = getComputedStyle(node).backgroundColor
+      if (!/rgba\(.*, 0\)$/.test(b) && b !== "transparent") {
+        bg = b
+        break
+      }
+      const root = node.getRootNode()
+      node = node.parentElement ?? (root instanceof ShadowRoot ? root.host : null)
+    }
+    return { color: style.outlineColor, style: style.outlineStyle, width: parseFloat(style.outlineWidth), bg }
+  })
+const rgb = (s: string): [number, number, number] => {
+  const [r, g, b] = s.match(/[\d.]+/g)!.map(Number)
+  return [r!, g!, b!]
+}
+
+describe("the feed for keyboard and screen-reader users, in Chromium", () => {
+  layer(TestApp(settings), { timeout: "300 seconds", excludeTestServices: true })((it) => {
+    it.effect("a reader follows an author with twelve posts", () =>
+      Effect.gen(function*() {
+        reader = yield* signup()
+        author = yield* signup()
+        const r = yield* request(`/api/v1/users/${author.username}/follow`, { method: "POST", headers: reader.bearer })
+        assert.strictEqual(r.status, 200, r.text)
+        for (let i = 1; i <= 12; i++) postIds.push(yield* publishPost(author, `photo number ${i}`))
+        yield* run(async (base) => {
+          const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+          const [name, ...value] = reader.cookie.split("=")
+          await context.addCookies([{ name: name!, value: value.join("="), url: base }])
+          page = await context.newPage()
+          problems.push(...watch(page, "reader"))
+          await page.goto(`${base}/`)
+          await page.getByRole("heading", { name: "Home" }).waitFor()
+          await feedPosts(page).first().waitFor()
+          await page.waitForFunction(() => (document.querySelector("ap-app")?.shadowRoot?.querySelector("ap-feed") as unknown as { items?: Array<unknown> } | null)?.items?.length === 12)
+          await screenshot(page, "a11y-01-feed")
+        })
+      }), 300_000)
+
+    it.effect("Tab reaches the first post's Like, Enter likes it, and Tab goes on through Comment and Save into the next post", () =>
+      Effect.gen(function*() {
+        const order = yield* run(() => feedOrder(page))
+        const [first, second] = order
+        const walk: Array<{ what: string; post: string | null }> = []
+        yield* run(async () => {
+          await page.locator("ap-app h1").first().focus()
+          for (let i = 0; i < 60; i++) {
+            await page.keyboard.press("Tab")
+            const f = await focused(page)
+            walk.push(f)
+            if (f.post === first && f.what === "like-button") break
+          }
+          assert.deepStrictEqual(walk[walk.length - 1], { what: "like-button", post: first! }, JSON.stringify(walk))
+          await screenshot(page, "a11y-02-like-focused")
+          await page.keyboard.press("Enter")
+          await feedPosts(page).first().locator("button.like[aria-pressed=true]").waitFor()
+          assert.strictEqual((await feedPosts(page).first().locator("button.like .count").textContent())?.trim(), "1")
+        })
+        // the like reached the server
+        let liked = false
+        for (let i = 0; i < 50 && !liked; i++) {
+          const p = yield* request(`/api/v1/posts/${first}`, { headers: reader.bearer })
+          liked = p.json?.viewer?.isLiked === true && p.json?.counts?.likes === 1
+          if (!liked) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 100)))
+        }
+        assert.isTrue(liked, "the server has the like")
+        yield* run(async () => {
+          const after: Array<{ what: string; post: string | null }> = []
+          for (let i = 0; i < 20; i++) {
+            await page.keyboard.press("Tab")
+            const f = await focused(page)
+            after.push(f)
+            if (f.post === second && f.what === "like-button") break
+          }
+          const trail = JSON.stringify(after)
+          assert.deepStrictEqual(after.slice(0, 2), [{ what: "comment-button", post: first! }, { what: "save-button", post: first! }], trail)
+          assert.deepStrictEqual(after[after.length - 1], { what: "like-button", post: second! }, trail)
+          // reading order: never back to an earlier post
+          const seen = after.map((f) => order.indexOf(f.post ?? "")).filter((i) => i >= 0)
+          assert.deepStrictEqual(seen, [...seen].sort((a, b) => a - b), trail)
+          await screenshot(page, "a11y-03-next-post")
+          // PageDown and PageUp move between the feed's articles
+          await page.keyboard.press("PageDown")
+          const down = await page.evaluate(() => {
+            let el = document.activeElement
+            while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+            return el?.getAttribute("aria-posinset")
+          })
+          assert.strictEqual(down, "3")
+          await page.keyboard.press("PageUp")
+          const up = await page.evaluate(() => {
+            let el = document.activeElement
+            while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement
+            return [el?.localName, el?.getAttribute("aria-posinset")]
+          })
+          assert.deepStrictEqual(up, ["article", "2"])
+        })
+      }), 120_000)
+
+    it.effect("the focus ring has 3:1 contrast in light and dark, and stays under forced colours", () =>
+      run(async () => {
+        await feedPosts(page).first().locator("button.like").focus()
+        await page.keyboard.press("Shift+Tab")
+        await page.keyboard.press("Tab")
+        for (const scheme of ["light", "dark"] as const) {
+          await page.emulateMedia({ colorScheme: scheme })
+          const r = await ring(page)
+          assert.notStrictEqual(r.style, "none", scheme)
+          assert.isAtLeast(r.width, 2, scheme)
+          const ratio = contrast(rgb(r.color), rgb(r.bg))
+          assert.isAtLeast(ratio, 3, `${scheme}: ${r.color} on ${r.bg} is ${ratio.toFixed(2)}:1`)
+          await screenshot(page, `a11y-04-focus-ring-${scheme}`)
+        }
+        await page.emulateMedia({ colorScheme: "light", forcedColors: "active" })
+        const forced = await ring(page)
+        assert.notStrictEqual(forced.style, "none", "forced colours keep the outline")
+        assert.isAtLeast(forced.width, 2)
+        await screenshot(page, "a11y-05-focus-ring-forced-colors")
+        await page.emulateMedia({ colorScheme: "light", forcedColors: "none" })
+      }), 60_000)
+
+    it.effect("Back from a post returns to the same place in the feed", () =>
+      run(async () => {
+        const target = 6000
+        await page.evaluate((y) => window.scrollTo(0, y), target)
+        await page.waitForFunction((y) => Math.abs(window.scrollY - y) < 2, target)
+        await page.waitForTimeout(300)
+        const before = await page.evaluate(() => window.scrollY)
+        await screenshot(page, "a11y-06-scrolled")
+        // open a post that is on screen through its date link
+        const link = await page.evaluateHandle(() => {
+          const feed = document.querySelector("ap-app")!.shadowRoot!.querySelector("ap-feed")!
+          for (const post of Array.from(feed.shadowRoot!.querySelectorAll("ap-post"))) {
+            const a = post.shadowRoot!.querySelector<HTMLAnchorElement>("a[href^='/p/']")
+            const box = a?.getBoundingClientRect()
+            if (a && box && box.top > 80 && box.bottom < innerHeight) return a
+          }
+          return null
+        })
+        assert.isNotNull(await link.evaluate((a) => a), "a post's link is on screen")
+        await link.asElement()!.click()
+        await page.waitForURL(/\/p\//)
+        await page.locator("ap-post[post-id] button.like").first().waitFor()
+        await screenshot(page, "a11y-07-post-page")
+        await page.goBack()
+        await page.getByRole("heading", { name: "Home" }).waitFor()
+        await feedPosts(page).first().waitFor()
+        await page.waitForTimeout(800)
+        const after = await page.evaluate(() => window.scrollY)
+        await screenshot(page, "a11y-08-back-to-feed")
+        assert.closeTo(after, before, 40, `scrolled to ${before}, back at ${after}`)
+      }), 60_000)
+
+    it.effect("a new post while scrolled shows the pill below the sticky header, politely live; it scrolls to the post clear of the header", () =>
+      Effect.gen(function*() {
+        yield* run(async () => {
+          await page.evaluate(() => window.scrollTo(0, 3000))
+          await page.waitForTimeout(300)
+        })
+        const id = yield* publishPost(author, "a brand new photo")
+        yield* run(async () => {
+          const pill = page.locator("ap-feed button.pill")
+          await pill.waitFor({ timeout: 60_000 })
+          await page.waitForTimeout(200)
+          const header = await page.locator("ap-app header").first().boundingBox()
+          const box = await pill.boundingBox()
+          assert.isAtLeast(box!.y, header!.y + header!.height, "below the header")
+          assert.isAtMost(box!.y + box!.height, 800, "on screen")
+          const live = await pill.evaluate((el) => el.closest("[aria-live]")?.getAttribute("aria-live"))
+          assert.strictEqual(live, "polite")
+          await screenshot(page, "a11y-09-pill")
+          await pill.click()
+          await page.waitForFunction((newest) => {
+            const feed = document.querySelector("ap-app")?.shadowRoot?.querySelector("ap-feed") as unknown as { items: Array<{ id: string }> }
+            return feed.items[0]?.id === newest
+          }, id)
+          await page.waitForTimeout(500)
+          const top = await page.locator("ap-feed ap-post article[aria-posinset='1']").boundingBox()
+          const headerNow = await page.locator("ap-app header").first().boundingBox()
+          assert.isAtLeast(top!.y, headerNow!.y + headerNow!.height - 1, "the new post is not under the header")
+          await screenshot(page, "a11y-10-after-pill")
+        })
+      }), 120_000)
+
+    it.effect("axe finds nothing serious on the feed, a post page, a profile and search results, at desktop and phone sizes", () =>
+      run(async (base) => {
+        const found: Record<string, Array<string>> = {}
+        for (const [label, size] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]] as const) {
+          await page.setViewportSize(size)
+          for (const [name, path] of [["feed", "/"], ["post", `/p/${postIds[0]}`], ["profile", `/u/${author.username}`], ["search", "/search"]] as const) {
+            await page.goto(`${base}${path}`)
+            await page.locator("ap-app main h1").first().waitFor({ state: "attached" })
+            if (name === "feed") await feedPosts(page).first().waitFor()
+            if (name === "post") await page.locator("ap-post button.like").first().waitFor()
+            if (name === "profile") await page.locator("ap-profile h2").first().waitFor()
+            if (name === "search") {
+              await page.getByRole("combobox").fill(author.username)
+              await page.getByRole("option").first().waitFor()
+            }
+            await page.waitForTimeout(300)
+            await screenshot(page, `a11y-11-axe-${name}-${label}`)
+            found[`${name} ${label}`] = await axe(page)
+          }
+        }
+        console.log("axe (serious and critical):", JSON.stringify(found))
+        assert.deepStrictEqual(Object.values(found).flat(), [], JSON.stringify(found))
+      }), 120_000)
+  })
+})
