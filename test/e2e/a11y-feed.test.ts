@@ -145,6 +145,11 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
             if (f.post === first && f.what === "like-button") break
           }
           assert.deepStrictEqual(walk[walk.length - 1], { what: "like-button", post: first! }, JSON.stringify(walk))
+          // the page scrolled the focused button clear of the sticky header (scroll-padding-top)
+          const header = await page.locator("ap-app header").first().boundingBox()
+          const like = await feedPosts(page).first().locator("button.like").boundingBox()
+          assert.isAtLeast(like!.y, header!.y + header!.height, "the focused Like is not under the header")
+          assert.isAtMost(like!.y + like!.height, 800)
           await screenshot(page, "a11y-02-like-focused")
           await page.keyboard.press("Enter")
           await feedPosts(page).first().locator("button.like[aria-pressed=true]").waitFor()

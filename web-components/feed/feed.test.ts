@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { afterEach, assert, describe, it } from "vitest"
+import { afterEach, assert, describe, it, vi } from "vitest"
 import { FakeWebSocket, fakeFetch, me, mount, post, shadow, testClient, waitFor } from "../shared/testing.ts"
 import "./feed.ts"
 
@@ -118,5 +118,33 @@ describe("ap-feed", () => {
     assert.strictEqual(shadow(el).querySelectorAll(".skeleton[aria-hidden=true]").length, 2)
     assert.strictEqual(shadow(el).querySelector("[role=feed]")!.getAttribute("aria-busy"), "true")
     assert.notInclude(shadow(el).textContent!, "Loading…")
+  })
+
+  it("lets the pill's count catch up after a few seconds, announcing at most once in between", async () => {
+    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => el.items.length === 1)
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
+    try {
+      const text = () => shadow(el).querySelector("button.pill")!.textContent!
+      FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "b" }, 2)
+      await el.updateComplete
+      assert.include(text(), "1 new post")
+      for (const [seq, wait] of [[3, 1000], [4, 1000]] as const) {
+        vi.advanceTimersByTime(wait)
+        FakeWebSocket.last.frame("feed_new", { count: 1, newestPostId: "b" }, seq)
+        await el.updateComplete
+        assert.include(text(), "1 new post", "held back while the first is being read")
+      }
+      vi.advanceTimersByTime(2000)
+      await el.updateComplete
+      assert.include(text(), "3 new posts", "caught up once the interval passed")
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
