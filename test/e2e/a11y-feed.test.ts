@@ -4,7 +4,7 @@
  * and Save and on into the next post; PageDown moves between articles; axe finds nothing serious
  * on the feed, a post page and a profile at desktop and phone sizes; the focus ring has 3:1
  * contrast in both schemes and survives forced colours; Back from a post restores the scroll
- * position; the "new posts" pill shows below the sticky header, politely live. Screenshots go to
+ * position, within the app and into a reloaded document; the "new posts" pill shows below the sticky header, politely live. Screenshots go to
  * test/e2e/artifacts/.
  */
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
@@ -247,6 +247,25 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
         await page.waitForTimeout(800)
         const after = await page.evaluate(() => window.scrollY)
         await screenshot(page, "a11y-08-back-to-feed")
+        assert.closeTo(after, before, 40, `scrolled to ${before}, back at ${after}`)
+      }), 60_000)
+
+    it.effect("Back into a reloaded feed (a post opened by a full page load) also returns to the same place", () =>
+      run(async (base) => {
+        await page.evaluate(() => window.scrollTo(0, 4000))
+        await page.waitForFunction(() => Math.abs(window.scrollY - 4000) < 2)
+        await page.waitForTimeout(300)
+        const before = await page.evaluate(() => window.scrollY)
+        await page.goto(`${base}/p/${postIds[3]}`)
+        await page.locator("ap-post[post-id] button.like").first().waitFor()
+        await page.goBack()
+        await page.getByRole("heading", { name: "Home" }).waitFor()
+        await feedPosts(page).first().waitFor()
+        await page.waitForTimeout(800)
+        // a document loaded again through history, not one kept whole in the back/forward cache
+        assert.strictEqual(await page.evaluate(() => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).type), "back_forward")
+        const after = await page.evaluate(() => window.scrollY)
+        await screenshot(page, "a11y-08b-back-into-reloaded-feed")
         assert.closeTo(after, before, 40, `scrolled to ${before}, back at ${after}`)
       }), 60_000)
 

@@ -88,7 +88,10 @@ export class ApApp extends ApElement {
     super.connectedCallback()
     // the app restores offsets itself, once the page's content is there to scroll to
     history.scrollRestoration = "manual"
+    const navigation = performance.getEntriesByType?.("navigation")[0] as PerformanceNavigationTiming | undefined
+    if (navigation?.type === "back_forward") this.#restoreY = (history.state as { scrollY?: number } | null)?.scrollY
     window.addEventListener("popstate", this.#onPopState)
+    window.addEventListener("pagehide", this.#rememberScroll)
     this.addEventListener("click", this.#onClick)
     this.addEventListener("ap-navigate", this.#onNavigate)
     this.client.session().then(
@@ -108,6 +111,7 @@ export class ApApp extends ApElement {
     this.#headerObserver?.disconnect()
     this.#headerObserver = undefined
     window.removeEventListener("popstate", this.#onPopState)
+    window.removeEventListener("pagehide", this.#rememberScroll)
     this.removeEventListener("click", this.#onClick)
     this.removeEventListener("ap-navigate", this.#onNavigate)
   }
@@ -118,7 +122,7 @@ export class ApApp extends ApElement {
     if (url.pathname + url.search === location.pathname + location.search && !replace) return
     if (replace) history.replaceState(null, "", url)
     else {
-      history.replaceState({ ...(history.state as object | null), scrollY: window.scrollY }, "")
+      this.#rememberScroll()
       history.pushState(null, "", url)
     }
     this.#show(url.pathname)
@@ -129,6 +133,11 @@ export class ApApp extends ApElement {
     this.route = parseRoute(pathname)
     this.formError = ""
     this.#focusPending = true
+  }
+
+  /** The current history entry keeps its scroll offset, for Back within the app or into a reloaded one. */
+  #rememberScroll = () => {
+    history.replaceState({ ...(history.state as object | null), scrollY: window.scrollY }, "")
   }
 
   #onPopState = () => {

@@ -26,6 +26,37 @@ interface Snapshot {
   readonly loadedAt: number
 }
 const snapshots = new WeakMap<ApertureClient, Snapshot>()
+/** At most this many posts are written to sessionStorage for a Back that reloads the document. */
+const STORED_POSTS = 100
+
+/** Whether this document was reached through Back or Forward (then a stored snapshot may be used once). */
+let storedSnapshotUsable = typeof performance !== "undefined" &&
+  (performance.getEntriesByType?.("navigation")[0] as PerformanceNavigationTiming | undefined)?.type === "back_forward"
+
+const storageKey = (api: string | undefined) => `ap-feed:${api ?? ""}`
+
+const readStored = (api: string | undefined): Snapshot | undefined => {
+  if (!storedSnapshotUsable) return undefined
+  storedSnapshotUsable = false
+  try {
+    const raw = sessionStorage.getItem(storageKey(api))
+    return raw ? (JSON.parse(raw) as Snapshot) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const writeStored = (api: string | undefined, snapshot: Snapshot) => {
+  try {
+    const items = snapshot.items.slice(0, STORED_POSTS)
+    const hasMore = snapshot.hasMore || items.length < snapshot.items.length
+    // a cut list can only go on from the top again: no cursor into the middle
+    const cursor = items.length < snapshot.items.length ? null : snapshot.cursor
+    sessionStorage.setItem(storageKey(api), JSON.stringify({ ...snapshot, items, hasMore, cursor }))
+  } catch {
+    // storage full or unavailable: Back within the page still has the in-memory copy
+  }
+}
 
 /**
  * @summary The signed-in person's home feed: virtualized infinite scroll of `<ap-post>` cards.
@@ -40,8 +71,9 @@ const snapshots = new WeakMap<ApertureClient, Snapshot>()
  * own, numbered with `aria-posinset` / `aria-setsize`; every control inside them is in the Tab
  * order, and PageDown / PageUp move focus to the next or previous article. The pill sits in a
  * polite live region whose count changes at most every few seconds. What was loaded is kept in
- * memory, so coming back (the app restores the scroll offset on Back) shows the same posts while
- * a background check only counts what is new.
+ * memory (and in sessionStorage, for a Back that reloads the document), so coming back (the app
+ * restores the scroll offset on Back) shows the same posts while a background check only counts
+ * what is new.
  *
  * @attr page-size - Posts per request (1–50, default 20).
  *
@@ -118,8 +150,8 @@ export class ApFeed extends ApElement {
     super.connectedCallback()
     document.addEventListener("visibilitychange", this.#onVisibility)
     if (this.items.length > 0) return
-    const kept = snapshots.get(this.client)
-    if (kept && kept.userId === this.client.me?.id) {
+    const kept = snapshots.get(this.client) ?? readStored(this.api)
+    if (kept && kept.userId === this.client.me?.id && kept.items.length > 0) {
       this.items = kept.items
       this.#cursor = kept.cursor
       this.hasMore = kept.hasMore
@@ -141,7 +173,9 @@ export class ApFeed extends ApElement {
   protected override updated(changed: Map<PropertyKey, unknown>): void {
     const userId = this.client.me?.id
     if (userId !== undefined && (changed.has("items") || changed.has("hasMore")) && this.items.length > 0) {
-      snapshots.set(this.client, { userId, items: this.items, cursor: this.#cursor, hasMore: this.hasMore, loadedAt: this.#loadedAt })
+      const snapshot = { userId, items: this.items, cursor: this.#cursor, hasMore: this.hasMore, loadedAt: this.#loadedAt }
+      snapshots.set(this.client, snapshot)
+      writeStored(this.api, snapshot)
     }
   }
 
@@ -224,12 +258,21 @@ export class ApFeed extends ApElement {
 
   async #showNew() {
     await this.refresh()
-    // the newest post is at the feed's top; scroll-margin-top keeps it clear of the sticky header
-    this.scrollIntoView({ block: "start" })
     await this.updateComplete
-    await new Promise((resolve) => requestAnimationFrame(resolve))
-    const first = Array.from(this.renderRoot.querySelectorAll("ap-post")).find((p) => p.posinset === 1)
-    first?.focus({ preventScroll: true })
+    // the newest post is at the feed's top (scroll-margin-top keeps it clear of the sticky header);
+    // the virtualizer re-lays out over a few frames and may move the page to keep its old anchor,
+    // so scroll until the first card stays put
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
+    let last = Number.NaN
+    for (let i = 0; i < 20; i++) {
+      const first = Array.from(this.renderRoot.querySelectorAll("ap-post")).find((p) => p.posinset === 1)
+      ;(first ?? this).scrollIntoView({ block: "start" })
+      await frame()
+      const top = first?.getBoundingClientRect().top ?? Number.NaN
+      if (first && Math.abs(top - last) < 1) break
+      last = top
+    }
+    Array.from(this.renderRoot.querySelectorAll("ap-post")).find((p) => p.posinset === 1)?.focus({ preventScroll: true })
   }
 
   /** PageDown / PageUp from anywhere inside an article move focus to the next / previous one. */
