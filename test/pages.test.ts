@@ -78,7 +78,7 @@ describe("shared links: pages, oEmbed, site files", () => {
         assert.strictEqual(post.json.width, 400)
         assert.strictEqual(post.json.author_url, `${base}/u/${author.username}`)
         assert.include(post.json.html, `post-id="${postId}"`)
-        assert.include(post.json.html, `${base}/widgets/aperture.js`)
+        assert.include(post.json.html, `${base}/widgets/post.js`)
         assert.match(post.json.thumbnail_url, /^http:\/\//)
 
         const profile = yield* q(`${base}/u/${author.username}`)

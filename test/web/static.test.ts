@@ -112,6 +112,9 @@ for (const transport of ["uws", "node"] as const) {
           const b = yield* request("/widgets/aperture.js", { headers: { "accept-encoding": "gzip, deflate, br" } })
           assert.strictEqual(b.headers.get("content-encoding"), "br")
           assert.strictEqual(b.text, source)
+          // on the wire too: a shared cache keeps one copy per encoding (and per origin, for CORS)
+          assert.match(b.headers.get("vary") ?? "", /accept-encoding/i)
+          assert.match(b.headers.get("vary") ?? "", /origin/i)
           const stale = yield* request("/widgets/aperture.0000000000.js")
           assert.strictEqual(stale.status, 404)
           for (const p of ["/widgets/post.js", `/widgets/${chunk}`]) {
@@ -138,7 +141,9 @@ for (const transport of ["uws", "node"] as const) {
           assert.match((yield* request("/docs")).text, /api-reference/)
           const media = yield* request("/media/nothing.webp")
           assert.strictEqual(media.status, 404)
-          assert.strictEqual((yield* request("/favicon.ico")).status, 404)
+          // the site's icon is served (src/http/Site.ts); other top-level files are the API's 404
+          assert.strictEqual((yield* request("/favicon.ico")).status, 200)
+          assert.strictEqual((yield* request("/robots-unknown.txt")).status, 404)
           const me = yield* request("/api/v1/auth/me")
           assert.strictEqual(me.status, 401)
         }))

@@ -137,7 +137,9 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         responded = true
         const extra: Array<readonly [string, string]> = [["x-request-id", requestId]]
         const cors = corsHeaders(head.headers.origin, corsOrigins)
-        for (const k in cors) extra.push([k, cors[k]!])
+        // a response that varies already (a web asset by Accept-Encoding) keeps that and adds Origin
+        const varies = out.headers["vary"]
+        for (const k in cors) extra.push([k, k === "vary" && varies !== undefined ? `${varies}, ${cors[k]!}` : cors[k]!])
         for (const h of context.responseHeaders) extra.push(h)
         // answered before the body was read to its end: drained when that is cheap, else the connection closes
         const close = out.close === true || (!exchange.bodyEnded() && !exchange.canDrain())

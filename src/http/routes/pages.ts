@@ -81,7 +81,8 @@ const profileMeta = (base: string, profile: Profile): PageMeta => {
   }
 }
 
-const widgetScript = (base: string) => `<script type="module" src="${base}/widgets/aperture.js"></script>`
+/** The one widget's script (it defines that element and what it shows inside). */
+const widgetScript = (base: string, widget: "post" | "profile") => `<script type="module" src="${base}/widgets/${widget}.js"></script>`
 const attr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /** The page is the app's shell: always revalidated, like `index.html` (a deploy changes its script). */
@@ -128,7 +129,7 @@ export const pagesHandlers = {
           title: meta.title,
           author_name: nameOf(p.author),
           author_url: `${base}/u/${p.author.username}`,
-          html: `<ap-post api="${attr(base)}" post-id="${attr(p.id)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-post>${widgetScript(base)}`,
+          html: `<ap-post api="${attr(base)}" post-id="${attr(p.id)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-post>${widgetScript(base, "post")}`,
           width,
           height: null,
           ...(p.variants === null ? {} : { thumbnail_url: absolute(base, p.variants.thumbnail)! }),
@@ -148,7 +149,7 @@ export const pagesHandlers = {
           title: meta.title,
           author_name: nameOf(u),
           author_url: meta.url!,
-          html: `<ap-profile api="${attr(base)}" username="${attr(u.username)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-profile>${widgetScript(base)}`,
+          html: `<ap-profile api="${attr(base)}" username="${attr(u.username)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-profile>${widgetScript(base, "profile")}`,
           width,
           height: null,
           ...(u.avatar === null ? {} : { thumbnail_url: absolute(base, u.avatar.thumbnail)! }),
