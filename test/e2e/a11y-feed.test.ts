@@ -1,10 +1,11 @@
 /**
  * The home feed for keyboard and assistive-technology users, in real headless Chromium: a reader
  * who follows an author with a dozen posts tabs from the feed into the first post's Like, Comment
- * and Save and on into the next post; PageDown moves between articles; axe finds nothing serious
- * on the feed, a post page and a profile at desktop and phone sizes; the focus ring has 3:1
+ * and Save and on into the next post; PageDown moves between articles; the focus ring has 3:1
  * contrast in both schemes and survives forced colours; Back from a post restores the scroll
- * position, within the app and into a reloaded document; the "new posts" pill shows below the sticky header, politely live. Screenshots go to
+ * position, within the app and into a reloaded document; the "new posts" pill shows below the
+ * sticky header, politely live; axe finds nothing serious or critical on the feed, a post page, a
+ * profile, search results and the other routes at desktop and phone sizes. Screenshots go to
  * test/e2e/artifacts/.
  */
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
@@ -300,12 +301,12 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
         })
       }), 120_000)
 
-    it.effect("axe finds nothing serious on the feed, a post page, a profile and search results, at desktop and phone sizes", () =>
+    it.effect("axe finds nothing serious on the feed, a post page, a profile, search results and every other route, at desktop and phone sizes", () =>
       run(async (base) => {
         const found: Record<string, Array<string>> = {}
         for (const [label, size] of [["desktop", { width: 1280, height: 800 }], ["phone", { width: 390, height: 844 }]] as const) {
           await page.setViewportSize(size)
-          for (const [name, path] of [["feed", "/"], ["post", `/p/${postIds[0]}`], ["profile", `/u/${author.username}`], ["search", "/search"]] as const) {
+          for (const [name, path] of [["feed", "/"], ["post", `/p/${postIds[0]}`], ["profile", `/u/${author.username}`], ["search", "/search"], ["notifications", "/notifications"], ["new", "/new"], ["messages", "/messages"], ["not-found", "/no/such/page"]] as const) {
             await page.goto(`${base}${path}`)
             await page.locator("ap-app main h1").first().waitFor({ state: "attached" })
             if (name === "feed") await feedPosts(page).first().waitFor()
@@ -320,6 +321,15 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
             found[`${name} ${label}`] = await axe(page)
           }
         }
+        // and the pages someone signed out sees
+        const anonymous = await browser.newContext({ viewport: { width: 390, height: 844 } })
+        const visitor = await anonymous.newPage()
+        for (const path of ["/login", "/signup"]) {
+          await visitor.goto(`${base}${path}`)
+          await visitor.getByRole("button", { name: path === "/login" ? "Log in" : "Sign up" }).waitFor()
+          found[`${path.slice(1)} phone`] = await axe(visitor)
+        }
+        await anonymous.close()
         console.log("axe (serious and critical):", JSON.stringify(found))
         assert.deepStrictEqual(Object.values(found).flat(), [], JSON.stringify(found))
       }), 120_000)

@@ -79,6 +79,7 @@ const writeStored = (api: string | undefined, snapshot: Snapshot) => {
  *
  * @csspart pill - The "new posts" button.
  * @csspart status - Loading, empty and end-of-feed messages.
+ * @csspart cta - The empty feed's "Find people to follow" link (to search).
  * @csspart toast - The message shown when an action failed.
  *
  * @cssprop --ap-feed-gap - Space between posts (default 16px).
@@ -341,7 +342,10 @@ export class ApFeed extends ApElement {
         </div>`
         : nothing}
       ${!this.loading && this.items.length === 0 && !this.message
-        ? html`<p class="status" part="status">Your feed is empty. Follow people to see their photos here.</p>`
+        ? html`<div class="status empty" part="status">
+          <p>Your feed is empty. Follow people to see their photos here.</p>
+          <a class="cta" part="cta" href=${this.client.rest.pageUrl("/search")}>Find people to follow</a>
+        </div>`
         : nothing}
       ${!this.loading && !this.hasMore && this.items.length > 0 ? html`<p class="status" part="status">You're all caught up.</p>` : nothing}
       ${this.hasMore && !this.loading && this.items.length > 0

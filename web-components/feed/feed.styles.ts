@@ -75,6 +75,17 @@ export const styles = css`
       animation: none;
     }
   }
+  .cta {
+    display: inline-flex;
+    align-items: center;
+    min-height: 44px;
+    padding: 0 1.2em;
+    border-radius: 8px;
+    background: var(--_accent);
+    color: var(--_accent-fg);
+    text-decoration: none;
+    font-weight: 600;
+  }
   .status {
     text-align: center;
     color: var(--_muted);

@@ -147,4 +147,15 @@ describe("ap-feed", () => {
       vi.useRealTimers()
     }
   })
+
+  it("an empty feed points to search, to find people to follow", async () => {
+    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page([]) })
+    const el = document.createElement("ap-feed")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => !el.loading && shadow(el).querySelector("a.cta"))
+    const cta = shadow(el).querySelector<HTMLAnchorElement>("a.cta")!
+    assert.strictEqual(cta.getAttribute("href"), "/search")
+    assert.include(cta.textContent!, "Find people to follow")
+  })
 })
