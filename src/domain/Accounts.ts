@@ -100,7 +100,14 @@ export class Me extends Schema.Class<Me>("Me")({
   avatar: Schema.NullOr(AvatarVariants),
   isPrivate: Schema.Boolean,
   counts: Counts,
-  createdAt: Schema.String
+  createdAt: Schema.String,
+  /** Whether this account may use the operators' endpoints and pages (ADMIN_USERNAMES). */
+  isAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false })
+}) {}
+
+/** Who is signed in, answered to anyone: `user` is null for an anonymous visitor (no 401 to log). */
+export class SessionState extends Schema.Class<SessionState>("SessionState")({
+  user: Schema.NullOr(Me)
 }) {}
 
 export class Signup extends Schema.Class<Signup>("Signup")({

@@ -196,6 +196,10 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .annotateContext(doc("The signed-in account"))
   )
   .add(
+    HttpApiEndpoint.get("session", "/auth/session").addSuccess(A.SessionState).pipe(errors(S))
+      .annotateContext(doc("Who is signed in", "The account of the session (cookie or bearer token), or `user: null` for anyone else: a page can ask without a 401 in its console. An expired or revoked session is `null` too."))
+  )
+  .add(
     HttpApiEndpoint.post("wsTicket", "/auth/ws-ticket").addSuccess(A.WsTicket).middleware(Authenticated).pipe(errors(F, S))
       .annotateContext(doc("Issue a WebSocket ticket", "A short-lived, single-use ticket to open `/ws?ticket=` from a page on another origin."))
   )

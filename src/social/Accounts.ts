@@ -5,6 +5,7 @@
  * while Redis is away — and the checks run before any password is verified.
  */
 import { Context, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import type { Me, Signup } from "../domain/Accounts.ts"
 import { Conflict, RateLimited, Unauthorized, Unprocessable } from "../domain/ApiError.ts"
 import { UsersRepo } from "../db/Users.ts"
@@ -37,6 +38,7 @@ export class Accounts extends Context.Tag("Accounts")<Accounts, {
 }>() {}
 
 export const make = Effect.gen(function*() {
+  const { adminUsernames } = yield* AppConfig
   const users = yield* UsersRepo
   const sessions = yield* Sessions
   const hasher = yield* PasswordHasher
@@ -65,7 +67,7 @@ export const make = Effect.gen(function*() {
         new Conflict({ message: `that ${e.field} is taken`, details: { field: e.field } }))
     )
     const token = yield* sessions.create(user.id, meta)
-    return limited<SignedIn>(rateLimit)({ user: meOf(user), token })
+    return limited<SignedIn>(rateLimit)({ user: meOf(user, adminUsernames), token })
   })
 
   const login = Effect.fn("Accounts.login")(function*(login: string, password: string, meta: ClientMeta) {
@@ -88,7 +90,7 @@ export const make = Effect.gen(function*() {
       yield* users.setPasswordHash(user.value.id, yield* hasher.hash(password))
     }
     const token = yield* sessions.create(user.value.id, meta)
-    return limited<SignedIn>(tighter(byIp, byAccount))({ user: meOf(user.value), token })
+    return limited<SignedIn>(tighter(byIp, byAccount))({ user: meOf(user.value, adminUsernames), token })
   })
 
   const logout = Effect.fn("Accounts.logout")(function*(session: { readonly userId: string; readonly tokenHash: Uint8Array }) {
@@ -100,7 +102,7 @@ export const make = Effect.gen(function*() {
     users.byId(userId).pipe(
       Effect.flatMap(Option.match({
         onNone: () => Effect.fail(new Unauthorized({ message: "this session's account no longer exists" })),
-        onSome: (u) => Effect.succeed(meOf(u))
+        onSome: (u) => Effect.succeed(meOf(u, adminUsernames))
       }))
     )
 

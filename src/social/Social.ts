@@ -8,6 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
 import {
   FollowRequestItem,
   FollowState,
@@ -49,6 +50,7 @@ export class Social extends Context.Tag("Social")<Social, {
 }>() {}
 
 export const make = Effect.gen(function*() {
+  const { adminUsernames } = yield* AppConfig
   const sql = yield* SqlClient.SqlClient
   const users = yield* UsersRepo
   const graph = yield* GraphRepo
@@ -117,9 +119,9 @@ export const make = Effect.gen(function*() {
             yield* outbox.append(FollowApproved.make({ followerId, followeeId: userId, requestId }))
             yield* outbox.append(UserFollowed.make({ followerId, followeeId: userId }))
           }
-          return meOf(Option.getOrElse(yield* users.byId(userId), () => after))
+          return meOf(Option.getOrElse(yield* users.byId(userId), () => after), adminUsernames)
         }
-        return meOf(after)
+        return meOf(after, adminUsernames)
       })).pipe(Effect.orDie)
       // after the commit: the plain URLs of posts that just became restricted stop working now
       if (patch.isPrivate !== undefined) yield* audience.changed(userId)

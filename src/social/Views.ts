@@ -11,7 +11,8 @@ export const cardOf = (u: CardRow) => userCardOf(u)
 
 export const listItemOf = (row: ListRow) => new UserListItem({ user: cardOf(row), isFollowing: row.isFollowing })
 
-export const meOf = (u: UserRow) =>
+/** `admins`: ADMIN_USERNAMES (lower-case), so the app knows whether to offer the operators' pages. */
+export const meOf = (u: UserRow, admins: ReadonlyArray<string>) =>
   new Me({
     id: u.id,
     username: u.username,
@@ -21,7 +22,8 @@ export const meOf = (u: UserRow) =>
     avatar: avatarOf(u.avatar),
     isPrivate: u.isPrivate,
     counts: countsOf(u),
-    createdAt: u.createdAt.toISOString()
+    createdAt: u.createdAt.toISOString(),
+    isAdmin: admins.includes(u.username.toLowerCase())
   })
 
 export const profileOf = (u: UserRow, relation: Relation | null, isSelf: boolean) =>

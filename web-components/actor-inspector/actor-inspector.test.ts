@@ -92,7 +92,7 @@ describe("inspector helpers", () => {
 
 describe("ap-actor-inspector", () => {
   it("draws the partition map by owner with a legend, the nodes and those not answering, kinds and streams", async () => {
-    fakeFetch({ "GET /auth/me": { body: me("root") }, "GET /admin/actors": { body: overview() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me("root") } }, "GET /admin/actors": { body: overview() } })
     const el = await make()
     await waitFor(() => $$(el, "[part~=cell]").length === 6)
     const cells = $$(el, "[part~=cell]")
@@ -129,7 +129,7 @@ describe("ap-actor-inspector", () => {
 
   it("lists the hot actors by the figure chosen; a row opens the actor's page, Back returns to the row", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me("root") },
+      "GET /auth/session": { body: { user: me("root") } },
       "GET /admin/actors/timeline/u1": { body: detail("timeline", "u1") },
       "GET /admin/actors": { body: overview() }
     })
@@ -173,7 +173,7 @@ describe("ap-actor-inspector", () => {
   it("polls the overview while the page is visible, and the open actor instead of it", async () => {
     let n = 0
     const calls = fakeFetch({
-      "GET /auth/me": { body: me("root") },
+      "GET /auth/session": { body: { user: me("root") } },
       "GET /admin/actors/timeline/u1": { body: detail("timeline", "u1") },
       "GET /admin/actors": () => ({ body: overview({ kinds: [{ kind: "timeline", live: ++n, mailboxDepth: 0, handled: 0, restarts: 0 }] }) })
     })
@@ -200,7 +200,7 @@ describe("ap-actor-inspector", () => {
 
   it("says 'admins only' on a 403, and stops asking", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me("mallory") },
+      "GET /auth/session": { body: { user: me("mallory") } },
       "GET /admin/actors": { status: 403, body: { error: { code: "Forbidden", message: "admins only" } } }
     })
     const el = await make((e) => (e.interval = 10))
@@ -215,7 +215,7 @@ describe("ap-actor-inspector", () => {
   it("shows a failure and the last answer, and goes on polling", async () => {
     let fail = false
     fakeFetch({
-      "GET /auth/me": { body: me("root") },
+      "GET /auth/session": { body: { user: me("root") } },
       "GET /admin/actors": () => (fail ? { status: 503, body: { error: { code: "Unavailable", message: "The cluster did not answer." } } } : { body: overview() })
     })
     const errors: Array<string> = []
@@ -234,7 +234,7 @@ describe("ap-actor-inspector", () => {
   })
 
   it("tails live: rows appear batched per frame, newest first, bounded; pause counts, resume shows, clear empties", async () => {
-    fakeFetch({ "GET /auth/me": { body: me("root") }, "GET /admin/actors": { body: overview() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me("root") } }, "GET /admin/actors": { body: overview() } })
     const el = await live((e) => (e.tailRows = 5))
     assert.deepStrictEqual(FakeWebSocket.last.sent, [{ type: "observe", payload: {} }])
     assert.include(text(el, "[part=tail-status]"), "Tailing everything, at most 200 a second.")
@@ -276,7 +276,7 @@ describe("ap-actor-inspector", () => {
   })
 
   it("keeps 500 tail rows but puts only those near the view in the DOM, numbered for assistive technology", async () => {
-    fakeFetch({ "GET /auth/me": { body: me("root") }, "GET /admin/actors": { body: overview() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me("root") } }, "GET /admin/actors": { body: overview() } })
     const el = await live()
     for (let i = 0; i < 200; i++) FakeWebSocket.last.frame("observed", actorTap("timeline", `k${i}`))
     await waitFor(() => tailRows(el)[0]?.[2] === "k199")
@@ -292,7 +292,7 @@ describe("ap-actor-inspector", () => {
 
   it("applies the filter form, tails one actor from its page, and observes again after a reconnect", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me("root") },
+      "GET /auth/session": { body: { user: me("root") } },
       "GET /admin/actors/conversation/c1": { body: detail("conversation", "c1") },
       "GET /admin/actors": { body: overview() }
     })
@@ -324,7 +324,7 @@ describe("ap-actor-inspector", () => {
   })
 
   it("shows a refused tail: 'admins only' for Forbidden, the reason for a filter the server would not take", async () => {
-    fakeFetch({ "GET /auth/me": { body: me("root") }, "GET /admin/actors": { body: overview() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me("root") } }, "GET /admin/actors": { body: overview() } })
     const el = await live()
     const form = $(el, "form.filter") as HTMLFormElement
     ;(form.elements.namedItem("kinds") as HTMLInputElement).value = "Bad!"

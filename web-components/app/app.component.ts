@@ -205,17 +205,9 @@ export class ApApp extends ApElement {
     if (changed.has("me")) this.#checkAdmin()
   }
 
-  /** Admins are not marked on the account: the inspector's own answer (not a 403) says who is one. */
+  /** The account says whether it is an admin (ADMIN_USERNAMES): no probe, no 403 in the console. */
   #checkAdmin() {
-    this.isAdmin = false
-    const me = this.me
-    if (!me) return
-    this.client.admin.actors({ limit: 1 }).then(
-      () => {
-        if (this.me === me) this.isAdmin = true
-      },
-      () => undefined
-    )
+    this.isAdmin = this.me?.isAdmin === true
   }
 
   protected override updated(changed: PropertyValues<this>): void {

@@ -38,7 +38,7 @@ describe("routes", () => {
 describe("ap-app", () => {
   it("asks a signed-out visitor to log in, and logs in", async () => {
     fakeFetch({
-      "GET /auth/me": { status: 401, body: { error: { code: "Unauthorized", message: "sign in" } } },
+      "GET /auth/session": { body: { user: null } },
       "POST /auth/login": (call) =>
         (call.body as { password: string }).password === "right"
           ? { body: { user: me("ann"), token: "t" } }
@@ -64,7 +64,7 @@ describe("ap-app", () => {
 
   it("routes links client-side, focuses the new page's heading, and follows back/forward", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me("ann") },
+      "GET /auth/session": { body: { user: me("ann") } },
       "GET /feed": { body: { items: [], nextCursor: null, hasMore: false } },
       "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } },
       "GET /users/ann/posts": { body: { items: [], nextCursor: null, hasMore: false } },
@@ -89,7 +89,7 @@ describe("ap-app", () => {
   it("opens a thread from a profile's Message button, with the inbox beside it and a live unread badge in the header", async () => {
     let unread = { unreadCount: 2, conversations: 1, requests: 0 }
     const calls = fakeFetch({
-      "GET /auth/me": { body: me("ann") },
+      "GET /auth/session": { body: { user: me("ann") } },
       "GET /feed": { body: { items: [], nextCursor: null, hasMore: false } },
       "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } },
       "GET /conversations/unread": () => ({ body: unread }),

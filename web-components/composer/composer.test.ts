@@ -59,7 +59,7 @@ const make = async () => {
 
 describe("ap-composer", () => {
   it("previews the chosen file at once and refuses what the server would refuse, readably", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } } })
     const el = await make()
     el.choose(new File(["x"], "notes.txt", { type: "text/plain" }))
     await el.updateComplete
@@ -74,7 +74,7 @@ describe("ap-composer", () => {
   })
 
   it("uploads with real progress, then processes until post_ready, then shows the post", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /posts/p9": { body: post("p9") } })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /posts/p9": { body: post("p9") } })
     const el = await make()
     await waitFor(() => FakeWebSocket.instances.length === 1)
     FakeWebSocket.last.open()
@@ -111,7 +111,7 @@ describe("ap-composer", () => {
   })
 
   it("turns the server's 413 and 415 into sentences", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } } })
     const el = await make()
     for (const [status, pattern] of [[413, /too large/], [415, /not supported/]] as const) {
       el.reset()

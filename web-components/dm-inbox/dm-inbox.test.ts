@@ -36,7 +36,7 @@ const rows = (el: ApDmInbox) =>
 describe("ap-dm-inbox", () => {
   it("lists threads with previews and unread badges, and reorders them live as messages arrive", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/requests": list([]),
       "GET /conversations/c3": { body: conversation("c3", "carol", { lastSeq: 1, unreadCount: 1, lastMessage: preview(1, "carol", "hi, new here"), lastActivityAt: "2026-01-03T00:00:00Z" }) },
       "GET /conversations": list([
@@ -71,7 +71,7 @@ describe("ap-dm-inbox", () => {
   it("refetches a thread on conversation_updated, and drops it when it answers 404", async () => {
     let title = "Old"
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/requests": list([]),
       "GET /conversations/g1": () => ({ body: conversation("g1", "alice", { kind: "group", title }) }),
       "GET /conversations/c1": { status: 404, body: { error: { code: "NotFound", message: "gone" } } },
@@ -87,7 +87,7 @@ describe("ap-dm-inbox", () => {
 
   it("has a Requests tab with Accept and Decline", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/requests": list([
         conversation("r1", "dave", { status: "request", lastMessage: preview(1, "dave", "hello stranger") }),
         conversation("r2", "eve", { status: "request", lastMessage: preview(1, "eve", "buy my stuff") })
@@ -125,7 +125,7 @@ describe("ap-dm-inbox", () => {
   })
 
   it("fires ap-conversation-select when a thread is chosen; cancelling it keeps the link from navigating", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /conversations/requests": list([]), "GET /conversations": list([conversation("c1")]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /conversations/requests": list([]), "GET /conversations": list([conversation("c1")]) })
     const el = await make()
     el.selected = "c1"
     await el.updateComplete
@@ -145,7 +145,7 @@ describe("ap-dm-inbox", () => {
 
   it("badge: shows the unread count from /conversations/unread and follows DM frames", async () => {
     let unread = { unreadCount: 3, conversations: 2, requests: 0 }
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /conversations/unread": () => ({ body: unread }) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /conversations/unread": () => ({ body: unread }) })
     const el = await make("badge")
     assert.strictEqual(shadow(el).querySelector("[part=badge]")!.textContent, "3")
     assert.strictEqual(shadow(el).querySelector("a")!.getAttribute("aria-label"), "Messages, 3 unread")
@@ -165,7 +165,7 @@ describe("ap-dm-inbox", () => {
 
   it("pages further threads in with Show more, without repeating one that moved up live", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/requests": list([]),
       "GET /conversations?cursor=next": list([conversation("c2", "bob"), conversation("c3", "carol")]),
       "GET /conversations/c2": { body: conversation("c2", "bob", { lastSeq: 1 }) },

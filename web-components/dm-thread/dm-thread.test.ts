@@ -58,7 +58,7 @@ const sends = (calls: ReadonlyArray<Call>) => calls.filter((c) => c.method === "
 describe("ap-dm-thread", () => {
   it("shows a story reply with the story's thumbnail while it is visible, and says when it is gone", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([
         dmMessage("c1", 1, "alice", { text: "love this", story: { id: "s1", kind: "reply", thumbnail: "/media/s1-thumb.webp", available: true } }),
         dmMessage("c1", 2, "alice", { text: "🔥", story: { id: "s2", kind: "reaction", thumbnail: null, available: false } })
@@ -78,7 +78,7 @@ describe("ap-dm-thread", () => {
   it("shows a sent message as pending, then once when both the frame and the 201 confirm it", async () => {
     const answer = deferred<{ status: number; body: unknown }>()
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([dmMessage("c1", 1), dmMessage("c1", 2)]),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 2, unreadCount: 0 } },
@@ -117,7 +117,7 @@ describe("ap-dm-thread", () => {
   it("keeps a message written offline through a reload and sends it after, with the same clientId, once", async () => {
     const history = [dmMessage("c1", 1)]
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page(history),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } },
@@ -132,7 +132,7 @@ describe("ap-dm-thread", () => {
     // the reload: a new element, the same storage; the network is back, and answers 503 once
     let n = 0
     const after = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page(history),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 2, unreadCount: 0 } },
@@ -154,7 +154,7 @@ describe("ap-dm-thread", () => {
   it("keeps a message whose frame arrives while the first page is still loading", async () => {
     const history = deferred<{ body: unknown }>()
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": () => history.promise,
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 3, unreadCount: 0 } }
@@ -175,7 +175,7 @@ describe("ap-dm-thread", () => {
     const outbox = memoryOutbox()
     await outbox.put({ clientId: "k1", userId: "id-me", conversationId: "c1", text: "made it", replyToSeq: null, mediaUploadId: null, writtenAt: 1 })
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([mine(1, { text: "made it", clientId: "k1" })]),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } }
@@ -189,7 +189,7 @@ describe("ap-dm-thread", () => {
 
   it("shows who is typing and hides it after expiresInMs; sends its own typing at most every 2 s", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([dmMessage("c1", 1)]),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } }
@@ -222,7 +222,7 @@ describe("ap-dm-thread", () => {
 
   it("marks read with the latest seq and shows Seen under your last message once the other read it", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([dmMessage("c1", 1), mine(2), mine(3)]),
       "GET /conversations/c1": {
         body: conversation("c1", "alice", { members: [{ user: card("me"), role: "member", readSeq: 3 }, { user: card("alice"), role: "member", readSeq: 2 }] })
@@ -247,7 +247,7 @@ describe("ap-dm-thread", () => {
 
   it("reacts, replies with a quote, shows tombstones and replaces a photo when it is ready", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([dmMessage("c1", 1, "alice", { text: "look" }), dmMessage("c1", 2, "alice", { kind: "photo", text: null, photo: { status: "processing", variants: null, placeholder: null } })]),
       "GET /conversations/c1": { body: conversation("c1") },
       "POST /conversations/c1/read": { body: { readSeq: 2, unreadCount: 0 } },
@@ -292,7 +292,7 @@ describe("ap-dm-thread", () => {
   it("fetches a photo again when its (signed, expiring) URL fails to load, at most once a minute", async () => {
     const photo = (sig: string) => ({ status: "ready" as const, variants: { thumbnail: `/t?${sig}`, small: `/s?${sig}`, medium: `/m?${sig}`, large: `/l?${sig}` }, placeholder: null })
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages?around=1": page([dmMessage("c1", 1, "alice", { kind: "photo", text: null, photo: photo("fresh") })]),
       "GET /conversations/c1/messages": page([dmMessage("c1", 1, "alice", { kind: "photo", text: null, photo: photo("old") })]),
       "GET /conversations/c1": { body: conversation("c1") },
@@ -310,7 +310,7 @@ describe("ap-dm-thread", () => {
 
   it("offers Accept and Decline on a message request, and closes the reaction picker with Escape", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages": page([dmMessage("c1", 1, "dave")]),
       "GET /conversations/c1": { body: conversation("c1", "dave", { status: "request" }) },
       "POST /conversations/c1/read": { body: { readSeq: 1, unreadCount: 0 } },
@@ -336,7 +336,7 @@ describe("ap-dm-thread", () => {
   it("renders only a window of the history, and pages older messages in on scrolling up", async () => {
     const all = Array.from({ length: 120 }, (_, i) => dmMessage("c1", i + 1))
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /conversations/c1/messages?cursor=older": page(all.slice(0, 60)),
       "GET /conversations/c1/messages": page(all.slice(60), { nextCursor: "older", hasMore: true }),
       "GET /conversations/c1": { body: conversation("c1") },
@@ -388,7 +388,7 @@ describe("ap-dm-thread", () => {
     globalThis.XMLHttpRequest = FakeXhr as never
     try {
       const calls = fakeFetch({
-        "GET /auth/me": { body: me() },
+        "GET /auth/session": { body: { user: me() } },
         "GET /conversations/c1/messages": page([]),
         "GET /conversations/c1": { body: conversation("c1") },
         "POST /uploads": { status: 201, body: { uploadId: "up1", url: "/api/v1/uploads/up1?expires=1&sig=s", method: "PUT", headers: {}, maxBytes: 10, expiresAt: "" } },

@@ -11,7 +11,7 @@ afterEach(() => {
 
 describe("ap-notifications", () => {
   it("badge: shows the unread count and follows notification frames live", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } } })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /notifications": { body: { items: [], nextCursor: null, hasMore: false, unreadCount: 0 } } })
     const el = document.createElement("ap-notifications")
     el.variant = "badge"
     el.client = testClient()
@@ -31,7 +31,7 @@ describe("ap-notifications", () => {
 
   it("list: groups actors, marks all read", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /notifications": {
         body: { items: [notification("n1", { actors: [card("alice"), card("bob")], actorCount: 4 } as never)], nextCursor: null, hasMore: false, unreadCount: 1 }
       },

@@ -91,7 +91,7 @@ describe("ap-post", () => {
   it("opens the comments, lists them and posts a new one", async () => {
     const comment = (id: string, text: string) => ({ id, postId: "p1", text, author: { id: "id-me", username: "me" }, createdAt: "2026-01-01T00:00:00Z" })
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /posts/p1/comments": { body: { items: [comment("c1", "first!")], nextCursor: null, hasMore: false } },
       "POST /posts/p1/comments": (call) => ({ status: 201, body: comment("c2", (call.body as { text: string }).text) })
     })

@@ -19,7 +19,7 @@ const button = (el: Element) => shadow(el).querySelector<HTMLButtonElement>("[pa
 describe("ap-profile", () => {
   it("shows the header, counts and grid, and follows", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/posts": { body: { items: [post("p1")], nextCursor: null, hasMore: false } },
       "GET /users/bob": { body: profile("bob") },
       "POST /users/bob/follow": { body: { status: "following" } }
@@ -44,7 +44,7 @@ describe("ap-profile", () => {
 
   it("shows a private account's notice and a Requested button after asking", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/carol": { body: profile("carol", { isPrivate: true, canViewContent: false }) },
       "POST /users/carol/follow": { body: { status: "requested" } }
     })
@@ -57,7 +57,7 @@ describe("ap-profile", () => {
 
   it("offers Unblock for an account the viewer blocks, no button to anonymous viewers, and reads a 404", async () => {
     fakeFetch({
-      "GET /auth/me": { status: 401, body: { error: { code: "Unauthorized", message: "sign in" } } },
+      "GET /auth/session": { body: { user: null } },
       "GET /users/dave/posts": { body: { items: [], nextCursor: null, hasMore: false } },
       "GET /users/dave": { body: profile("dave", { viewer: null }) },
       "GET /users/ghost": { status: 404, body: { error: { code: "NotFound", message: "no" } } }
@@ -69,7 +69,7 @@ describe("ap-profile", () => {
     await waitFor(() => shadow(missing).querySelector("[role=alert]"))
     assert.include(shadow(missing).textContent!, "doesn't exist")
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/erin": { body: profile("erin", { canViewContent: false, viewer: { isFollowing: false, followsYou: false, requested: false, blocked: true } as never }) }
     })
     const blocked = await make("erin")

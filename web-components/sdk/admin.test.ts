@@ -10,7 +10,7 @@ afterEach(() => {
 })
 
 const signedIn = () => fakeFetch({
-  "GET /auth/me": { body: me("root") },
+  "GET /auth/session": { body: { user: me("root") } },
   "GET /admin/actors/timeline/u%201": { body: { kind: "timeline", key: "u 1" } },
   "GET /admin/actors": { status: 403, body: { error: { code: "Forbidden", message: "admins only" } } }
 })

@@ -65,8 +65,8 @@ export class ApertureClient extends Emitter<ClientEvents> {
   session(): Promise<Me | null> {
     // on another origin without a token nobody can be signed in: no need to ask (and log a 401)
     if (this.#session === undefined && this.rest.crossOrigin && !this.rest.token) this.#session = Promise.resolve(this.#setMe(null))
-    this.#session ??= this.rest.me().then(
-      (me) => this.#setMe(me),
+    this.#session ??= this.rest.session().then(
+      (state) => this.#setMe(state.user),
       (error: unknown) => {
         if (error instanceof ApiError && error.status === 401) return this.#setMe(null)
         this.#session = undefined

@@ -3,7 +3,7 @@
  * server code). Same origin authenticates with the session cookie; another origin with a `token`
  * sent as `Authorization: Bearer`.
  */
-import type { AuthResult, FollowState, Me, Profile, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
+import type { AuthResult, FollowState, Me, Profile, SessionState, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
 import type { CommentPage, Comment, FeedPage, LikeState, SaveState } from "../../src/domain/Engagement.ts"
 import type { NotificationPage, UnreadCount } from "../../src/domain/Notifications.ts"
 import type { Post, PostAccepted, PostPage } from "../../src/domain/Posts.ts"
@@ -145,6 +145,10 @@ export class RestClient {
   }
   me() {
     return this.request<Me>("GET", "/auth/me")
+  }
+  /** Who is signed in, or `user: null`: never a 401 (nothing in the console of an anonymous visit). */
+  session() {
+    return this.request<SessionState>("GET", "/auth/session")
   }
   wsTicket() {
     return this.request<WsTicket>("POST", "/auth/ws-ticket")

@@ -100,14 +100,14 @@ describe("ApertureClient", () => {
   it("is shared per origin and token, and opens the socket only for a signed-in listener", async () => {
     assert.strictEqual(clientFor("https://a.example", "t"), clientFor("https://a.example", "t"))
     assert.notStrictEqual(clientFor("https://a.example", "t"), clientFor("https://a.example", "u"))
-    fakeFetch({ "GET /auth/me": { status: 401, body: { error: { code: "Unauthorized", message: "sign in" } } } })
+    fakeFetch({ "GET /auth/session": { body: { user: null } } })
     const anonymous = testClient()
     const release = anonymous.listen()
     await anonymous.session()
     await new Promise((r) => setTimeout(r, 20))
     assert.strictEqual(FakeWebSocket.instances.length, 0)
     release()
-    fakeFetch({ "GET /auth/me": { body: me() } })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } } })
     const client = testClient()
     const release2 = client.listen()
     await waitFor(() => FakeWebSocket.instances.length === 1)
@@ -131,7 +131,7 @@ describe("ApertureClient", () => {
 describe("DmClient", () => {
   it("calls the DM endpoints and sends the typing frame on the live socket", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "POST /conversations/c%2F1/messages/4/reactions": { body: { reactions: [] } },
       "GET /conversations/c1/messages": { body: { items: [], nextCursor: null, hasMore: false, newerCursor: null, hasNewer: false } },
       "POST /conversations": { status: 201, body: {} }

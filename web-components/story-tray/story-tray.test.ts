@@ -76,7 +76,7 @@ describe("tray updates", () => {
 describe("ap-story-tray", () => {
   it("shows your own ring first with add, then the others, unseen highlighted, labelled for screen readers", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /stories/feed": page([
         trayEntry("me", [{ id: "m1", seq: 1, seen: true }]),
         trayEntry("bob", [{ id: "b1", seq: 1 }, { id: "b2", seq: 2 }]),
@@ -91,12 +91,12 @@ describe("ap-story-tray", () => {
   })
 
   it("offers 'Your story' to add when you have none; with nobody signed in it shows nothing", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /stories/feed": page([]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /stories/feed": page([]) })
     const el = await make()
     assert.deepStrictEqual(rings(el), [])
     assert.include(shadow(el).querySelector("[part~=add]")!.textContent!, "Your story")
     document.body.innerHTML = ""
-    fakeFetch({ "GET /auth/me": { status: 401, body: { error: { code: "Unauthorized", message: "sign in" } } } })
+    fakeFetch({ "GET /auth/session": { body: { user: null } } })
     const anon = await make()
     assert.isNull(shadow(anon).querySelector("[part~=add]"))
     assert.deepStrictEqual(rings(anon), [])
@@ -104,7 +104,7 @@ describe("ap-story-tray", () => {
 
   it("updates live: a new story puts its author first, a deleted one goes, and an expiry removes a ring without a reload", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /stories/feed": page([
         trayEntry("carol", [{ id: "c1", seq: 1 }]),
         trayEntry("bob", [{ id: "b1", seq: 1, seen: true }]),
@@ -126,7 +126,7 @@ describe("ap-story-tray", () => {
 
   it("opens the viewer on a ring, with the tray's order as its queue, and marks what was seen when it closes", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /stories/feed": page([trayEntry("bob", [{ id: "b1", seq: 1 }]), trayEntry("carol", [{ id: "c1", seq: 1 }])]),
       "GET /users/bob/stories": { body: { user: card("bob"), readPointer: 0, items: [story("b1", 1)] } },
       "POST /stories/b1/view": { body: { storyId: "b1", viewed: true } }
@@ -145,7 +145,7 @@ describe("ap-story-tray", () => {
   })
 
   it("lets the page show the stories itself by cancelling ap-story-open", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /stories/feed": page([trayEntry("bob", [{ id: "b1", seq: 1 }])]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /stories/feed": page([trayEntry("bob", [{ id: "b1", seq: 1 }])]) })
     const el = await make()
     const opened: Array<string> = []
     el.addEventListener("ap-story-open", (e) => {
@@ -160,7 +160,7 @@ describe("ap-story-tray", () => {
 
   it("with a username shows that person's one ring, and nothing when they have no story", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": { body: { user: card("bob"), readPointer: 1, items: [story("b1", 1, "bob", { seen: true }), story("b2", 2)] } },
       "GET /users/carol/stories": { body: { user: card("carol"), readPointer: 0, items: [] } }
     })
@@ -171,7 +171,7 @@ describe("ap-story-tray", () => {
   })
 
   it("refuses a file that is not a photo before uploading it, and previews a photo 9:16 with its audience", async () => {
-    const calls = fakeFetch({ "GET /auth/me": { body: me() }, "GET /stories/feed": page([]) })
+    const calls = fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /stories/feed": page([]) })
     const el = await make()
     const input = shadow(el).querySelector<HTMLInputElement>("input[type=file]")!
     const choose = (file: File) => {

@@ -52,7 +52,7 @@ describe("story viewer helpers", () => {
 describe("ap-story-viewer", () => {
   it("opens at the first unseen story, counts the view once, auto-advances after its time and closes after the last", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("s1", 1, "bob", { seen: true }), story("s2", 2), story("s3", 3)], 1),
       "POST /stories/": { body: { storyId: "x", viewed: true } }
     })
@@ -80,7 +80,7 @@ describe("ap-story-viewer", () => {
 
   it("goes back and forth with the arrow keys, taps and the buttons; Esc closes", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("s1", 1), story("s2", 2), story("s3", 3)]),
       "POST /stories/": { body: { storyId: "x", viewed: true } }
     })
@@ -105,7 +105,7 @@ describe("ap-story-viewer", () => {
 
   it("pauses while held, while the tab is hidden and with the Pause button, and a long press is no tap", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("s1", 1), story("s2", 2)]),
       "POST /stories/": { body: { storyId: "x", viewed: true } }
     })
@@ -142,7 +142,7 @@ describe("ap-story-viewer", () => {
 
   it("moves on to the next person of the queue, and a swipe skips a person", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("b1", 1)]),
       "GET /users/carol/stories": stories("carol", [story("c1", 1, "carol"), story("c2", 2, "carol")]),
       "GET /users/dave/stories": stories("dave", [story("d1", 1, "dave")]),
@@ -162,7 +162,7 @@ describe("ap-story-viewer", () => {
 
   it("drops a story deleted live or expired while shown", async () => {
     fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("s1", 1, "bob", { expiresAt: new Date(Date.now() + 400).toISOString() }), story("s2", 2), story("s3", 3)]),
       "POST /stories/": { body: { storyId: "x", viewed: true } }
     })
@@ -180,7 +180,7 @@ describe("ap-story-viewer", () => {
 
   it("sends replies and reactions to the author, pausing while you type", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/bob/stories": stories("bob", [story("s1", 1)]),
       "POST /stories/s1/view": { body: { storyId: "s1", viewed: true } },
       "POST /stories/s1/replies": { status: 201, body: { conversationId: "c1", seq: 4 } }
@@ -212,7 +212,7 @@ describe("ap-story-viewer", () => {
   it("shows the owner Seen by N and the viewers sheet, updated live, and no view or reply bar", async () => {
     let viewers = [{ user: card("alice"), viewedAt: "2026-01-01T00:00:00Z" }]
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /users/me/stories": stories("me", [story("m1", 1, "me", { viewCount: 1, seen: true })]),
       "GET /stories/m1/viewers": () => ({ body: { items: viewers, nextCursor: null, hasMore: false, viewCount: viewers.length } })
     })

@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import { AuthResult, WsTicket } from "../../domain/Accounts.ts"
+import { AuthResult, SessionState, WsTicket } from "../../domain/Accounts.ts"
 import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
 import { Accounts, type SignedIn } from "../../social/Accounts.ts"
 import type { Limited } from "../../social/Limits.ts"
@@ -46,6 +46,15 @@ export const authHandlers = {
     Effect.gen(function*() {
       const viewer = yield* (yield* Auth).required
       return yield* (yield* Accounts).me(viewer.userId)
+    }),
+  session: () =>
+    Effect.gen(function*() {
+      // a cookie a cross-site page may not use signs nobody in
+      const viewer = yield* (yield* Auth).optional.pipe(Effect.catchTag("Forbidden", () => Effect.succeed(Option.none())))
+      yield* addResponseHeader("cache-control", "no-store")
+      if (Option.isNone(viewer)) return new SessionState({ user: null })
+      const me = yield* (yield* Accounts).me(viewer.value.userId).pipe(Effect.option)
+      return new SessionState({ user: Option.getOrNull(me) })
     }),
   wsTicket: () =>
     Effect.gen(function*() {
