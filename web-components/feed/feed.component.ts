@@ -26,6 +26,18 @@ interface Snapshot {
   readonly loadedAt: number
 }
 const snapshots = new WeakMap<ApertureClient, Snapshot>()
+/**
+ * Posts changed while no feed was on the page (a like on the post page, then Back): applied to a
+ * kept snapshot when it is shown again. Cards inside a feed update its list directly as well.
+ */
+const changedElsewhere = new Map<string, Post>()
+if (typeof document !== "undefined") {
+  document.addEventListener("ap-post-change", (event) => {
+    const post = (event as ApEvent<"ap-post-change">).detail.post
+    changedElsewhere.set(post.id, post)
+  })
+}
+
 /** At most this many posts are written to sessionStorage for a Back that reloads the document. */
 const STORED_POSTS = 100
 
@@ -153,7 +165,8 @@ export class ApFeed extends ApElement {
     if (this.items.length > 0) return
     const kept = snapshots.get(this.client) ?? readStored(this.api)
     if (kept && kept.userId === this.client.me?.id && kept.items.length > 0) {
-      this.items = kept.items
+      this.items = kept.items.map((p) => changedElsewhere.get(p.id) ?? p)
+      changedElsewhere.clear()
       this.#cursor = kept.cursor
       this.hasMore = kept.hasMore
       this.#loadedAt = kept.loadedAt
@@ -177,6 +190,8 @@ export class ApFeed extends ApElement {
       const snapshot = { userId, items: this.items, cursor: this.#cursor, hasMore: this.hasMore, loadedAt: this.#loadedAt }
       snapshots.set(this.client, snapshot)
       writeStored(this.api, snapshot)
+      // this list is now the newest word on its posts (its own cards' changes included)
+      changedElsewhere.clear()
     }
   }
 
@@ -203,6 +218,9 @@ export class ApFeed extends ApElement {
       const above = page.items.findIndex((p) => p.id === newest)
       const count = above < 0 ? page.items.length : above
       if (count > this.newCount) this.newCount = count
+      // the kept copies of posts on that page may be stale (counts, the viewer's like and save)
+      const fresh = new Map(page.items.map((p) => [p.id, p]))
+      if (this.items.some((p) => fresh.has(p.id))) this.items = this.items.map((p) => fresh.get(p.id) ?? p)
     } catch {
       // the pill is a nicety: the kept posts are shown either way
     }

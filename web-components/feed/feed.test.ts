@@ -158,4 +158,22 @@ describe("ap-feed", () => {
     assert.strictEqual(cta.getAttribute("href"), "/search")
     assert.include(cta.textContent!, "Find people to follow")
   })
+
+  it("shows a kept post as it was changed elsewhere meanwhile (liked on its own page, then Back)", async () => {
+    let version = 0
+    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : new Promise(() => undefined)) })
+    const client = testClient()
+    await client.session()
+    const first = document.createElement("ap-feed")
+    first.client = client
+    await mount(first)
+    await waitFor(() => first.items.length === 2)
+    first.remove()
+    const liked = post("b", { counts: { likes: 42, comments: 0 } } as never)
+    document.body.dispatchEvent(new CustomEvent("ap-post-change", { detail: { post: liked }, bubbles: true, composed: true }))
+    const again = document.createElement("ap-feed")
+    again.client = client
+    await mount(again)
+    assert.strictEqual(again.items.find((p) => p.id === "b")!.counts.likes, 42)
+  })
 })
