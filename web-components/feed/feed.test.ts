@@ -16,7 +16,7 @@ describe("ap-feed", () => {
   it("loads the first page and shows a 'new posts' pill on feed_new frames that refreshes the feed", async () => {
     let version = 0
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : page(["c", "a", "b"]))
     })
     const el = document.createElement("ap-feed")
@@ -43,7 +43,7 @@ describe("ap-feed", () => {
   })
 
   it("keeps a post's optimistic change in its list, and like counts live from like frames", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": page(["a"]) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
     await mount(el)
@@ -59,7 +59,7 @@ describe("ap-feed", () => {
 
   it("loads the next page with the cursor as the end comes into range, without duplicates", async () => {
     const calls = fakeFetch({
-      "GET /auth/me": { body: me() },
+      "GET /auth/session": { body: { user: me() } },
       "GET /feed?limit": page(["a", "b"], "CUR"),
       "GET /feed?cursor=CUR": page(["b", "c"])
     })
@@ -74,7 +74,7 @@ describe("ap-feed", () => {
   })
 
   it("refreshes when the tab becomes visible again after a while", async () => {
-    const calls = fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    const calls = fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": page(["a"]) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
     await mount(el)
@@ -91,7 +91,7 @@ describe("ap-feed", () => {
 
   it("comes back with the posts it had loaded, and counts what is new for the pill", async () => {
     let version = 0
-    const calls = fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : page(["n", "a", "b"])) })
+    const calls = fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : page(["n", "a", "b"])) })
     const client = testClient()
     await client.session()
     const first = document.createElement("ap-feed")
@@ -111,7 +111,7 @@ describe("ap-feed", () => {
   })
 
   it("shows skeleton cards while the first page loads", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => new Promise(() => undefined) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": () => new Promise(() => undefined) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
     await mount(el)
@@ -121,7 +121,7 @@ describe("ap-feed", () => {
   })
 
   it("lets the pill's count catch up after a few seconds, announcing at most once in between", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page(["a"]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": page(["a"]) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
     await mount(el)
@@ -149,7 +149,7 @@ describe("ap-feed", () => {
   })
 
   it("an empty feed points to search, to find people to follow", async () => {
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": page([]) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": page([]) })
     const el = document.createElement("ap-feed")
     el.client = testClient()
     await mount(el)
@@ -161,7 +161,7 @@ describe("ap-feed", () => {
 
   it("shows a kept post as it was changed elsewhere meanwhile (liked on its own page, then Back)", async () => {
     let version = 0
-    fakeFetch({ "GET /auth/me": { body: me() }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : new Promise(() => undefined)) })
+    fakeFetch({ "GET /auth/session": { body: { user: me() } }, "GET /feed": () => (version++ === 0 ? page(["a", "b"]) : new Promise(() => undefined)) })
     const client = testClient()
     await client.session()
     const first = document.createElement("ap-feed")
