@@ -19,6 +19,8 @@ export class SessionsRepo extends Context.Tag("SessionsRepo")<SessionsRepo, {
   /** A live session; extends its expiry when it was last extended more than `refreshAfterSeconds` ago. */
   readonly touch: (tokenHash: Uint8Array, ttlSeconds: number, refreshAfterSeconds: number) => Effect.Effect<Option.Option<SessionRow>>
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
+  /** Ends every session of `userId` but `keep`; the token hashes it ended. */
+  readonly revokeOthers: (userId: string, keep: Uint8Array) => Effect.Effect<ReadonlyArray<Uint8Array>>
   /** Which of these sessions still stand (not revoked, not expired), as hex token hashes; extends none. */
   readonly live: (tokenHashes: ReadonlyArray<Uint8Array>) => Effect.Effect<ReadonlyArray<string>>
   readonly purgeExpired: Effect.Effect<number>
@@ -52,6 +54,11 @@ export const make = Effect.gen(function*() {
         Effect.orDie
       ),
     revoke: (tokenHash) => sql`DELETE FROM sessions WHERE token_hash = ${tokenHash}`.pipe(Effect.asVoid, Effect.orDie),
+    revokeOthers: (userId, keep) =>
+      sql<{ tokenHash: Uint8Array }>`DELETE FROM sessions WHERE user_id = ${userId} AND token_hash <> ${keep} RETURNING token_hash`.pipe(
+        Effect.map((rows) => rows.map((r) => r.tokenHash)),
+        Effect.orDie
+      ),
     live: (tokenHashes) =>
       tokenHashes.length === 0
         ? Effect.succeed([])

@@ -105,6 +105,16 @@ export class Me extends Schema.Class<Me>("Me")({
   isAdmin: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
+export class PasswordChange extends Schema.Class<PasswordChange>("PasswordChange")({
+  currentPassword: StorableString.pipe(Schema.minLength(1), Schema.maxLength(1024)),
+  newPassword: Password
+}) {}
+
+/** Sessions another call ended (their sockets closed at once). */
+export class SessionsEnded extends Schema.Class<SessionsEnded>("SessionsEnded")({
+  endedSessions: Schema.Int
+}) {}
+
 /** Who is signed in, answered to anyone: `user` is null for an anonymous visitor (no 401 to log). */
 export class SessionState extends Schema.Class<SessionState>("SessionState")({
   user: Schema.NullOr(Me)

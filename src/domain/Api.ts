@@ -196,6 +196,18 @@ export class AuthGroup extends HttpApiGroup.make("auth")
       .annotateContext(doc("The signed-in account"))
   )
   .add(
+    HttpApiEndpoint.post("logoutOthers", "/auth/logout-others").addSuccess(A.SessionsEnded).middleware(Authenticated).pipe(errors(F, S))
+      .annotateContext(doc("Sign out everywhere else", "Ends every other session of your account (each of their sockets closes with 4401 now); this one stays."))
+  )
+  .add(
+    HttpApiEndpoint.post("changePassword", "/auth/password").setPayload(A.PasswordChange).addSuccess(A.SessionsEnded)
+      .middleware(Authenticated).pipe(errors(B, F, U, R, S))
+      .annotateContext(doc(
+        "Change your password",
+        "Needs the current password (a wrong one is a 422 at `currentPassword` and counts against the log-in failure limit); a guessable new one is a 422 at `newPassword`. Every other session ends; this one stays."
+      ))
+  )
+  .add(
     HttpApiEndpoint.get("session", "/auth/session").addSuccess(A.SessionState).pipe(errors(S))
       .annotateContext(doc("Who is signed in", "The account of the session (cookie or bearer token), or `user: null` for anyone else: a page can ask without a 401 in its console. An expired or revoked session is `null` too."))
   )

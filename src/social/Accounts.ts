@@ -35,6 +35,17 @@ export class Accounts extends Context.Tag("Accounts")<Accounts, {
   /** Ends the session; its sockets, on every node, close now rather than at their next heartbeat. */
   readonly logout: (session: { readonly userId: string; readonly tokenHash: Uint8Array }) => Effect.Effect<void>
   readonly me: (userId: string) => Effect.Effect<Me, Unauthorized>
+  /** Ends every other session of the account (their sockets close now); how many it ended. */
+  readonly logoutOthers: (session: { readonly userId: string; readonly tokenHash: Uint8Array }) => Effect.Effect<number>
+  /**
+   * Changes the password after checking the current one (a wrong one counts as a failed log-in,
+   * limited the same way) and ends every other session; how many it ended.
+   */
+  readonly changePassword: (
+    session: { readonly userId: string; readonly tokenHash: Uint8Array },
+    current: string,
+    next: string
+  ) => Effect.Effect<number, Unauthorized | Unprocessable | RateLimited>
 }>() {}
 
 export const make = Effect.gen(function*() {
@@ -106,7 +117,37 @@ export const make = Effect.gen(function*() {
       }))
     )
 
-  return Accounts.of({ signup, login, logout, me })
+  const logoutOthers = Effect.fn("Accounts.logoutOthers")(function*(session: { readonly userId: string; readonly tokenHash: Uint8Array }) {
+    const ended = yield* sessions.revokeOthers(session.userId, session.tokenHash)
+    yield* Effect.forEach(ended, (tokenHash) => live.signal(session.userId, { kind: "session_ended", sessionKey: sessionKeyOf(tokenHash) }), { discard: true })
+    return ended.length
+  })
+
+  const changePassword = Effect.fn("Accounts.changePassword")(function*(
+    session: { readonly userId: string; readonly tokenHash: Uint8Array },
+    current: string,
+    next: string
+  ) {
+    const user = yield* users.byId(session.userId)
+    if (Option.isNone(user)) return yield* new Unauthorized({ message: "this session's account no longer exists" })
+    const { loginFailuresAccount } = limits.rules
+    const accountKey = `password|${user.value.id}`
+    yield* limits.check(loginFailuresAccount, accountKey, { fallback: "local" })
+    if (!(yield* hasher.verify(current, user.value.passwordHash))) {
+      yield* limits.limiter.consume(loginFailuresAccount, accountKey, { fallback: "local" })
+      return yield* new Unprocessable({ message: "your current password is not right", details: { field: "currentPassword" } })
+    }
+    if (isCommonPassword(next) || next.toLowerCase().includes(user.value.username)) {
+      return yield* new Unprocessable({
+        message: "that password is too easy to guess; choose one that is not a common password or your username",
+        details: { field: "newPassword" }
+      })
+    }
+    yield* users.setPasswordHash(user.value.id, yield* hasher.hash(next))
+    return yield* logoutOthers(session)
+  })
+
+  return Accounts.of({ signup, login, logout, me, logoutOthers, changePassword })
 })
 
 export const layer = Layer.effect(Accounts, make)

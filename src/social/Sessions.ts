@@ -47,6 +47,8 @@ export class Sessions extends Context.Tag("Sessions")<Sessions, {
   readonly create: (userId: string, meta: { readonly userAgent: string; readonly ip: string }) => Effect.Effect<string>
   readonly resolve: (token: string) => Effect.Effect<Option.Option<SessionInfo>>
   readonly revoke: (tokenHash: Uint8Array) => Effect.Effect<void>
+  /** Ends every other session of the account, on every node's cache at once; the token hashes ended. */
+  readonly revokeOthers: (userId: string, keep: Uint8Array) => Effect.Effect<ReadonlyArray<Uint8Array>>
   readonly issueTicket: (owner: SocketOwner) => Effect.Effect<{ readonly ticket: string; readonly expiresAt: Date }, ServiceUnavailable>
   /** The user and session a ticket was issued to; none when unknown, expired, already used, or its session is gone. */
   readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>, ServiceUnavailable>
@@ -103,6 +105,16 @@ export const make = Effect.gen(function*() {
         const key = Buffer.from(tokenHash).toString("hex")
         cache.delete(key)
         nats.connection.publish(revokedSubject, key)
+      }),
+    revokeOthers: (userId, keep) =>
+      Effect.gen(function*() {
+        const ended = yield* repo.revokeOthers(userId, keep)
+        for (const tokenHash of ended) {
+          const key = Buffer.from(tokenHash).toString("hex")
+          cache.delete(key)
+          nats.connection.publish(revokedSubject, key)
+        }
+        return ended
       }),
     issueTicket: Effect.fn("Sessions.issueTicket")(function*(owner) {
       const ticket = randomBytes(32).toString("base64url")

@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import { AuthResult, SessionState, WsTicket } from "../../domain/Accounts.ts"
+import { AuthResult, SessionsEnded, SessionState, WsTicket } from "../../domain/Accounts.ts"
 import { addResponseHeader, RequestContext } from "../../observability/RequestContext.ts"
 import { Accounts, type SignedIn } from "../../social/Accounts.ts"
 import type { Limited } from "../../social/Limits.ts"
@@ -46,6 +46,17 @@ export const authHandlers = {
     Effect.gen(function*() {
       const viewer = yield* (yield* Auth).required
       return yield* (yield* Accounts).me(viewer.userId)
+    }),
+  logoutOthers: () =>
+    Effect.gen(function*() {
+      const viewer = yield* (yield* Auth).required
+      return new SessionsEnded({ endedSessions: yield* (yield* Accounts).logoutOthers(viewer) })
+    }),
+  changePassword: ({ payload }) =>
+    Effect.gen(function*() {
+      const viewer = yield* (yield* Auth).required
+      const ended = yield* (yield* Accounts).changePassword(viewer, payload.currentPassword, payload.newPassword)
+      return new SessionsEnded({ endedSessions: ended })
     }),
   session: () =>
     Effect.gen(function*() {
