@@ -35,6 +35,8 @@ const operations = Object.entries<Record<string, any>>(spec.paths).flatMap(([p, 
 const secured = [
   "auth.me",
   "auth.wsTicket",
+  "auth.logoutOthers",
+  "auth.changePassword",
   "users.update",
   "users.blocks",
   "graph.follow",
