@@ -48,6 +48,7 @@ const secured = [
   "graph.unblock",
   "posts.create",
   "posts.remove",
+  "posts.update",
   "posts.upload",
   "posts.avatar",
   "posts.requeue",

@@ -71,6 +71,14 @@ export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   readonly stuck: (olderThanSeconds: number) => Effect.Effect<ReadonlyArray<{ readonly id: string; readonly originalKey: string }>>
   /** Deletes the post of `authorId`; its row as it was. */
   readonly remove: (id: string, authorId: string) => Effect.Effect<Option.Option<PostRow>>
+  /**
+   * The author's new caption (its hashtags and mentions replaced) and/or alt text; false when the
+   * post is not theirs or is gone. Run in a transaction.
+   */
+  readonly updateText: (id: string, authorId: string, text: {
+    readonly caption?: { readonly text: string; readonly hashtags: ReadonlyArray<string>; readonly mentions: ReadonlyArray<string> } | undefined
+    readonly altText?: string | undefined
+  }) => Effect.Effect<boolean>
   readonly insertUpload: (u: { readonly id: string; readonly userId: string; readonly objectKey: string; readonly maxBytes: number; readonly ttlSeconds: number }) => Effect.Effect<UploadRow>
   readonly upload: (id: string) => Effect.Effect<Option.Option<UploadRow>>
   /** Marks an upload used, once: false when it was already used or has expired. */
@@ -106,6 +114,30 @@ export const make = Effect.gen(function*() {
             ON CONFLICT DO NOTHING`
         }
         yield* sql`UPDATE users SET post_count = post_count + 1 WHERE id = ${p.authorId}`
+      }).pipe(Effect.orDie),
+    updateText: (id, authorId, text) =>
+      Effect.gen(function*() {
+        const rows = yield* sql<{ id: string }>`
+          UPDATE posts SET
+            caption = ${text.caption === undefined ? sql`caption` : sql`${text.caption.text}`},
+            alt_text = ${text.altText === undefined ? sql`alt_text` : sql`${text.altText}`}
+          WHERE id = ${id} AND author_id = ${authorId} AND status <> 'failed'
+          RETURNING id::text`
+        if (rows.length === 0) return false
+        if (text.caption !== undefined) {
+          yield* sql`DELETE FROM hashtags WHERE post_id = ${id}`
+          yield* sql`DELETE FROM mentions WHERE post_id = ${id}`
+          if (text.caption.hashtags.length > 0) {
+            yield* sql`INSERT INTO hashtags ${sql.insert(text.caption.hashtags.map((tag) => ({ post_id: id, tag })))} ON CONFLICT DO NOTHING`
+          }
+          if (text.caption.mentions.length > 0) {
+            yield* sql`
+              INSERT INTO mentions (post_id, user_id)
+              SELECT ${id}, id FROM users WHERE username IN ${sql.in(text.caption.mentions)}
+              ON CONFLICT DO NOTHING`
+          }
+        }
+        return true
       }).pipe(Effect.orDie),
     byId: (id) => sql<PostRow>`SELECT ${columns} FROM posts p WHERE p.id = ${id}`.pipe(Effect.map((r) => Option.fromNullable(r[0])), Effect.orDie),
     audience: (id) =>

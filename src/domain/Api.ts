@@ -311,6 +311,11 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .annotateContext(doc("Delete your post"))
   )
   .add(
+    HttpApiEndpoint.patch("update", "/posts/:id").setPath(P.PostIdPath).setPayload(P.PostUpdate).addSuccess(P.Post)
+      .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
+      .annotateContext(doc("Edit your post's caption or alt text", "Either or both; the caption's hashtags and mentions follow it. Someone else's post is a 404."))
+  )
+  .add(
     HttpApiEndpoint.get("grid", "/users/:username/posts").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
       .addSuccess(P.PostPage).pipe(errors(B, F, NF, S))
       .annotateContext(doc("A user's posts", "The profile grid, newest first, cursor-paginated."))

@@ -70,6 +70,12 @@ export class CreateFromUpload extends Schema.Class<CreateFromUpload>("CreateFrom
   location: Schema.optional(Location)
 }) {}
 
+/** Editing your post's words: the caption (its hashtags and mentions follow it) and the alt text. */
+export class PostUpdate extends Schema.Class<PostUpdate>("PostUpdate")({
+  caption: Schema.optional(Caption),
+  altText: Schema.optional(AltText)
+}) {}
+
 /** The multipart form of `POST /posts`, for the contract's documentation; parts are streamed. */
 export const PostForm = Schema.Struct({
   image: Schema.Unknown.annotations({ description: "the photo: JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB" }),

@@ -12,7 +12,8 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
 import { PostDeleted } from "../domain/DomainEvents.ts"
 import { MediaJob } from "../domain/Media.ts"
-import { type Post, PostAccepted, PostForm, type PostPage } from "../domain/Posts.ts"
+import { type Post, PostAccepted, PostForm, type PostPage, type PostUpdate } from "../domain/Posts.ts"
+import { Timelines } from "../redis/Timelines.ts"
 import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { OutboxRepo } from "../db/Outbox.ts"
@@ -62,6 +63,11 @@ export class Posts extends Context.Tag("Posts")<Posts, {
   readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
   readonly remove: (postId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
+  /**
+   * The author edits the caption (hashtags and mentions follow it) and/or the alt text; the post
+   * as they see it after. Anyone else's post is a 404. Feed cards drop the old words at once.
+   */
+  readonly update: (postId: string, viewerId: string, change: PostUpdate) => Effect.Effect<Limited<Post>, NotFound | RateLimited>
   /** A direct upload of the author's, not used yet, holding an image we take: its key, sniffed type and size. */
   readonly checkUpload: (authorId: string, uploadId: string) => Effect.Effect<
     { readonly key: string; readonly type: string; readonly size: number },
@@ -78,6 +84,7 @@ export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const store = yield* BlobStore
   const posts = yield* PostsRepo
+  const timelines = yield* Timelines
   const users = yield* UsersRepo
   const graph = yield* GraphRepo
   const outbox = yield* OutboxRepo
@@ -198,7 +205,7 @@ export const make = Effect.gen(function*() {
       return { key, type: type.value, size: info.value.size }
     })
 
-  return Posts.of({
+  const self: Context.Tag.Service<Posts> = Posts.of({
     storeOriginal,
 
     createFromForm: (authorId, body) =>
@@ -263,6 +270,19 @@ export const make = Effect.gen(function*() {
         return pageOf(rows, q.limit, (p) => postOf(p, a, null, sign), (p) => ({ at: p.createdAt, id: p.id }))
       }),
 
+    update: (postId, viewerId, change) =>
+      Effect.gen(function*() {
+        const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
+        const caption = change.caption === undefined ? undefined : { text: change.caption, ...extractTags(change.caption) }
+        const updated = yield* sql.withTransaction(posts.updateText(postId, viewerId, { caption, altText: change.altText })).pipe(Effect.orDie)
+        if (!updated) return yield* notFound()
+        // after the commit; again a moment later, in case a feed read put back the card it read before
+        const drop = timelines.dropCard(postId).pipe(Effect.catchAll((e) => Effect.logWarning("a feed card kept an edited post's old words", e)))
+        yield* drop
+        yield* Effect.forkDaemon(Effect.delay(drop, "2 seconds"))
+        return limited<Post>(rateLimit)(yield* self.get(postId, viewerId))
+      }),
+
     remove: (postId, viewerId) =>
       Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
@@ -280,6 +300,7 @@ export const make = Effect.gen(function*() {
         return limited<void>(rateLimit)(undefined)
       })
   })
+  return self
 })
 
 export const layer = Layer.effect(Posts, make)

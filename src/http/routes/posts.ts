@@ -41,6 +41,11 @@ export const postsHandlers = {
           return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part, or JSON with an `uploadId`" })
       }
     }),
+  update: ({ path, payload }) =>
+    Effect.gen(function*() {
+      const viewer = yield* requiredViewer
+      return yield* withRateLimit((yield* Posts).update(path.id, viewer.userId, payload))
+    }),
   get: ({ path }) => Effect.gen(function*() {
     return yield* (yield* Posts).get(path.id, yield* viewerId)
   }),
