@@ -49,6 +49,7 @@ const secured = [
   "posts.create",
   "posts.remove",
   "posts.update",
+  "posts.saved",
   "posts.upload",
   "posts.avatar",
   "posts.requeue",

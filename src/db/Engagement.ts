@@ -39,6 +39,10 @@ export class EngagementRepo extends Context.Tag("EngagementRepo")<EngagementRepo
   readonly like: (postId: string, userId: string) => Effect.Effect<Change>
   readonly unlike: (postId: string, userId: string) => Effect.Effect<Change>
   readonly save: (postId: string, userId: string) => Effect.Effect<boolean>
+  /** The posts `userId` saved, newest save first, below the keyset `after`. */
+  readonly savedPage: (userId: string, after: Option.Option<{ readonly at: Date; readonly id: string }>, limit: number) => Effect.Effect<
+    ReadonlyArray<{ readonly postId: string; readonly savedAt: Date }>
+  >
   readonly unsave: (postId: string, userId: string) => Effect.Effect<boolean>
   readonly flags: (postId: string, userId: string) => Effect.Effect<{ readonly liked: boolean; readonly saved: boolean }>
   readonly insertComment: (c: { readonly id: string; readonly postId: string; readonly authorId: string; readonly text: string }) => Effect.Effect<CommentRow>
@@ -106,6 +110,13 @@ export const make = Effect.gen(function*() {
         Effect.map((rows) => rows[0] ?? { likeCount: 0, changed: false }),
         Effect.orDie
       ),
+    savedPage: (userId, after, limit) =>
+      sql<{ postId: string; savedAt: Date }>`
+        SELECT post_id::text AS post_id, created_at AS saved_at FROM saves
+        WHERE user_id = ${userId}
+          AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(created_at, post_id) < (${k.at}, ${k.id}::uuid)` })}
+        ORDER BY created_at DESC, post_id DESC
+        LIMIT ${limit}`.pipe(Effect.orDie),
     save: (postId, userId) =>
       sql`INSERT INTO saves (user_id, post_id) VALUES (${userId}, ${postId}) ON CONFLICT DO NOTHING RETURNING post_id`.pipe(
         Effect.map((rows) => rows.length > 0),

@@ -316,6 +316,11 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .annotateContext(doc("Edit your post's caption or alt text", "Either or both; the caption's hashtags and mentions follow it. Someone else's post is a 404."))
   )
   .add(
+    HttpApiEndpoint.get("saved", "/users/me/saved").setUrlParams(A.PageQuery).addSuccess(P.PostPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Your saved posts", "Newest save first, cursor-paginated; a post you may no longer see (deleted, or its account went private or blocked you) is left out."))
+  )
+  .add(
     HttpApiEndpoint.get("grid", "/users/:username/posts").setPath(A.UsernamePath).setUrlParams(A.PageQuery)
       .addSuccess(P.PostPage).pipe(errors(B, F, NF, S))
       .annotateContext(doc("A user's posts", "The profile grid, newest first, cursor-paginated."))

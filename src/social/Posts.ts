@@ -64,6 +64,11 @@ export class Posts extends Context.Tag("Posts")<Posts, {
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
   readonly remove: (postId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
   /**
+   * The posts the viewer saved, newest save first; each read as the viewer may see it now (a post
+   * deleted, or of an account that went private or blocked them since, is left out of its page).
+   */
+  readonly saved: (viewerId: string, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, BadRequest>
+  /**
    * The author edits the caption (hashtags and mentions follow it) and/or the alt text; the post
    * as they see it after. Anyone else's post is a 404. Feed cards drop the old words at once.
    */
@@ -268,6 +273,15 @@ export const make = Effect.gen(function*() {
         const rows = yield* posts.grid(a.id, after, q.limit + 1)
         const sign = signerFor(a, viewerId)
         return pageOf(rows, q.limit, (p) => postOf(p, a, null, sign), (p) => ({ at: p.createdAt, id: p.id }))
+      }),
+
+    saved: (viewerId, q) =>
+      Effect.gen(function*() {
+        const after = yield* decodeCursor(q.cursor)
+        const rows = yield* engagement.savedPage(viewerId, after, q.limit + 1)
+        const page = pageOf(rows, q.limit, (r) => r.postId, (r) => ({ at: r.savedAt, id: r.postId }))
+        const items = yield* Effect.forEach(page.items, (id) => self.get(id, viewerId).pipe(Effect.option), { concurrency: 8 })
+        return { ...page, items: items.flatMap((p) => (Option.isSome(p) ? [p.value] : [])) }
       }),
 
     update: (postId, viewerId, change) =>

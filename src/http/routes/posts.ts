@@ -41,6 +41,11 @@ export const postsHandlers = {
           return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part, or JSON with an `uploadId`" })
       }
     }),
+  saved: ({ urlParams }) =>
+    Effect.gen(function*() {
+      const viewer = yield* requiredViewer
+      return yield* (yield* Posts).saved(viewer.userId, urlParams)
+    }),
   update: ({ path, payload }) =>
     Effect.gen(function*() {
       const viewer = yield* requiredViewer
