@@ -50,6 +50,7 @@ const secured = [
   "posts.remove",
   "posts.update",
   "posts.saved",
+  "stories.muted",
   "posts.upload",
   "posts.avatar",
   "posts.requeue",

@@ -1,6 +1,7 @@
 /**
  * Saved posts: newest save first with a cursor; a post deleted since, or of an account that has
- * blocked the viewer since, is left out; only the viewer sees their list.
+ * blocked the viewer since, is left out; only the viewer sees their list. Muted accounts are listed
+ * the same way, so they can be unmuted.
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -43,6 +44,25 @@ describe("saved posts", () => {
         assert.strictEqual((yield* request("/api/v1/users/me/saved?cursor=garbage", { headers: viewer.bearer })).status, 400)
         const theirs = yield* request("/api/v1/users/me/saved", { headers: a.bearer })
         assert.deepStrictEqual(theirs.json.items, [])
+      }))
+
+    it.scoped("muted accounts: listed newest first, gone once unmuted", () =>
+      Effect.gen(function*() {
+        const viewer = yield* signup()
+        const x = yield* signup()
+        const y = yield* signup()
+        for (const u of [x, y]) {
+          const r = yield* request(`/api/v1/users/${u.username}/mute`, { method: "POST", headers: viewer.bearer })
+          assert.strictEqual(r.status, 204, r.text)
+          yield* Effect.sleep("5 millis")
+        }
+        const list = yield* request("/api/v1/users/me/muted", { headers: viewer.bearer })
+        assert.strictEqual(list.status, 200, list.text)
+        assert.deepStrictEqual(list.json.items.map((u: any) => u.username), [y.username, x.username])
+        assert.strictEqual((yield* request(`/api/v1/users/${y.username}/mute`, { method: "DELETE", headers: viewer.bearer })).status, 204)
+        const after = yield* request("/api/v1/users/me/muted", { headers: viewer.bearer })
+        assert.deepStrictEqual(after.json.items.map((u: any) => u.username), [x.username])
+        assert.strictEqual((yield* request("/api/v1/users/me/muted")).status, 401)
       }))
   })
 })

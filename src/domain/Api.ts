@@ -689,6 +689,11 @@ export class StoriesGroup extends HttpApiGroup.make("stories")
       .annotateContext(doc("Show your stories to someone again"))
   )
   .add(
+    HttpApiEndpoint.get("muted", "/users/me/muted").setUrlParams(A.PageQuery).addSuccess(A.UserCardPage)
+      .middleware(Authenticated).pipe(errors(B, F, S))
+      .annotateContext(doc("Accounts you muted", "Most recently muted first, cursor-paginated, so they can be unmuted."))
+  )
+  .add(
     HttpApiEndpoint.post("mute", "/users/:username/mute").setPath(A.UsernamePath).addSuccess(HttpApiSchema.NoContent)
       .middleware(Authenticated).pipe(errors(B, F, NF, U, S))
       .annotateContext(doc("Mute someone's stories", "They leave your tray and send you no `story_new`; their stories stay on their profile."))

@@ -49,6 +49,7 @@ export const storiesHandlers = {
   hidden: ({ urlParams }) => as((s, me) => s.listEdge("story_hidden", me, urlParams)),
   hide: ({ path }) => as((s, me) => s.setEdge("story_hidden", me, path.username, true)),
   unhide: ({ path }) => as((s, me) => s.setEdge("story_hidden", me, path.username, false)),
+  muted: ({ urlParams }) => as((s, me) => s.listEdge("mutes", me, urlParams)),
   mute: ({ path }) => as((s, me) => s.setEdge("mutes", me, path.username, true)),
   unmute: ({ path }) => as((s, me) => s.setEdge("mutes", me, path.username, false))
 } satisfies GroupHandlers<"stories", Stories | Auth | AppConfig | RequestBody | RequestContext>
