@@ -11,6 +11,7 @@ import "../feed/feed.ts"
 import "../notifications/notifications.ts"
 import "../post/post.ts"
 import "../profile/profile.ts"
+import "../settings/settings.ts"
 import "../story-tray/story-tray.ts"
 import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
@@ -30,6 +31,7 @@ const TITLES: Record<Route["name"], string> = {
   new: "New post",
   messages: "Messages",
   admin: "Admin",
+  settings: "Settings",
   "not-found": "Not found"
 }
 
@@ -285,6 +287,7 @@ export class ApApp extends ApElement {
       <li><ap-dm-inbox variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-dm-inbox></li>
       <li><ap-notifications variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
       ${link(`/u/${this.me.username}`, "Profile")}
+      ${link("/settings", "Settings")}
       ${this.isAdmin ? link("/admin", "Admin") : nothing}
       <li><button type="button" @click=${this.#logout}>Log out</button></li>
     </ul></nav>`
@@ -309,7 +312,7 @@ export class ApApp extends ApElement {
 
   #page(): TemplateResult {
     const r = this.route
-    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages" || r.name === "admin"
+    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages" || r.name === "admin" || r.name === "settings"
     if (r.name === "login" || r.name === "signup") return this.#authForm(r.name)
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
@@ -332,6 +335,8 @@ export class ApApp extends ApElement {
       case "admin":
         void loadInspector()
         return html`<h1 tabindex="-1">Actor inspector</h1><ap-actor-inspector .client=${this.client} theme=${this.theme ?? nothing}></ap-actor-inspector>`
+      case "settings":
+        return html`<h1 tabindex="-1">Settings</h1><ap-settings .client=${this.client} theme=${this.theme ?? nothing}></ap-settings>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":

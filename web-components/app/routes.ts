@@ -10,6 +10,7 @@ export type Route =
   | { readonly name: "new" }
   | { readonly name: "messages"; readonly id: string | null }
   | { readonly name: "admin" }
+  | { readonly name: "settings" }
   | { readonly name: "not-found" }
 
 const segment = (s: string) => {
@@ -32,6 +33,7 @@ export const parseRoute = (pathname: string): Route => {
       case "search":
       case "new":
       case "admin":
+      case "settings":
         return { name: head }
       case "messages":
         return { name: "messages", id: null }

@@ -98,6 +98,11 @@ export class ApertureClient extends Emitter<ClientEvents> {
     }
   }
 
+  /** Edits the signed-in account (display name, bio, privacy); everyone listening learns the new one. */
+  async updateMe(input: { displayName?: string; bio?: string; isPrivate?: boolean }) {
+    return this.#setMe(await this.rest.updateMe(input))
+  }
+
   /** A component starts listening to live frames; the socket runs while anyone listens. */
   listen(): () => void {
     this.#listeners++

@@ -3,7 +3,7 @@
  * server code). Same origin authenticates with the session cookie; another origin with a `token`
  * sent as `Authorization: Bearer`.
  */
-import type { AuthResult, FollowState, Me, Profile, SessionState, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
+import type { AuthResult, FollowState, Me, Profile, SessionsEnded, SessionState, UserCardPage, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
 import type { CommentPage, Comment, FeedPage, LikeState, SaveState } from "../../src/domain/Engagement.ts"
 import type { NotificationPage, UnreadCount } from "../../src/domain/Notifications.ts"
 import type { Post, PostAccepted, PostPage } from "../../src/domain/Posts.ts"
@@ -153,7 +153,21 @@ export class RestClient {
   wsTicket() {
     return this.request<WsTicket>("POST", "/auth/ws-ticket")
   }
+  /** Every other session ends (their sockets close); this one stays. */
+  changePassword(input: { currentPassword: string; newPassword: string }) {
+    return this.request<SessionsEnded>("POST", "/auth/password", input)
+  }
+  logoutOthers() {
+    return this.request<SessionsEnded>("POST", "/auth/logout-others")
+  }
 
+  updateMe(input: { displayName?: string; bio?: string; isPrivate?: boolean }) {
+    return this.request<Me>("PATCH", "/users/me", input)
+  }
+  /** Accounts the signed-in user blocks, newest first. */
+  blocks(page: PageQuery = {}) {
+    return this.request<UserCardPage>("GET", `/users/me/blocks${query({ ...page })}`)
+  }
   profile(username: string) {
     return this.request<Profile>("GET", `/users/${encodeURIComponent(username)}`)
   }
