@@ -171,7 +171,7 @@ describe("accounts", () => {
         assert.deepStrictEqual(foreign, new UpgradeRefused({ status: 401 }))
       }))
 
-    it.effect("CORS: preflight and responses grant allowlisted origins only", () =>
+    it.effect("CORS: allowlisted origins get full grants; any origin may make anonymous reads", () =>
       Effect.gen(function*() {
         const ok = yield* request("/api/v1/users/me", {
           method: "OPTIONS",
@@ -189,8 +189,17 @@ describe("accounts", () => {
         const a = yield* signup()
         const get = yield* request(`/api/v1/users/${a.username}`, { headers: { origin: WIDGET_ORIGIN } })
         assert.strictEqual(get.headers.get("access-control-allow-origin"), WIDGET_ORIGIN)
+        // any other origin may read what anyone may read: an anonymous GET, never with credentials
         const foreign = yield* request(`/api/v1/users/${a.username}`, { headers: { origin: "http://evil.example" } })
-        assert.isNull(foreign.headers.get("access-control-allow-origin"))
+        assert.strictEqual(foreign.headers.get("access-control-allow-origin"), "*")
+        assert.isNull(foreign.headers.get("access-control-allow-credentials"))
+        // but not an answer to a request that carries a session, nor a write
+        const withCookie = yield* request(`/api/v1/users/${a.username}`, { headers: { origin: "http://evil.example", cookie: a.cookie } })
+        assert.isNull(withCookie.headers.get("access-control-allow-origin"))
+        const withToken = yield* request(`/api/v1/users/${a.username}`, { headers: { origin: "http://evil.example", ...a.bearer } })
+        assert.isNull(withToken.headers.get("access-control-allow-origin"))
+        const write = yield* request("/api/v1/auth/logout", { method: "POST", headers: { origin: "http://evil.example" } })
+        assert.isNull(write.headers.get("access-control-allow-origin"))
       }))
 
     it.effect("CSRF: a cookie-authenticated write from a foreign origin is refused; bearer and allowed origins pass", () =>

@@ -136,7 +136,10 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         if (responded) return
         responded = true
         const extra: Array<readonly [string, string]> = [["x-request-id", requestId]]
-        const cors = corsHeaders(head.headers.origin, corsOrigins)
+        const cors = corsHeaders(head.headers.origin, corsOrigins, {
+          method,
+          credentialed: head.headers.cookie !== undefined || head.headers.authorization !== undefined
+        })
         // a response that varies already (a web asset by Accept-Encoding) keeps that and adds Origin
         const varies = out.headers["vary"]
         for (const k in cors) extra.push([k, k === "vary" && varies !== undefined ? `${varies}, ${cors[k]!}` : cors[k]!])
