@@ -70,6 +70,9 @@ describe("the settings page in Chromium", () => {
           await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click()
           await page.getByRole("heading", { name: "Settings", level: 1 }).waitFor()
           assert.strictEqual(new URL(page.url()).pathname, "/settings")
+          await settings().getByLabel("Display name").fill("Settings Person")
+          await settings().getByRole("button", { name: "Save" }).click()
+          await settings().getByRole("status").filter({ hasText: "Saved" }).waitFor()
           const toggle = settings().getByRole("switch", { name: "Private account" })
           assert.isFalse(await toggle.isChecked())
           await toggle.click()
@@ -79,6 +82,7 @@ describe("the settings page in Chromium", () => {
         const profile = yield* request(`/api/v1/users/${username}`)
         assert.strictEqual(profile.status, 200, profile.text)
         assert.isTrue(profile.json.isPrivate, "the API says the account is private")
+        assert.strictEqual(profile.json.displayName, "Settings Person")
       }), 120_000)
 
     it.effect("a wrong current password shows at that field; the right one changes it", () =>

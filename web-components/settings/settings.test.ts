@@ -1,7 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, assert, describe, it } from "vitest"
 import { card, type Call, fakeFetch, me, mount, shadow, testClient, waitFor } from "../shared/testing.ts"
+import { ApiError } from "../sdk/rest.ts"
 import { UNDO_MS } from "./blocks.ts"
+import { fieldError } from "./errors.ts"
 import "./settings.ts"
 
 afterEach(() => {
@@ -108,6 +110,14 @@ describe("ap-settings", () => {
     assert.strictEqual($(el, "#currentPassword").getAttribute("aria-invalid"), "true")
     assert.strictEqual(errorOf(el, "newPassword"), "")
     assert.deepStrictEqual(sent(calls, "POST", "/auth/password")[0]!.body, { currentPassword: "old one", newPassword: "a much better one" })
+  })
+
+  it("reads a field-less 400 of the password change (the server's 8–128 check) as the new password's error", () => {
+    assert.deepStrictEqual(fieldError(new ApiError(400, "BadRequest", "Expected a password is 8–128 characters, actual \"x\""), "newPassword"), {
+      field: "newPassword",
+      message: "A password is 8–128 characters."
+    })
+    assert.deepStrictEqual(fieldError(new ApiError(429, "TooManyRequests", "slow down")), { field: undefined, message: "Too many requests. Wait a moment and try again." })
   })
 
   it("shows a guessable new password at its field, and after success how many sessions ended", async () => {
