@@ -180,6 +180,21 @@ describe("ap-settings", () => {
     assert.deepStrictEqual(events, ["troll:none", "troll:blocked"])
   })
 
+  it("pages through the blocked accounts with Show more", async () => {
+    const calls = fakeFetch({
+      "GET /auth/session": { body: { user: me() } },
+      "GET /users/me/blocks?cursor=c1": { body: { items: [card("second")], nextCursor: null, hasMore: false } },
+      "GET /users/me/blocks": { body: { items: [card("first")], nextCursor: "c1", hasMore: true } }
+    })
+    const el = await make()
+    await waitFor(() => $(el, "[part=unblock]"))
+    const more = Array.from(shadow(el).querySelectorAll("button")).find((b) => b.textContent === "Show more")!
+    more.click()
+    await waitFor(() => shadow(el).querySelectorAll("[part=unblock]").length === 2)
+    assert.isTrue(calls.some((c) => c.path === "/users/me/blocks?cursor=c1&limit=20"))
+    assert.isUndefined(Array.from(shadow(el).querySelectorAll("button")).find((b) => b.textContent === "Show more"))
+  })
+
   it("drops an unblocked row once Undo's time is up", async () => {
     fakeFetch({
       "GET /auth/session": { body: { user: me() } },
