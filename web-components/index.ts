@@ -2,7 +2,6 @@
  * The widget bundle (`/widgets/aperture.js`): every element, defined once per page however many
  * copies of the script load, plus the SDK for pages that want to script Aperture themselves.
  */
-import "./actor-inspector/actor-inspector.ts"
 import "./app/app.ts"
 import "./composer/composer.ts"
 import "./dm-inbox/dm-inbox.ts"
@@ -11,7 +10,6 @@ import "./feed/feed.ts"
 import "./notifications/notifications.ts"
 import "./post/post.ts"
 import "./profile/profile.ts"
-import "./settings/settings.ts"
 import "./story-tray/story-tray.ts"
 import "./story-viewer/story-viewer.ts"
 import "./user-search/user-search.ts"

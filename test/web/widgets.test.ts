@@ -60,10 +60,15 @@ describe("entry sizes", () => {
     assert.isBelow(built.entries.post.gzipBytes, built.entries.aperture.gzipBytes / 3)
   })
 
-  it("leaves the actor inspector out of the app's first load; the whole bundle still has it", () => {
+  it("leaves the actor inspector and settings out of the app's first load and the widget bundle; each has its own entry", () => {
     const inspector = (name: EntryName) => built.entries[name].sources.filter((s) => s.startsWith("web-components/actor-inspector/"))
+    const settings = (name: EntryName) => built.entries[name].sources.filter((s) => s.startsWith("web-components/settings/"))
     assert.deepStrictEqual(inspector("app"), [])
-    assert.include(inspector("aperture"), "web-components/actor-inspector/actor-inspector.component.ts")
+    assert.deepStrictEqual(settings("app"), [])
+    assert.deepStrictEqual(inspector("aperture"), [])
+    assert.deepStrictEqual(settings("aperture"), [])
+    assert.include(inspector("actor-inspector"), "web-components/actor-inspector/actor-inspector.component.ts")
+    assert.include(settings("settings"), "web-components/settings/settings.component.ts")
     assert.include(built.entries.app.sources, "web-components/app/app.component.ts")
     // the app reaches it by a dynamic import of a chunk of its own
     const app = fs.readFileSync(path.join(OUT_DIR, "app.js"), "utf8") + [...closure("app.js")].map((c) => fs.readFileSync(path.join(OUT_DIR, c), "utf8")).join("")

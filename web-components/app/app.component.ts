@@ -11,7 +11,6 @@ import "../feed/feed.ts"
 import "../notifications/notifications.ts"
 import "../post/post.ts"
 import "../profile/profile.ts"
-import "../settings/settings.ts"
 import "../story-tray/story-tray.ts"
 import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
@@ -19,6 +18,8 @@ import { isAppPath, parseRoute, type Route } from "./routes.ts"
 
 /** The inspector is for admins only: its code loads when /admin is first shown, not with the app (a chunk of its own). */
 const loadInspector = () => import("../actor-inspector/actor-inspector.ts")
+/** The settings page, like the inspector, is fetched when first opened: most visits never do. */
+const loadSettings = () => import("../settings/settings.ts")
 
 const TITLES: Record<Route["name"], string> = {
   home: "Home",
@@ -336,6 +337,7 @@ export class ApApp extends ApElement {
         void loadInspector()
         return html`<h1 tabindex="-1">Actor inspector</h1><ap-actor-inspector .client=${this.client} theme=${this.theme ?? nothing}></ap-actor-inspector>`
       case "settings":
+        void loadSettings()
         return html`<h1 tabindex="-1">Settings</h1><ap-settings .client=${this.client} theme=${this.theme ?? nothing}></ap-settings>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
