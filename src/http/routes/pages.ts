@@ -116,45 +116,34 @@ export const pagesHandlers = {
       const post = /^\/p\/([^/]+)\/?$/.exec(target.pathname)
       const user = /^\/u\/([^/]+)\/?$/.exec(target.pathname)
       const segment = decodeURIComponent((post ?? user)?.[1] ?? "")
-      if (post !== null) {
-        const found = yield* publicPost(segment)
-        if (Option.isNone(found)) return yield* new NotFound({ message: "no public post at that URL" })
-        const p = found.value
-        const meta = postMeta(base, p)
-        return new OEmbed({
+      /** The oEmbed answer for a page's widget (its one script, a plain link inside for readers without scripts). */
+      const rich = (meta: PageMeta, author: { readonly name: string; readonly url: string }, element: string, widget: "post" | "profile", thumbnail: string | undefined) =>
+        new OEmbed({
           version: "1.0",
           type: "rich",
           provider_name: "Aperture",
           provider_url: base,
           title: meta.title,
-          author_name: nameOf(p.author),
-          author_url: `${base}/u/${p.author.username}`,
-          html: `<ap-post api="${attr(base)}" post-id="${attr(p.id)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-post>${widgetScript(base, "post")}`,
+          author_name: author.name,
+          author_url: author.url,
+          html: `<ap-${widget} api="${attr(base)}" ${element}><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-${widget}>${widgetScript(base, widget)}`,
           width,
           height: null,
-          ...(p.variants === null ? {} : { thumbnail_url: absolute(base, p.variants.thumbnail)! }),
+          ...(thumbnail === undefined ? {} : { thumbnail_url: thumbnail }),
           cache_age: 3600
         })
+      if (post !== null) {
+        const found = yield* publicPost(segment)
+        if (Option.isNone(found)) return yield* new NotFound({ message: "no public post at that URL" })
+        const p = found.value
+        return rich(postMeta(base, p), { name: nameOf(p.author), url: `${base}/u/${p.author.username}` }, `post-id="${attr(p.id)}"`, "post", p.variants === null ? undefined : absolute(base, p.variants.thumbnail))
       }
       if (user !== null) {
         const found = yield* publicProfile(segment)
         if (Option.isNone(found)) return yield* new NotFound({ message: "no profile at that URL" })
         const u = found.value
         const meta = profileMeta(base, u)
-        return new OEmbed({
-          version: "1.0",
-          type: "rich",
-          provider_name: "Aperture",
-          provider_url: base,
-          title: meta.title,
-          author_name: nameOf(u),
-          author_url: meta.url!,
-          html: `<ap-profile api="${attr(base)}" username="${attr(u.username)}"><a href="${attr(meta.url!)}">${attr(meta.title)}</a></ap-profile>${widgetScript(base, "profile")}`,
-          width,
-          height: null,
-          ...(u.avatar === null ? {} : { thumbnail_url: absolute(base, u.avatar.thumbnail)! }),
-          cache_age: 3600
-        })
+        return rich(meta, { name: nameOf(u), url: meta.url! }, `username="${attr(u.username)}"`, "profile", u.avatar === null ? undefined : absolute(base, u.avatar.thumbnail))
       }
       return yield* new NotFound({ message: "oEmbed is offered for post (/p/<id>) and profile (/u/<username>) URLs" })
     })
