@@ -10,12 +10,11 @@
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import type { Browser, Page } from "playwright-core"
 import { build } from "../../web-components/build.ts"
 import { type Account, baseUrl, publishPost, request, signup, TestApp } from "../support/app.ts"
 import * as path from "node:path"
-import { ARTIFACTS, launchChromium, watch } from "./support/browser.ts"
+import { ARTIFACTS, axe, launchChromium, watch } from "./support/browser.ts"
 
 const ADMIN = `adm${Date.now().toString(36)}`
 
@@ -68,16 +67,6 @@ const inspector = (p: Page) => p.locator("ap-actor-inspector")
 /** The tail's rows whose key column is `key`. */
 const tailRowsOf = (p: Page, key: string) => inspector(p).locator("[part=tail-rows] tbody tr.tap").filter({ has: p.locator("td:nth-child(3)", { hasText: key }) })
 
-/** Serious and critical axe findings inside `path` (hosts from the document down through shadow roots). */
-const axe = async (p: Page, path: ReadonlyArray<string>) => {
-  const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-  await p.addScriptTag({ content: source })
-  return p.evaluate(async (hosts) => {
-    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
-    const r = await w.axe.run({ include: [{ fromShadowDom: hosts }] }, { resultTypes: ["violations"] })
-    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
-  }, [...path])
-}
 
 describe("the actor inspector in Chromium", () => {
   layer(TestApp({ adminUsernames: [ADMIN] }), { timeout: "240 seconds", excludeTestServices: true })((it) => {

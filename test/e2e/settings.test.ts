@@ -8,12 +8,10 @@
  */
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import type { Browser, Page } from "playwright-core"
 import { build } from "../../web-components/build.ts"
 import { type Account, baseUrl, request, signup, TestApp } from "../support/app.ts"
-import { launchChromium, screenshot, watch } from "./support/browser.ts"
+import { axe, launchChromium, screenshot, watch } from "./support/browser.ts"
 
 let browser: Browser
 const problems: Array<string> = []
@@ -35,16 +33,6 @@ afterAll(async () => {
 
 const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
 
-/** Serious and critical axe findings on the whole page (axe walks into the shadow roots). */
-const axe = async (p: Page) => {
-  const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-  await p.addScriptTag({ content: source })
-  return p.evaluate(async () => {
-    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
-    const r = await w.axe.run(document, { resultTypes: ["violations"] })
-    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
-  })
-}
 
 const login = (password: string) =>
   request("/api/v1/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: username, password }) })

@@ -8,12 +8,11 @@
 import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import type { Browser, Page } from "playwright-core"
 import { build } from "../../web-components/build.ts"
 import { type Account, baseUrl, request, signup, TestApp } from "../support/app.ts"
 import { plainPng } from "../support/images.ts"
-import { launchChromium, screenshot, watch } from "./support/browser.ts"
+import { axe, launchChromium, screenshot, watch } from "./support/browser.ts"
 
 let browser: Browser
 const problems: Array<string> = []
@@ -51,16 +50,6 @@ const tray = (page: Page) => page.locator("ap-story-tray").first()
 const ring = (page: Page, username: string) => tray(page).locator(`[part~=ring][data-username="${username}"]`)
 const viewer = (page: Page) => page.locator("ap-story-viewer [part=dialog]")
 
-/** Serious and critical axe findings inside `path` (hosts from the document down through shadow roots). */
-const axe = async (page: Page, path: ReadonlyArray<string>) => {
-  const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
-  await page.addScriptTag({ content: source })
-  return page.evaluate(async (hosts) => {
-    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
-    const r = await w.axe.run({ include: [{ fromShadowDom: hosts }] }, { resultTypes: ["violations"] })
-    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
-  }, [...path])
-}
 
 describe("stories in Chromium", () => {
   layer(TestApp({}), { timeout: "240 seconds", excludeTestServices: true })((it) => {

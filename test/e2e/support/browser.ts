@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as http from "node:http"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
 
@@ -45,4 +46,18 @@ export const watch = (page: Page, label: string) => {
     if (m.type() === "error") lines.push(`[${label}] console: ${m.text()}`)
   })
   return lines
+}
+
+/**
+ * Serious and critical axe-core findings, as `id (impact, nodes)`: on the whole document (axe walks
+ * into the shadow roots), or inside `path` — hosts from the document down through shadow roots.
+ */
+export const axe = async (page: Page, path?: ReadonlyArray<string>): Promise<Array<string>> => {
+  const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
+  await page.addScriptTag({ content: source })
+  return page.evaluate(async (hosts) => {
+    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
+    const r = await w.axe.run(hosts === null ? document : { include: [{ fromShadowDom: hosts }] }, { resultTypes: ["violations"] })
+    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
+  }, path === undefined ? null : [...path])
 }
