@@ -85,6 +85,8 @@ export class ApActorInspector extends ApElement {
   readonly tail: TailController
   readonly #poll: PollController
   #generation = 0
+  /** The generation of the answer shown now. */
+  #applied = 0
   /** What the tail's live region says, and what it was computed from (see `willUpdate`). */
   #status = ""
   #statusKey = ""
@@ -119,12 +121,18 @@ export class ApActorInspector extends ApElement {
     const generation = ++this.#generation
     const opened = this.opened
     try {
+      // an answer is kept when it is for what is shown and newer than the one shown: on a busy server
+      // answers can take longer than the poll's interval, and dropping every one but the latest
+      // asked would never show anything
       if (opened) {
         const detail = await this.client.admin.actor(opened.kind, opened.key)
-        if (generation === this.#generation) this.detail = detail
+        if (this.opened !== opened || generation < this.#applied) return
+        this.#applied = generation
+        this.detail = detail
       } else {
         const overview = await this.client.admin.actors({ limit: Math.min(100, Math.max(1, Math.round(this.limit))) })
-        if (generation !== this.#generation) return
+        if (this.opened !== null || generation < this.#applied) return
+        this.#applied = generation
         this.overview = overview
         // an admin, then: the tail starts with the first answer
         if (this.tail.state === "off" && !this.forbidden) this.tail.start()
