@@ -12,7 +12,7 @@
 import { Kvm, type KV } from "@nats-io/kv"
 import type { ConsumerInfo } from "@nats-io/jetstream"
 import { createInbox } from "@nats-io/transport-node"
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option, Runtime } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
 import { DeadLettersRepo } from "../../db/DeadLetters.ts"
 import { UsersRepo } from "../../db/Users.ts"
@@ -67,6 +67,8 @@ export const make = (kinds: ReadonlyArray<string>) =>
     const config = yield* AppConfig
     const users = yield* UsersRepo
     const deadLetters = yield* DeadLettersRepo
+    // the layer's runtime, as the other core-NATS callbacks use: no second runtime at the edge
+    const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
     const taps = yield* Taps
     const directory = yield* NodeDirectory
     const { inspectTimeoutMillis } = config.observe
@@ -172,7 +174,7 @@ export const make = (kinds: ReadonlyArray<string>) =>
           consumers: busiest.map((c) => ({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered }))
         })
       }
-      const dead = await Effect.runPromise(deadLetters.counts.pipe(Effect.orElseSucceed(() => [])))
+      const dead = await runPromise(deadLetters.counts.pipe(Effect.orElseSucceed(() => [])))
       return { streams: out, deadLetters: dead, mailbox }
     }
     const currentFigures = () => {
