@@ -129,7 +129,9 @@ export const make = Effect.gen(function*() {
             try: () => consumer.consume({ max_messages: options?.maxMessages ?? 64 }),
             catch: (cause) => new NatsError({ op: `consume ${durable}`, cause })
           }),
-          (m) => Effect.promise(() => m.close().catch(() => undefined))
+          // close() resolves once the reading loop below has ended, which it cannot while it waits on a
+          // hand-over nobody takes any more (the stream was interrupted): bounded, or a shutdown hangs
+          (m) => Effect.promise(() => m.close().catch(() => undefined)).pipe(Effect.timeoutOption(2000))
         )
         // read by a detached loop (awaiting each hand-over, for backpressure): a fiber blocked inside
         // the iterator could not be interrupted cleanly at shutdown

@@ -149,8 +149,11 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
     const transitions = yield* FiberMap.make<number>()
     let stopping = false
 
-    const bounded = <A>(op: string, f: () => Promise<A>) =>
-      call(op, f).pipe(Effect.timeoutFail({ duration: callTimeout, onTimeout: () => new NatsError({ op, cause: new Error("timed out") }) }))
+    // a release's delete may take longer than a renewal: the partition is stopped and the delete is
+    // by revision, so a late one is harmless, and one given up leaves the lease to expire (the TTL)
+    const releaseTimeout = Duration.max(callTimeout, Duration.millis(Math.min(margin, 2000)))
+    const bounded = <A>(op: string, f: () => Promise<A>, timeout = callTimeout) =>
+      call(op, f).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => new NatsError({ op, cause: new Error("timed out") }) }))
 
     const liveNodes = () => {
       const now = Date.now()
@@ -179,7 +182,7 @@ export const make = (options: ShardsOptions): Effect.Effect<ShardsShape, NatsErr
         yield* options.stop(lease.partition, "drain")
         if (leases.get(lease.partition) !== lease) return
         leases.delete(lease.partition)
-        yield* bounded(`release ${lease.partition}`, () => shards.delete(leaseKey(lease.partition), { previousSeq: lease.revision })).pipe(
+        yield* bounded(`release ${lease.partition}`, () => shards.delete(leaseKey(lease.partition), { previousSeq: lease.revision }), releaseTimeout).pipe(
           Effect.retry(Schedule.recurs(2)),
           Effect.matchEffect({
             onFailure: (e) => Effect.logWarning(`lease ${lease.partition} not released cleanly; it will expire`, e),
