@@ -8,36 +8,23 @@
  * profile, search results and the other routes at desktop and phone sizes. Screenshots go to
  * test/e2e/artifacts/.
  */
-import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
+import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Browser, Page } from "playwright-core"
-import { build } from "../../web-components/build.ts"
-import { type Account, baseUrl, publishPost, request, signup, TestApp } from "../support/app.ts"
-import { axe, launchChromium, screenshot, watch } from "./support/browser.ts"
+import type { Page } from "playwright-core"
+import { type Account, publishPost, request, signup, TestApp } from "../support/app.ts"
+import { axe, screenshot, watch } from "./support/browser.ts"
+import { run, useChromium } from "./support/chromium.ts"
 
 const settings = {
   rateLimits: { signupsPerIpPerHour: 10_000, loginFailuresPerAccountPer15Min: 5, loginFailuresPerIpPer15Min: 50, followsPerUserPerHour: 10_000, writesPerUserPerMinute: 10_000, dmSendsPerUserPerMinute: 10_000, dmThreadsPerUserPerHour: 10_000 }
 }
 
-let browser: Browser
-const problems: Array<string> = []
+const chrome = useChromium()
+const { problems } = chrome
 let reader: Account
 let author: Account
 let page: Page
 let postIds: Array<string> = []
-
-beforeAll(async () => {
-  await build()
-  browser = await launchChromium()
-}, 120_000)
-
-afterAll(async () => {
-  if (problems.length > 0) console.log(problems.join("\n"))
-  await browser?.close()
-})
-
-const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
-
 
 /** What has focus, down through the shadow roots: its part or tag, and the post it belongs to. */
 const focused = (p: Page) =>
@@ -107,7 +94,7 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
         assert.strictEqual(r.status, 200, r.text)
         for (let i = 1; i <= 12; i++) postIds.push(yield* publishPost(author, `photo number ${i}`))
         yield* run(async (base) => {
-          const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+          const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 } })
           const [name, ...value] = reader.cookie.split("=")
           await context.addCookies([{ name: name!, value: value.join("="), url: base }])
           page = await context.newPage()
@@ -310,7 +297,7 @@ describe("the feed for keyboard and screen-reader users, in Chromium", () => {
           }
         }
         // and the pages someone signed out sees
-        const anonymous = await browser.newContext({ viewport: { width: 390, height: 844 } })
+        const anonymous = await chrome.browser.newContext({ viewport: { width: 390, height: 844 } })
         const visitor = await anonymous.newPage()
         for (const path of ["/login", "/signup"]) {
           await visitor.goto(`${base}${path}`)

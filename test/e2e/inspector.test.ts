@@ -7,36 +7,24 @@
  * that actor. Someone who is no admin sees no link and, at `/admin`, "admins only". axe-core
  * checks the page. Screenshots go to test/e2e/artifacts/.
  */
-import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
+import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import type { Browser, Page } from "playwright-core"
-import { build } from "../../web-components/build.ts"
-import { type Account, baseUrl, publishPost, request, signup, TestApp } from "../support/app.ts"
+import type { Page } from "playwright-core"
+import { type Account, publishPost, request, signup, TestApp } from "../support/app.ts"
 import * as path from "node:path"
-import { ARTIFACTS, axe, launchChromium, watch } from "./support/browser.ts"
+import { ARTIFACTS, axe, watch } from "./support/browser.ts"
+import { run, useChromium } from "./support/chromium.ts"
 
 const ADMIN = `adm${Date.now().toString(36)}`
 
-let browser: Browser
-const problems: Array<string> = []
+const chrome = useChromium()
+const { problems } = chrome
 let admin: Account
 let a: Account
 let b: Account
 let conversationId = ""
 let page: Page
-
-beforeAll(async () => {
-  await build()
-  browser = await launchChromium()
-}, 120_000)
-
-afterAll(async () => {
-  if (problems.length > 0) console.log(problems.join("\n"))
-  await browser?.close()
-})
-
-const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
 
 const call = (who: Account, method: string, path: string, body?: unknown) =>
   request(`/api/v1${path}`, { method, headers: { ...who.bearer, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
@@ -55,7 +43,7 @@ const screenshot = async (p: Page, name: string) => {
 
 /** A browser page signed in as `account` through its session cookie. */
 const open = async (base: string, account: Account, label: string) => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } })
+  const context = await chrome.browser.newContext({ viewport: { width: 1200, height: 1000 } })
   const [name, ...value] = account.cookie.split("=")
   await context.addCookies([{ name: name!, value: value.join("="), url: base }])
   const p = await context.newPage()
@@ -66,7 +54,6 @@ const open = async (base: string, account: Account, label: string) => {
 const inspector = (p: Page) => p.locator("ap-actor-inspector")
 /** The tail's rows whose key column is `key`. */
 const tailRowsOf = (p: Page, key: string) => inspector(p).locator("[part=tail-rows] tbody tr.tap").filter({ has: p.locator("td:nth-child(3)", { hasText: key }) })
-
 
 describe("the actor inspector in Chromium", () => {
   layer(TestApp({ adminUsernames: [ADMIN] }), { timeout: "240 seconds", excludeTestServices: true })((it) => {

@@ -6,33 +6,20 @@
  * account. axe finds nothing serious or critical at desktop and phone sizes, and every button is at
  * least 44 px tall at 390 px wide. Screenshots go to test/e2e/artifacts/.
  */
-import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
+import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Browser, Page } from "playwright-core"
-import { build } from "../../web-components/build.ts"
-import { type Account, baseUrl, request, signup, TestApp } from "../support/app.ts"
-import { axe, launchChromium, screenshot, watch } from "./support/browser.ts"
+import type { Page } from "playwright-core"
+import { type Account, request, signup, TestApp } from "../support/app.ts"
+import { axe, screenshot, watch } from "./support/browser.ts"
+import { run, useChromium } from "./support/chromium.ts"
 
-let browser: Browser
-const problems: Array<string> = []
+const chrome = useChromium()
+const { problems } = chrome
 let page: Page
 let blocked: Account
 const username = `set_${Date.now().toString(36)}`
 const firstPassword = "plum otter window 41"
 const secondPassword = "violet tapir orbit 77"
-
-beforeAll(async () => {
-  await build()
-  browser = await launchChromium()
-}, 120_000)
-
-afterAll(async () => {
-  if (problems.length > 0) console.log(problems.join("\n"))
-  await browser?.close()
-})
-
-const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
-
 
 const login = (password: string) =>
   request("/api/v1/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: username, password }) })
@@ -46,7 +33,7 @@ describe("the settings page in Chromium", () => {
       Effect.gen(function*() {
         blocked = yield* signup()
         yield* run(async (base) => {
-          const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+          const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 } })
           page = await context.newPage()
           problems.push(...watch(page, "settings"))
           await page.goto(`${base}/signup`)
