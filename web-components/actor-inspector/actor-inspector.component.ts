@@ -87,6 +87,8 @@ export class ApActorInspector extends ApElement {
   #generation = 0
   /** The generation of the answer shown now. */
   #applied = 0
+  /** The request in flight, aborted when what is shown switches (overview ↔ an actor). */
+  #asking: AbortController | undefined
   /** What the tail's live region says, and what it was computed from (see `willUpdate`). */
   #status = ""
   #statusKey = ""
@@ -120,17 +122,19 @@ export class ApActorInspector extends ApElement {
   async refresh(): Promise<void> {
     const generation = ++this.#generation
     const opened = this.opened
+    const asking = (this.#asking = new AbortController())
+    const { signal } = asking
     try {
       // an answer is kept when it is for what is shown and newer than the one shown: on a busy server
       // answers can take longer than the poll's interval, and dropping every one but the latest
       // asked would never show anything
       if (opened) {
-        const detail = await this.client.admin.actor(opened.kind, opened.key)
+        const detail = await this.client.admin.actor(opened.kind, opened.key, signal)
         if (this.opened !== opened || generation < this.#applied) return
         this.#applied = generation
         this.detail = detail
       } else {
-        const overview = await this.client.admin.actors({ limit: Math.min(100, Math.max(1, Math.round(this.limit))) })
+        const overview = await this.client.admin.actors({ limit: Math.min(100, Math.max(1, Math.round(this.limit))) }, signal)
         if (this.opened !== null || generation < this.#applied) return
         this.#applied = generation
         this.overview = overview
@@ -139,7 +143,7 @@ export class ApActorInspector extends ApElement {
       }
       this.error = ""
     } catch (error) {
-      if (generation !== this.#generation) return
+      if (signal.aborted || generation !== this.#generation) return
       if (error instanceof ApiError && error.status === 403) return this.#refuse()
       const message = describeError(error)
       if (message !== this.error) this.emit("ap-error", { message, status: error instanceof ApiError ? error.status : undefined, code: error instanceof ApiError ? error.code : undefined })
@@ -152,6 +156,8 @@ export class ApActorInspector extends ApElement {
     this.#openedFrom = `${actor.kind}/${actor.key}`
     this.opened = { kind: actor.kind, key: actor.key }
     this.detail = null
+    // a slow overview in flight would hold the actor's page back until it answered
+    this.#asking?.abort()
     this.#poll.now()
     void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>("#detail-h")?.focus())
   }
@@ -159,6 +165,7 @@ export class ApActorInspector extends ApElement {
   back(): void {
     this.opened = null
     this.detail = null
+    this.#asking?.abort()
     this.#poll.now()
     void this.updateComplete.then(() => {
       const from = Array.from(this.renderRoot.querySelectorAll<HTMLElement>("[part=open]")).find((b) => b.dataset.actor === this.#openedFrom)
