@@ -20,6 +20,7 @@ import { searchHandlers } from "./http/routes/search.ts"
 import { conversationsHandlers } from "./http/routes/conversations.ts"
 import { storiesHandlers } from "./http/routes/stories.ts"
 import { usersHandlers } from "./http/routes/users.ts"
+import { embedTokensHandlers } from "./http/routes/embed-tokens.ts"
 import { systemHandlers } from "./http/routes/system.ts"
 import * as Server from "./http/Server.ts"
 import * as Auth from "./http/Auth.ts"
@@ -35,6 +36,8 @@ import * as Limits from "./social/Limits.ts"
 import * as MediaFiles from "./social/MediaFiles.ts"
 import * as PasswordHasher from "./social/PasswordHasher.ts"
 import * as Sessions from "./social/Sessions.ts"
+import * as EmbedTokens from "./social/EmbedTokens.ts"
+import * as EmbedTokensRepo from "./db/EmbedTokens.ts"
 import * as Social from "./social/Social.ts"
 import * as Posts from "./social/Posts.ts"
 import * as Uploads from "./social/Uploads.ts"
@@ -93,6 +96,7 @@ export const handlers = {
   system: systemHandlers,
   auth: authHandlers,
   users: usersHandlers,
+  embedTokens: embedTokensHandlers,
   graph: graphHandlers,
   search: searchHandlers,
   posts: postsHandlers,
@@ -168,9 +172,10 @@ export const SocialLive = Layer.mergeAll(
 ).pipe(
   Layer.provideMerge(Layer.mergeAll(Conversations.layer, StoryViews.layer)),
   Layer.provideMerge(Layer.mergeAll(Accounts.layer, Social.layer, Posts.layer, Feed.layer)),
+  Layer.provideMerge(EmbedTokens.layer),
   Layer.provideMerge(Layer.mergeAll(Sessions.layer, Limits.layer, PasswordHasherLive, TimelineRebuilds.layer)),
   Layer.provideMerge(
-    Layer.mergeAll(SessionsRepo.layer, EngagementRepo.layer, RateLimiter.layer, SocketSlots.layer, BlobStoreLive, MediaAudience.layer)
+    Layer.mergeAll(SessionsRepo.layer, EmbedTokensRepo.layer, EngagementRepo.layer, RateLimiter.layer, SocketSlots.layer, BlobStoreLive, MediaAudience.layer)
   )
 )
 

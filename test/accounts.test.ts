@@ -14,7 +14,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
 
 describe("accounts", () => {
   // sessions are resolved from the database on every request here: the tests expire them in place
-  layer(TestApp({ corsOrigins: [WIDGET_ORIGIN], sessions: { ttlSeconds: 30 * 24 * 60 * 60, cookieSecure: "auto", cacheMillis: 0 } }), { timeout: "60 seconds" })((it) => {
+  layer(TestApp({ corsOrigins: [WIDGET_ORIGIN], sessions: { ttlSeconds: 30 * 24 * 60 * 60, cookieSecure: "auto", cacheMillis: 0 } }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
     it.effect("sign-up answers 201 with the user and a token, and sets an HttpOnly SameSite=Lax cookie", () =>
       Effect.gen(function*() {
         const r = yield* post("/api/v1/auth/signup", {

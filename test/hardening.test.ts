@@ -53,7 +53,7 @@ const deepArrays = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
 
 for (const transport of ["uws", "node"] as const) {
   describe(`request hardening on ${transport}`, () => {
-    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "90 seconds" })((it) => {
+    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "90 seconds", excludeTestServices: true })((it) => {
       it.effect("malformed percent-encoding in a path parameter is a 400 naming it", () =>
         Effect.gen(function*() {
           for (const bad of BAD_ESCAPES) {

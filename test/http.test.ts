@@ -20,7 +20,7 @@ const json = (body: unknown): RequestInit => ({
 
 for (const transport of ["uws", "node"] as const) {
   describe(`HTTP on ${transport}`, () => {
-    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "60 seconds" })((it) => {
+    layer(TestApp({ transport, ops: benchFixtures }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
       it.effect("healthz and readyz answer 200 with every dependency up", () =>
         Effect.gen(function*() {
           const health = yield* request("/healthz")

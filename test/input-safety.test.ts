@@ -82,7 +82,7 @@ for (const transport of ["uws", "node"] as const) {
     // a media directory of its own, so the partial-file check sees only this app's uploads
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "aperture-input-safety-"))
     afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
-    layer(TestApp({ ...settings, transport, dataDir }), { timeout: "90 seconds" })((it) => {
+    layer(TestApp({ ...settings, transport, dataDir }), { timeout: "90 seconds", excludeTestServices: true })((it) => {
       it.effect("path parameters and queries", () =>
         Effect.gen(function*() {
           const me = yield* signup()

@@ -29,7 +29,7 @@ const login = (login: string, password: string, ip: string) =>
 const PASSWORD = "correct horse battery staple"
 
 describe("rate limits", () => {
-  layer(TestApp({ trustProxy: true, rateLimits: limits }), { timeout: "60 seconds" })((it) => {
+  layer(TestApp({ trustProxy: true, rateLimits: limits }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
     it.effect("sign-ups per address: 429 with Retry-After and X-RateLimit headers; other addresses unaffected", () =>
       Effect.gen(function*() {
         const attempt = (n: number, ip: string) =>

@@ -57,7 +57,7 @@ describe("operations endpoints in production", () => {
     it.effect("the benchmark fixtures are 404 without BENCH_FIXTURES", () => fixturesAreGone)
   })
 
-  layer(TestApp({ transport: "node", ops: { ...production, token: Redacted.make(TOKEN) } }), { timeout: "60 seconds" })((it) => {
+  layer(TestApp({ transport: "node", ops: { ...production, token: Redacted.make(TOKEN) } }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
     it.effect("/metrics needs the bearer token: 401 without it or with another, 200 with it", () =>
       Effect.gen(function*() {
         const none = yield* request("/metrics")

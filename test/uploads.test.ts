@@ -27,7 +27,7 @@ const imageThen = (image: Uint8Array, fields: Record<string, string>) => {
 const post = (a: Account, body: FormData) => request("/api/v1/posts", { method: "POST", headers: a.bearer, body })
 
 describe("streamed uploads", () => {
-  layer(TestApp({ dataDir }), { timeout: "60 seconds" })((it) => {
+  layer(TestApp({ dataDir }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
     it.effect("a field that does not decode after the stored image: 400 naming it, and the image is gone", () =>
       Effect.gen(function*() {
         const a = yield* signup()

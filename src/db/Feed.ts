@@ -7,7 +7,7 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import type { CardRow } from "./Graph.ts"
-import type { PostRow } from "./Posts.ts"
+import { mediaColumn, type PostRow } from "./Posts.ts"
 
 /**
  * Where a page of followers ended: the last row's created_at as PostgreSQL prints it (to the
@@ -177,6 +177,7 @@ export const make = Effect.gen(function*() {
             p.comment_count, p.failure, p.created_at, p.published_at,
             ARRAY(SELECT tag FROM hashtags h WHERE h.post_id = p.id ORDER BY tag) AS hashtags,
             ARRAY(SELECT mu.username FROM mentions m JOIN users mu ON mu.id = m.user_id WHERE m.post_id = p.id ORDER BY mu.username) AS mentions,
+            ${sql.literal(mediaColumn)},
             u.id::text AS a_id, u.username AS a_username, u.display_name AS a_display_name, u.avatar AS a_avatar, u.is_private AS a_is_private
           FROM posts p JOIN users u ON u.id = p.author_id
           WHERE p.id IN ${sql.in(ids)} AND p.status = 'published'`.pipe(

@@ -12,6 +12,8 @@ export interface Relation {
   readonly requested: boolean
   readonly blockedByViewer: boolean
   readonly blockedByTarget: boolean
+  /** The viewer mutes the target (their posts and stories are left out of the viewer's feed and tray). */
+  readonly muted: boolean
 }
 
 export interface CardRow {
@@ -113,7 +115,8 @@ export const make = Effect.gen(function*() {
           EXISTS (SELECT 1 FROM follows WHERE follower_id = ${targetId} AND followee_id = ${viewerId}) AS follows_you,
           EXISTS (SELECT 1 FROM follow_requests WHERE requester_id = ${viewerId} AND target_id = ${targetId}) AS requested,
           EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${viewerId} AND blocked_id = ${targetId}) AS blocked_by_viewer,
-          EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${targetId} AND blocked_id = ${viewerId}) AS blocked_by_target`.pipe(
+          EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ${targetId} AND blocked_id = ${viewerId}) AS blocked_by_target,
+          EXISTS (SELECT 1 FROM mutes WHERE muter_id = ${viewerId} AND muted_id = ${targetId}) AS muted`.pipe(
         Effect.map((rows) => rows[0]!),
         Effect.orDie
       ),

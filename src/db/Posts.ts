@@ -25,7 +25,42 @@ export interface PostRow {
   readonly publishedAt: Date | null
   readonly hashtags: ReadonlyArray<string>
   readonly mentions: ReadonlyArray<string>
+  /** The post's photos in order (the first is the one in the columns above). */
+  readonly media: ReadonlyArray<MediaRow>
 }
+
+/** One photo of a post (`post_media`), as the `media` JSON of a post row. */
+export interface MediaRow {
+  readonly position: number
+  readonly status: "processing" | "ready" | "failed"
+  readonly altText: string
+  readonly originalKey: string
+  readonly width: number | null
+  readonly height: number | null
+  readonly variants: Record<string, string> | null
+  readonly placeholder: string | null
+  readonly dominantColor: string | null
+}
+
+/** A photo's rendering, as the media worker hands it over. */
+export interface MediaResult {
+  readonly width: number
+  readonly height: number
+  readonly variants: Record<string, string>
+  readonly placeholder: string
+  readonly dominantColor: string
+}
+
+/**
+ * A post's photos as JSON, in order, for the row's `media` (one subquery on the primary key).
+ * Keys are camelCase here: the client's name transform does not reach inside JSON.
+ */
+export const mediaColumn = `COALESCE((
+      SELECT jsonb_agg(jsonb_build_object(
+        'position', pm.position, 'status', pm.status, 'altText', pm.alt_text, 'originalKey', pm.original_key,
+        'width', pm.width, 'height', pm.height, 'variants', pm.variants, 'placeholder', pm.placeholder,
+        'dominantColor', pm.dominant_color) ORDER BY pm.position)
+      FROM post_media pm WHERE pm.post_id = p.id), '[]'::jsonb) AS media`
 
 export interface UploadRow {
   readonly id: string
@@ -36,19 +71,25 @@ export interface UploadRow {
   readonly usedAt: Date | null
 }
 
-export interface NewPost {
-  readonly id: string
-  readonly authorId: string
-  readonly caption: string
+export interface NewPhoto {
   readonly altText: string
-  readonly location: string | null
   readonly originalKey: string
   readonly originalType: string
   readonly originalBytes: number
+}
+
+interface NewPostText {
+  readonly id: string
+  readonly authorId: string
+  readonly caption: string
+  readonly location: string | null
   readonly hashtags: ReadonlyArray<string>
   /** Lower-cased usernames; those that exist are linked. */
   readonly mentions: ReadonlyArray<string>
 }
+
+/** A new post: 1–10 photos in order (`media`; the first also fills the row's single-image columns), or one photo's fields. */
+export type NewPost = NewPostText & ({ readonly media: ReadonlyArray<NewPhoto> } | (NewPhoto & { readonly media?: undefined }))
 
 export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   readonly insert: (post: NewPost) => Effect.Effect<void>
@@ -56,14 +97,12 @@ export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   /** Whether a published post's audience is restricted (its author is private) now; none when there is no such post. */
   readonly audience: (id: string) => Effect.Effect<Option.Option<{ readonly restricted: boolean }>>
   readonly grid: (authorId: string, after: Option.Option<Keyset>, limit: number) => Effect.Effect<ReadonlyArray<PostRow>>
-  /** Only a post still processing is published: a job delivered twice publishes once. */
-  readonly publish: (id: string, result: {
-    readonly width: number
-    readonly height: number
-    readonly variants: Record<string, string>
-    readonly placeholder: string
-    readonly dominantColor: string
-  }) => Effect.Effect<boolean>
+  /**
+   * Every photo's result (in position order) recorded and the post published, the first photo's in
+   * its own columns. Only a post still processing is published: a job delivered twice publishes
+   * once. Run in a transaction.
+   */
+  readonly publish: (id: string, results: ReadonlyArray<MediaResult>) => Effect.Effect<boolean>
   readonly fail: (id: string, reason: string) => Effect.Effect<boolean>
   readonly requeue: (id: string) => Effect.Effect<boolean>
   readonly countAttempt: (id: string) => Effect.Effect<void>
@@ -78,6 +117,8 @@ export class PostsRepo extends Context.Tag("PostsRepo")<PostsRepo, {
   readonly updateText: (id: string, authorId: string, text: {
     readonly caption?: { readonly text: string; readonly hashtags: ReadonlyArray<string>; readonly mentions: ReadonlyArray<string> } | undefined
     readonly altText?: string | undefined
+    /** Each photo's alt text by position; positions past the post's photos are ignored. */
+    readonly altTexts?: ReadonlyArray<string> | undefined
   }) => Effect.Effect<boolean>
   readonly insertUpload: (u: { readonly id: string; readonly userId: string; readonly objectKey: string; readonly maxBytes: number; readonly ttlSeconds: number }) => Effect.Effect<UploadRow>
   readonly upload: (id: string) => Effect.Effect<Option.Option<UploadRow>>
@@ -95,15 +136,28 @@ export const make = Effect.gen(function*() {
     p.original_bytes::text, p.width, p.height, p.variants, p.placeholder, p.dominant_color, p.like_count,
     p.comment_count, p.failure, p.created_at, p.published_at,
     ARRAY(SELECT tag FROM hashtags h WHERE h.post_id = p.id ORDER BY tag) AS hashtags,
-    ARRAY(SELECT u.username FROM mentions m JOIN users u ON u.id = m.user_id WHERE m.post_id = p.id ORDER BY u.username) AS mentions`
+    ARRAY(SELECT u.username FROM mentions m JOIN users u ON u.id = m.user_id WHERE m.post_id = p.id ORDER BY u.username) AS mentions,
+    ${sql.literal(mediaColumn)}`
 
   return PostsRepo.of({
     insert: (p) =>
       Effect.gen(function*() {
+        const photos: ReadonlyArray<NewPhoto> = p.media ?? [p as NewPhoto]
+        const first = photos[0]!
         yield* sql`
           INSERT INTO posts (id, author_id, status, caption, alt_text, location, original_key, original_type, original_bytes)
-          VALUES (${p.id}, ${p.authorId}, 'processing', ${p.caption}, ${p.altText}, ${p.location}, ${p.originalKey},
-                  ${p.originalType}, ${p.originalBytes})`
+          VALUES (${p.id}, ${p.authorId}, 'processing', ${p.caption}, ${first.altText}, ${p.location}, ${first.originalKey},
+                  ${first.originalType}, ${first.originalBytes})`
+        yield* sql`INSERT INTO post_media ${
+          sql.insert(photos.map((m, position) => ({
+            post_id: p.id,
+            position,
+            alt_text: m.altText,
+            original_key: m.originalKey,
+            original_type: m.originalType,
+            original_bytes: m.originalBytes
+          })))
+        }`
         if (p.hashtags.length > 0) {
           yield* sql`INSERT INTO hashtags ${sql.insert(p.hashtags.map((tag) => ({ post_id: p.id, tag })))} ON CONFLICT DO NOTHING`
         }
@@ -117,13 +171,20 @@ export const make = Effect.gen(function*() {
       }).pipe(Effect.orDie),
     updateText: (id, authorId, text) =>
       Effect.gen(function*() {
+        // the first photo's alt text lives in both places: `altTexts[0]` wins over `altText`
+        const altTexts = [...(text.altTexts ?? [])]
+        if (altTexts.length === 0 && text.altText !== undefined) altTexts.push(text.altText)
+        const firstAlt = altTexts[0]
         const rows = yield* sql<{ id: string }>`
           UPDATE posts SET
             caption = ${text.caption === undefined ? sql`caption` : sql`${text.caption.text}`},
-            alt_text = ${text.altText === undefined ? sql`alt_text` : sql`${text.altText}`}
+            alt_text = ${firstAlt === undefined ? sql`alt_text` : sql`${firstAlt}`}
           WHERE id = ${id} AND author_id = ${authorId} AND status <> 'failed'
           RETURNING id::text`
         if (rows.length === 0) return false
+        for (const [position, alt] of altTexts.entries()) {
+          yield* sql`UPDATE post_media SET alt_text = ${alt} WHERE post_id = ${id} AND position = ${position}`
+        }
         if (text.caption !== undefined) {
           yield* sql`DELETE FROM hashtags WHERE post_id = ${id}`
           yield* sql`DELETE FROM mentions WHERE post_id = ${id}`
@@ -151,13 +212,24 @@ export const make = Effect.gen(function*() {
           AND ${Option.match(after, { onNone: () => sql`true`, onSome: (k) => sql`(p.created_at, p.id) < (${k.at}, ${k.id}::uuid)` })}
         ORDER BY p.created_at DESC, p.id DESC
         LIMIT ${limit}`.pipe(Effect.orDie),
-    publish: (id, r) =>
-      sql`
-        UPDATE posts SET status = 'published', width = ${r.width}, height = ${r.height},
-          variants = ${JSON.stringify(r.variants)}::jsonb, placeholder = ${r.placeholder},
-          dominant_color = ${r.dominantColor}, published_at = date_trunc('milliseconds', now()), failure = NULL
-        WHERE id = ${id} AND status = 'processing'
-        RETURNING id`.pipe(Effect.map((rows) => rows.length > 0), Effect.orDie),
+    publish: (id, results) =>
+      Effect.gen(function*() {
+        const r = results[0]!
+        const rows = yield* sql`
+          UPDATE posts SET status = 'published', width = ${r.width}, height = ${r.height},
+            variants = ${JSON.stringify(r.variants)}::jsonb, placeholder = ${r.placeholder},
+            dominant_color = ${r.dominantColor}, published_at = date_trunc('milliseconds', now()), failure = NULL
+          WHERE id = ${id} AND status = 'processing'
+          RETURNING id`
+        if (rows.length === 0) return false
+        for (const [position, m] of results.entries()) {
+          yield* sql`
+            UPDATE post_media SET status = 'ready', width = ${m.width}, height = ${m.height},
+              variants = ${JSON.stringify(m.variants)}::jsonb, placeholder = ${m.placeholder}, dominant_color = ${m.dominantColor}
+            WHERE post_id = ${id} AND position = ${position}`
+        }
+        return true
+      }).pipe(Effect.orDie),
     fail: (id, reason) =>
       sql`UPDATE posts SET status = 'failed', failure = ${reason} WHERE id = ${id} AND status = 'processing' RETURNING id`.pipe(
         Effect.map((rows) => rows.length > 0),

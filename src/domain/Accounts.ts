@@ -68,7 +68,9 @@ export class ViewerFlags extends Schema.Class<ViewerFlags>("ViewerFlags")({
   isFollowing: Schema.Boolean,
   followsYou: Schema.Boolean,
   requested: Schema.Boolean,
-  blocked: Schema.Boolean
+  blocked: Schema.Boolean,
+  /** Whether the viewer mutes this account. */
+  muted: Schema.optionalWith(Schema.Boolean, { default: () => false })
 }) {}
 
 export class Counts extends Schema.Class<Counts>("Counts")({

@@ -19,6 +19,7 @@ import * as G from "./Engagement.ts"
 import * as N from "./Notifications.ts"
 import * as M from "./Conversations.ts"
 import * as St from "./Stories.ts"
+import * as Et from "./EmbedTokens.ts"
 import { Authenticated, OpsToken } from "./Security.ts"
 import { EchoPayload, Health, NodeInfo, Readiness, SampleList, SampleQuery } from "./System.ts"
 
@@ -149,6 +150,10 @@ export class PagesGroup extends HttpApiGroup.make("pages")
         "oEmbed provider",
         "For a public post (`/p/<id>`) or a profile (`/u/<username>`) URL of this server: a `rich` oEmbed 1.0 answer whose `html` is the widget (`<ap-post>` or `<ap-profile>`) and its script. 404 for anything else, including posts the public may not see."
       ))
+  )
+  .add(
+    HttpApiEndpoint.get("embedPage", "/embed").addSuccess(Pg.HtmlPage)
+      .annotateContext(doc("How to embed", "Copy-paste snippets for every widget with this server's origin, their attributes and theme properties, and embed tokens."))
   )
   .annotateContext(OpenApi.annotations({ description: "Shared links: post and profile pages with preview tags, and oEmbed." }))
 {}
@@ -298,7 +303,7 @@ export class PostsGroup extends HttpApiGroup.make("posts")
       .pipe(errors(B, TooLarge, BadType, F, NF, C, U, R, S), idempotent)
       .annotateContext(doc(
         "Publish a photo",
-        "Multipart (`image`, `caption`, `altText`, `location`) or JSON with the `uploadId` of a direct upload. Answers 202 while the media pipeline renders the variants; `post_ready` follows on the socket."
+        "Multipart (`caption`, `location`, then 1–10 `image` parts, each after its `altText`) or JSON with the `uploadId` (or `uploadIds`, in order, with `altTexts`) of direct uploads. A post of several photos is a carousel: `media` keeps their order. Answers 202 while the media pipeline renders every photo; one `post_ready` follows on the socket when all are done. 0 or more than 10 photos is a 400."
       ))
   )
   .add(
@@ -313,7 +318,7 @@ export class PostsGroup extends HttpApiGroup.make("posts")
   .add(
     HttpApiEndpoint.patch("update", "/posts/:id").setPath(P.PostIdPath).setPayload(P.PostUpdate).addSuccess(P.Post)
       .middleware(Authenticated).pipe(errors(B, F, NF, R, S))
-      .annotateContext(doc("Edit your post's caption or alt text", "Either or both; the caption's hashtags and mentions follow it. Someone else's post is a 404."))
+      .annotateContext(doc("Edit your post's caption or alt text", "Either or both; the caption's hashtags and mentions follow it; `altTexts` sets each photo's alt text in order. Someone else's post is a 404."))
   )
   .add(
     HttpApiEndpoint.get("saved", "/users/me/saved").setUrlParams(A.PageQuery).addSuccess(P.PostPage)
@@ -733,6 +738,30 @@ const refsIn = (value: unknown, found: Set<string>) => {
   return found
 }
 
+/** Embed tokens: scoped, revocable bearer tokens for widgets on other sites. A session only: an embed token is refused here. */
+export class EmbedTokensGroup extends HttpApiGroup.make("embedTokens")
+  .add(
+    HttpApiEndpoint.post("create", "/users/me/embed-tokens").setPayload(Et.EmbedTokenCreate).addSuccess(Et.EmbedTokenCreated, { status: 201 })
+      .middleware(Authenticated).pipe(errors(B, TooLarge, BadType, F, U, R, S))
+      .annotateContext(doc(
+        "Create an embed token",
+        "`name` (1–64 characters), `scope` (`read` or `read_like`) and optional `allowedOrigins`. The secret (`ape_…`) is in this answer only; the server keeps its SHA-256. " +
+          "At most 20 live tokens per account (a 422 at `name`) and 30 creates an hour (429). Needs a session: an embed token gets a 403."
+      ))
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/users/me/embed-tokens").addSuccess(Et.EmbedTokenList).middleware(Authenticated).pipe(errors(F, S))
+      .annotateContext(doc("Your embed tokens", "The live ones, newest first, with a hint of each secret and when it was last used (to the minute); never the secrets."))
+  )
+  .add(
+    HttpApiEndpoint.del("revoke", "/users/me/embed-tokens/:id").setPath(Et.EmbedTokenIdPath).addSuccess(HttpApiSchema.NoContent)
+      .middleware(Authenticated).pipe(errors(B, F, NF, S))
+      .annotateContext(doc("Revoke an embed token", "Refused at once on every node (their caches drop it over NATS); 404 when it is not yours or already revoked."))
+  )
+  .prefix("/api/v1")
+  .annotateContext(OpenApi.annotations({ description: "Embed tokens: scoped (read, read + like), revocable bearer tokens for widgets that act for you on other sites." }))
+{}
+
 /**
  * The document's finishing touches. Decoding failures are answered with `BadRequest` by the one
  * pipeline (Routes.ts), never with the platform's `HttpApiDecodeError` that `HttpApi.make`
@@ -788,6 +817,7 @@ export class Api extends HttpApi.make("aperture")
   .add(SystemGroup)
   .add(AuthGroup)
   .add(UsersGroup)
+  .add(EmbedTokensGroup)
   .add(GraphGroup)
   .add(SearchGroup)
   .add(PostsGroup)

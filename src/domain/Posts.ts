@@ -32,6 +32,23 @@ export class PostViewerFlags extends Schema.Class<PostViewerFlags>("PostViewerFl
   isSaved: Schema.Boolean
 }) {}
 
+/** At most this many photos in one post (a carousel). */
+export const MAX_POST_MEDIA = 10
+
+export const MediaStatus = Schema.Literal("processing", "ready", "failed")
+
+/** One photo of a post, in the post's order: its own variants, size, placeholder and alt text. */
+export class PostMedia extends Schema.Class<PostMedia>("PostMedia")({
+  status: MediaStatus,
+  /** As the post's `variants`: null until the photo is rendered; signed for a private author's viewers. */
+  variants: Schema.NullOr(Variants),
+  width: Schema.NullOr(Schema.Int),
+  height: Schema.NullOr(Schema.Int),
+  placeholder: Schema.NullOr(Schema.String),
+  dominantColor: Schema.NullOr(Schema.String),
+  altText: Schema.String
+}) {}
+
 export class Post extends Schema.Class<Post>("Post")({
   id: Schema.String,
   status: PostStatus,
@@ -54,7 +71,13 @@ export class Post extends Schema.Class<Post>("Post")({
   author: UserCard,
   viewer: Schema.NullOr(PostViewerFlags),
   createdAt: Schema.String,
-  publishedAt: Schema.NullOr(Schema.String)
+  publishedAt: Schema.NullOr(Schema.String),
+  /**
+   * The post's photos in order (1–10: a carousel when more than one). The single-image fields
+   * above (`variants`, `width`, `height`, `placeholder`, `dominantColor`, `altText`) are the first
+   * photo's, kept for older clients.
+   */
+  media: Schema.Array(PostMedia)
 }) {}
 
 export class PostAccepted extends Schema.Class<PostAccepted>("PostAccepted")({
@@ -62,23 +85,47 @@ export class PostAccepted extends Schema.Class<PostAccepted>("PostAccepted")({
   status: PostStatus
 }) {}
 
-/** Creating a post from a direct upload (`POST /uploads` first). */
+const UploadIds = Schema.Array(Schema.UUID).pipe(
+  Schema.minItems(1, { message: () => "a post has at least one photo" }),
+  Schema.maxItems(MAX_POST_MEDIA, { message: () => `a post has at most ${MAX_POST_MEDIA} photos` })
+)
+const AltTexts = Schema.Array(AltText).pipe(
+  Schema.maxItems(MAX_POST_MEDIA, { message: () => `a post has at most ${MAX_POST_MEDIA} photos` })
+)
+
+/**
+ * Creating a post from direct uploads (`POST /uploads` first): one `uploadId`, or `uploadIds` in
+ * the carousel's order with `altTexts` index by index (`altText` is the first photo's when
+ * `altTexts` is not given).
+ */
 export class CreateFromUpload extends Schema.Class<CreateFromUpload>("CreateFromUpload")({
-  uploadId: Schema.UUID,
+  uploadId: Schema.optional(Schema.UUID),
+  uploadIds: Schema.optional(UploadIds),
   caption: Schema.optionalWith(Caption, { default: () => "" }),
   altText: Schema.optionalWith(AltText, { default: () => "" }),
+  altTexts: Schema.optional(AltTexts),
   location: Schema.optional(Location)
 }) {}
 
-/** Editing your post's words: the caption (its hashtags and mentions follow it) and the alt text. */
+/**
+ * Editing your post's words: the caption (its hashtags and mentions follow it) and the alt text —
+ * `altText` is the first photo's; `altTexts` sets each photo's, in order (a shorter list leaves
+ * the rest as they are).
+ */
 export class PostUpdate extends Schema.Class<PostUpdate>("PostUpdate")({
   caption: Schema.optional(Caption),
-  altText: Schema.optional(AltText)
+  altText: Schema.optional(AltText),
+  altTexts: Schema.optional(AltTexts)
 }) {}
 
-/** The multipart form of `POST /posts`, for the contract's documentation; parts are streamed. */
+/**
+ * The multipart form of `POST /posts`, for the contract's documentation; parts are streamed. Up to
+ * 10 `image` parts make a carousel in their order; each photo's alt text is an `altText` part sent
+ * before its image (or `altText[i]`, 0-based, anywhere; a lone `altText` after a single image is
+ * that image's, as before).
+ */
 export const PostForm = Schema.Struct({
-  image: Schema.Unknown.annotations({ description: "the photo: JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB" }),
+  image: Schema.Unknown.annotations({ description: "the photo(s): 1–10 `image` parts, each JPEG, PNG, WebP, AVIF or GIF (first frame), at most 10 MB" }),
   caption: Schema.optional(Caption),
   altText: Schema.optional(AltText),
   location: Schema.optional(Location)

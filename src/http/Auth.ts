@@ -3,19 +3,28 @@
  * Secure behind https); widgets on other origins send `Authorization: Bearer`. A cookie-
  * authenticated unsafe request whose Origin is neither this server nor on the allowlist is refused
  * (CSRF); a bearer token cannot be sent by a browser on its own, so it needs no such check.
+ *
+ * An embed token (`ape_…`, see social/EmbedTokens.ts) is a bearer token with a scope: a request
+ * outside it (EmbedScopes.ts) is a 403 that names the scope, and a token restricted to some
+ * origins is refused on a request from any other page (or from no page at all).
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { Forbidden, type ServiceUnavailable, Unauthorized } from "../domain/ApiError.ts"
 import { RequestContext, type RequestContextShape } from "../observability/RequestContext.ts"
 import { sessionKeyOf, Sessions, type SocketOwner } from "../social/Sessions.ts"
+import { EMBED_TOKEN_PREFIX, type EmbedScope } from "../domain/EmbedTokens.ts"
+import { EmbedTokens } from "../social/EmbedTokens.ts"
+import { embedScopeAllows, embedScopeRefusal } from "./EmbedScopes.ts"
 
 export const SESSION_COOKIE = "ap_session"
 
 export interface Viewer {
   readonly userId: string
   readonly tokenHash: Uint8Array
-  readonly via: "cookie" | "bearer"
+  readonly via: "cookie" | "bearer" | "embed"
+  /** Set for an embed token: what it may do (the request has been checked against it). */
+  readonly scope?: EmbedScope
 }
 
 export const readCookie = (header: string | undefined, name: string): string | undefined => {
@@ -81,6 +90,7 @@ export class Auth extends Context.Tag("Auth")<Auth, {
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const sessions = yield* Sessions
+  const embedTokens = yield* EmbedTokens
 
   // the pipeline checks the session of an `Authenticated` endpoint and the handler asks again:
   // one resolution per request
@@ -93,6 +103,23 @@ export const make = Effect.gen(function*() {
     const fromCookie = fromHeader === undefined ? readCookie(request.headers.cookie, SESSION_COOKIE) : undefined
     const token = fromHeader ?? fromCookie
     if (token === undefined) return Option.none<Viewer>()
+    if (fromHeader !== undefined && fromHeader.startsWith(EMBED_TOKEN_PREFIX)) {
+      const grant = yield* embedTokens.resolve(fromHeader)
+      if (Option.isNone(grant)) {
+        resolved.set(request, Option.none())
+        return Option.none<Viewer>()
+      }
+      const { allowedOrigins, scope, tokenHash, userId } = grant.value
+      if (allowedOrigins.length > 0 && !allowedOrigins.includes(request.headers.origin ?? "")) {
+        return yield* new Forbidden({ message: `this embed token only works on pages of ${allowedOrigins.join(", ")}` })
+      }
+      if (!embedScopeAllows(scope, request.method, request.path)) {
+        return yield* new Forbidden({ message: embedScopeRefusal(scope), details: { scope } })
+      }
+      const viewer = Option.some<Viewer>({ userId, tokenHash, via: "embed", scope })
+      resolved.set(request, viewer)
+      return viewer
+    }
     const via = fromHeader !== undefined ? "bearer" as const : "cookie" as const
     if (via === "cookie" && !SAFE.has(request.method) && !originAllowed(request.headers, config.corsOrigins, config.trustProxy)) {
       return yield* new Forbidden({ message: "cross-site requests cannot use the session cookie; send a bearer token" })

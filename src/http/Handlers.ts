@@ -42,6 +42,7 @@ export type HandlerServices =
   | import("./Auth.ts").Auth
   | import("../social/Accounts.ts").Accounts
   | import("../social/Sessions.ts").Sessions
+  | import("../social/EmbedTokens.ts").EmbedTokens
   | import("../social/Social.ts").Social
   | import("../social/Posts.ts").Posts
   | import("../social/Stories.ts").Stories

@@ -56,8 +56,8 @@ export const make = Effect.gen(function*() {
     [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
   )
 
-  const original = (job: MediaJob) =>
-    store.readAll(job.key).pipe(
+  const original = (key: string) =>
+    store.readAll(key).pipe(
       Effect.orDie,
       Effect.flatMap(Option.match({
         onNone: () => Effect.fail(new ImageRejected({ reason: "the original is gone" })),
@@ -65,34 +65,42 @@ export const make = Effect.gen(function*() {
       }))
     )
 
-  /** The four WebP sizes of a post or photo message, stored under their deterministic keys. */
-  const renderPhoto = (job: MediaJob) =>
+  /** The four WebP sizes of a post's photo (at `position`) or of a photo message, stored under their deterministic keys. */
+  const renderPhoto = (job: MediaJob, key = job.key, position = 0) =>
     Effect.gen(function*() {
-      const result = yield* render(yield* original(job), { kind: "post", maxPixels: config.media.maxPixels })
+      const result = yield* render(yield* original(key), { kind: "post", maxPixels: config.media.maxPixels })
       const variants: Record<string, string> = {}
       yield* Effect.forEach(result.renditions, (r) => {
-        const key = variantKey(job.id, POST_WIDTHS[r.name as keyof typeof POST_WIDTHS])
-        variants[r.name] = mediaUrl(key)
-        return store.putBytes(key, r.bytes, "image/webp").pipe(Effect.orDie)
+        const variant = variantKey(job.id, POST_WIDTHS[r.name as keyof typeof POST_WIDTHS], position)
+        variants[r.name] = mediaUrl(variant)
+        return store.putBytes(variant, r.bytes, "image/webp").pipe(Effect.orDie)
       }, { concurrency: 4, discard: true })
       return { result, variants }
     })
 
+  /**
+   * A post: each of its photos rendered in order (one at a time: a carousel of ten must not hold
+   * ten decoded originals at once), then all published together — one `post_ready`, one event.
+   * A photo that fails fails the post (retried whole: the keys are deterministic).
+   */
   const processPost = (job: MediaJob) =>
     Effect.gen(function*() {
       const post = yield* posts.byId(job.id)
       // deleted meanwhile, or already done by an earlier delivery: nothing to do
       if (Option.isNone(post) || post.value.status !== "processing") return "skipped" as const
       yield* posts.countAttempt(job.id)
-      const { result, variants } = yield* renderPhoto(job)
+      const photos = post.value.media.length > 0 ? post.value.media : [{ position: 0, originalKey: job.key }]
+      const rendered = yield* Effect.forEach(photos, (m) => renderPhoto(job, m.originalKey, m.position))
+      const results = rendered.map(({ result, variants }) => ({
+        width: result.width,
+        height: result.height,
+        variants,
+        placeholder: result.placeholder,
+        dominantColor: result.dominantColor
+      }))
+      const variants = results[0]!.variants
       yield* sql.withTransaction(Effect.gen(function*() {
-        const published = yield* posts.publish(job.id, {
-          width: result.width,
-          height: result.height,
-          variants,
-          placeholder: result.placeholder,
-          dominantColor: result.dominantColor
-        })
+        const published = yield* posts.publish(job.id, results)
         if (!published) return
         const payload = { postId: job.id, authorId: post.value.authorId, variants }
         yield* outbox.append(PostPublished.make(payload))
@@ -147,7 +155,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const story = yield* stories.byId(job.id)
       if (Option.isNone(story) || story.value.status !== "processing") return "skipped" as const
-      const result = yield* render(yield* original(job), { kind: "story", maxPixels: config.media.maxPixels })
+      const result = yield* render(yield* original(job.key), { kind: "story", maxPixels: config.media.maxPixels })
       const urlOf: Record<string, string> = {}
       yield* Effect.forEach(result.renditions, (r) => {
         const key = variantKey(job.id, STORY_WIDTHS[r.name as keyof typeof STORY_WIDTHS])
@@ -187,7 +195,7 @@ export const make = Effect.gen(function*() {
     Effect.gen(function*() {
       const pending = yield* posts.avatarPending(job.id)
       if (Option.isNone(pending) || pending.value !== job.key) return "skipped" as const
-      const result = yield* render(yield* original(job), { kind: "avatar", maxPixels: config.media.maxPixels })
+      const result = yield* render(yield* original(job.key), { kind: "avatar", maxPixels: config.media.maxPixels })
       const version = job.key.slice(-8)
       const variants: Record<string, string> = {}
       yield* Effect.forEach(result.renditions, (r) => {

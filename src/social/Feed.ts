@@ -60,7 +60,7 @@ export const cardJson = (post: Post) => {
 }
 
 /** A post variant's URL inside a card's JSON (avatars do not match: they stay public). */
-const VARIANT_URL = /"\/media\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-w\d{2,4}\.webp)"/g
+const VARIANT_URL = /"\/media\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-p\d)?-w\d{2,4}\.webp)"/g
 
 /** `{…card}` + counts and flags → the post's JSON (the card is an object literal: drop its `}`). */
 const withState = (card: string, s: ViewerState) =>

@@ -76,3 +76,73 @@ export const readImageForm = <E, E2>(
   }).pipe(
     Effect.catchIf((e): e is Multipart.MultipartError => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
   )
+
+/** What a form of several images left once each image was taken: its other fields and each image's alt text. */
+export interface ImagesForm {
+  readonly fields: Readonly<Record<string, string>>
+  readonly images: number
+  /** Per image, in order: its `altText` (sent before it, or as `altText[i]`), else "". */
+  readonly altTexts: ReadonlyArray<string>
+  /** A part (an image past `maxImages`, an `altText[i]` for no image) the form should not have had. */
+  readonly problem: string | undefined
+}
+
+const INDEXED_ALT = /^altText\[(\d{1,2})\]$/
+
+/**
+ * The multipart form of a carousel: up to `maxImages` `image` parts, each handed to `storeImage`
+ * with its 0-based index as it streams in. An `altText` part belongs to the next image (sent before
+ * it, so a streaming client needs no look-ahead); `altText[i]` names its image; an `altText` left
+ * over after the last image is that image's when it has none (the single-image form of old).
+ * Images past the limit are drained, not stored, and reported in `problem`.
+ */
+export const readImagesForm = <E, E2>(
+  body: UploadBody<E>,
+  maxImageBytes: number,
+  maxImages: number,
+  storeImage: (index: number, image: Stream.Stream<Uint8Array, Multipart.MultipartError>) => Effect.Effect<void, E2>
+): Effect.Effect<ImagesForm, Exclude<E2, Multipart.MultipartError> | BadRequest | PayloadTooLarge | UnsupportedMediaType> =>
+  Effect.gen(function*() {
+    if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with `image` parts" })
+    if ((body.contentLength ?? 0) > (maxImageBytes + FORM_OVERHEAD_BYTES) * maxImages) return yield* tooLarge(maxImageBytes)
+    if (body.contentLength === 0) return yield* new BadRequest({ message: "the form is empty: send an `image` part" })
+    if (!BOUNDARY.test(body.contentType)) {
+      return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })
+    }
+    const parts = Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
+      Stream.mapError((e) =>
+        e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })
+      )
+    )
+    const fields: Record<string, string> = {}
+    const altTexts: Array<string | undefined> = []
+    let pending: string | undefined
+    let images = 0
+    let problem: string | undefined
+    yield* Stream.runForEach(parts, (part): Effect.Effect<void, E2 | Multipart.MultipartError> => {
+      if (part._tag === "Field") {
+        const indexed = INDEXED_ALT.exec(part.key)
+        if (indexed !== null) altTexts[Number(indexed[1])] = part.value
+        else if (part.key === "altText") pending = part.value
+        else fields[part.key] = part.value
+        return Effect.void
+      }
+      if (part.key !== "image") return Stream.runDrain(part.content)
+      const index = images++
+      if (index >= maxImages) {
+        problem = `a post has at most ${maxImages} photos`
+        return Stream.runDrain(part.content)
+      }
+      if (pending !== undefined) {
+        altTexts[index] ??= pending
+        pending = undefined
+      }
+      return storeImage(index, part.content)
+    })
+    if (pending !== undefined && images > 0 && altTexts[images - 1] === undefined) altTexts[images - 1] = pending
+    if (altTexts.length > Math.min(images, maxImages)) problem ??= `alt text was sent for photo ${altTexts.length}, but the post has ${images}`
+    const kept = Math.min(images, maxImages)
+    return { fields, images: kept, altTexts: Array.from({ length: kept }, (_, i) => altTexts[i] ?? ""), problem }
+  }).pipe(
+    Effect.catchIf((e): e is Multipart.MultipartError => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
+  )

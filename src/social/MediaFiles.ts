@@ -35,7 +35,7 @@ export interface MediaRequest {
 /** How long a redirect's presigned URL stays valid. */
 const REDIRECT_SECONDS = 300
 const IMMUTABLE = "public, max-age=31536000, immutable"
-const POST_VARIANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-w\d{2,4}\.webp$/
+const POST_VARIANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-p\d)?-w\d{2,4}\.webp$/
 
 export class MediaFiles extends Context.Tag("MediaFiles")<MediaFiles, {
   readonly find: (key: string, request: MediaRequest) => Effect.Effect<MediaLocation, NotFound>

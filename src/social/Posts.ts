@@ -7,12 +7,12 @@
  * database) is removed before the error is answered.
  */
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Context, Effect, Layer, Option, ParseResult, Schema, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { BadRequest, Conflict, NotFound, PayloadTooLarge, RateLimited, UnsupportedMediaType, Unprocessable } from "../domain/ApiError.ts"
 import { PostDeleted } from "../domain/DomainEvents.ts"
 import { MediaJob } from "../domain/Media.ts"
-import { type Post, PostAccepted, PostForm, type PostPage, type PostUpdate } from "../domain/Posts.ts"
+import { AltText, MAX_POST_MEDIA, type Post, PostAccepted, PostForm, type PostPage, type PostUpdate } from "../domain/Posts.ts"
 import { Timelines } from "../redis/Timelines.ts"
 import { EngagementRepo } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
@@ -20,20 +20,29 @@ import { OutboxRepo } from "../db/Outbox.ts"
 import { PostsRepo } from "../db/Posts.ts"
 import { UsersRepo } from "../db/Users.ts"
 import { BlobError, BlobStore, BlobTooLarge } from "../media/BlobStore.ts"
-import { keyOfUrl, originalKey } from "../media/Keys.ts"
+import { keyOfUrl, photoOriginalKey } from "../media/Keys.ts"
 import { MediaUrls } from "../media/MediaUrls.ts"
 import { SNIFF_BYTES, sniffImage } from "../media/Sniff.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { checkImageHeader } from "./ImageCheck.ts"
-import { invalidForm, readImageForm, tooLarge as tooLargeFor, type UploadBody } from "./ImageForm.ts"
+import { invalidForm, readImagesForm, tooLarge as tooLargeFor, type UploadBody } from "./ImageForm.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
 import { postOf } from "./Views.ts"
 
 
 export interface PostInput {
   readonly caption: string
+  /** The first photo's alt text, when `altTexts` is not given. */
   readonly altText: string
+  /** Each photo's alt text, in order. */
+  readonly altTexts?: ReadonlyArray<string> | undefined
   readonly location?: string | undefined
+}
+
+interface Original {
+  readonly key: string
+  readonly type: string
+  readonly size: number
 }
 
 /** `#tags` and `@mentions` in a caption, lower-cased and without repeats. */
@@ -52,6 +61,21 @@ const decodeFields = Schema.decodeUnknown(Schema.Struct({
   altText: Schema.optionalWith(PostForm.fields.altText.from, { default: () => "" }),
   location: Schema.optional(PostForm.fields.location.from)
 }))
+const decodeAltTexts = Schema.decodeUnknown(Schema.Array(AltText))
+
+/** The 400 for a bad alt text names the form's field: `altText` for a single photo, `altText[i]` in a carousel. */
+const altTextsInvalid = (error: ParseResult.ParseError, images: number) =>
+  new BadRequest({
+    message: "invalid form",
+    details: ParseResult.ArrayFormatter.formatErrorSync(error).map(({ message, path: [index, ...rest] }) => ({
+      path: [images === 1 ? "altText" : `altText[${String(index)}]`, ...rest.map(String)],
+      message
+    }))
+  })
+
+/** Each photo's alt text: `altTexts` when given (missing ones empty), else `altText` for the first. */
+const altTextsOf = (input: PostInput, photos: number) =>
+  Array.from({ length: photos }, (_, i) => input.altTexts !== undefined ? input.altTexts[i] ?? "" : i === 0 ? input.altText : "")
 
 export class Posts extends Context.Tag("Posts")<Posts, {
   /**
@@ -59,7 +83,8 @@ export class Posts extends Context.Tag("Posts")<Posts, {
    * any bytes are read, the image is stored as it streams in, then the fields are decoded.
    */
   readonly createFromForm: <E>(authorId: string, body: UploadBody<E>) => Effect.Effect<Limited<PostAccepted>, CreateError | BadRequest | Unprocessable>
-  readonly createFromUpload: (authorId: string, uploadId: string, input: PostInput) => Effect.Effect<Limited<PostAccepted>, CreateError | Conflict | Unprocessable | NotFound>
+  /** A post of 1–10 direct uploads, in the carousel's order. */
+  readonly createFromUpload: (authorId: string, uploadIds: ReadonlyArray<string>, input: PostInput) => Effect.Effect<Limited<PostAccepted>, CreateError | BadRequest | Conflict | Unprocessable | NotFound>
   readonly get: (postId: string, viewerId: string | null) => Effect.Effect<Post, NotFound>
   readonly grid: (username: string, viewerId: string | null, q: { readonly cursor?: string | undefined; readonly limit: number }) => Effect.Effect<PostPage, NotFound | BadRequest>
   readonly remove: (postId: string, viewerId: string) => Effect.Effect<Limited<void>, NotFound | RateLimited>
@@ -144,23 +169,21 @@ export const make = Effect.gen(function*() {
       return { type, size }
     })
 
-  /** The post row, its tags and its media job, in one transaction. */
-  const insertWithJob = (postId: string, authorId: string, input: PostInput, original: { key: string; type: string; size: number }) =>
+  /** The post row, its photos, its tags and its one media job (all photos), in one transaction. */
+  const insertWithJob = (postId: string, authorId: string, input: PostInput, originals: ReadonlyArray<Original>) =>
     sql.withTransaction(Effect.gen(function*() {
       const { hashtags, mentions } = extractTags(input.caption)
+      const altTexts = altTextsOf(input, originals.length)
       yield* posts.insert({
         id: postId,
         authorId,
         caption: input.caption,
-        altText: input.altText,
         location: input.location ?? null,
-        originalKey: original.key,
-        originalType: original.type,
-        originalBytes: original.size,
+        media: originals.map((o, i) => ({ altText: altTexts[i]!, originalKey: o.key, originalType: o.type, originalBytes: o.size })),
         hashtags,
         mentions
       })
-      const job = new MediaJob({ kind: "post", id: postId, key: original.key, enqueuedAt: new Date().toISOString() })
+      const job = new MediaJob({ kind: "post", id: postId, key: originals[0]!.key, enqueuedAt: new Date().toISOString() })
       yield* outbox.appendMessage("media.post", job, postId)
       return new PostAccepted({ postId, status: "processing" })
     })).pipe(Effect.orDie)
@@ -217,37 +240,48 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, authorId)
         const postId = crypto.randomUUID()
-        const key = originalKey(postId)
+        const stored: Array<Original> = []
         return yield* Effect.gen(function*() {
-          let stored: { readonly type: string; readonly size: number } | undefined
-          const form = yield* readImageForm(body, maxBytes, (image) =>
-            storeOriginal(key, image).pipe(Effect.map((r) => {
-              stored = r
-            })))
-          if (!form.sawImage || stored === undefined) return yield* new BadRequest({ message: "the form has no `image` part" })
-          yield* checkImageHeader(store, key, stored.size, config.media.maxPixels)
+          const form = yield* readImagesForm(body, maxBytes, MAX_POST_MEDIA, (index, image) => {
+            const key = photoOriginalKey(postId, index)
+            return storeOriginal(key, image).pipe(Effect.map((r) => {
+              stored[index] = { key, ...r }
+            }))
+          })
+          if (form.problem !== undefined) return yield* new BadRequest({ message: form.problem })
+          if (form.images === 0 || stored.length !== form.images) return yield* new BadRequest({ message: "the form has no `image` part" })
+          yield* Effect.forEach(stored, (o) => checkImageHeader(store, o.key, o.size, config.media.maxPixels), { discard: true })
           const fields = yield* decodeFields(form.fields).pipe(Effect.mapError(invalidForm))
-          return yield* insertWithJob(postId, authorId, fields, { key, ...stored })
+          const altTexts = yield* decodeAltTexts(form.altTexts).pipe(Effect.mapError((e) => altTextsInvalid(e, form.images)))
+          return yield* insertWithJob(postId, authorId, { ...fields, altTexts }, stored)
         }).pipe(
-          // whatever went wrong once the image may have been stored, it must not stay behind
-          Effect.onError(() => Effect.ignore(store.remove([key]))),
+          // whatever went wrong once an image may have been stored, none may stay behind
+          Effect.onError(() => Effect.ignore(store.remove(Array.from({ length: MAX_POST_MEDIA }, (_, i) => photoOriginalKey(postId, i))))),
           Effect.map(limited(rateLimit))
         )
       }),
 
     checkUpload,
 
-    createFromUpload: (authorId, uploadId, input) =>
+    createFromUpload: (authorId, uploadIds, input) =>
       Effect.gen(function*() {
+        if (uploadIds.length === 0) return yield* new BadRequest({ message: "a post has at least one photo: send `uploadIds`" })
+        if (uploadIds.length > MAX_POST_MEDIA) return yield* new BadRequest({ message: `a post has at most ${MAX_POST_MEDIA} photos` })
+        if (new Set(uploadIds).size !== uploadIds.length) return yield* new BadRequest({ message: "an upload appears twice in `uploadIds`" })
+        if (input.altTexts !== undefined && input.altTexts.length > uploadIds.length) {
+          return yield* new BadRequest({ message: `${input.altTexts.length} alt texts for ${uploadIds.length} photos` })
+        }
         const rateLimit = yield* limits.enforce(limits.rules.write, authorId)
-        const { key, size, type } = yield* checkUpload(authorId, uploadId)
+        const originals = yield* Effect.forEach(uploadIds, (id) => checkUpload(authorId, id))
         const postId = crypto.randomUUID()
         return yield* sql.withTransaction(Effect.gen(function*() {
-          // claiming the upload and creating the post commit together: a reuse race has one winner
-          if (!(yield* posts.useUpload(uploadId, authorId))) {
-            return yield* new Conflict({ message: "that upload was already used for a post" })
+          // claiming the uploads and creating the post commit together: a reuse race has one winner
+          for (const uploadId of uploadIds) {
+            if (!(yield* posts.useUpload(uploadId, authorId))) {
+              return yield* new Conflict({ message: "that upload was already used for a post" })
+            }
           }
-          return yield* insertWithJob(postId, authorId, input, { key, type, size })
+          return yield* insertWithJob(postId, authorId, input, originals)
         })).pipe(Effect.catchTag("SqlError", Effect.die), Effect.map(limited(rateLimit)))
       }),
 
@@ -288,7 +322,7 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const rateLimit = yield* limits.enforce(limits.rules.write, viewerId)
         const caption = change.caption === undefined ? undefined : { text: change.caption, ...extractTags(change.caption) }
-        const updated = yield* sql.withTransaction(posts.updateText(postId, viewerId, { caption, altText: change.altText })).pipe(Effect.orDie)
+        const updated = yield* sql.withTransaction(posts.updateText(postId, viewerId, { caption, altText: change.altText, altTexts: change.altTexts })).pipe(Effect.orDie)
         if (!updated) return yield* notFound()
         // after the commit; again a moment later, in case a feed read put back the card it read before
         const drop = timelines.dropCard(postId).pipe(Effect.catchAll((e) => Effect.logWarning("a feed card kept an edited post's old words", e)))
@@ -306,9 +340,14 @@ export const make = Effect.gen(function*() {
           return row
         })).pipe(Effect.orDie)
         if (Option.isNone(removed)) return yield* notFound()
-        const variantKeys = Object.values(removed.value.variants ?? {}).map(keyOfUrl)
+        const photos = removed.value.media
+        const keys = [
+          removed.value.originalKey,
+          ...Object.values(removed.value.variants ?? {}).map(keyOfUrl),
+          ...photos.flatMap((m) => [m.originalKey, ...Object.values(m.variants ?? {}).map(keyOfUrl)])
+        ]
         // after the commit: a failure here leaves unreachable bytes, never a post without its image
-        yield* store.remove([removed.value.originalKey, ...variantKeys]).pipe(
+        yield* store.remove([...new Set(keys)]).pipe(
           Effect.catchAll((e) => Effect.logWarning("post deleted but its media could not be removed", e))
         )
         return limited<void>(rateLimit)(undefined)

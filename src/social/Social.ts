@@ -103,7 +103,9 @@ export const make = Effect.gen(function*() {
       const self = viewerId === user.value.id
       // one query answers both "is there a block between us" and the viewer's flags
       const relation = viewerId === null || self ? null : yield* graph.relation(viewerId, user.value.id)
-      if (relation?.blockedByTarget || relation?.blockedByViewer) return yield* notFound(username)
+      // blocked by them: the account is not there for the viewer. Blocked by the viewer: its header,
+      // with viewer.blocked, so the blocker can unblock from the profile (no content either way)
+      if (relation?.blockedByTarget) return yield* notFound(username)
       return profileOf(user.value, relation, self)
     }),
 

@@ -3,7 +3,7 @@ import { avatarOf, Counts, Me, Profile, UserListItem, userCardOf, ViewerFlags } 
 import type { CardRow, ListRow, Relation } from "../db/Graph.ts"
 import type { UserRow } from "../db/Users.ts"
 import type { PostRow } from "../db/Posts.ts"
-import { Post, PostCounts, PostViewerFlags, Variants } from "../domain/Posts.ts"
+import { Post, PostCounts, PostMedia, PostViewerFlags, Variants } from "../domain/Posts.ts"
 
 export const countsOf = (u: UserRow) => new Counts({ followers: u.followerCount, following: u.followingCount, posts: u.postCount })
 
@@ -41,9 +41,10 @@ export const profileOf = (u: UserRow, relation: Relation | null, isSelf: boolean
         isFollowing: relation.isFollowing,
         followsYou: relation.followsYou,
         requested: relation.requested,
-        blocked: relation.blockedByViewer
+        blocked: relation.blockedByViewer,
+        muted: relation.muted
       }),
-    canViewContent: isSelf || !u.isPrivate || (relation?.isFollowing ?? false)
+    canViewContent: isSelf || (!relation?.blockedByViewer && (!u.isPrivate || (relation?.isFollowing ?? false)))
   })
 
 /** Variant URLs as stored, or each passed through `sign` (a restricted post's, for one viewer). */
@@ -79,5 +80,16 @@ export const postOf = (
     author: cardOf(author),
     viewer: viewer === null ? null : new PostViewerFlags({ isLiked: viewer.liked, isSaved: viewer.saved }),
     createdAt: p.createdAt.toISOString(),
-    publishedAt: p.publishedAt?.toISOString() ?? null
+    publishedAt: p.publishedAt?.toISOString() ?? null,
+    media: p.media.map((m) =>
+      new PostMedia({
+        status: m.status,
+        variants: variantsOf(m.variants, sign),
+        width: m.width,
+        height: m.height,
+        placeholder: m.placeholder,
+        dominantColor: m.dominantColor,
+        altText: m.altText
+      })
+    )
   })

@@ -13,6 +13,8 @@ import actorFences from "./0011_actor_fences.ts"
 import conversations from "./0012_conversations.ts"
 import stories from "./0013_stories.ts"
 import outboxTraceContext from "./0014_outbox_trace_context.ts"
+import embedTokens from "./0016_embed_tokens.ts"
+import postMedia from "./0017_post_media.ts"
 
 export const migrations = {
   "0001_outbox": outbox,
@@ -28,5 +30,7 @@ export const migrations = {
   "0011_actor_fences": actorFences,
   "0012_conversations": conversations,
   "0013_stories": stories,
-  "0014_outbox_trace_context": outboxTraceContext
+  "0014_outbox_trace_context": outboxTraceContext,
+  "0016_embed_tokens": embedTokens,
+  "0017_post_media": postMedia
 }

@@ -27,7 +27,7 @@ import { Metrics } from "../../observability/Metrics.ts"
 import { RequestContext, type RequestContextShape, requestIdFrom } from "../../observability/RequestContext.ts"
 import { Tracing } from "../../observability/Tracing.ts"
 import { Auth } from "../Auth.ts"
-import { corsHeaders, preflight } from "../Cors.ts"
+import { carriesEmbedToken, corsHeaders, preflight } from "../Cors.ts"
 import { docAssets } from "../Docs.ts"
 import { siteAssets } from "../Site.ts"
 import { encodeApiError, fromCause } from "../ErrorResponse.ts"
@@ -138,7 +138,8 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         const extra: Array<readonly [string, string]> = [["x-request-id", requestId]]
         const cors = corsHeaders(head.headers.origin, corsOrigins, {
           method,
-          credentialed: head.headers.cookie !== undefined || head.headers.authorization !== undefined
+          credentialed: head.headers.cookie !== undefined || head.headers.authorization !== undefined,
+          embedToken: carriesEmbedToken(head.headers)
         })
         // a response that varies already (a web asset by Accept-Encoding) keeps that and adds Origin
         const varies = out.headers["vary"]
@@ -283,7 +284,7 @@ export const make = (handlers: ApiHandlers<HandlerServices>) =>
         if (match !== undefined) return dispatch(match.route, match.params)
         if (method === "OPTIONS") {
           label = "preflight"
-          const answer = preflight(head.headers.origin, corsOrigins)
+          const answer = preflight(head.headers.origin, corsOrigins, head.headers["access-control-request-headers"])
           return respond({ status: answer.status, headers: answer.headers, body: undefined })
         }
         const found = lookup(routes, method, head.path)

@@ -16,6 +16,7 @@ import { Social } from "../../social/Social.ts"
 import { selfOrigin } from "../Auth.ts"
 import type { GroupHandlers } from "../Handlers.ts"
 import { clip, type PageMeta, renderPage } from "../Site.ts"
+import { renderEmbedPage } from "../EmbedPage.ts"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const USERNAME = /^[a-z0-9._]{1,30}$/i
@@ -89,6 +90,12 @@ const attr = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`
 const noCache = Effect.flatMap(RequestContext, (r) => Effect.sync(() => r.responseHeaders.push(["cache-control", "no-cache"])))
 
 export const pagesHandlers = {
+  embedPage: () =>
+    Effect.gen(function*() {
+      const base = yield* origin
+      yield* noCache
+      return renderEmbedPage(base)
+    }),
   postPage: ({ path }) =>
     Effect.gen(function*() {
       const base = yield* origin

@@ -33,7 +33,11 @@ export const postsHandlers = {
       switch (mediaType(body.contentType)) {
         case "application/json": {
           const input = yield* decodeJson(CreateFromUpload, yield* readText(body, config.limits.jsonBodyBytes), config.limits.jsonDepth)
-          return yield* withRateLimit(posts.createFromUpload(viewer.userId, input.uploadId, input))
+          if ((input.uploadId === undefined) === (input.uploadIds === undefined)) {
+            return yield* new BadRequest({ message: "send either `uploadId` (one photo) or `uploadIds` (1–10, in order)" })
+          }
+          const uploadIds = input.uploadIds ?? [input.uploadId!]
+          return yield* withRateLimit(posts.createFromUpload(viewer.userId, uploadIds, input))
         }
         case "multipart/form-data":
           return yield* withRateLimit(posts.createFromForm(viewer.userId, body))
