@@ -156,7 +156,19 @@ export const build = async (outDir = OUT_DIR): Promise<BuildResult> => {
 
   const app = entries.app
   const preload = app.chunks.map((c) => `    <link rel="modulepreload" href="/widgets/${c}" />\n`).join("")
-  const page = fs.readFileSync(path.join(here, "index.html"), "utf8").replace("%BUNDLE%", app.hashedFile).replace("  </head>", `${preload}  </head>`)
+  // the boot script runs inline before the app's modules arrive (see app/boot.ts)
+  const boot = await esbuild.build({
+    entryPoints: [path.join(here, "app", "boot.ts")],
+    bundle: true,
+    write: false,
+    minify: true,
+    format: "iife",
+    target: ["es2022", "chrome110", "firefox115", "safari16"]
+  })
+  const bootScript = `    <script>${boot.outputFiles[0]!.text.trim().replaceAll("</", "<\\/")}</script>\n`
+  const page = fs.readFileSync(path.join(here, "index.html"), "utf8")
+    .replace("%BUNDLE%", app.hashedFile)
+    .replace("  </head>", `${preload}${bootScript}  </head>`)
   writeAtomic(path.join(outDir, "index.html"), page)
   const whole = entries.aperture
   const sizes = Object.fromEntries(Object.entries(entries).map(([name, { sources: _, ...size }]) => [name, size]))

@@ -13,6 +13,7 @@ import { partitionMap } from "./partition-map.ts"
 import { PollController } from "./poll-controller.ts"
 import { TailController } from "./tail-controller.ts"
 import { type TailScroll, tailStatus, tailView } from "./tail-view.ts"
+import "../sdk/admin.ts"
 
 interface ActorRef {
   readonly kind: string

@@ -34,6 +34,9 @@ describe("/admin in the app", () => {
     fakeFetch({ ...quiet, "GET /auth/session": { body: { user: { ...me("root"), isAdmin: true } } }, "GET /admin/actors": { body: overview() } })
     const el = await app()
     const link = () => shadow(el).querySelector<HTMLAnchorElement>('nav a[href="/admin"]')
+    // the Admin link lives in the header's More menu
+    await waitFor(() => shadow(el).querySelector<HTMLButtonElement>(".more-button"))
+    shadow(el).querySelector<HTMLButtonElement>(".more-button")!.click()
     await waitFor(() => link())
     link()!.click()
     await waitFor(() => shadow(el).querySelector("ap-actor-inspector"))

@@ -8,6 +8,7 @@ import type { ObserveFilter, ObserveStats, Tap } from "../sdk/admin.ts"
 import type { ApertureClient } from "../sdk/client.ts"
 import type { ApiError } from "../sdk/rest.ts"
 import { TailBuffer } from "./tail-buffer.ts"
+import "../sdk/admin.ts"
 
 export type TailState = "off" | "connecting" | "observing" | "refused"
 

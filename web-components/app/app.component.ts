@@ -1,8 +1,9 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit"
 import type { Me } from "../../src/domain/Accounts.ts"
-import { ApiError, describeError } from "../sdk/rest.ts"
+import { describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import type { ApEvent } from "../shared/events.ts"
+import { home, person, plus, search } from "../shared/icons.ts"
 import { theme } from "../shared/theme.ts"
 import "../composer/composer.ts"
 import "../dm-inbox/dm-inbox.ts"
@@ -14,12 +15,16 @@ import "../profile/profile.ts"
 import "../story-tray/story-tray.ts"
 import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
+import { authError, type AuthField } from "./auth-errors.ts"
 import { isAppPath, parseRoute, type Route } from "./routes.ts"
 
 /** The inspector is for admins only: its code loads when /admin is first shown, not with the app (a chunk of its own). */
 const loadInspector = () => import("../actor-inspector/actor-inspector.ts")
 /** The settings page, like the inspector, is fetched when first opened: most visits never do. */
 const loadSettings = () => import("../settings/settings.ts")
+/** Followers, following and follow requests; saved posts: small screens, fetched when first opened. */
+const loadPeople = () => import("../people/people.ts")
+const loadSaved = () => import("../saved/saved.ts")
 
 const TITLES: Record<Route["name"], string> = {
   home: "Home",
@@ -33,6 +38,9 @@ const TITLES: Record<Route["name"], string> = {
   messages: "Messages",
   admin: "Admin",
   settings: "Settings",
+  people: "People",
+  requests: "Follow requests",
+  saved: "Saved",
   "not-found": "Not found"
 }
 
@@ -63,7 +71,9 @@ export class ApApp extends ApElement {
     ready: { state: true },
     formError: { state: true },
     submitting: { state: true },
-    isAdmin: { state: true }
+    isAdmin: { state: true },
+    menuOpen: { state: true },
+    fieldError: { state: true }
   }
 
   declare route: Route
@@ -73,6 +83,10 @@ export class ApApp extends ApElement {
   declare submitting: boolean
   /** Whether the signed-in account may use the inspector (it was answered, not refused). */
   declare isAdmin: boolean
+  /** The header's "More" menu (saved, requests, settings, admin, log out). */
+  declare menuOpen: boolean
+  /** The sign-up or log-in error that belongs to one field (shown at it). */
+  declare fieldError: { readonly field: AuthField; readonly message: string } | undefined
   #focusPending = false
   #restoreY: number | undefined
   #headerObserver: ResizeObserver | undefined
@@ -85,6 +99,7 @@ export class ApApp extends ApElement {
     this.formError = ""
     this.submitting = false
     this.isAdmin = false
+    this.menuOpen = false
   }
 
   override connectedCallback(): void {
@@ -115,6 +130,7 @@ export class ApApp extends ApElement {
     this.#headerObserver = undefined
     window.removeEventListener("popstate", this.#onPopState)
     window.removeEventListener("pagehide", this.#rememberScroll)
+    document.removeEventListener("click", this.#closeMenuOutside)
     this.removeEventListener("click", this.#onClick)
     this.removeEventListener("ap-navigate", this.#onNavigate)
   }
@@ -134,6 +150,8 @@ export class ApApp extends ApElement {
 
   #show(pathname: string) {
     this.route = parseRoute(pathname)
+    this.menuOpen = false
+    this.fieldError = undefined
     this.formError = ""
     this.#focusPending = true
   }
@@ -233,6 +251,7 @@ export class ApApp extends ApElement {
   #title(): string {
     const r = this.route
     if (r.name === "profile") return r.username
+    if (r.name === "people") return `${r.list === "followers" ? "Followers" : "Following"} · ${r.username}`
     if (r.name === "home" && !this.me) return "Log in"
     return TITLES[r.name]
   }
@@ -243,6 +262,7 @@ export class ApApp extends ApElement {
     const text = (k: string) => String(data.get(k) ?? "").trim()
     this.submitting = true
     this.formError = ""
+    this.fieldError = undefined
     try {
       const me = mode === "login"
         ? await this.client.login({ login: text("login"), password: String(data.get("password") ?? "") })
@@ -257,9 +277,12 @@ export class ApApp extends ApElement {
       this.go("/", true)
       this.#focusPending = true
     } catch (error) {
-      this.formError = error instanceof ApiError && error.status === 401 ? "Wrong username, email or password." : describeError(error)
+      const { field, message } = authError(error, mode)
+      if (field) this.fieldError = { field, message }
+      else this.formError = message
       await this.updateComplete
-      this.renderRoot.querySelector<HTMLElement>("[role=alert]")?.focus()
+      // focus goes to the field to fix, or to the form's message
+      this.renderRoot.querySelector<HTMLElement>(field ? `form.auth [name=${field}]` : "#form-error")?.focus()
     } finally {
       this.submitting = false
     }
@@ -276,33 +299,86 @@ export class ApApp extends ApElement {
     this.go("/login")
   }
 
+  /**
+   * The main navigation. On wide screens one row in the header; on narrow ones the five everyday
+   * destinations (Home, Search, New post, Activity, Profile) become a tab bar at the bottom, and
+   * messages and the More menu stay in the header.
+   */
   #nav() {
     const here = location.pathname
-    const link = (path: string, label: string | TemplateResult) =>
-      html`<li><a href=${path} aria-current=${here === path ? "page" : "false"}>${label}</a></li>`
+    const current = (path: string) => (here === path ? "page" : "false")
+    const link = (path: string, label: string | TemplateResult) => html`<li><a href=${path} aria-current=${current(path)}>${label}</a></li>`
+    const tab = (path: string, icon: TemplateResult, label: string) =>
+      html`<li><a class="tab" href=${path} aria-current=${current(path)}>${icon}<span class="label">${label}</span></a></li>`
     if (!this.me) return html`<nav aria-label="Main"><ul>${link("/login", "Log in")}${link("/signup", "Sign up")}</ul></nav>`
-    return html`<nav aria-label="Main"><ul>
-      ${link("/", "Home")}
-      ${link("/search", "Search")}
-      ${link("/new", "New post")}
-      <li><ap-dm-inbox variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-dm-inbox></li>
-      <li><ap-notifications variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
-      ${link(`/u/${this.me.username}`, "Profile")}
-      ${link("/settings", "Settings")}
-      ${this.isAdmin ? link("/admin", "Admin") : nothing}
-      <li><button type="button" @click=${this.#logout}>Log out</button></li>
-    </ul></nav>`
+    const profile = `/u/${this.me.username}`
+    return html`<nav aria-label="Main">
+      <ul class="tabs">
+        ${tab("/", home(), "Home")}
+        ${tab("/search", search(), "Search")}
+        ${tab("/new", plus(), "New post")}
+        <li><ap-notifications class="tab" variant="badge" label="Activity" .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications></li>
+        ${tab(profile, person(), "Profile")}
+      </ul>
+      <ul class="extra">
+        <li><ap-dm-inbox variant="badge" .client=${this.client} theme=${this.theme ?? nothing}></ap-dm-inbox></li>
+        <li class="more" @keydown=${this.#menuKey}>
+          <button type="button" class="more-button" aria-expanded=${this.menuOpen ? "true" : "false"} aria-controls="app-menu" @click=${this.#toggleMenu}>More</button>
+          ${this.menuOpen
+            ? html`<ul id="app-menu" class="menu">
+              ${link("/saved", "Saved")}
+              ${link("/requests", "Follow requests")}
+              ${link("/settings", "Settings")}
+              ${this.isAdmin ? link("/admin", "Admin") : nothing}
+              <li><button type="button" @click=${this.#logout}>Log out</button></li>
+            </ul>`
+            : nothing}
+        </li>
+      </ul>
+    </nav>`
+  }
+
+  #toggleMenu = () => {
+    this.menuOpen = !this.menuOpen
+    if (this.menuOpen) {
+      document.addEventListener("click", this.#closeMenuOutside)
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>("#app-menu a")?.focus())
+    } else document.removeEventListener("click", this.#closeMenuOutside)
+  }
+
+  #closeMenuOutside = (event: MouseEvent) => {
+    const more = this.renderRoot.querySelector(".more")
+    if (more && !event.composedPath().includes(more)) {
+      this.menuOpen = false
+      document.removeEventListener("click", this.#closeMenuOutside)
+    }
+  }
+
+  #menuKey = (event: KeyboardEvent) => {
+    if (event.key !== "Escape" || !this.menuOpen) return
+    this.menuOpen = false
+    this.renderRoot.querySelector<HTMLElement>(".more-button")?.focus()
   }
 
   #authForm(mode: "login" | "signup") {
+    const err = this.fieldError
+    /** aria-invalid and the error's id on the field it concerns. */
+    const at = (field: AuthField) => (err?.field === field ? { invalid: "true", describedby: `${field}-error` } : { invalid: "false", describedby: undefined })
+    const message = (field: AuthField) =>
+      html`<span class="field-error" id="${field}-error" ?hidden=${err?.field !== field}>${err?.field === field ? err.message : ""}</span>`
+    const u = at("username")
+    const e = at("email")
+    const d = at("displayName")
+    const p = at("password")
+    const l = at("login")
     return html`<h1 tabindex="-1">${mode === "login" ? "Log in to Aperture" : "Create your account"}</h1>
-      <form class="auth" @submit=${(e: SubmitEvent) => this.#auth(e, mode)} aria-describedby="form-error">
+      <form class="auth" @submit=${(ev: SubmitEvent) => this.#auth(ev, mode)} aria-describedby="form-error">
         ${mode === "login"
-          ? html`<label>Username or email <input name="login" autocomplete="username" required /></label>`
-          : html`<label>Username <input name="username" autocomplete="username" required pattern="[A-Za-z0-9._]{1,30}" title="1–30 letters, digits, '.' or '_'" /></label>
-            <label>Email <input name="email" type="email" autocomplete="email" required /></label>
-            <label>Display name (optional) <input name="displayName" autocomplete="name" maxlength="64" /></label>`}
-        <label>Password <input name="password" type="password" autocomplete=${mode === "login" ? "current-password" : "new-password"} required minlength=${mode === "login" ? 1 : 8} /></label>
+          ? html`<label>Username or email <input name="login" autocomplete="username" required aria-invalid=${l.invalid} aria-describedby=${l.describedby ?? nothing} />${message("login")}</label>`
+          : html`<label>Username <input name="username" autocomplete="username" required pattern="[A-Za-z0-9._]{1,30}" title="1–30 letters, digits, '.' or '_'" aria-invalid=${u.invalid} aria-describedby=${u.describedby ?? nothing} />${message("username")}</label>
+            <label>Email <input name="email" type="email" autocomplete="email" required aria-invalid=${e.invalid} aria-describedby=${e.describedby ?? nothing} />${message("email")}</label>
+            <label>Display name (optional) <input name="displayName" autocomplete="name" maxlength="64" aria-invalid=${d.invalid} aria-describedby=${d.describedby ?? nothing} />${message("displayName")}</label>`}
+        <label>Password <input name="password" type="password" autocomplete=${mode === "login" ? "current-password" : "new-password"} required minlength=${mode === "login" ? 1 : 8} aria-invalid=${p.invalid} aria-describedby=${p.describedby ?? nothing} />${message("password")}</label>
         <div id="form-error" role="alert" tabindex="-1" class="error">${this.formError}</div>
         <button class="primary" type="submit" ?disabled=${this.submitting}>${mode === "login" ? "Log in" : "Sign up"}</button>
         <p class="muted">${mode === "login"
@@ -313,7 +389,8 @@ export class ApApp extends ApElement {
 
   #page(): TemplateResult {
     const r = this.route
-    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages" || r.name === "admin" || r.name === "settings"
+    const needsAccount = r.name === "home" || r.name === "new" || r.name === "notifications" || r.name === "messages" || r.name === "admin" ||
+      r.name === "settings" || r.name === "requests" || r.name === "saved"
     if (r.name === "login" || r.name === "signup") return this.#authForm(r.name)
     if (needsAccount && !this.me) return this.#authForm("login")
     switch (r.name) {
@@ -339,6 +416,17 @@ export class ApApp extends ApElement {
       case "settings":
         void loadSettings()
         return html`<h1 tabindex="-1">Settings</h1><ap-settings .client=${this.client} theme=${this.theme ?? nothing}></ap-settings>`
+      case "requests":
+        void loadPeople()
+        return html`<h1 tabindex="-1">Follow requests</h1><ap-people list="requests" .client=${this.client} theme=${this.theme ?? nothing}></ap-people>`
+      case "people":
+        void loadPeople()
+        return html`<h1 tabindex="-1">${r.list === "followers" ? "Followers" : "Following"}</h1>
+          <p class="back"><a href="/u/${encodeURIComponent(r.username)}">← ${r.username}</a></p>
+          <ap-people list=${r.list} username=${r.username} .client=${this.client} theme=${this.theme ?? nothing}></ap-people>`
+      case "saved":
+        void loadSaved()
+        return html`<h1 tabindex="-1">Saved</h1><ap-saved .client=${this.client} theme=${this.theme ?? nothing}></ap-saved>`
       case "search":
         return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
       case "profile":
@@ -346,7 +434,8 @@ export class ApApp extends ApElement {
           ${this.me ? html`<ap-story-tray .client=${this.client} theme=${this.theme ?? nothing} username=${r.username} no-add></ap-story-tray>` : nothing}
           <ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`
       case "post":
-        return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} theme=${this.theme ?? nothing} post-id=${r.id} open-comments></ap-post>`
+        return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} theme=${this.theme ?? nothing} post-id=${r.id} open-comments
+          @ap-post-delete=${() => this.client.me && this.go(`/u/${this.client.me.username}`, true)}></ap-post>`
       default:
         return html`<h1 tabindex="-1">Page not found</h1><p><a href="/">Go home</a></p>`
     }

@@ -32,10 +32,40 @@ describe("routes", () => {
     assert.isFalse(isAppPath("/api/v1/feed"))
     assert.isFalse(isAppPath("/media/x.webp"))
     assert.isTrue(isAppPath("/u/alice"))
+    assert.deepStrictEqual(parseRoute("/u/bob.builder/followers"), { name: "people", username: "bob.builder", list: "followers" })
+    assert.deepStrictEqual(parseRoute("/u/bob/following"), { name: "people", username: "bob", list: "following" })
+    assert.deepStrictEqual(parseRoute("/u/bob/likes"), { name: "not-found" })
+    assert.deepStrictEqual(parseRoute("/requests"), { name: "requests" })
+    assert.deepStrictEqual(parseRoute("/saved"), { name: "saved" })
   })
 })
 
 describe("ap-app", () => {
+  it("sign-up errors show in plain sentences at their field, which gets focus", async () => {
+    let answer = { status: 409, body: { error: { code: "Conflict", message: "that username is taken", details: { field: "username" } } } }
+    fakeFetch({ "GET /auth/session": { body: { user: null } }, "POST /auth/signup": () => answer })
+    history.replaceState(null, "", "/signup")
+    const el = await make()
+    await waitFor(() => el.ready)
+    await el.updateComplete
+    const form = shadow(el).querySelector("form")!
+    const field = (name: string) => form.querySelector<HTMLInputElement>(`[name=${name}]`)!
+    field("username").value = "taken"
+    field("email").value = "a@example.com"
+    field("password").value = "long enough pass"
+    form.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => shadow(el).querySelector("#username-error")?.textContent === "That username is taken. Try another one.")
+    assert.strictEqual(field("username").getAttribute("aria-invalid"), "true")
+    assert.strictEqual(field("username").getAttribute("aria-describedby"), "username-error")
+    assert.strictEqual(shadow(el).activeElement, field("username"))
+    assert.strictEqual(shadow(el).querySelector("#form-error")!.textContent, "", "nothing raw above the button")
+    answer = { status: 400, body: { error: { code: "BadRequest", message: "Expected an email", details: [{ path: ["email"], message: "bad" }] } as never } }
+    form.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => shadow(el).querySelector("#email-error")?.textContent === "Enter an email address like name@example.com.")
+    assert.strictEqual(field("username").getAttribute("aria-invalid"), "false")
+    assert.strictEqual(shadow(el).activeElement, field("email"))
+  })
+
   it("asks a signed-out visitor to log in, and logs in", async () => {
     fakeFetch({
       "GET /auth/session": { body: { user: null } },

@@ -4,6 +4,9 @@ export type Route =
   | { readonly name: "login" }
   | { readonly name: "signup" }
   | { readonly name: "profile"; readonly username: string }
+  | { readonly name: "people"; readonly username: string; readonly list: "followers" | "following" }
+  | { readonly name: "requests" }
+  | { readonly name: "saved" }
   | { readonly name: "post"; readonly id: string }
   | { readonly name: "notifications" }
   | { readonly name: "search" }
@@ -34,6 +37,8 @@ export const parseRoute = (pathname: string): Route => {
       case "new":
       case "admin":
       case "settings":
+      case "requests":
+      case "saved":
         return { name: head }
       case "messages":
         return { name: "messages", id: null }
@@ -42,6 +47,9 @@ export const parseRoute = (pathname: string): Route => {
   if (parts.length === 2 && head === "messages" && arg) return { name: "messages", id: segment(arg) }
   if (parts.length === 2 && head === "u" && arg) return { name: "profile", username: segment(arg) }
   if (parts.length === 2 && head === "p" && arg) return { name: "post", id: segment(arg) }
+  if (parts.length === 3 && head === "u" && arg && (parts[2] === "followers" || parts[2] === "following")) {
+    return { name: "people", username: segment(arg), list: parts[2] }
+  }
   return { name: "not-found" }
 }
 

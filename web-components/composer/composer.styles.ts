@@ -28,10 +28,65 @@ export const styles = css`
   .drop:focus-within {
     box-shadow: var(--_focus);
   }
-  .drop img {
-    max-width: 100%;
-    max-height: 360px;
+  .drop.more {
+    min-height: 0;
+    padding: 0.6em;
+  }
+  .editor {
+    display: grid;
+    gap: 0.6em;
+  }
+  .frame {
+    position: relative;
+    overflow: hidden;
+    max-height: 70vh;
     border-radius: 6px;
+    background: var(--_surface);
+    touch-action: none;
+    cursor: grab;
+  }
+  .frame:focus-visible {
+    box-shadow: var(--_focus);
+  }
+  .frame img {
+    position: absolute;
+    max-width: none;
+    user-select: none;
+    pointer-events: none;
+  }
+  .tools {
+    flex-wrap: wrap;
+  }
+  .strip {
+    display: flex;
+    gap: 0.5em;
+    overflow-x: auto;
+    list-style: none;
+    margin: 0;
+    padding: 0;
+  }
+  .strip li {
+    display: grid;
+    gap: 0.2em;
+    justify-items: center;
+  }
+  .thumb {
+    padding: 0;
+    width: 64px;
+    height: 64px;
+    overflow: hidden;
+  }
+  .thumb[aria-pressed="true"] {
+    outline: 3px solid var(--_accent);
+  }
+  .thumb img {
+    width: 100%;
+    height: 100%;
+    object-fit: cover;
+  }
+  .strip .row button {
+    min-width: 28px;
+    padding: 0.1em 0.3em;
   }
   .drop input {
     position: absolute;

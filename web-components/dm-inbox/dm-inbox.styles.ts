@@ -9,6 +9,10 @@ export const styles = css`
     text-decoration: none;
     padding: 0.3em 0.5em;
     border-radius: 8px;
+    display: inline-flex;
+    align-items: center;
+    gap: 0.3em;
+    min-height: 44px;
   }
   .badge {
     display: inline-block;

@@ -1,5 +1,7 @@
 import { html, nothing, type PropertyValues } from "lit"
 import type { Conversation, Message } from "../sdk/dm.ts"
+// client.dm is defined by the DM part of the SDK (not bundled with every widget)
+import "../sdk/dm.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { image } from "../shared/icons.ts"

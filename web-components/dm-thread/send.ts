@@ -5,6 +5,8 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit"
 import type { ApertureClient } from "../sdk/client.ts"
 import type { Message } from "../sdk/dm.ts"
+// client.dm is defined by the DM part of the SDK (not bundled with every widget)
+import "../sdk/dm.ts"
 import { describeError } from "../sdk/rest.ts"
 import { type Pending, unconfirmed } from "./history.ts"
 import { type OutboxEntry, OutboxSender, type OutboxStore } from "./outbox.ts"

@@ -31,11 +31,13 @@ const snapshots = new WeakMap<ApertureClient, Snapshot>()
  * kept snapshot when it is shown again. Cards inside a feed update its list directly as well.
  */
 const changedElsewhere = new Map<string, Post>()
+const deletedElsewhere = new Set<string>()
 if (typeof document !== "undefined") {
   document.addEventListener("ap-post-change", (event) => {
     const post = (event as ApEvent<"ap-post-change">).detail.post
     changedElsewhere.set(post.id, post)
   })
+  document.addEventListener("ap-post-delete", (event) => void deletedElsewhere.add(event.detail.postId))
 }
 
 /** At most this many posts are written to sessionStorage for a Back that reloads the document. */
@@ -165,8 +167,9 @@ export class ApFeed extends ApElement {
     if (this.items.length > 0) return
     const kept = snapshots.get(this.client) ?? readStored(this.api)
     if (kept && kept.userId === this.client.me?.id && kept.items.length > 0) {
-      this.items = kept.items.map((p) => changedElsewhere.get(p.id) ?? p)
+      this.items = kept.items.filter((p) => !deletedElsewhere.has(p.id)).map((p) => changedElsewhere.get(p.id) ?? p)
       changedElsewhere.clear()
+      deletedElsewhere.clear()
       this.#cursor = kept.cursor
       this.hasMore = kept.hasMore
       this.#loadedAt = kept.loadedAt
@@ -317,6 +320,10 @@ export class ApFeed extends ApElement {
     this.items = items
   }
 
+  #onPostDelete = (event: ApEvent<"ap-post-delete">) => {
+    this.items = this.items.filter((p) => p.id !== event.detail.postId)
+  }
+
   #onRange = (event: Event) => {
     const last = (event as Event & { last: number }).last
     if (last >= this.items.length - 5) void this.loadMore()
@@ -339,6 +346,7 @@ export class ApFeed extends ApElement {
         aria-label="Home feed"
         aria-busy=${this.loading ? "true" : "false"}
         @ap-post-change=${this.#onPostChange}
+        @ap-post-delete=${this.#onPostDelete}
         @rangeChanged=${this.#onRange}
         @keydown=${this.#onKeydown}
       >

@@ -62,4 +62,50 @@ export const styles = css`
     color: var(--_muted);
     font-size: 0.85em;
   }
+  .bell {
+    min-height: 44px;
+    min-width: 44px;
+    justify-content: center;
+  }
+  .requests {
+    display: flex;
+    flex-direction: column;
+    gap: 0.3em;
+    margin-top: 0.4em;
+  }
+  .request {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.4em;
+    align-items: center;
+  }
+  .request button,
+  .bar button {
+    min-height: 44px;
+  }
+  .requests a {
+    display: inline-flex;
+    align-items: center;
+    min-height: 44px;
+  }
+  .error {
+    color: var(--_danger);
+  }
+  @media (max-width: 639px) {
+    :host([variant="badge"][label]) {
+      display: block;
+    }
+    :host([label]) .bell {
+      flex-direction: column;
+      gap: 0;
+      width: 100%;
+      min-height: 52px;
+      font-size: 0.72em;
+    }
+    :host([label]) .badge {
+      position: absolute;
+      top: 4px;
+      left: calc(50% + 4px);
+    }
+  }
 `

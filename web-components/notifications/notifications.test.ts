@@ -50,6 +50,32 @@ describe("ap-notifications", () => {
     assert.deepStrictEqual(calls.find((c) => c.method === "POST")!.body, {})
   })
 
+  it("a follow request offers Approve and Deny per person waiting, and says what became of each", async () => {
+    const calls = fakeFetch({
+      "GET /auth/session": { body: { user: me() } },
+      "GET /notifications": {
+        body: { items: [notification("n1", { kind: "follow_request", actors: [card("anna"), card("ben"), card("cleo")], actorCount: 5, post: null } as never)], nextCursor: null, hasMore: false, unreadCount: 1 }
+      },
+      // cleo's request was already answered elsewhere: not offered
+      "GET /follow-requests": { body: { items: [{ id: "ra", user: card("anna"), createdAt: "2026-01-01T00:00:00Z" }, { id: "rb", user: card("ben"), createdAt: "2026-01-01T00:00:00Z" }], nextCursor: null, hasMore: false } },
+      "POST /follow-requests/ra/approve": { status: 204 },
+      "POST /follow-requests/rb/deny": { status: 404, body: { error: { code: "NotFound", message: "no such request" } } }
+    })
+    const el = document.createElement("ap-notifications")
+    el.client = testClient()
+    await mount(el)
+    await waitFor(() => shadow(el).querySelector("[aria-label='Approve anna']"))
+    assert.isNull(shadow(el).querySelector("[aria-label='Approve cleo']"))
+    assert.strictEqual(shadow(el).querySelector("[part=requests] a")!.getAttribute("href"), "/requests")
+    shadow(el).querySelector<HTMLButtonElement>("[aria-label='Approve anna']")!.click()
+    shadow(el).querySelector<HTMLButtonElement>("[aria-label='Deny ben']")!.click()
+    await waitFor(() => shadow(el).querySelectorAll("[part=requests] [role=status]").length === 2)
+    const text = shadow(el).querySelector("[part=requests]")!.textContent!.replace(/\s+/g, " ")
+    assert.include(text, "Approved: anna now follows you.")
+    assert.include(text, "ben's request was already answered.")
+    assert.deepStrictEqual(calls.filter((c) => c.method === "POST").map((c) => c.path), ["/follow-requests/ra/approve", "/follow-requests/rb/deny"])
+  })
+
   it("describes actors", () => {
     assert.strictEqual(describeActors(notification("a")), "alice")
     assert.strictEqual(describeActors(notification("a", { actors: [card("a"), card("b")], actorCount: 2 } as never)), "a and b")

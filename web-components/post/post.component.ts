@@ -1,12 +1,13 @@
 import { html, nothing } from "lit"
-import type { Comment } from "../../src/domain/Engagement.ts"
-import type { Post } from "../../src/domain/Posts.ts"
+import type { Post, PostMedia } from "../../src/domain/Posts.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { plural, srcset, timeAgo } from "../shared/format.ts"
 import { bookmark, comment, heart } from "../shared/icons.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./post.styles.ts"
+
+type Photo = Pick<PostMedia, "variants" | "width" | "height" | "placeholder" | "dominantColor" | "altText">
 
 /**
  * @summary One post: the photo (responsive `srcset`, blurred placeholder until it loads, alt
@@ -31,7 +32,7 @@ import { styles } from "./post.styles.ts"
  * @csspart like-button - The like button (`aria-pressed` tells its state).
  * @csspart save-button - The save button.
  * @csspart caption - The caption text.
- * @csspart comments - The comment thread and its form.
+ * @csspart comments - The comment thread and its form (`<ap-comments>`, a chunk loaded when first opened).
  * @csspart error - The message shown when an action failed.
  *
  * @cssprop --ap-bg - Card background.
@@ -44,6 +45,7 @@ import { styles } from "./post.styles.ts"
  * @fires ap-like - A like or unlike was confirmed.
  * @fires ap-save - A save or unsave was confirmed.
  * @fires ap-post-change - The post changed here (optimistic, confirmed or rolled back).
+ * @fires ap-post-delete - The author deleted it (from the "…" editor, a chunk loaded on first use).
  * @fires ap-error - An action failed; the card shows the message too.
  */
 export class ApPost extends ApElement {
@@ -57,9 +59,11 @@ export class ApPost extends ApElement {
     setsize: { type: Number },
     error: { state: true },
     loaded: { state: true },
-    comments: { state: true },
     commentsOpen: { state: true },
-    pending: { state: true }
+    pending: { state: true },
+    slide: { state: true },
+    deleted: { state: true },
+    editing: { state: true }
   }
 
   declare post: Post | undefined
@@ -69,10 +73,15 @@ export class ApPost extends ApElement {
   declare setsize: number | undefined
   declare error: string
   declare loaded: boolean
-  declare comments: ReadonlyArray<Comment> | undefined
   declare commentsOpen: boolean
   declare pending: boolean
+  /** The carousel's photo on screen (0-based). */
+  declare slide: number
+  declare editing: boolean
+  declare deleted: boolean
   #shownId: string | undefined
+  /** The photo a button or key is scrolling to. */
+  #target: number | undefined
 
   constructor() {
     super()
@@ -81,6 +90,13 @@ export class ApPost extends ApElement {
     this.loaded = false
     this.commentsOpen = false
     this.pending = false
+    this.slide = 0
+    this.editing = false
+    this.deleted = false
+    this.addEventListener("ap-post-change", (e) => {
+      if (e.composedPath()[0] !== this) this.post = e.detail.post
+    })
+    this.addEventListener("ap-post-delete", () => (this.deleted = true))
   }
 
   /** Focuses the card itself (the feed's PageDown / PageUp and the new-posts pill move here). */
@@ -97,9 +113,12 @@ export class ApPost extends ApElement {
       this.#shownId = this.post?.id
       this.loaded = false
       this.error = ""
-      this.comments = undefined
+      this.slide = 0
+      this.#target = undefined
+      this.editing = false
+      this.deleted = false
       this.commentsOpen = this.openComments
-      if (this.commentsOpen && this.post) void this.#loadComments()
+      if (this.commentsOpen) void import("./comments.ts")
     }
   }
 
@@ -167,111 +186,94 @@ export class ApPost extends ApElement {
     }
   }
 
-  async #loadComments() {
-    const post = this.post
-    if (!post) return
-    try {
-      const page = await this.client.rest.comments(post.id, { limit: 50 })
-      if (this.post?.id === post.id) this.comments = page.items
-    } catch (error) {
-      this.#fail(error)
-    }
-  }
-
   #toggleComments() {
     this.commentsOpen = !this.commentsOpen
-    if (this.commentsOpen) {
-      if (this.comments === undefined) void this.#loadComments()
-      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLInputElement>("#comment-text")?.focus())
-    }
+    // the thread is a chunk of its own, fetched the first time comments open
+    if (this.commentsOpen) void import("./comments.ts").then(() => this.renderRoot.querySelector<HTMLElement>("ap-comments")?.focus())
   }
 
-  async #submitComment(event: SubmitEvent) {
-    event.preventDefault()
-    const form = event.target as HTMLFormElement
-    const input = form.querySelector("input")!
-    const text = input.value.trim()
-    const post = this.post
-    if (!post || text === "") return
-    input.disabled = true
-    try {
-      const comment = await this.client.rest.comment(post.id, text)
-      this.comments = [...(this.comments ?? []), comment]
-      this.#change({ ...post, counts: { ...post.counts, comments: post.counts.comments + 1 } })
-      input.value = ""
-    } catch (error) {
-      this.#fail(error)
-    } finally {
-      input.disabled = false
-      input.focus()
-    }
-  }
-
-  async #deleteComment(comment: Comment) {
-    try {
-      await this.client.rest.deleteComment(comment.id)
-      this.comments = (this.comments ?? []).filter((c) => c.id !== comment.id)
-      const post = this.post
-      if (post) this.#change({ ...post, counts: { ...post.counts, comments: Math.max(0, post.counts.comments - 1) } })
-    } catch (error) {
-      this.#fail(error)
-    }
+  #edit() {
+    this.editing = !this.editing
+    // the editor is a chunk of its own, fetched the first time an author opens it
+    if (this.editing) void import("./post-edit.ts")
   }
 
   #media(post: Post) {
     const url = (p: string) => this.client.rest.url(p)
-    const ratio = post.width && post.height ? `${post.width} / ${post.height}` : "4 / 5"
     if (post.status !== "published" || !post.variants) {
       return html`<div class="processing" part="image">${post.status === "failed" ? "This photo could not be processed." : "Processing…"}</div>`
     }
-    const placeholder = post.placeholder ? `background-image:url("${post.placeholder}");` : ""
-    const color = post.dominantColor ? `background-color:${post.dominantColor};` : ""
-    return html`<div class="media" style="aspect-ratio:${ratio};${placeholder}${color}">
-      <img
-        part="image"
-        class=${this.loaded ? "loaded" : ""}
-        src=${url(post.variants.medium)}
-        srcset=${srcset(post.variants, url)}
-        sizes="(max-width: 640px) 100vw, 640px"
-        alt=${post.altText || `Photo by ${post.author.username}`}
-        width=${post.width ?? 1080}
-        height=${post.height ?? 1350}
-        loading="lazy"
-        decoding="async"
-        @load=${() => (this.loaded = true)}
-      />
+    // a carousel's photos share the first one's frame (the composer crops them all to it)
+    const ratio = post.width && post.height ? `${post.width} / ${post.height}` : "4 / 5"
+    const photos: ReadonlyArray<Photo> = post.media?.length ? post.media : [post]
+    const n = photos.length
+    const slide = (m: Photo, i: number) => {
+      const placeholder = m.placeholder ? `background-image:url("${m.placeholder}");` : ""
+      const color = m.dominantColor ? `background-color:${m.dominantColor};` : ""
+      return html`<div
+        class="media"
+        style="aspect-ratio:${ratio};${placeholder}${color}"
+        role=${n > 1 ? "group" : nothing}
+        aria-roledescription=${n > 1 ? "slide" : nothing}
+        aria-label=${n > 1 ? `${i + 1} of ${n}` : nothing}
+      >
+        ${m.variants
+          ? html`<img
+          part="image"
+          class=${i === 0 && this.loaded ? "loaded" : ""}
+          src=${url(m.variants.medium)}
+          srcset=${srcset(m.variants, url)}
+          sizes="(max-width: 640px) 100vw, 640px"
+          alt=${m.altText || `Photo ${n > 1 ? `${i + 1} of ${n} ` : ""}by ${post.author.username}`}
+          width=${m.width ?? 1080}
+          height=${m.height ?? 1350}
+          loading="lazy"
+          decoding="async"
+          @load=${(e: Event) => (i === 0 ? (this.loaded = true) : (e.target as HTMLElement).classList.add("loaded"))}
+        />`
+          : nothing}
+      </div>`
+    }
+    if (n === 1) return slide(photos[0]!, 0)
+    const at = Math.min(this.slide, n - 1)
+    return html`<div class="carousel" role="group" aria-roledescription="carousel" aria-label="${n} photos">
+      <div class="track" tabindex="0" aria-label="Photos: use the arrow keys" @pointerdown=${() => (this.#target = undefined)} @scroll=${this.#onScroll} @keydown=${this.#onSlideKey}>
+        ${photos.map(slide)}
+      </div>
+      <button type="button" class="prev" aria-label="Previous photo" ?hidden=${at === 0} @click=${() => this.showSlide(at - 1)}>‹</button>
+      <button type="button" class="next" aria-label="Next photo" ?hidden=${at === n - 1} @click=${() => this.showSlide(at + 1)}>›</button>
+      <div class="dots" aria-hidden="true">${photos.map((_, i) => html`<i class=${i === at ? "on" : ""}></i>`)}</div>
     </div>`
   }
 
-  #comments(post: Post) {
-    if (!this.commentsOpen) return nothing
-    const me = this.client.me
-    return html`<section class="comments" part="comments" aria-label="Comments">
-      ${this.comments === undefined
-        ? html`<p class="muted">Loading comments…</p>`
-        : html`<ul>
-          ${this.comments.map(
-            (c) => html`<li>
-              <a href=${this.client.rest.pageUrl(`/u/${c.author.username}`)}>${c.author.username}</a>
-              <span>${c.text}</span>
-              ${me && (me.id === c.author.id || me.id === post.author.id)
-                ? html`<button type="button" aria-label="Delete comment by ${c.author.username}" @click=${() => this.#deleteComment(c)}>Delete</button>`
-                : nothing}
-            </li>`
-          )}
-        </ul>`}
-      ${me
-        ? html`<form @submit=${this.#submitComment}>
-          <label class="visually-hidden" for="comment-text">Add a comment</label>
-          <input id="comment-text" name="text" placeholder="Add a comment…" maxlength="2200" autocomplete="off" />
-          <button type="submit">Post</button>
-        </form>`
-        : nothing}
-    </section>`
+  /** Scrolls a carousel to its photo `i` (0-based). */
+  showSlide(i: number): void {
+    const track = this.renderRoot.querySelector<HTMLElement>(".track")
+    const n = track?.children.length ?? 0
+    if (!track || n === 0) return
+    this.slide = this.#target = Math.max(0, Math.min(n - 1, i))
+    track.scrollTo({ left: this.slide * track.clientWidth, behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" })
+  }
+
+  #onScroll(e: Event) {
+    const track = e.target as HTMLElement
+    const w = track.clientWidth
+    // while scrolling to a chosen photo, the dots stay on it (not on each photo passed on the way)
+    if (w === 0 || (this.#target !== undefined && Math.abs(track.scrollLeft - this.#target * w) > w / 20)) return
+    this.#target = undefined
+    this.slide = Math.round(track.scrollLeft / w)
+  }
+
+  #onSlideKey(e: KeyboardEvent) {
+    const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0
+    if (step === 0) return
+    e.preventDefault()
+    this.showSlide(this.slide + step)
   }
 
   override render() {
     const post = this.post
+    if (this.deleted) return html`<p class="muted" role="status">Post deleted.</p>`
     if (!post) return html`<div role="alert" part="error" class="error">${this.error}</div>`
     const author = post.author
     const liked = post.viewer?.isLiked ?? false
@@ -292,7 +294,13 @@ export class ApPost extends ApElement {
           ? html`<img class="avatar" src=${this.client.rest.url(author.avatar.thumbnail)} alt="" />`
           : html`<span class="avatar" aria-hidden="true"></span>`}
         <a href=${this.client.rest.pageUrl(`/u/${author.username}`)}>${author.username}</a>
+        ${this.client.me?.id === author.id
+          ? html`<button type="button" class="more" aria-label="Edit or delete this post" aria-expanded=${this.editing ? "true" : "false"} @click=${this.#edit}>…</button>`
+          : nothing}
       </header>
+      ${this.editing
+        ? html`<ap-post-edit .post=${post} .client=${this.client} @ap-edit-close=${() => (this.editing = false)}></ap-post-edit>`
+        : nothing}
       ${this.#media(post)}
       <div class="actions" part="actions">
         <button
@@ -321,7 +329,7 @@ export class ApPost extends ApElement {
         ${post.caption ? html`<p class="caption" id="card-caption" part="caption"><strong>${author.username}</strong> ${post.caption}</p>` : nothing}
         <a href=${this.client.rest.pageUrl(`/p/${post.id}`)}><time datetime=${post.publishedAt ?? post.createdAt}>${timeAgo(post.publishedAt ?? post.createdAt)}</time></a>
         <div role="alert" part="error" class="error">${this.error}</div>
-        ${this.#comments(post)}
+        ${this.commentsOpen ? html`<ap-comments part="comments" .post=${post} .client=${this.client}></ap-comments>` : nothing}
       </div>
     </article>`
   }

@@ -80,23 +80,61 @@ export const styles = css`
     color: var(--_muted);
     font-size: 0.85em;
   }
-  .comments ul {
-    list-style: none;
-    padding: 0;
-    margin: 0.5em 0;
+  header .more {
+    margin-left: auto;
+    background: none;
+    border-color: transparent;
+    min-width: 44px;
   }
-  .comments li {
-    padding: 0.25em 0;
-    overflow-wrap: anywhere;
+  .carousel {
+    position: relative;
   }
-  .comments form {
+  .track {
     display: flex;
-    gap: 0.4em;
+    overflow-x: auto;
+    scroll-snap-type: x mandatory;
+    scrollbar-width: none;
   }
-  .comments li button {
-    font-size: 0.8em;
-    padding: 0.1em 0.5em;
-    margin-left: 0.4em;
+  .track > .media {
+    flex: 0 0 100%;
+    scroll-snap-align: start;
+  }
+  .carousel > button {
+    position: absolute;
+    top: 50%;
+    transform: translateY(-50%);
+    width: 44px;
+    height: 44px;
+    border-radius: 50%;
+    background: rgb(255 255 255 / 0.85);
+    color: #111;
+    font-size: 1.4em;
+  }
+  .carousel > [hidden] {
+    display: none;
+  }
+  .prev {
+    left: 0.4em;
+  }
+  .next {
+    right: 0.4em;
+  }
+  .dots {
+    position: absolute;
+    bottom: 0.6em;
+    width: 100%;
+    display: flex;
+    justify-content: center;
+    gap: 4px;
+  }
+  .dots i {
+    width: 6px;
+    height: 6px;
+    border-radius: 50%;
+    background: rgb(255 255 255 / 0.55);
+  }
+  .dots i.on {
+    background: #fff;
   }
   [role="alert"]:empty {
     display: none;

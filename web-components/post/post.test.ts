@@ -98,14 +98,18 @@ describe("ap-post", () => {
     const el = await make()
     await el.client.session()
     shadow(el).querySelector<HTMLButtonElement>("button.comment")!.click()
-    await waitFor(() => shadow(el).querySelector(".comments li"))
-    assert.include(shadow(el).querySelector(".comments li")!.textContent!, "first!")
-    const input = shadow(el).querySelector<HTMLInputElement>("#comment-text")!
+    // the thread is <ap-comments>, a lazily loaded element with its own shadow root
+    const thread = () => shadow(el).querySelector("ap-comments")?.shadowRoot ?? null
+    await waitFor(() => thread()?.querySelector("li"))
+    assert.include(thread()!.querySelector("li")!.textContent!, "first!")
+    const input = thread()!.querySelector<HTMLInputElement>("#comment-text")!
+    await waitFor(() => thread()!.activeElement === input)
     input.value = "nice <b>shot</b>"
-    shadow(el).querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }))
-    await waitFor(() => shadow(el).querySelectorAll(".comments li").length === 2)
-    const last = shadow(el).querySelectorAll(".comments li")[1]!
+    thread()!.querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }))
+    await waitFor(() => thread()!.querySelectorAll("li").length === 2)
+    const last = thread()!.querySelectorAll("li")[1]!
     assert.include(last.textContent!, "nice <b>shot</b>", "comment text is bound as text, never as HTML")
+    await waitFor(() => shadow(el).querySelector("button.comment .count")!.textContent === "1")
     assert.isNull(last.querySelector("b"))
     assert.deepStrictEqual(calls.find((c) => c.method === "POST")!.body, { text: "nice <b>shot</b>" })
   })

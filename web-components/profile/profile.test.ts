@@ -1,10 +1,11 @@
 // @vitest-environment happy-dom
 import { afterEach, assert, describe, it } from "vitest"
-import { fakeFetch, me, mount, post, profile, shadow, testClient, waitFor } from "../shared/testing.ts"
+import { card, FakeWebSocket, fakeFetch, me, mount, notification, post, profile, shadow, testClient, waitFor } from "../shared/testing.ts"
 import "./profile.ts"
 
 afterEach(() => {
   document.body.innerHTML = ""
+  FakeWebSocket.instances = []
 })
 
 const make = async (username: string) => {
@@ -74,5 +75,82 @@ describe("ap-profile", () => {
     })
     const blocked = await make("erin")
     await waitFor(() => button(blocked)?.textContent?.trim() === "Unblock")
+  })
+
+  it("the … menu mutes with Undo, copies the link, and blocks after a confirm; counts link to the lists", async () => {
+    const calls = fakeFetch({
+      "GET /auth/session": { body: { user: me() } },
+      "GET /users/bob/posts": { body: { items: [post("p1")], nextCursor: null, hasMore: false } },
+      "GET /users/bob": { body: profile("bob") },
+      "POST /users/bob/mute": { status: 204 },
+      "DELETE /users/bob/mute": { status: 204 },
+      "POST /users/bob/block": { status: 204 }
+    })
+    const el = await make("bob")
+    await waitFor(() => shadow(el).querySelector(".grid img"))
+    const links = Array.from(shadow(el).querySelectorAll<HTMLAnchorElement>(".counts a")).map((a) => a.getAttribute("href"))
+    assert.deepStrictEqual(links, ["/u/bob/followers", "/u/bob/following"])
+    const more = shadow(el).querySelector<HTMLButtonElement>("[part=more-button]")!
+    assert.strictEqual(more.getAttribute("aria-expanded"), "false")
+    more.click()
+    await el.updateComplete
+    assert.strictEqual(more.getAttribute("aria-expanded"), "true")
+    const menuItem = (label: string) => Array.from(shadow(el).querySelectorAll<HTMLButtonElement>("[part=menu] button")).find((b) => b.textContent!.trim() === label)
+    assert.deepStrictEqual(Array.from(shadow(el).querySelectorAll("[part=menu] li")).map((li) => li.textContent!.trim()), ["Mute", "Block", "Copy link"])
+    menuItem("Mute")!.click()
+    await waitFor(() => shadow(el).querySelector("[role=status]")!.textContent!.includes("Muted bob"))
+    shadow(el).querySelector<HTMLButtonElement>("[role=status] button")!.click()
+    await waitFor(() => calls.some((c) => c.method === "DELETE" && c.path === "/users/bob/mute") && !el.busy)
+    let writes: Array<string> = []
+    Object.defineProperty(navigator, "clipboard", { value: { writeText: async (t: string) => void writes.push(t) }, configurable: true })
+    more.click()
+    await el.updateComplete
+    menuItem("Copy link")!.click()
+    await waitFor(() => writes.length === 1)
+    assert.match(writes[0]!, /\/u\/bob$/)
+    window.confirm = () => true
+    more.click()
+    await el.updateComplete
+    menuItem("Block")!.click()
+    await waitFor(() => button(el)?.textContent?.trim() === "Unblock")
+    // the blocker keeps the header, without the content
+    assert.strictEqual(shadow(el).querySelector("h2")!.textContent, "bob")
+    assert.isNull(shadow(el).querySelector(".grid"))
+    assert.include(shadow(el).querySelector("[part=private]")!.textContent!, "You blocked this account")
+    writes = []
+  })
+
+  it("Requested turns into Following live when the request is approved", async () => {
+    let approved = false
+    fakeFetch({
+      "GET /auth/session": { body: { user: me() } },
+      "GET /users/carol/posts": { body: { items: [post("c1")], nextCursor: null, hasMore: false } },
+      "GET /users/carol": () => ({
+        body: profile("carol", { isPrivate: true, canViewContent: approved, viewer: { isFollowing: approved, followsYou: false, requested: !approved, blocked: false } as never })
+      })
+    })
+    const el = await make("carol")
+    await waitFor(() => button(el)?.textContent?.trim() === "Requested")
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    FakeWebSocket.last.open()
+    approved = true
+    FakeWebSocket.last.frame("notification", { notification: notification("n9", { kind: "follow_approved", actors: [card("carol")], actorCount: 1 } as never), unreadCount: 1 }, 7)
+    await waitFor(() => button(el)?.textContent?.trim() === "Following")
+    await waitFor(() => shadow(el).querySelector(".grid img"))
+  })
+
+  it("your own private account says so, and its menu leads to settings and requests", async () => {
+    fakeFetch({
+      "GET /auth/session": { body: { user: me("me") } },
+      "GET /users/me/posts": { body: { items: [], nextCursor: null, hasMore: false } },
+      "GET /users/me": { body: profile("me", { id: me("me").id, isPrivate: true, viewer: null }) }
+    })
+    const el = await make("me")
+    await waitFor(() => shadow(el).querySelector(".private-note"))
+    assert.include(shadow(el).querySelector(".private-note")!.textContent!, "Your account is private")
+    assert.isNull(button(el))
+    shadow(el).querySelector<HTMLButtonElement>("[part=more-button]")!.click()
+    await el.updateComplete
+    assert.deepStrictEqual(Array.from(shadow(el).querySelectorAll("[part=menu] a")).map((a) => a.getAttribute("href")), ["/settings", "/requests", "/saved"])
   })
 })

@@ -4,6 +4,7 @@ import { actorTap } from "../actor-inspector/fixtures.ts"
 import { FakeWebSocket, fakeFetch, me, testClient, waitFor } from "../shared/testing.ts"
 import type { ObserveStats, Tap } from "./admin.ts"
 import { ApiError } from "./rest.ts"
+import "./admin.ts"
 
 afterEach(() => {
   FakeWebSocket.instances = []

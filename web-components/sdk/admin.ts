@@ -7,6 +7,7 @@
 import type { ActorDetail, ActorsOverview, ActorSummary, HandledCommand, ObserveFilter, ObserveStats, Tap } from "../../src/domain/Inspector.ts"
 import { ApiError, query, type RestClient } from "./rest.ts"
 import type { Frame, LiveSocket } from "./socket.ts"
+import { extendClient } from "./client.ts"
 
 export type { ActorDetail, ActorsOverview, ActorSummary, HandledCommand, ObserveFilter, ObserveStats, Tap }
 
@@ -111,3 +112,11 @@ export class AdminClient {
     }
   }
 }
+
+declare module "./client.ts" {
+  interface ApertureClient {
+    /** Admins only: the actor inspector's overview, one actor's detail, and the live tail (present once `sdk/admin.ts` is imported). */
+    readonly admin: AdminClient
+  }
+}
+extendClient("admin", (c) => new AdminClient(c.rest, c.socket, () => c.listen()))

@@ -4,12 +4,9 @@
  * `clientFor`, so every widget on a page shares one socket.
  */
 import type { Me } from "../../src/domain/Accounts.ts"
-import { AdminClient } from "./admin.ts"
-import { DmClient } from "./dm.ts"
 import { Emitter } from "./emitter.ts"
 import { ApiError, RestClient } from "./rest.ts"
 import { LiveSocket } from "./socket.ts"
-import { StoriesClient } from "./stories.ts"
 
 export interface ClientOptions {
   readonly api?: string | undefined
@@ -25,12 +22,6 @@ export interface ClientEvents {
 export class ApertureClient extends Emitter<ClientEvents> {
   readonly rest: RestClient
   readonly socket: LiveSocket
-  /** Direct messages: conversations, messages, reactions, the photo upload and `typing`. */
-  readonly dm: DmClient
-  /** Stories: the tray, a person's stories, views, viewers, replies and posting. */
-  readonly stories: StoriesClient
-  /** Admins only: the actor inspector's overview, one actor's detail, and the live tail. */
-  readonly admin: AdminClient
   /** undefined until known. */
   me: Me | null | undefined
   #session: Promise<Me | null> | undefined
@@ -50,9 +41,6 @@ export class ApertureClient extends Emitter<ClientEvents> {
       },
       ...(options.WebSocket ? { WebSocket: options.WebSocket } : {})
     })
-    this.dm = new DmClient(this.rest, this.socket)
-    this.stories = new StoriesClient(this.rest)
-    this.admin = new AdminClient(this.rest, this.socket, () => this.listen())
     if (typeof window !== "undefined") {
       window.addEventListener("online", () => this.socket.reconnectNow())
       document.addEventListener("visibilitychange", () => {
@@ -108,7 +96,8 @@ export class ApertureClient extends Emitter<ClientEvents> {
     this.#listeners++
     if (this.#listeners === 1) {
       void this.session().then((me) => {
-        if (me && this.#listeners > 0) this.socket.start()
+        // an embed token gets no socket ticket (its scope is REST reads): such widgets are not live
+        if (me && this.#listeners > 0 && !this.rest.token?.startsWith("ape_")) this.socket.start()
       }, () => undefined)
     }
     let released = false
@@ -149,4 +138,22 @@ export const clientFor = (api?: string | null, token?: string | null): ApertureC
     clients.set(key, client)
   }
   return client
+}
+
+/**
+ * Parts of the client only some widgets use — `dm` (sdk/dm.ts), `stories` (sdk/stories.ts),
+ * `admin` (sdk/admin.ts) — attach themselves as a property built on first use when their module
+ * is imported, so a page that shows only `<ap-post>` downloads none of them. A component that uses
+ * one imports its module.
+ */
+export const extendClient = <T>(name: string, make: (client: ApertureClient) => T): void => {
+  const built = new WeakMap<ApertureClient, T>()
+  Object.defineProperty(ApertureClient.prototype, name, {
+    configurable: true,
+    get(this: ApertureClient) {
+      let part = built.get(this)
+      if (part === undefined) built.set(this, (part = make(this)))
+      return part
+    }
+  })
 }

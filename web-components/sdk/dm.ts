@@ -8,6 +8,7 @@ import type { UserCard } from "../../src/domain/Accounts.ts"
 import type { UploadTarget } from "../../src/domain/Posts.ts"
 import { ApiError, type PageQuery, query, type RestClient } from "./rest.ts"
 import type { LiveSocket } from "./socket.ts"
+import { extendClient } from "./client.ts"
 
 export type { UserCard }
 
@@ -227,3 +228,11 @@ export class DmClient {
     }
   }
 }
+
+declare module "./client.ts" {
+  interface ApertureClient {
+    /** Direct messages: conversations, messages, reactions, the photo upload and `typing` (present once `sdk/dm.ts` is imported). */
+    readonly dm: DmClient
+  }
+}
+extendClient("dm", (c) => new DmClient(c.rest, c.socket))

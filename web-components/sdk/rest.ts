@@ -3,10 +3,20 @@
  * server code). Same origin authenticates with the session cookie; another origin with a `token`
  * sent as `Authorization: Bearer`.
  */
-import type { AuthResult, FollowState, Me, Profile, SessionsEnded, SessionState, UserCardPage, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
+import type { AuthResult, FollowRequestPage, FollowState, Me, Profile, SessionsEnded, SessionState, UserCardPage, UserPage, WsTicket } from "../../src/domain/Accounts.ts"
 import type { CommentPage, Comment, FeedPage, LikeState, SaveState } from "../../src/domain/Engagement.ts"
 import type { NotificationPage, UnreadCount } from "../../src/domain/Notifications.ts"
 import type { Post, PostAccepted, PostPage } from "../../src/domain/Posts.ts"
+
+/** How long after the page's start the boot script's answers may be used instead of asking again. */
+const BOOT_FRESH_MS = 15_000
+
+declare global {
+  interface Window {
+    /** Answers the app's inline boot script fetched before the app ran, by "METHOD /path" (each taken once). */
+    __apBoot?: Record<string, Promise<{ readonly status: number; readonly text: string } | undefined>>
+  }
+}
 
 /** An error answer of the API (`{error: {code, message, details?}}`), or status 0 for no answer at all. */
 export class ApiError extends Error {
@@ -48,10 +58,12 @@ export interface RestOptions {
 }
 
 export interface PostDraft {
-  readonly image: Blob
+  /** One photo (`image`, `filename`, `altText`), or `photos`: 1–10 in the carousel's order. */
+  readonly image?: Blob
   readonly filename?: string
   readonly caption?: string
   readonly altText?: string
+  readonly photos?: ReadonlyArray<{ readonly image: Blob; readonly filename?: string; readonly altText?: string }>
 }
 
 export interface UploadHandle {
@@ -116,6 +128,14 @@ export class RestClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const early = this.#boot(method, path)
+    if (early) {
+      const answer = await early
+      if (answer) {
+        if (answer.status < 200 || answer.status >= 300) throw parseError(answer.status, answer.text)
+        return (answer.text === "" ? undefined : JSON.parse(answer.text)) as T
+      }
+    }
     let res: Response
     try {
       res = await fetch(this.base + "/api/v1" + path, {
@@ -132,6 +152,23 @@ export class RestClient {
     const text = await res.text()
     if (!res.ok) throw parseError(res.status, text)
     return (text === "" ? undefined : JSON.parse(text)) as T
+  }
+
+  /**
+   * An answer the app's inline boot script already asked for (same origin, cookie session only),
+   * taken once: a later call asks the server again. Undefined when there is none.
+   */
+  #boot(method: string, path: string): Promise<{ status: number; text: string } | undefined> | undefined {
+    if (this.base !== "" || this.token || typeof window === "undefined" || !window.__apBoot) return undefined
+    // only for the page's first moments: later, what was asked at load is no longer news
+    if (performance.now() > BOOT_FRESH_MS) {
+      delete window.__apBoot
+      return undefined
+    }
+    const key = `${method} ${path}`
+    const early = window.__apBoot[key]
+    if (early) delete window.__apBoot[key]
+    return early
   }
 
   signup(input: { username: string; email: string; password: string; displayName?: string }) {
@@ -183,12 +220,51 @@ export class RestClient {
   unblock(username: string) {
     return this.request<void>("DELETE", `/users/${encodeURIComponent(username)}/block`)
   }
+  /** Who follows `username` (each with whether the viewer follows them), newest first. */
+  followers(username: string, page: PageQuery = {}) {
+    return this.request<UserPage>("GET", `/users/${encodeURIComponent(username)}/followers${query({ ...page })}`)
+  }
+  /** Whom `username` follows. */
+  following(username: string, page: PageQuery = {}) {
+    return this.request<UserPage>("GET", `/users/${encodeURIComponent(username)}/following${query({ ...page })}`)
+  }
+  /** Pending requests to follow the signed-in (private) account, newest first. */
+  followRequests(page: PageQuery = {}) {
+    return this.request<FollowRequestPage>("GET", `/follow-requests${query({ ...page })}`)
+  }
+  approveRequest(id: string) {
+    return this.request<void>("POST", `/follow-requests/${encodeURIComponent(id)}/approve`)
+  }
+  denyRequest(id: string) {
+    return this.request<void>("POST", `/follow-requests/${encodeURIComponent(id)}/deny`)
+  }
+  mute(username: string) {
+    return this.request<void>("POST", `/users/${encodeURIComponent(username)}/mute`)
+  }
+  unmute(username: string) {
+    return this.request<void>("DELETE", `/users/${encodeURIComponent(username)}/mute`)
+  }
+  /** Accounts the signed-in user mutes. */
+  muted(page: PageQuery = {}) {
+    return this.request<UserCardPage>("GET", `/users/me/muted${query({ ...page })}`)
+  }
+  /** The signed-in user's saved posts, most recently saved first. */
+  saved(page: PageQuery = {}) {
+    return this.request<PostPage>("GET", `/users/me/saved${query({ ...page })}`)
+  }
   searchUsers(q: string, limit = 10, signal?: AbortSignal) {
     return this.request<UserPage>("GET", `/search/users${query({ q, limit })}`, undefined, signal)
   }
 
   post(id: string) {
     return this.request<Post>("GET", `/posts/${encodeURIComponent(id)}`)
+  }
+  /** Edits the caption and/or alt text of one's own post. */
+  updatePost(id: string, input: { caption?: string; altText?: string; altTexts?: ReadonlyArray<string> }) {
+    return this.request<Post>("PATCH", `/posts/${encodeURIComponent(id)}`, input)
+  }
+  deletePost(id: string) {
+    return this.request<void>("DELETE", `/posts/${encodeURIComponent(id)}`)
   }
   grid(username: string, page: PageQuery = {}) {
     return this.request<PostPage>("GET", `/users/${encodeURIComponent(username)}/posts${query({ ...page })}`)
@@ -233,14 +309,17 @@ export class RestClient {
     const done = new Promise<PostAccepted>((resolve, reject) => {
       const form = new FormData()
       if (draft.caption) form.append("caption", draft.caption)
-      if (draft.altText) form.append("altText", draft.altText)
-      // the image last: the server streams it, and reads the text fields before it
-      form.append("image", draft.image, draft.filename ?? "photo")
+      // each photo after its alt text: the server streams the images, and reads the fields before them
+      const photos = draft.photos ?? [{ image: draft.image!, filename: draft.filename, altText: draft.altText }]
+      for (const p of photos) {
+        if (p.altText) form.append("altText", p.altText)
+        form.append("image", p.image, p.filename ?? "photo")
+      }
       xhr.open("POST", this.base + "/api/v1/posts")
       xhr.setRequestHeader("accept", "application/json")
       if (this.token) xhr.setRequestHeader("authorization", `Bearer ${this.token}`)
       xhr.withCredentials = false
-      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : draft.image.size)
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : photos.reduce((n, p) => n + p.image.size, 0))
       xhr.onload = () => {
         if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText) as PostAccepted)
         else reject(parseError(xhr.status, xhr.responseText))

@@ -5,6 +5,7 @@ import { clientFor } from "./client.ts"
 import { Emitter } from "./emitter.ts"
 import { ApiError, describeError, RestClient } from "./rest.ts"
 import { backoffDelay, LiveSocket } from "./socket.ts"
+import "./dm.ts"
 
 afterEach(() => {
   FakeWebSocket.instances = []

@@ -6,6 +6,7 @@
 import type { UserCard } from "../../src/domain/Accounts.ts"
 import type { Page } from "./dm.ts"
 import { ApiError, type PageQuery, parseError, query, type RestClient } from "./rest.ts"
+import { extendClient } from "./client.ts"
 
 export type StoryAudience = "followers" | "closeFriends"
 
@@ -156,3 +157,11 @@ export class StoriesClient {
     return { done, abort: () => xhr.abort() }
   }
 }
+
+declare module "./client.ts" {
+  interface ApertureClient {
+    /** Stories: the tray, a person's stories, views, viewers, replies and posting (present once `sdk/stories.ts` is imported). */
+    readonly stories: StoriesClient
+  }
+}
+extendClient("stories", (c) => new StoriesClient(c.rest))

@@ -29,13 +29,19 @@ describe("the /settings page in the app", () => {
       "GET /users/me/blocks": { body: { items: [], nextCursor: null, hasMore: false } }
     })
     const el = await make()
-    const link = Array.from(shadow(el).querySelectorAll<HTMLAnchorElement>("nav a")).find((a) => a.textContent === "Settings")
+    // Settings lives in the header's More menu
+    const settingsLink = async () => {
+      shadow(el).querySelector<HTMLButtonElement>(".more-button")!.click()
+      await el.updateComplete
+      return Array.from(shadow(el).querySelectorAll<HTMLAnchorElement>("nav a")).find((a) => a.textContent === "Settings")
+    }
+    const link = await settingsLink()
     assert.isDefined(link)
     link!.click()
     await waitFor(() => shadow(el).querySelector("ap-settings"))
     assert.strictEqual(location.pathname, "/settings")
     assert.strictEqual(shadow(el).querySelector("main h1")!.textContent, "Settings")
-    assert.strictEqual(link!.getAttribute("aria-current"), "page")
+    assert.strictEqual((await settingsLink())!.getAttribute("aria-current"), "page")
   })
 
   it("asks anonymous visitors to log in, with no Settings link", async () => {

@@ -3,16 +3,20 @@ import type { Me } from "../../src/domain/Accounts.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { theme } from "../shared/theme.ts"
+import { AvatarController } from "./avatar.ts"
 import { BlocksController } from "./blocks.ts"
+import { EmbedTokensController } from "./embed-tokens.ts"
+import { MutedController } from "./muted.ts"
 import { checkPassword, fieldError, MAX_PASSWORD, MIN_PASSWORD } from "./errors.ts"
 import { styles } from "./settings.styles.ts"
 
 type Errors = Readonly<Record<string, string>>
 
 /**
- * @summary The signed-in account's settings: display name and bio, the private-account switch,
- * the password, signing out every other session, and the accounts you block (Unblock, with Undo
- * for a few seconds). Each error of the server shows at its field (`details.field`).
+ * @summary The signed-in account's settings: the avatar (cropped square in the browser), display
+ * name and bio, the private-account switch, the password, signing out every other session, the
+ * accounts you block and mute (Unblock / Unmute, with Undo for a few seconds), and embed tokens
+ * (create, copy once, revoke). Each error of the server shows at its field (`details.field`).
  *
  * @csspart section - Each group of settings (profile, privacy, password, sessions, blocked).
  * @csspart private-switch - The private-account switch.
@@ -21,7 +25,11 @@ type Errors = Readonly<Record<string, string>>
  * @csspart logout-others - Sign out of all other sessions (and its confirm button).
  * @csspart blocked-list - The list of blocked accounts.
  * @csspart unblock - Each Unblock button.
- * @csspart undo - Undo after an unblock.
+ * @csspart undo - Undo after an unblock or unmute.
+ * @csspart avatar-crop - The square crop preview (a canvas); save-avatar - its Save button.
+ * @csspart muted-list - The list of muted accounts; unmute - each Unmute button.
+ * @csspart token-list - The embed tokens; create-token, revoke, revoke-confirm - their buttons.
+ * @csspart token-created - The new token's secret and snippet (shown once); copy-token, copy-snippet.
  *
  * @cssprop --ap-accent - Buttons and the switch when on.
  * @cssprop --ap-danger - Error text.
@@ -60,6 +68,9 @@ export class ApSettings extends ApElement {
   /** Which form is waiting for the server. */
   declare busy: "" | "profile" | "privacy" | "password" | "sessions"
   readonly blocks = new BlocksController(this)
+  readonly muted = new MutedController(this)
+  readonly embedTokens = new EmbedTokensController(this)
+  readonly avatar = new AvatarController(this)
 
   constructor() {
     super()
@@ -84,7 +95,7 @@ export class ApSettings extends ApElement {
     this.loadError = ""
     try {
       this.me = await this.client.session()
-      if (this.me) await this.blocks.load()
+      if (this.me) await Promise.all([this.blocks.load(), this.muted.load(), this.embedTokens.load()])
     } catch (error) {
       this.loadError = describeError(error)
       this.#reportError(this.loadError, error)
@@ -279,6 +290,6 @@ export class ApSettings extends ApElement {
     if (this.loadError) return html`<p role="alert" class="error">${this.loadError}</p>`
     if (this.me === undefined) return html`<p class="muted" role="status">Loading…</p>`
     if (this.me === null) return html`<p>Log in to change your settings. <a href="/login">Log in</a></p>`
-    return html`${this.#profile(this.me)}${this.#privacy(this.me)}${this.#password()}${this.#sessions()}${this.blocks.render()}`
+    return html`${this.avatar.render()}${this.#profile(this.me)}${this.#privacy(this.me)}${this.#password()}${this.#sessions()}${this.blocks.render()}${this.muted.render()}${this.embedTokens.render()}`
   }
 }

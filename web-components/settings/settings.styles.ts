@@ -125,4 +125,66 @@ export const styles = css`
     min-width: 0;
     overflow-wrap: anywhere;
   }
+  fieldset {
+    border: 0;
+    padding: 0;
+    margin: 0.4em 0 0;
+  }
+  legend {
+    font-weight: 600;
+    padding: 0;
+  }
+  .created {
+    border-left: 3px solid var(--_accent);
+    padding-left: 0.8em;
+    margin: 0.8em 0;
+    display: grid;
+    gap: 0.35em;
+  }
+  .created h3 {
+    margin: 0;
+    font-size: 1em;
+  }
+  .created input,
+  .created textarea {
+    font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
+    width: 100%;
+    box-sizing: border-box;
+  }
+  .created .row input {
+    flex: 1 1 14em;
+    width: auto;
+  }
+  .avatar-row {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 1em;
+    align-items: center;
+  }
+  .avatar-now {
+    border-radius: 50%;
+    object-fit: cover;
+  }
+  .crop {
+    display: grid;
+    gap: 0.35em;
+    justify-items: start;
+    margin-top: 0.6em;
+  }
+  canvas {
+    width: 240px;
+    height: 240px;
+    max-width: 100%;
+    border-radius: 50%;
+    background: var(--_surface);
+    cursor: grab;
+    touch-action: none;
+  }
+  canvas:focus-visible {
+    outline: 3px solid var(--_accent);
+    outline-offset: 3px;
+  }
+  input[type="range"] {
+    width: min(240px, 100%);
+  }
 `

@@ -4,6 +4,7 @@
  */
 import { LitElement } from "lit"
 import { type ApertureClient, clientFor } from "../sdk/client.ts"
+import { embedTokenOf } from "../sdk/embed.ts"
 import type { ApEventDetails } from "./events.ts"
 
 export class ApElement extends LitElement {
@@ -15,7 +16,7 @@ export class ApElement extends LitElement {
 
   /** The Aperture origin (e.g. `https://photos.example`); empty for this page's own. */
   declare api: string | undefined
-  /** A session token, for pages on another origin (the app itself uses its cookie). */
+  /** An embed token (`ape_…`) for a widget that acts for someone; a session token is refused (see sdk/embed.ts). */
   declare token: string | undefined
   /** `light`, `dark`, or unset to follow the user's preference. */
   declare theme: string | undefined
@@ -23,7 +24,7 @@ export class ApElement extends LitElement {
 
   /** The client for `api` and `token`; may be set directly (tests, apps with their own). */
   get client(): ApertureClient {
-    return this.#client ?? clientFor(this.api, this.token)
+    return this.#client ?? clientFor(this.api, embedTokenOf(this.token))
   }
   set client(client: ApertureClient) {
     this.#client = client

@@ -8,6 +8,8 @@ export interface ApEventDetails {
   readonly "ap-save": { readonly postId: string; readonly saved: boolean }
   /** A post changed locally (optimistically, confirmed, or rolled back): lists keep their copy in step. */
   readonly "ap-post-change": { readonly post: Post }
+  /** The author deleted a post: lists drop it. */
+  readonly "ap-post-delete": { readonly postId: string }
   /** The upload went out and the server accepted it; the post is processing. */
   readonly "ap-post-created": { readonly postId: string }
   /** The post finished processing. */
@@ -51,6 +53,7 @@ declare global {
     "ap-like": ApEvent<"ap-like">
     "ap-save": ApEvent<"ap-save">
     "ap-post-change": ApEvent<"ap-post-change">
+    "ap-post-delete": ApEvent<"ap-post-delete">
     "ap-post-created": ApEvent<"ap-post-created">
     "ap-post-published": ApEvent<"ap-post-published">
     "ap-upload-progress": ApEvent<"ap-upload-progress">

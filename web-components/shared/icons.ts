@@ -14,3 +14,7 @@ export const bell = () =>
   icon(svg`<path d="M6 16.5V11a6 6 0 0 1 12 0v5.5l1.5 2h-15zM10 20.5a2 2 0 0 0 4 0"/>`)
 export const image = () =>
   icon(svg`<rect x="3.5" y="4.5" width="17" height="15" rx="2"/><circle cx="9" cy="10" r="1.8"/><path d="M20.5 16l-5-5-8.5 8.5"/>`)
+export const home = () => icon(svg`<path d="M3.5 11 12 4l8.5 7v9.5h-5.5v-6h-6v6H3.5z"/>`)
+export const search = () => icon(svg`<circle cx="10.5" cy="10.5" r="6.5"/><path d="m15.5 15.5 5 5"/>`)
+export const plus = () => icon(svg`<rect x="3.5" y="3.5" width="17" height="17" rx="4"/><path d="M12 8v8M8 12h8"/>`)
+export const person = () => icon(svg`<circle cx="12" cy="8.5" r="4"/><path d="M4 20.5c1.2-4 4.3-6 8-6s6.8 2 8 6"/>`)

@@ -8,6 +8,7 @@ import { theme } from "../shared/theme.ts"
 import "../story-viewer/story-viewer.ts"
 import type { ApStoryViewer } from "../story-viewer/story-viewer.component.ts"
 import { styles } from "./story-tray.styles.ts"
+import "../sdk/stories.ts"
 
 /** What the server takes for a story (it sniffs the bytes; this only spares a doomed upload). */
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/heic", "image/heif"]

@@ -6,6 +6,7 @@ import { plural, timeAgo } from "../shared/format.ts"
 import { LiveController } from "../shared/live.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./story-viewer.styles.ts"
+import "../sdk/stories.ts"
 
 /** The quick reactions of the reply bar. */
 export const STORY_REACTIONS = ["❤️", "😂", "😮", "😢", "👏", "🔥"] as const
