@@ -12,6 +12,10 @@
  *    so only what is near the viewport renders: this step uses a tall window (1280 × 12,000 px)
  *    that holds 20 cards. Also reported, in an ordinary 1280 × 900 window: navigation to the first
  *    post's image on screen. Medians over BENCH_ROUNDS cold loads (a new browser context each).
+ * 2b. The same first image on a throttled phone: a 390 × 844 mobile viewport (DPR 3, touch), 150 ms
+ *    round trips, 1.6 Mbit/s down and 750 kbit/s up (Chrome DevTools' "Slow 4G"-like numbers the
+ *    issue names) and a 4× CPU slowdown, through the DevTools protocol; median of BENCH_ROUNDS
+ *    cold loads, with the requests the image waited for (a waterfall of the median round).
  * 3. Scrolling 500 posts in the ordinary window: scrolls down in 600 px steps (one per animation
  *    frame pair) until the 500th post has rendered, the feed fetching page after page; samples the
  *    page's element count (every shadow root included) and the `<ap-post>` count at every step.
@@ -36,6 +40,12 @@ import { bundleSizes } from "./bundle.ts"
 const AUTHORS = envInt("BENCH_AUTHORS", 10)
 const POSTS = envInt("BENCH_POSTS", 520)
 const ROUNDS = envInt("BENCH_ROUNDS", 5)
+/** How far the scroll step goes (500; fewer when a quick run seeds fewer posts). */
+const SCROLL_TO = Math.max(1, Math.min(500, POSTS - 20))
+/** BENCH_PROFILE=1: a CPU profile of the first throttled load, top functions printed. */
+const PROFILE = process.env["BENCH_PROFILE"] === "1"
+/** BENCH_SCROLL=0 skips the scrolling step (a quick run). */
+const SCROLL = process.env["BENCH_SCROLL"] !== "0"
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
 
 const runId = randomBytes(4).toString("hex")
@@ -196,7 +206,54 @@ const main = async () => {
       console.log(`  round ${round + 1}: 20 posts ${first20.at(-1)!.toFixed(0)} ms, first image ${firstImage.at(-1)!.toFixed(0)} ms`)
     }
 
-    console.log("scrolling 500 posts")
+    console.log("throttled phone: 150 ms RTT, 1.6 Mbit/s, 4x CPU")
+    const phone: Array<number> = []
+    const waterfalls: Array<ReadonlyArray<string>> = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true })
+      await context.addCookies([cookie])
+      const page = await context.newPage()
+      const cdp = await context.newCDPSession(page)
+      await cdp.send("Network.enable")
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 })
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 })
+      const profiling = PROFILE && round === 0
+      if (profiling) {
+        await cdp.send("Profiler.enable")
+        await cdp.send("Profiler.setSamplingInterval", { interval: 200 })
+        await cdp.send("Profiler.start")
+      }
+      await page.goto(`${server.baseUrl}/`)
+      await page.waitForFunction(`${LOADED_POSTS} >= 1`, undefined, { timeout: 60_000, polling: "raf" })
+      const at = (await page.evaluate(() => performance.now())) as number
+      if (profiling) {
+        const { profile } = await cdp.send("Profiler.stop")
+        const self = new Map<string, number>()
+        const dt = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples?.length ?? 1)
+        const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+        for (const id of profile.samples ?? []) {
+          const f = byId.get(id)!.callFrame
+          const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber}`
+          self.set(key, (self.get(key) ?? 0) + dt)
+        }
+        console.log("  main-thread self time by function (throttled ms), top 25:")
+        for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`    ${v.toFixed(0).padStart(6)} ${k}`)
+      }
+      phone.push(at)
+      waterfalls.push(await page.evaluate(() =>
+        performance.getEntriesByType("resource").map((e) => {
+          const r = e as PerformanceResourceTiming
+          return `${r.startTime.toFixed(0).padStart(5)}–${r.responseEnd.toFixed(0).padStart(5)} ms ${(r.encodedBodySize / 1024).toFixed(1).padStart(6)} KB ${new URL(r.name).pathname.slice(0, 60)}`
+        })
+      ))
+      console.log(`  round ${round + 1}: first image ${at.toFixed(0)} ms`)
+      await context.close()
+    }
+    const medianRound = phone.indexOf([...phone].sort((a, b) => a - b)[Math.floor(phone.length / 2)]!)
+    console.log("  requests of the median round:")
+    for (const line of waterfalls[medianRound] ?? []) console.log(`    ${line}`)
+
+    console.log(SCROLL ? `scrolling ${SCROLL_TO} posts` : "scrolling skipped (BENCH_SCROLL=0)")
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     await context.addCookies([cookie])
     const page = await context.newPage()
@@ -205,13 +262,13 @@ const main = async () => {
     const samples: Array<{ elements: number; posts: number; passed: number }> = []
     const scrollStarted = Date.now()
     let passed = 0
-    while (passed < 500) {
+    while (SCROLL && passed < SCROLL_TO) {
       await page.mouse.wheel(0, 600)
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))))
       passed = await page.evaluate(`(() => {
         const feed = document.querySelector("ap-app").shadowRoot.querySelector("ap-feed")
         let max = 0
-        for (const p of feed.shadowRoot.querySelectorAll("ap-post")) max = Math.max(max, Number(p.getAttribute("aria-posinset")))
+        for (const p of feed.shadowRoot.querySelectorAll("ap-post")) max = Math.max(max, Number(p.posinset) || 0)
         return max
       })()`)
       samples.push({ ...(await page.evaluate(COUNT_NODES)) as { elements: number; posts: number }, passed })
@@ -229,6 +286,7 @@ const main = async () => {
       bundle: { entries: bundle.entries, budgetsGzipBytes: bundle.budgetsGzipBytes, overBudget: bundle.overBudget },
       first20PostsMs: { median: median(first20), all: first20 },
       firstImageMs: { median: median(firstImage), all: firstImage },
+      throttledPhoneFirstImageMs: { median: median(phone), all: phone, profile: "390x844 DPR3, 150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up, 4x CPU", waterfall: waterfalls[medianRound] ?? [] },
       scroll: {
         posts: passed,
         ms: scrollMs,
@@ -251,6 +309,11 @@ const main = async () => {
     }
     console.log(`| navigation → 20 feed posts with images (median of ${ROUNDS}) | ${median(first20).toFixed(0)} ms | — |`)
     console.log(`| navigation → first post image (1280×900, median) | ${median(firstImage).toFixed(0)} ms | — |`)
+    console.log(`| throttled phone (150 ms RTT, 1.6 Mbit/s, 4× CPU): navigation → first photo (median) | ${median(phone).toFixed(0)} ms (${Math.min(...phone).toFixed(0)}–${Math.max(...phone).toFixed(0)}) | < 1,000 ms — ${median(phone) < 1000 ? "met" : "NOT met"} |`)
+    for (const [name, e] of Object.entries(bundle.entries)) {
+      if (name === "aperture" || name === "app" || name === "post") continue
+      console.log(`| \`${e.file}\` with its chunks, gzip / brotli | ${kb(e.gzipBytes)} / ${kb(e.brotliBytes)} | — |`)
+    }
     console.log(`| scroll through ${passed} posts | ${(scrollMs / 1000).toFixed(1)} s, ${samples.length} steps | — |`)
     console.log(`| max <ap-post> in the DOM while scrolling | ${result.scroll.maxPostsInDom} | bounded |`)
     console.log(`| max elements (incl. shadow roots): posts 1–50 / 450–500 / overall | ${result.scroll.maxElementsFirst50} / ${result.scroll.maxElementsLast50} / ${result.scroll.maxElements} | flat |`)

@@ -113,7 +113,7 @@ describe("the client in Chromium", () => {
           document.addEventListener("ap-post-published", () => w.phases.push("published"))
         })
         await pageB.locator("ap-composer input[type=file]").setInputFiles({ name: "noise.jpg", mimeType: "image/jpeg", buffer: await photo() })
-        await pageB.locator("ap-composer .drop img").waitFor()
+        await pageB.locator("ap-composer .frame img").waitFor()
         await pageB.getByLabel("Caption").fill(`Hello from ${userB}`)
         await pageB.getByLabel(/Alt text/).fill("coloured static noise")
         await screenshot(pageB, "03-b-composer-preview")

@@ -76,6 +76,7 @@ describe("the actor inspector in Chromium", () => {
         yield* run(async (base) => {
           page = await open(base, admin, "admin")
           await page.goto(`${base}/`)
+          await page.locator("ap-app nav").getByRole("button", { name: "More" }).click()
           await page.locator("ap-app nav").getByRole("link", { name: "Admin", exact: true }).click()
           await page.waitForURL(`${base}/admin`)
           await page.getByRole("heading", { name: "Actor inspector" }).waitFor()
@@ -279,6 +280,8 @@ describe("the actor inspector in Chromium", () => {
         await other.goto(`${base}/`)
         await other.getByRole("heading", { name: "Home" }).waitFor()
         await other.waitForLoadState("networkidle")
+        await other.locator("ap-app nav").getByRole("button", { name: "More" }).click()
+        await other.locator("ap-app nav").getByRole("link", { name: "Settings" }).waitFor()
         assert.strictEqual(await other.locator("ap-app nav").getByRole("link", { name: "Admin" }).count(), 0)
         await other.goto(`${base}/admin`)
         const refused = inspector(other).locator("[part=forbidden]")

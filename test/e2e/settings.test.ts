@@ -42,6 +42,7 @@ describe("the settings page in Chromium", () => {
           await page.getByLabel("Password").fill(firstPassword)
           await page.getByRole("button", { name: "Sign up" }).click()
           await page.getByRole("heading", { name: "Home" }).waitFor()
+          await page.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "More" }).click()
           await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click()
           await page.getByRole("heading", { name: "Settings", level: 1 }).waitFor()
           assert.strictEqual(new URL(page.url()).pathname, "/settings")

@@ -81,7 +81,7 @@ describe("resolveStatic", () => {
 
 for (const transport of ["uws", "node"] as const) {
   describe(`web client on ${transport}`, () => {
-    layer(TestApp({ transport }), { timeout: "60 seconds" })((it) => {
+    layer(TestApp({ transport }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
       it.effect("serves the app at / and at client routes, uncached, pointing at the app's hashed entry", () =>
         Effect.gen(function*() {
           for (const p of ["/", "/u/someone", "/p/abc", "/notifications"]) {

@@ -56,8 +56,9 @@ export const axe = async (page: Page, path?: ReadonlyArray<string>): Promise<Arr
   const source = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8")
   await page.addScriptTag({ content: source })
   return page.evaluate(async (hosts) => {
-    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<unknown> }> }> } }
+    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }
     const r = await w.axe.run(hosts === null ? document : { include: [{ fromShadowDom: hosts }] }, { resultTypes: ["violations"] })
-    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`)
+    // the first offending node's selector (through shadow roots) says where to look
+    return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length}) at ${JSON.stringify(v.nodes[0]?.target)}`)
   }, path === undefined ? null : [...path])
 }
