@@ -55,7 +55,20 @@ export class EngagementRepo extends Context.Tag("EngagementRepo")<EngagementRepo
   readonly hideComments: (blockerId: string, blockedId: string) => Effect.Effect<void>
   /** After a block is lifted: they count again. */
   readonly restoreComments: (blockerId: string, blockedId: string) => Effect.Effect<void>
+  /**
+   * The counts of those of `ids` the viewer may see (the rule of `GET /posts/:id`: one's own, or
+   * published, not across a block, a private author's only for followers); the rest are left out.
+   */
+  readonly countsVisibleTo: (viewerId: string, ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PostCounts>>
+  /** The counts of those of `ids` that are published (a deleted post is left out). */
+  readonly counts: (ids: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PostCounts>>
 }>() {}
+
+export interface PostCounts {
+  readonly postId: string
+  readonly likes: number
+  readonly comments: number
+}
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
@@ -87,7 +100,32 @@ export const make = Effect.gen(function*() {
     c.id::text AS comment_id, c.post_id::text, c.author_id::text, c.text, c.created_at,
     u.id::text, u.username, u.display_name, u.avatar, u.is_private`
 
+  const countsOf = (rows: ReadonlyArray<{ readonly postId: string; readonly likeCount: number; readonly commentCount: number }>) =>
+    rows.map((r): PostCounts => ({ postId: r.postId, likes: r.likeCount, comments: r.commentCount }))
+
   return EngagementRepo.of({
+    countsVisibleTo: (viewerId, ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : sql<{ postId: string; likeCount: number; commentCount: number }>`
+          SELECT p.id::text AS post_id, p.like_count, p.comment_count
+          FROM posts p JOIN users u ON u.id = p.author_id
+          WHERE p.id IN ${sql.in(ids)} AND (p.author_id = ${viewerId} OR (
+            p.status = 'published'
+            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ${viewerId} AND b.blocked_id = p.author_id)
+              OR (b.blocker_id = p.author_id AND b.blocked_id = ${viewerId}))
+            AND (NOT u.is_private OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ${viewerId} AND f.followee_id = p.author_id))))`.pipe(
+          Effect.map(countsOf),
+          Effect.orDie
+        ),
+    counts: (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : sql<{ postId: string; likeCount: number; commentCount: number }>`
+          SELECT id::text AS post_id, like_count, comment_count FROM posts WHERE id IN ${sql.in(ids)} AND status = 'published'`.pipe(
+          Effect.map(countsOf),
+          Effect.orDie
+        ),
     like: (postId, userId) =>
       sql<{ likeCount: number; changed: boolean }>`
         WITH ins AS (

@@ -34,7 +34,17 @@ export const ClientUnobserve = Schema.Struct({
   type: Schema.Literal("unobserve"),
   payload: Schema.optional(Schema.Unknown)
 })
-export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping, ClientObserve, ClientUnobserve)
+/** The most posts one socket may watch at once (the cards on screen and near it). */
+export const MAX_WATCHED_POSTS = 50
+/**
+ * Replaces the posts this socket watches: their like and comment counts come as `post_counts`
+ * frames whenever they move, from anyone. Posts the reader may not see are left out of `watching`.
+ */
+export const ClientWatch = Schema.Struct({
+  type: Schema.Literal("watch"),
+  payload: Schema.Struct({ postIds: Schema.Array(Schema.UUID).pipe(Schema.maxItems(MAX_WATCHED_POSTS)) })
+})
+export const ClientFrame = Schema.Union(ClientPing, ClientResume, ClientTyping, ClientObserve, ClientUnobserve, ClientWatch)
 export type ClientFrame = typeof ClientFrame.Type
 
 /**
@@ -78,4 +88,14 @@ export interface ControlPayloads {
   /** `complete: false` means events after `sinceSeq` were no longer retained: refetch, then go on live. */
   readonly resumed: { readonly sinceSeq: number; readonly lastSeq: number; readonly replayed: number; readonly complete: boolean }
   readonly error: { readonly code: string; readonly message: string }
+  /** The answer to `watch`: the posts now watched, with their counts as they stand. */
+  readonly watching: { readonly posts: ReadonlyArray<PostCountsPayload> }
+  /** A watched post's counts moved (someone liked, unliked, commented or deleted a comment). */
+  readonly post_counts: PostCountsPayload
+}
+
+export interface PostCountsPayload {
+  readonly postId: string
+  readonly likes: number
+  readonly comments: number
 }

@@ -10,6 +10,7 @@ import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import type { FrameTrace } from "../observability/Tracing.ts"
 import { ConversationsRepo } from "../db/Conversations.ts"
+import { EngagementRepo, type PostCounts } from "../db/Engagement.ts"
 import { GraphRepo } from "../db/Graph.ts"
 import { UsersRepo } from "../db/Users.ts"
 import { Redis } from "../redis/Redis.ts"
@@ -83,6 +84,12 @@ export interface DeliveryShape {
    * the cluster. `not-member` when they are not (or no longer) one.
    */
   readonly typing: (userId: string, conversationId: string) => Effect.Effect<"sent" | "throttled" | "not-member">
+  /** The counts of those posts the viewer may see; the others are left out (a watch never reveals a post). */
+  readonly watchable: (viewerId: string, postIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PostCounts>>
+  /** The counts now, of the published ones among `postIds`. */
+  readonly counts: (postIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<PostCounts>>
+  /** Rings after each committed like, unlike or comment on the post, from any node; returns the unsubscribe. */
+  readonly onPostChanged: (postId: string, onChange: () => void) => () => void
 }
 
 /** A member's typing signal goes out at most this often per thread; a receiver shows it for TYPING_SHOWN_MS. */
@@ -110,8 +117,15 @@ export const make = Effect.gen(function*() {
   const conversations = yield* ConversationsRepo
   const users = yield* UsersRepo
   const redis = yield* Redis
+  const engagement = yield* EngagementRepo
 
   return Delivery.of({
+    watchable: engagement.countsVisibleTo,
+    counts: engagement.counts,
+    onPostChanged: (postId, onChange) => {
+      const subscription = live.onPostChanged(postId, onChange)
+      return () => subscription.unsubscribe()
+    },
     follow: (userId, on) =>
       Effect.sync(() => {
         const subscriptions = [

@@ -13,6 +13,7 @@ import { CommentCreated, CommentDeleted, PostLiked, PostSaved, PostUnliked, Post
 import { Comment, type CommentPage, LikeState, SaveState } from "../domain/Engagement.ts"
 import { decodeCursor, pageOf } from "./Cursor.ts"
 import { type Limited, limited, Limits } from "./Limits.ts"
+import { Live } from "../streams/Live.ts"
 import { Posts } from "./Posts.ts"
 import { cardOf } from "./Views.ts"
 
@@ -35,6 +36,9 @@ export const make = Effect.gen(function*() {
   const outbox = yield* OutboxRepo
   const posts = yield* Posts
   const limits = yield* Limits
+  const live = yield* Live
+  /** Sockets watching the post learn its counts moved (after the commit, best effort). */
+  const rang = (postId: string, changed: boolean) => (changed ? live.postChanged(postId) : Effect.void)
 
   /** The post as the viewer may see it, after spending one unit of the viewer's write budget. */
   const visible = (postId: string, viewerId: string) =>
@@ -54,6 +58,7 @@ export const make = Effect.gen(function*() {
           if (c.changed) yield* outbox.append(PostLiked.make({ postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount }))
           return c
         }))
+        yield* rang(postId, change.changed)
         return limited<LikeState>(rateLimit)(new LikeState({ liked: true, likes: change.likeCount }))
       }),
     unlike: (postId, viewerId) =>
@@ -64,6 +69,7 @@ export const make = Effect.gen(function*() {
           if (c.changed) yield* outbox.append(PostUnliked.make({ postId, userId: viewerId, authorId: post.author.id, likeCount: c.likeCount }))
           return c
         }))
+        yield* rang(postId, change.changed)
         return limited<LikeState>(rateLimit)(new LikeState({ liked: false, likes: change.likeCount }))
       }),
     save: (postId, viewerId) =>
@@ -96,6 +102,7 @@ export const make = Effect.gen(function*() {
           }))
           return r
         }))
+        yield* rang(postId, true)
         return limited<Comment>(rateLimit)(commentOf(row))
       }),
     comments: (postId, viewerId, q) =>
@@ -121,6 +128,7 @@ export const make = Effect.gen(function*() {
         }))
         // someone else's comment on someone else's post answers like a missing one
         if (Option.isNone(deleted)) return yield* new NotFound({ message: "no such comment" })
+        yield* rang(deleted.value.postId, true)
         return limited<void>(rateLimit)(undefined)
       })
   })

@@ -1,6 +1,10 @@
 /**
  * Ephemeral per-user signals over core NATS `live.<userId>` (never stored): a session ended, the
  * user's blocks changed, typing. Every node holding a socket for the user subscribes while it does.
+ *
+ * `counts.<postId>` rings (empty, never stored) after a like, unlike or comment on the post has
+ * committed; a node with a socket watching the post subscribes while it does and reads the counts
+ * from the database, so a ring carries no data that could arrive out of order.
  */
 import type { Msg, Subscription } from "@nats-io/transport-node"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -20,6 +24,9 @@ export interface LiveShape {
   readonly subscribe: (userId: string, onSignal: (signal: LiveSignal) => void) => Subscription
   /** Core subscription to a subject (the user's republished inbox frames). */
   readonly listen: (subject: string, onMessage: (msg: Msg) => void) => Subscription
+  /** Best effort, after the change committed: the post's counts moved. */
+  readonly postChanged: (postId: string) => Effect.Effect<void>
+  readonly onPostChanged: (postId: string, onChange: () => void) => Subscription
 }
 
 export class Live extends Context.Tag("Live")<Live, LiveShape>() {}
@@ -43,7 +50,12 @@ export const make = Effect.map(Nats, (nats) =>
           }
         }
       }),
-    listen: (subject, onMessage) => nats.connection.subscribe(subject, { callback: (_err, msg) => onMessage(msg) })
+    listen: (subject, onMessage) => nats.connection.subscribe(subject, { callback: (_err, msg) => onMessage(msg) }),
+    postChanged: (postId) =>
+      Effect.sync(() => nats.connection.publish(nats.subject(`counts.${postId}`))).pipe(
+        Effect.catchAllDefect((defect) => Effect.logWarning("could not ring a post's counts", defect))
+      ),
+    onPostChanged: (postId, onChange) => nats.connection.subscribe(nats.subject(`counts.${postId}`), { callback: () => onChange() })
   })
 )
 

@@ -36,6 +36,13 @@
  * events?, sample?}` starts or changes it (answered `observing`, then `observed` and once a second
  * `observe_stats` frames), `unobserve` or the socket's end stops it; anyone else gets an `error`
  * frame with code Forbidden. The taps themselves are `streams/Taps.ts`, reached through the inspector.
+ *
+ * Live counts: `watch {postIds}` (at most MAX_WATCHED_POSTS, replacing the last set) keeps the
+ * posts the reader may see — checked against the database when asked, and again when their blocks
+ * change — answered `watching` with the counts as they stand. This node subscribes to a post's
+ * `counts.<postId>` ring while any of its sockets watches it; rings within COUNTS_COALESCE_MS are
+ * coalesced into one read of the counts from the database, sent as `post_counts` to each watcher.
+ * A ring carries nothing, so a late or repeated one can only cause a read of the newest counts.
  */
 import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer, Option, Runtime, Schedule, Schema, Scope } from "effect"
 import { AppConfig } from "../../config/AppConfig.ts"
@@ -58,6 +65,8 @@ const FRAMES_PER_SECOND = 10
 const RESUME_WINDOW_MS = 750
 /** Session keys asked about in one query of the periodic recheck. */
 const RECHECK_BATCH = 1000
+/** Rings of watched posts' counts within this long are read from the database together. */
+const COUNTS_COALESCE_MS = 150
 
 export interface GatewayShape {
   readonly open: (conn: WsConnection) => Effect.Effect<void>
@@ -88,6 +97,10 @@ interface Socket {
   refilledAt: number
   /** An admin's live tail (`observe`), until `unobserve` or the socket closes. */
   observer: { readonly observer: Observer; readonly scope: Scope.CloseableScope } | undefined
+  /** The posts whose counts this socket is sent (`watch`). */
+  watching: ReadonlySet<string>
+  /** Bumped per `watch`: only the newest one asked for is kept. */
+  watchAsked: number
 }
 
 interface UserEntry {
@@ -125,6 +138,12 @@ export const make = Effect.gen(function*() {
   const unregister = inspector.register(config.nodeId, "sockets", () => Effect.sync(() => sockets.size))
   yield* Effect.addFinalizer(() => Effect.sync(unregister))
   metrics.gauge("aperture_ws_inbox_subscriptions", "Users whose inbox this node follows", Effect.sync(() => users.size))
+
+  /** Per watched post: the sockets on this node watching it, and the ring's unsubscribe. */
+  const watched = new Map<string, { readonly sockets: Set<Socket>; readonly stop: () => void }>()
+  const rung = new Set<string>()
+  let countsRead = false
+  metrics.gauge("aperture_ws_watched_posts", "Posts whose counts sockets on this node watch", Effect.sync(() => watched.size))
 
   const send = (conn: WsConnection, text: string): SendResult => {
     const result = conn.send(text)
@@ -245,6 +264,7 @@ export const make = Effect.gen(function*() {
         return
       case "blocks_changed":
         runFork(refreshBlocks(userId))
+        runFork(rewatch(userId))
         return
       case "typing": {
         if (entry.blocked.has(signal.by)) return
@@ -406,6 +426,77 @@ export const make = Effect.gen(function*() {
       return Scope.close(o.scope, Exit.void)
     })
 
+  /** One read for every post rung since the last one, sent to each socket watching it. */
+  const readCounts: Effect.Effect<void> = Effect.suspend(() => {
+    const ids = [...rung].filter((id) => watched.has(id))
+    rung.clear()
+    return delivery.counts(ids).pipe(
+      Effect.tap((rows) =>
+        Effect.sync(() => {
+          for (const row of rows) {
+            const text = frame("post_counts", row)
+            for (const s of watched.get(row.postId)?.sockets ?? []) send(s.conn, text)
+          }
+        })
+      ),
+      Effect.catchAllCause((cause) => Effect.logWarning("could not read the counts of watched posts", cause)),
+      Effect.ensuring(Effect.suspend(() => {
+        countsRead = false
+        // rung while reading: read again
+        return rung.size > 0 ? ring() : Effect.void
+      }))
+    )
+  })
+
+  const ring = (): Effect.Effect<void> =>
+    Effect.sync(() => {
+      if (countsRead) return
+      countsRead = true
+      runFork(readCounts.pipe(Effect.delay(COUNTS_COALESCE_MS)))
+    })
+
+  const onRing = (postId: string) => () => {
+    rung.add(postId)
+    runFork(ring())
+  }
+
+  /** Sets what the socket watches; a post nobody here watches any more is unsubscribed. */
+  const setWatching = (socket: Socket, postIds: ReadonlySet<string>) => {
+    for (const id of socket.watching) {
+      if (postIds.has(id)) continue
+      const w = watched.get(id)
+      if (w === undefined) continue
+      w.sockets.delete(socket)
+      if (w.sockets.size === 0) {
+        watched.delete(id)
+        w.stop()
+      }
+    }
+    for (const id of postIds) {
+      if (socket.watching.has(id)) continue
+      const w = watched.get(id)
+      if (w !== undefined) w.sockets.add(socket)
+      else watched.set(id, { sockets: new Set([socket]), stop: delivery.onPostChanged(id, onRing(id)) })
+    }
+    socket.watching = postIds
+  }
+
+  /** `watch`: keeps the posts the reader may see, and answers with their counts now. */
+  const watch = (socket: Socket, postIds: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const asked = ++socket.watchAsked
+      const rows = postIds.length === 0 ? [] : yield* delivery.watchable(socket.conn.userId, [...new Set(postIds)])
+      if (asked !== socket.watchAsked || !sockets.has(socket.conn.id)) return
+      setWatching(socket, new Set(rows.map((r) => r.postId)))
+      send(socket.conn, frame("watching", { posts: rows }))
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("could not set the posts a socket watches", cause)))
+
+  /** After a block or unblock: what each of the user's sockets watches is asked about again. */
+  const rewatch = (userId: string) =>
+    Effect.suspend(() =>
+      Effect.forEach(users.get(userId)?.sockets ?? [], (s) => (s.watching.size === 0 ? Effect.void : watch(s, [...s.watching])), { discard: true })
+    )
+
   return Gateway.of({
     open: (conn) =>
       Effect.gen(function*() {
@@ -427,7 +518,9 @@ export const make = Effect.gen(function*() {
           badFrames: 0,
           tokens: FRAME_BURST,
           refilledAt: Date.now(),
-          observer: undefined
+          observer: undefined,
+          watching: new Set(),
+          watchAsked: 0
         }
         sockets.set(conn.id, socket)
         // subscribe first, then read the latest sequence: anything stored after it rings
@@ -482,6 +575,10 @@ export const make = Effect.gen(function*() {
             send(conn, frame("observing", { filter: null, maxPerSecond: config.observe.maxPerSecond }))
             return
           }
+          case "watch": {
+            if (first) yield* start(socket)
+            return yield* watch(socket, parsed.value.payload.postIds)
+          }
           case "typing": {
             if (first) yield* start(socket)
             const outcome = yield* delivery.typing(conn.userId, parsed.value.payload.conversationId)
@@ -495,6 +592,8 @@ export const make = Effect.gen(function*() {
         const socket = sockets.get(conn.id)
         if (socket === undefined) return Effect.void
         sockets.delete(conn.id)
+        socket.watchAsked++
+        setWatching(socket, new Set())
         return unobserve(socket).pipe(Effect.zipRight(leave(socket)), Effect.zipRight(delivery.releaseSocket(capped(conn))))
       }),
     openCount: () => sockets.size
