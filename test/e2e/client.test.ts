@@ -9,7 +9,7 @@ import type * as http from "node:http"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import sharp from "sharp"
 import { build } from "../../web-components/build.ts"
-import { baseUrl, TestApp } from "../support/app.ts"
+import { baseUrl, signup, TestApp } from "../support/app.ts"
 import { freePort } from "../support/servers.ts"
 import { launchChromium, screenshot, servePage, watch } from "./support/browser.ts"
 
@@ -223,6 +223,35 @@ describe("the client in Chromium", () => {
         assert.strictEqual(await likeButton(pageA).getAttribute("aria-pressed"), "true")
         assert.strictEqual((await likeButton(pageA).locator(".count").textContent())?.trim(), "1")
         await screenshot(pageA, "12-a-like-after-reload")
+      }), 120_000)
+
+    it.effect("someone else's like, comment and unlike show on A's card live", () =>
+      Effect.gen(function*() {
+        const carol = yield* signup()
+        yield* run(async (base) => {
+          const posts = await (await fetch(`${base}/api/v1/users/${userB}/posts`)).json() as { items: Array<{ id: string }> }
+          const postId = posts.items[0]!.id
+          const card = pageA.locator("ap-feed ap-post").first()
+          const count = (button: string) => card.locator(`button.${button} .count`)
+          const reaches = (button: string, n: number) =>
+            pageA.waitForFunction(({ button, n }) => {
+              const feed = document.querySelector("ap-app")?.shadowRoot?.querySelector("ap-feed")
+              const text = feed?.shadowRoot?.querySelector("ap-post")?.shadowRoot?.querySelector(`button.${button} .count`)?.textContent
+              return text?.trim() === String(n)
+            }, { button, n }, { timeout: 30_000 })
+          assert.strictEqual((await count("like").textContent())?.trim(), "1")
+          const as = { authorization: `Bearer ${carol.token}` }
+          assert.strictEqual((await fetch(`${base}/api/v1/posts/${postId}/like`, { method: "POST", headers: as })).status, 200)
+          await reaches("like", 2)
+          const c = await fetch(`${base}/api/v1/posts/${postId}/comments`, { method: "POST", headers: { ...as, "content-type": "application/json" }, body: JSON.stringify({ text: "lovely" }) })
+          assert.strictEqual(c.status, 201)
+          await reaches("comment", 1)
+          await screenshot(pageA, "12b-a-counts-live")
+          assert.strictEqual((await fetch(`${base}/api/v1/posts/${postId}/like`, { method: "DELETE", headers: as })).status, 200)
+          await reaches("like", 1)
+          // A's own like is still A's
+          assert.strictEqual(await likeButton(pageA).getAttribute("aria-pressed"), "true")
+        })
       }), 120_000)
 
     it.effect("a like that fails on the network rolls back with a message", () =>

@@ -82,6 +82,9 @@ export class ApPost extends ApElement {
   #shownId: string | undefined
   /** The photo a button or key is scrolling to. */
   #target: number | undefined
+  /** Live counts of the shown post (a lazy chunk, loaded once a signed-in reader is known). */
+  #live: { update(id: string | undefined): void } | undefined
+  #liveLoading = false
 
   constructor() {
     super()
@@ -97,6 +100,36 @@ export class ApPost extends ApElement {
       if (e.composedPath()[0] !== this) this.post = e.detail.post
     })
     this.addEventListener("ap-post-delete", () => (this.deleted = true))
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    if (this.hasUpdated) this.updated()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.#watch(undefined)
+  }
+
+  protected override updated(): void {
+    this.#watch(this.isConnected && this.post?.status === "published" ? this.post.id : undefined)
+  }
+
+  /** Everyone's likes and comments on the shown post, while it is on the page for a signed-in reader. */
+  #watch(id: string | undefined) {
+    if (this.#live || id === undefined || this.#liveLoading) return this.#live?.update(id)
+    this.#liveLoading = true
+    void this.client.session().then(async (me) => {
+      if (!me) return (this.#liveLoading = false)
+      const { liveCounts } = await import("./live-counts.ts")
+      this.#live = liveCounts(this, (c) => {
+        const post = this.post
+        if (!post || post.id !== c.postId || this.pending) return
+        if (post.counts.likes !== c.likes || post.counts.comments !== c.comments) this.#change({ ...post, counts: { ...post.counts, likes: c.likes, comments: c.comments } })
+      })
+      this.updated()
+    }, () => (this.#liveLoading = false))
   }
 
   /** Focuses the card itself (the feed's PageDown / PageUp and the new-posts pill move here). */

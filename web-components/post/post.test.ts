@@ -1,12 +1,13 @@
 // @vitest-environment happy-dom
 import { afterEach, assert, describe, it } from "vitest"
-import { fakeFetch, me, mount, post, shadow, testClient, waitFor } from "../shared/testing.ts"
+import { FakeWebSocket, fakeFetch, me, mount, post, shadow, testClient, waitFor } from "../shared/testing.ts"
 import { define } from "../shared/define.ts"
 import { ApPost } from "./post.component.ts"
 import "./post.ts"
 
 afterEach(() => {
   document.body.innerHTML = ""
+  FakeWebSocket.instances = []
 })
 
 const make = async (p = post("p1")) => {
@@ -63,7 +64,7 @@ describe("ap-post", () => {
     await el.updateComplete
     assert.strictEqual(likeButton(el).querySelector(".count")!.textContent, "10")
     assert.deepStrictEqual(events, [{ postId: "p1", liked: true, likes: 10 }])
-    assert.strictEqual(calls[0]!.method, "POST")
+    assert.deepStrictEqual(calls.filter((c) => c.path.startsWith("/posts")).map((c) => c.method), ["POST"])
   })
 
   it("rolls a failed like back and says so", async () => {
@@ -140,5 +141,34 @@ describe("ap-post", () => {
     const article = shadow(el).querySelector("article")!
     assert.isNull(article.getAttribute("aria-posinset"))
     assert.isNull(article.getAttribute("tabindex"))
+  })
+
+  it("watches its post's counts while on the page: everyone's likes and comments show, the watch ends when it leaves", async () => {
+    fakeFetch({ "GET /auth/session": { body: { user: me() } } })
+    const el = await make(post("p1"))
+    const other = document.createElement("ap-post")
+    other.client = el.client
+    other.post = post("p2")
+    await mount(other)
+    await waitFor(() => FakeWebSocket.instances.length === 1)
+    const ws = FakeWebSocket.last
+    ws.open()
+    ws.frame("hello", { userId: "id-me", inboxSeq: 0, connectionId: "c" })
+    await waitFor(() => ws.sent.some((f) => (f as { type: string }).type === "watch"))
+    assert.deepStrictEqual(ws.sent.filter((f) => (f as { type: string }).type === "watch").at(-1), { type: "watch", payload: { postIds: ["p1", "p2"] } })
+    const changes: Array<number> = []
+    document.addEventListener("ap-post-change", (e) => changes.push(e.detail.post.counts.likes))
+    ws.frame("watching", { posts: [{ postId: "p1", likes: 5, comments: 2 }] })
+    ws.frame("post_counts", { postId: "p1", likes: 6, comments: 3 })
+    ws.frame("post_counts", { postId: "other", likes: 99, comments: 99 })
+    await el.updateComplete
+    assert.strictEqual(likeButton(el).textContent!.replace(/\s+/g, " ").trim(), "Like 6")
+    assert.include(shadow(el).querySelector("button.comment")!.textContent!, "3")
+    assert.deepStrictEqual(changes, [5, 6], "the feed's list learns each change")
+    el.remove()
+    await waitFor(() => {
+      const last = ws.sent.filter((f) => (f as { type: string }).type === "watch").at(-1) as { payload: { postIds: Array<string> } }
+      return last.payload.postIds.join() === "p2"
+    })
   })
 })
