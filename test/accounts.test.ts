@@ -28,8 +28,10 @@ describe("accounts", () => {
         assert.strictEqual(r.json.user.email, "ada@example.com")
         assert.notProperty(r.json.user, "passwordHash")
         assert.match(r.json.token, /^[A-Za-z0-9_-]{43}$/)
-        const cookie = r.headers.get("set-cookie") ?? ""
+        const [cookie = "", hint] = r.headers.getSetCookie()
         assert.match(cookie, /^ap_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/)
+        // the page-readable hint for the boot script: no secret in it, not HttpOnly
+        assert.match(hint ?? "", /^ap_signed_in=1; Path=\/; SameSite=Lax; Max-Age=\d+$/)
         assert.strictEqual(r.headers.get("cache-control"), "no-store")
         const me = yield* request("/api/v1/auth/me", { headers: { cookie: cookie.split(";")[0]! } })
         assert.strictEqual(me.json.username, "ada.lovelace")
@@ -114,7 +116,8 @@ describe("accounts", () => {
         const second = yield* post("/api/v1/auth/login", { login: a.username, password: "correct horse battery staple" })
         const out = yield* request("/api/v1/auth/logout", { method: "POST", headers: a.bearer })
         assert.strictEqual(out.status, 204)
-        assert.match(out.headers.get("set-cookie") ?? "", /^ap_session=; .*Max-Age=0/)
+        assert.match(out.headers.getSetCookie()[0] ?? "", /^ap_session=; .*Max-Age=0/)
+        assert.match(out.headers.getSetCookie()[1] ?? "", /^ap_signed_in=; .*Max-Age=0/)
         assert.strictEqual((yield* request("/api/v1/auth/me", { headers: a.bearer })).status, 401)
         assert.strictEqual((yield* request("/api/v1/auth/me", { headers: { cookie: a.cookie } })).status, 401)
         const other = yield* request("/api/v1/auth/me", { headers: { authorization: `Bearer ${second.json.token}` } })

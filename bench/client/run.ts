@@ -44,6 +44,8 @@ const ROUNDS = envInt("BENCH_ROUNDS", 5)
 const SCROLL_TO = Math.max(1, Math.min(500, POSTS - 20))
 /** BENCH_PROFILE=1: a CPU profile of the first throttled load, top functions printed. */
 const PROFILE = process.env["BENCH_PROFILE"] === "1"
+/** BENCH_TRACE=1: who asked for each API call of the first throttled load (the JS stack). */
+const TRACE = process.env["BENCH_TRACE"] === "1"
 /** BENCH_SCROLL=0 skips the scrolling step (a quick run). */
 const SCROLL = process.env["BENCH_SCROLL"] !== "0"
 const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url))
@@ -187,13 +189,15 @@ const main = async () => {
     console.log(`seeding ${AUTHORS} authors, ${POSTS} posts`)
     const viewer = await seed(server)
     const cookie = { name: viewer.cookie.split("=")[0]!, value: viewer.cookie.slice(viewer.cookie.indexOf("=") + 1), url: server.baseUrl }
+    // what a browser keeps after signing in: the session and the page-readable signed-in hint
+    const cookies = [cookie, { name: "ap_signed_in", value: "1", url: server.baseUrl }]
 
     const first20: Array<number> = []
     const firstImage: Array<number> = []
     for (let round = 0; round < ROUNDS; round++) {
       for (const [height, sink, wanted] of [[12_000, first20, 20], [900, firstImage, 1]] as const) {
         const context = await browser.newContext({ viewport: { width: 1280, height } })
-        await context.addCookies([cookie])
+        await context.addCookies(cookies)
         const page = await context.newPage()
         const started = Date.now()
         await page.goto(`${server.baseUrl}/`)
@@ -211,12 +215,19 @@ const main = async () => {
     const waterfalls: Array<ReadonlyArray<string>> = []
     for (let round = 0; round < ROUNDS; round++) {
       const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true })
-      await context.addCookies([cookie])
+      await context.addCookies(cookies)
       const page = await context.newPage()
       const cdp = await context.newCDPSession(page)
       await cdp.send("Network.enable")
       await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 150, downloadThroughput: (1.6 * 1024 * 1024) / 8, uploadThroughput: (750 * 1024) / 8 })
       await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 })
+      if (TRACE && round === 0) {
+        cdp.on("Network.requestWillBeSent", (e) => {
+          if (!e.request.url.includes("/api/v1/")) return
+          const frames = (e.initiator.stack?.callFrames ?? []).slice(0, 8).map((f) => `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber}`)
+          console.log(`  ${e.request.url.replace(server.baseUrl, "")} ← ${frames.join(" ← ") || e.initiator.type}`)
+        })
+      }
       const profiling = PROFILE && round === 0
       if (profiling) {
         await cdp.send("Profiler.enable")
@@ -255,7 +266,7 @@ const main = async () => {
 
     console.log(SCROLL ? `scrolling ${SCROLL_TO} posts` : "scrolling skipped (BENCH_SCROLL=0)")
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-    await context.addCookies([cookie])
+    await context.addCookies(cookies)
     const page = await context.newPage()
     await page.goto(`${server.baseUrl}/`)
     await page.waitForFunction(`${LOADED_POSTS} >= 1`, undefined, { timeout: 60_000 })

@@ -18,6 +18,13 @@ import { EmbedTokens } from "../social/EmbedTokens.ts"
 import { embedScopeAllows, embedScopeRefusal } from "./EmbedScopes.ts"
 
 export const SESSION_COOKIE = "ap_session"
+/**
+ * Set and cleared with the session cookie, readable by the page (not HttpOnly) and holding no
+ * secret: it only tells the app's inline boot script that someone is probably signed in, so it
+ * asks for the first feed page at once instead of after the session's answer (one round trip
+ * less before the first photo). A stale one costs one 401; the SDK clears it then.
+ */
+export const SIGNED_IN_COOKIE = "ap_signed_in"
 
 export interface Viewer {
   readonly userId: string
@@ -74,8 +81,9 @@ export class Auth extends Context.Tag("Auth")<Auth, {
   readonly required: Effect.Effect<Viewer, Unauthorized | Forbidden, RequestContext>
   /** The client's address (X-Forwarded-For only when TRUST_PROXY is on). */
   readonly clientIp: Effect.Effect<string, never, RequestContext>
-  readonly sessionCookie: (token: string) => Effect.Effect<string, never, RequestContext>
-  readonly clearedCookie: Effect.Effect<string, never, RequestContext>
+  /** The `Set-Cookie` values of a new session: the session itself, then the signed-in hint. */
+  readonly sessionCookie: (token: string) => Effect.Effect<readonly [string, string], never, RequestContext>
+  readonly clearedCookie: Effect.Effect<readonly [string, string], never, RequestContext>
   /**
    * Who is opening a WebSocket: a single-use `?ticket=` (widgets), or the session cookie from this
    * server's own origin or an allowlisted one. None means the upgrade is refused; ServiceUnavailable
@@ -142,10 +150,14 @@ export const make = Effect.gen(function*() {
     })),
     clientIp: Effect.map(RequestContext, (r) => clientAddress(r.headers, r.remoteAddress, config.trustProxy)),
     sessionCookie: (token) =>
-      Effect.map(RequestContext, (r) =>
-        `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${config.sessions.ttlSeconds}${secure(r) ? "; Secure" : ""}`),
-    clearedCookie: Effect.map(RequestContext, (r) =>
-      `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure(r) ? "; Secure" : ""}`),
+      Effect.map(RequestContext, (r) => [
+        `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${config.sessions.ttlSeconds}${secure(r) ? "; Secure" : ""}`,
+        `${SIGNED_IN_COOKIE}=1; Path=/; SameSite=Lax; Max-Age=${config.sessions.ttlSeconds}${secure(r) ? "; Secure" : ""}`
+      ] as const),
+    clearedCookie: Effect.map(RequestContext, (r) => [
+      `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure(r) ? "; Secure" : ""}`,
+      `${SIGNED_IN_COOKIE}=; Path=/; SameSite=Lax; Max-Age=0${secure(r) ? "; Secure" : ""}`
+    ] as const),
     upgrade: ({ headers, ticket }) => {
       if (ticket !== undefined && ticket !== "") return sessions.redeemTicket(ticket)
       const token = readCookie(headers.cookie, SESSION_COOKIE)

@@ -17,6 +17,7 @@ import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
 import { authError, type AuthField } from "./auth-errors.ts"
 import { isAppPath, parseRoute, type Route } from "./routes.ts"
+import { SIGNED_IN_HINT } from "./signed-in-hint.ts"
 
 /** The inspector is for admins only: its code loads when /admin is first shown, not with the app (a chunk of its own). */
 const loadInspector = () => import("../actor-inspector/actor-inspector.ts")
@@ -116,6 +117,8 @@ export class ApApp extends ApElement {
       (me) => {
         this.me = me
         this.ready = true
+        // the session is gone (expired, revoked elsewhere): so is the boot script's hint
+        if (me === null && !this.client.rest.crossOrigin) document.cookie = `${SIGNED_IN_HINT}=; Path=/; Max-Age=0; SameSite=Lax`
       },
       (error: unknown) => {
         this.formError = describeError(error)

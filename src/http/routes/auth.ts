@@ -19,7 +19,7 @@ const signedIn = <E, R>(useCase: Effect.Effect<Limited<SignedIn>, E, R>) =>
   Effect.gen(function*() {
     const result = yield* withRateLimit(useCase)
     const auth = yield* Auth
-    yield* addResponseHeader("set-cookie", yield* auth.sessionCookie(result.token))
+    for (const cookie of yield* auth.sessionCookie(result.token)) yield* addResponseHeader("set-cookie", cookie)
     yield* addResponseHeader("cache-control", "no-store")
     return new AuthResult(result)
   })
@@ -40,7 +40,7 @@ export const authHandlers = {
       const auth = yield* Auth
       const viewer = yield* auth.optional
       if (Option.isSome(viewer)) yield* (yield* Accounts).logout(viewer.value)
-      yield* addResponseHeader("set-cookie", yield* auth.clearedCookie)
+      for (const cookie of yield* auth.clearedCookie) yield* addResponseHeader("set-cookie", cookie)
     }),
   me: () =>
     Effect.gen(function*() {
