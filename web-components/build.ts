@@ -81,12 +81,14 @@ const chunksOf = (metafile: esbuild.Metafile, outKey: (name: string) => string, 
 }
 
 /**
- * Two builds, each split into chunks of its own: the whole bundle with the app (they share nearly
- * everything, so two big files rather than many small ones that compress worse apart), and the
- * widgets, which share Lit, the SDK and the elements they show inside each other.
+ * Three builds, each split into chunks of its own: the whole bundle (one file: a page embedding
+ * everything gets it in one piece, not in the app's many small chunks that compress worse apart),
+ * the app (what the home page needs, and a chunk per screen it does not show, fetched when first
+ * opened), and the widgets, which share Lit, the SDK and the elements they show inside each other.
  */
 const GROUPS: ReadonlyArray<ReadonlyArray<EntryName>> = [
-  ["aperture", "app"],
+  ["aperture"],
+  ["app"],
   (Object.keys(ENTRIES) as Array<EntryName>).filter((n) => n !== "aperture" && n !== "app")
 ]
 

@@ -1,8 +1,9 @@
 /**
- * The widget bundle (`/widgets/aperture.js`): every element, defined once per page however many
- * copies of the script load, plus the SDK for pages that want to script Aperture themselves.
+ * The widget bundle (`/widgets/aperture.js`): every embeddable element, defined once per page
+ * however many copies of the script load, plus the SDK for pages that want to script Aperture
+ * themselves. The app (`<ap-app>`) is not in it: it is `/widgets/app.js`, which `index.html` loads,
+ * split into a chunk per screen that the home page does not show.
  */
-import "./app/app.ts"
 import "./composer/composer.ts"
 import "./dm-inbox/dm-inbox.ts"
 import "./dm-thread/dm-thread.ts"

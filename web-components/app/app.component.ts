@@ -5,15 +5,11 @@ import { ApElement } from "../shared/base.ts"
 import type { ApEvent } from "../shared/events.ts"
 import { home, person, plus, search } from "../shared/icons.ts"
 import { theme } from "../shared/theme.ts"
-import "../composer/composer.ts"
 import "../dm-inbox/dm-inbox.ts"
-import "../dm-thread/dm-thread.ts"
 import "../feed/feed.ts"
 import "../notifications/notifications.ts"
 import "../post/post.ts"
-import "../profile/profile.ts"
 import "../story-tray/story-tray.ts"
-import "../user-search/user-search.ts"
 import { styles } from "./app.styles.ts"
 import { authError, type AuthField } from "./auth-errors.ts"
 import { isAppPath, parseRoute, type Route } from "./routes.ts"
@@ -26,6 +22,17 @@ const loadSettings = () => import("../settings/settings.ts")
 /** Followers, following and follow requests; saved posts: small screens, fetched when first opened. */
 const loadPeople = () => import("../people/people.ts")
 const loadSaved = () => import("../saved/saved.ts")
+/**
+ * The screens the home page does not show are chunks too, fetched when first opened: the first
+ * photo waits for less code to download, compile and run (on a throttled phone, the main thread
+ * running the app's code was most of the wait).
+ */
+const loadComposer = () => import("../composer/composer.ts")
+const loadThread = () => import("../dm-thread/dm-thread.ts")
+const loadProfile = () => import("../profile/profile.ts")
+const loadSearch = () => import("../user-search/user-search.ts")
+/** The chunks of those screens loaded so far: their elements are rendered only once defined. */
+const loadedScreens = new Set<() => Promise<unknown>>()
 
 const TITLES: Record<Route["name"], string> = {
   home: "Home",
@@ -363,6 +370,31 @@ export class ApApp extends ApElement {
     this.renderRoot.querySelector<HTMLElement>(".more-button")?.focus()
   }
 
+  /**
+   * A screen whose code is a chunk: rendered once the chunk is in (so its element is created
+   * defined, with its attributes read as usual), a skeleton while it downloads; a chunk that
+   * failed to load says so and is asked for again on the next render.
+   */
+  #lazy(load: () => Promise<unknown>, view: () => TemplateResult): TemplateResult {
+    if (loadedScreens.has(load)) return view()
+    if (this.#failedScreen === load) {
+      return html`<p role="alert">Could not load this page. Check your connection.
+        <button @click=${() => ((this.#failedScreen = undefined), this.requestUpdate())}>Try again</button></p>`
+    }
+    load().then(
+      () => {
+        loadedScreens.add(load)
+        this.requestUpdate()
+      },
+      () => {
+        this.#failedScreen = load
+        this.requestUpdate()
+      }
+    )
+    return html`<div class="screen-loading" aria-busy="true"><span class="visually-hidden" role="status">Loading…</span></div>`
+  }
+  #failedScreen: (() => Promise<unknown>) | undefined
+
   #authForm(mode: "login" | "signup") {
     const err = this.fieldError
     /** aria-invalid and the error's id on the field it concerns. */
@@ -402,7 +434,7 @@ export class ApApp extends ApElement {
           <ap-story-tray .client=${this.client} theme=${this.theme ?? nothing}></ap-story-tray>
           <ap-feed .client=${this.client} theme=${this.theme ?? nothing}></ap-feed>`
       case "new":
-        return html`<h1 tabindex="-1">New post</h1><ap-composer .client=${this.client} theme=${this.theme ?? nothing}></ap-composer>`
+        return html`<h1 tabindex="-1">New post</h1>${this.#lazy(loadComposer, () => html`<ap-composer .client=${this.client} theme=${this.theme ?? nothing}></ap-composer>`)}`
       case "notifications":
         return html`<h1 tabindex="-1">Notifications</h1><ap-notifications .client=${this.client} theme=${this.theme ?? nothing}></ap-notifications>`
       case "messages":
@@ -410,7 +442,7 @@ export class ApApp extends ApElement {
           <div class="messages ${r.id ? "open" : ""}">
             <ap-dm-inbox .client=${this.client} theme=${this.theme ?? nothing} selected=${r.id ?? nothing}></ap-dm-inbox>
             ${r.id
-              ? html`<ap-dm-thread .client=${this.client} theme=${this.theme ?? nothing} conversation-id=${r.id}></ap-dm-thread>`
+              ? this.#lazy(loadThread, () => html`<ap-dm-thread .client=${this.client} theme=${this.theme ?? nothing} conversation-id=${r.id!}></ap-dm-thread>`)
               : html`<p class="muted pick">Choose a conversation, or start one with the Message button on a profile.</p>`}
           </div>`
       case "admin":
@@ -431,11 +463,11 @@ export class ApApp extends ApElement {
         void loadSaved()
         return html`<h1 tabindex="-1">Saved</h1><ap-saved .client=${this.client} theme=${this.theme ?? nothing}></ap-saved>`
       case "search":
-        return html`<h1 tabindex="-1">Search</h1><ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`
+        return html`<h1 tabindex="-1">Search</h1>${this.#lazy(loadSearch, () => html`<ap-user-search .client=${this.client} theme=${this.theme ?? nothing}></ap-user-search>`)}`
       case "profile":
         return html`<h1 tabindex="-1" class="visually-hidden">Profile of ${r.username}</h1>
           ${this.me ? html`<ap-story-tray .client=${this.client} theme=${this.theme ?? nothing} username=${r.username} no-add></ap-story-tray>` : nothing}
-          <ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`
+          ${this.#lazy(loadProfile, () => html`<ap-profile .client=${this.client} theme=${this.theme ?? nothing} username=${r.username}></ap-profile>`)}`
       case "post":
         return html`<h1 tabindex="-1" class="visually-hidden">Post</h1><ap-post .client=${this.client} theme=${this.theme ?? nothing} post-id=${r.id} open-comments
           @ap-post-delete=${() => this.client.me && this.go(`/u/${this.client.me.username}`, true)}></ap-post>`

@@ -214,4 +214,13 @@ export const styles = css`
   .muted {
     color: var(--_muted);
   }
+  .screen-loading {
+    min-height: 40vh;
+    border-radius: var(--_radius, 8px);
+    background: linear-gradient(90deg, var(--_surface, #f2f2f2), var(--_border, #e3e3e3), var(--_surface, #f2f2f2));
+    opacity: 0.6;
+  }
+  [role="alert"] button {
+    min-height: 44px;
+  }
 `

@@ -136,13 +136,14 @@ describe("ap-app", () => {
     const badge = () => shadow(el).querySelector("header ap-dm-inbox[variant=badge]")!
     await waitFor(() => shadow(badge()).querySelector("[part=badge]")?.textContent === "2")
     const profileEl = await (async () => {
-      await waitFor(() => shadow(el).querySelector("ap-profile")?.shadowRoot?.querySelector("[part=message-button]"))
+      // the profile screen is a chunk the app fetches when first shown
+      await waitFor(() => shadow(el).querySelector("ap-profile")?.shadowRoot?.querySelector("[part=message-button]"), 10_000)
       return shadow(el).querySelector("ap-profile")!
     })()
     shadow(profileEl).querySelector<HTMLButtonElement>("[part=message-button]")!.click()
     await waitFor(() => location.pathname === "/messages/c9")
     assert.deepStrictEqual(calls.find((c) => c.method === "POST" && c.path === "/conversations")!.body, { memberUsernames: ["bob"] })
-    await waitFor(() => shadow(el).querySelector("ap-dm-thread"))
+    await waitFor(() => shadow(el).querySelector("ap-dm-thread"), 10_000)
     assert.strictEqual(shadow(el).querySelector("ap-dm-thread")!.getAttribute("conversation-id"), "c9")
     assert.strictEqual(shadow(el).querySelector("main ap-dm-inbox")!.getAttribute("selected"), "c9")
     assert.strictEqual(heading(el).textContent, "Messages")

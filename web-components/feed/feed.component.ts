@@ -1,3 +1,4 @@
+import { flow } from "@lit-labs/virtualizer/layouts/flow.js"
 import { virtualize } from "@lit-labs/virtualizer/virtualize.js"
 import { html, nothing } from "lit"
 import type { Post } from "../../src/domain/Posts.ts"
@@ -26,6 +27,8 @@ interface Snapshot {
   readonly loadedAt: number
 }
 const snapshots = new WeakMap<ApertureClient, Snapshot>()
+const FLOW = flow({ direction: "vertical" })
+
 /**
  * Posts changed while no feed was on the page (a like on the post page, then Back): applied to a
  * kept snapshot when it is shown again. Cards inside a feed update its list directly as well.
@@ -351,6 +354,9 @@ export class ApFeed extends ApElement {
         @keydown=${this.#onKeydown}
       >
         ${virtualize({
+          // named, not left to the default: the default layout is a chunk the virtualizer imports
+          // only when it first renders, one round trip more before the first photo
+          layout: FLOW,
           items: this.items,
           keyFunction: (post: Post) => post.id,
           renderItem: (post: Post, index: number) =>

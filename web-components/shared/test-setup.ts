@@ -16,6 +16,10 @@ afterAll(async () => {
     import("../saved/saved.ts"),
     import("../post/comments.ts"),
     import("../post/post-edit.ts"),
-    import("../post/live-counts.ts")
+    import("../post/live-counts.ts"),
+    import("../composer/composer.ts"),
+    import("../dm-thread/dm-thread.ts"),
+    import("../profile/profile.ts"),
+    import("../user-search/user-search.ts")
   ])
 })
