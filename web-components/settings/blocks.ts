@@ -1,25 +1,46 @@
 /**
- * The settings page's list of blocked accounts: cursor pages of `GET /users/me/blocks`, Unblock
- * per row (sent at once), and Undo for a few seconds after, which blocks again.
+ * The settings page's lists of blocked and of muted accounts: cursor pages of
+ * `GET /users/me/blocks` / `GET /users/me/muted`, Unblock / Unmute per row (sent at once), and Undo
+ * for a few seconds after, which blocks / mutes again. One controller, two sets of words and calls.
  */
 import { html, nothing, type ReactiveController, type ReactiveControllerHost } from "lit"
 import type { UserCard } from "../../src/domain/Accounts.ts"
+import type { ApertureClient } from "../sdk/client.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import type { ApElement } from "../shared/base.ts"
 
-/** How long Undo stays offered after an unblock. */
+/** How long Undo stays offered after an unblock or unmute. */
 export const UNDO_MS = 6_000
 
 type Host = ReactiveControllerHost & ApElement
 
 interface Row {
   readonly user: UserCard
-  /** "unblocked" while Undo is offered. */
-  readonly state: "blocked" | "busy" | "unblocked"
+  /** "lifted" (unblocked, unmuted) while Undo is offered. */
+  readonly state: "on" | "busy" | "lifted"
   readonly error: string
 }
 
-export class BlocksController implements ReactiveController {
+/** What differs between the blocked and the muted list. */
+interface ListKind {
+  readonly page: (client: ApertureClient, q: { readonly cursor: string | null; readonly limit: number }) => Promise<{ readonly items: ReadonlyArray<UserCard>; readonly nextCursor: string | null; readonly hasMore: boolean }>
+  readonly lift: (client: ApertureClient, username: string) => Promise<unknown>
+  readonly restore: (client: ApertureClient, username: string) => Promise<unknown>
+  /** "block" / "mute": the buttons say Unblock / Unmute, Undo says "block … again". */
+  readonly verb: string
+  /** "Unblocked" / "Unmuted", in the row while Undo is offered. */
+  readonly done: string
+  readonly heading: string
+  /** The list's part (`blocked-list`, `muted-list`) and, with `-heading`, its heading's id. */
+  readonly part: string
+  readonly empty: string
+  /** After a change is made (lifted: true) or undone. */
+  readonly changed?: (host: Host, username: string, lifted: boolean) => void
+}
+
+const title = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+class UndoListController implements ReactiveController {
   rows: ReadonlyArray<Row> = []
   loaded = false
   hasMore = false
@@ -27,21 +48,21 @@ export class BlocksController implements ReactiveController {
   #cursor: string | null = null
   #timers = new Map<string, ReturnType<typeof setTimeout>>()
 
-  constructor(private readonly host: Host) {
+  constructor(private readonly host: Host, private readonly kind: ListKind) {
     host.addController(this)
   }
 
   hostDisconnected(): void {
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
-    this.rows = this.rows.filter((r) => r.state !== "unblocked")
+    this.rows = this.rows.filter((r) => r.state !== "lifted")
   }
 
   async load(more = false): Promise<void> {
     this.error = ""
     try {
-      const page = await this.host.client.rest.blocks({ cursor: more ? this.#cursor : null, limit: 20 })
-      const fresh = page.items.map((user) => ({ user, state: "blocked" as const, error: "" }))
+      const page = await this.kind.page(this.host.client, { cursor: more ? this.#cursor : null, limit: 20 })
+      const fresh = page.items.map((user) => ({ user, state: "on" as const, error: "" }))
       this.rows = more ? [...this.rows, ...fresh.filter((f) => !this.rows.some((r) => r.user.id === f.user.id))] : fresh
       this.#cursor = page.nextCursor
       this.hasMore = page.hasMore
@@ -65,21 +86,18 @@ export class BlocksController implements ReactiveController {
     this.host.requestUpdate()
   }
 
-  #follow(username: string, status: "none" | "blocked") {
-    this.host.dispatchEvent(new CustomEvent("ap-follow", { detail: { username, status }, bubbles: true, composed: true }))
-  }
-
-  async unblock(username: string): Promise<void> {
+  /** Unblocks / unmutes at once, then offers Undo. */
+  async lift(username: string): Promise<void> {
     this.#set(username, "busy")
     try {
-      await this.host.client.rest.unblock(username)
-      this.#set(username, "unblocked")
-      this.#follow(username, "none")
+      await this.kind.lift(this.host.client, username)
+      this.#set(username, "lifted")
+      this.kind.changed?.(this.host, username, true)
       this.#timers.set(username, setTimeout(() => this.#forget(username), UNDO_MS))
       await this.host.updateComplete
-      this.host.renderRoot.querySelector<HTMLElement>(`[data-undo="${CSS.escape(username)}"]`)?.focus()
+      this.host.renderRoot.querySelector<HTMLElement>(`[part=${this.kind.part}] [data-undo="${CSS.escape(username)}"]`)?.focus()
     } catch (error) {
-      this.#set(username, "blocked", describeError(error))
+      this.#set(username, "on", describeError(error))
       this.#report(describeError(error), error)
     }
   }
@@ -89,11 +107,11 @@ export class BlocksController implements ReactiveController {
     this.#timers.delete(username)
     this.#set(username, "busy")
     try {
-      await this.host.client.rest.block(username)
-      this.#set(username, "blocked")
-      this.#follow(username, "blocked")
+      await this.kind.restore(this.host.client, username)
+      this.#set(username, "on")
+      this.kind.changed?.(this.host, username, false)
     } catch (error) {
-      this.#set(username, "unblocked", `Could not block ${username} again: ${describeError(error)}`)
+      this.#set(username, "lifted", `Could not ${this.kind.verb} ${username} again: ${describeError(error)}`)
       this.#report(describeError(error), error)
     }
   }
@@ -101,37 +119,67 @@ export class BlocksController implements ReactiveController {
   /** Undo's time is up: the row goes. */
   #forget(username: string) {
     this.#timers.delete(username)
-    this.rows = this.rows.filter((r) => r.user.username !== username || r.state !== "unblocked")
+    this.rows = this.rows.filter((r) => r.user.username !== username || r.state !== "lifted")
     this.host.requestUpdate()
   }
 
   #row(row: Row) {
     const u = row.user
-    const name = html`<span class="who"><strong>${u.username}</strong>${u.displayName ? html` <span class="muted">${u.displayName}</span>` : nothing}</span>`
-    if (row.state === "unblocked") {
+    const verb = this.kind.verb
+    const error = row.error ? html`<p class="error" role="alert">${row.error}</p>` : nothing
+    if (row.state === "lifted") {
       return html`<li>
-        <span class="who" role="status">Unblocked ${u.username}.</span>
-        <button part="undo" data-undo=${u.username} @click=${() => this.undo(u.username)} aria-label="Undo: block ${u.username} again">Undo</button>
-        ${row.error ? html`<p class="error" role="alert">${row.error}</p>` : nothing}
+        <span class="who" role="status">${this.kind.done} ${u.username}.</span>
+        <button part="undo" data-undo=${u.username} @click=${() => this.undo(u.username)} aria-label="Undo: ${verb} ${u.username} again">Undo</button>
+        ${error}
       </li>`
     }
     return html`<li>
-      ${name}
-      <button part="unblock" ?disabled=${row.state === "busy"} @click=${() => this.unblock(u.username)} aria-label="Unblock ${u.username}">Unblock</button>
-      ${row.error ? html`<p class="error" role="alert">${row.error}</p>` : nothing}
+      <span class="who"><strong>${u.username}</strong>${u.displayName ? html` <span class="muted">${u.displayName}</span>` : nothing}</span>
+      <button part="un${verb}" ?disabled=${row.state === "busy"} @click=${() => this.lift(u.username)} aria-label="Un${verb} ${u.username}">${title(`un${verb}`)}</button>
+      ${error}
     </li>`
   }
 
   render() {
-    return html`<section part="section" aria-labelledby="blocked-heading">
-      <h2 id="blocked-heading">Blocked accounts</h2>
+    const { heading, part } = this.kind
+    const id = `${part}-heading`
+    return html`<section part="section" aria-labelledby=${id}>
+      <h2 id=${id}>${heading}</h2>
       ${this.error ? html`<p role="alert" class="error">${this.error}</p>` : nothing}
       ${!this.loaded
         ? html`<p class="muted">Loading…</p>`
         : this.rows.length === 0
-          ? html`<p class="muted">You haven't blocked anyone.</p>`
-          : html`<ul class="blocked" part="blocked-list" aria-labelledby="blocked-heading">${this.rows.map((r) => this.#row(r))}</ul>`}
+          ? html`<p class="muted">${this.kind.empty}</p>`
+          : html`<ul class="blocked" part=${part} aria-labelledby=${id}>${this.rows.map((r) => this.#row(r))}</ul>`}
       ${this.hasMore ? html`<button @click=${() => this.load(true)}>Show more</button>` : nothing}
     </section>`
   }
 }
+
+export const BlocksController = (host: Host) =>
+  new UndoListController(host, {
+    page: (client, q) => client.rest.blocks(q),
+    lift: (client, username) => client.rest.unblock(username),
+    restore: (client, username) => client.rest.block(username),
+    verb: "block",
+    done: "Unblocked",
+    heading: "Blocked accounts",
+    part: "blocked-list",
+    empty: "You haven't blocked anyone.",
+    // the rest of the page (a profile shown beside) learns the new relation
+    changed: (host, username, lifted) =>
+      host.dispatchEvent(new CustomEvent("ap-follow", { detail: { username, status: lifted ? "none" : "blocked" }, bubbles: true, composed: true }))
+  })
+
+export const MutedController = (host: Host) =>
+  new UndoListController(host, {
+    page: (client, q) => client.rest.muted(q),
+    lift: (client, username) => client.rest.unmute(username),
+    restore: (client, username) => client.rest.mute(username),
+    verb: "mute",
+    done: "Unmuted",
+    heading: "Muted accounts",
+    part: "muted-list",
+    empty: "You haven't muted anyone. Muted people's posts and stories stay out of your feed; they are not told."
+  })

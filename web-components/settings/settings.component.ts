@@ -4,9 +4,8 @@ import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { theme } from "../shared/theme.ts"
 import { AvatarController } from "./avatar.ts"
-import { BlocksController } from "./blocks.ts"
+import { BlocksController, MutedController } from "./blocks.ts"
 import { EmbedTokensController } from "./embed-tokens.ts"
-import { MutedController } from "./muted.ts"
 import { checkPassword, fieldError, MAX_PASSWORD, MIN_PASSWORD } from "./errors.ts"
 import { styles } from "./settings.styles.ts"
 
@@ -67,8 +66,8 @@ export class ApSettings extends ApElement {
   declare sessionsError: string
   /** Which form is waiting for the server. */
   declare busy: "" | "profile" | "privacy" | "password" | "sessions"
-  readonly blocks = new BlocksController(this)
-  readonly muted = new MutedController(this)
+  readonly blocks = BlocksController(this)
+  readonly muted = MutedController(this)
   readonly embedTokens = new EmbedTokensController(this)
   readonly avatar = new AvatarController(this)
 
