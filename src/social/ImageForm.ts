@@ -41,24 +41,37 @@ export const invalidForm = (error: ParseResult.ParseError) =>
  */
 const BOUNDARY = /;\s*boundary=(?:"[^"\r\n]{1,70}"|[^\s;"]{1,70})\s*(?:;|$)/i
 
+/** A multipart error the parts' stream raised while a sink read it is the client's malformed body. */
+const malformedAsBadRequest = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (e): e is Extract<E, Multipart.MultipartError> => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
+
+/**
+ * The form's parts, after the checks made before reading anything: a multipart form, no more than
+ * `maxFormBytes` declared, not empty, with a usable boundary.
+ */
+const formParts = <E>(body: UploadBody<E>, maxImageBytes: number, maxFormBytes: number, notAForm: string) =>
+  Effect.gen(function*() {
+    if (!isForm(body)) return yield* new UnsupportedMediaType({ message: notAForm })
+    if ((body.contentLength ?? 0) > maxFormBytes) return yield* tooLarge(maxImageBytes)
+    if (body.contentLength === 0) return yield* new BadRequest({ message: "the form is empty: send an `image` part" })
+    // the parser assumes a usable boundary (an empty one reaches it as a defect): RFC 2046 allows 1–70 characters
+    if (!BOUNDARY.test(body.contentType)) {
+      return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })
+    }
+    return Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
+      Stream.mapError((e) =>
+        e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })
+      )
+    )
+  })
+
 export const readImageForm = <E, E2>(
   body: UploadBody<E>,
   maxImageBytes: number,
   storeImage: (image: Stream.Stream<Uint8Array, Multipart.MultipartError>) => Effect.Effect<void, E2>
 ): Effect.Effect<{ readonly fields: Readonly<Record<string, string>>; readonly sawImage: boolean }, Exclude<E2, Multipart.MultipartError> | BadRequest | PayloadTooLarge | UnsupportedMediaType> =>
   Effect.gen(function*() {
-    if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with an `image` part" })
-    if ((body.contentLength ?? 0) > maxImageBytes + FORM_OVERHEAD_BYTES) return yield* tooLarge(maxImageBytes)
-    if (body.contentLength === 0) return yield* new BadRequest({ message: "the form is empty: send an `image` part" })
-    // the parser assumes a usable boundary (an empty one reaches it as a defect): RFC 2046 allows 1–70 characters
-    if (!BOUNDARY.test(body.contentType)) {
-      return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })
-    }
-    const parts = Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
-      Stream.mapError((e) =>
-        e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })
-      )
-    )
+    const parts = yield* formParts(body, maxImageBytes, maxImageBytes + FORM_OVERHEAD_BYTES, "send multipart/form-data with an `image` part")
     const fields: Record<string, string> = {}
     let sawImage = false
     yield* Stream.runForEach(parts, (part): Effect.Effect<void, E2 | Multipart.MultipartError> => {
@@ -73,9 +86,7 @@ export const readImageForm = <E, E2>(
       return Stream.runDrain(part.content)
     })
     return { fields, sawImage }
-  }).pipe(
-    Effect.catchIf((e): e is Multipart.MultipartError => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
-  )
+  }).pipe(malformedAsBadRequest)
 
 /** What a form of several images left once each image was taken: its other fields and each image's alt text. */
 export interface ImagesForm {
@@ -103,17 +114,7 @@ export const readImagesForm = <E, E2>(
   storeImage: (index: number, image: Stream.Stream<Uint8Array, Multipart.MultipartError>) => Effect.Effect<void, E2>
 ): Effect.Effect<ImagesForm, Exclude<E2, Multipart.MultipartError> | BadRequest | PayloadTooLarge | UnsupportedMediaType> =>
   Effect.gen(function*() {
-    if (!isForm(body)) return yield* new UnsupportedMediaType({ message: "send multipart/form-data with `image` parts" })
-    if ((body.contentLength ?? 0) > (maxImageBytes + FORM_OVERHEAD_BYTES) * maxImages) return yield* tooLarge(maxImageBytes)
-    if (body.contentLength === 0) return yield* new BadRequest({ message: "the form is empty: send an `image` part" })
-    if (!BOUNDARY.test(body.contentType)) {
-      return yield* new BadRequest({ message: "multipart/form-data needs a boundary parameter of 1 to 70 characters" })
-    }
-    const parts = Stream.pipeThroughChannel(body.stream, Multipart.makeChannel(body.headers as Record<string, string>)).pipe(
-      Stream.mapError((e) =>
-        e instanceof Multipart.MultipartError ? malformed(e) : new BadRequest({ message: "could not read the body" })
-      )
-    )
+    const parts = yield* formParts(body, maxImageBytes, (maxImageBytes + FORM_OVERHEAD_BYTES) * maxImages, "send multipart/form-data with `image` parts")
     const fields: Record<string, string> = {}
     const altTexts: Array<string | undefined> = []
     let pending: string | undefined
@@ -143,6 +144,4 @@ export const readImagesForm = <E, E2>(
     if (altTexts.length > Math.min(images, maxImages)) problem ??= `alt text was sent for photo ${altTexts.length}, but the post has ${images}`
     const kept = Math.min(images, maxImages)
     return { fields, images: kept, altTexts: Array.from({ length: kept }, (_, i) => altTexts[i] ?? ""), problem }
-  }).pipe(
-    Effect.catchIf((e): e is Multipart.MultipartError => e instanceof Multipart.MultipartError, (e) => Effect.fail(malformed(e)))
-  )
+  }).pipe(malformedAsBadRequest)
