@@ -5,28 +5,15 @@
  * text with the "…" editor and deletes the post. Desktop and phone sizes; axe on the post page.
  * Screenshots under test/e2e/artifacts/.
  */
-import { afterAll, assert, beforeAll, describe, layer } from "@effect/vitest"
-import { Effect } from "effect"
-import type { Browser, Page } from "playwright-core"
+import { assert, describe, layer } from "@effect/vitest"
+import type { Page } from "playwright-core"
 import sharp from "sharp"
-import { build } from "../../web-components/build.ts"
-import { baseUrl, TestApp } from "../support/app.ts"
-import { axe, launchChromium, screenshot, watch } from "./support/browser.ts"
+import { TestApp } from "../support/app.ts"
+import { axe, screenshot, watch } from "./support/browser.ts"
+import { run, useChromium } from "./support/chromium.ts"
 
-let browser: Browser
-const problems: Array<string> = []
-
-beforeAll(async () => {
-  await build()
-  browser = await launchChromium()
-}, 120_000)
-
-afterAll(async () => {
-  if (problems.length > 0) console.log(problems.join("\n"))
-  await browser?.close()
-})
-
-const run = <A>(f: (base: string) => Promise<A>) => Effect.flatMap(baseUrl, (base) => Effect.promise(() => f(base)))
+const chromium = useChromium()
+const problems = chromium.problems
 
 /** A flat-coloured JPEG with a band across its middle (so a crop shows). */
 const photo = (width: number, height: number, rgb: [number, number, number]) =>
@@ -49,7 +36,7 @@ describe("carousels and the crop in Chromium", () => {
   layer(TestApp(), { timeout: "120 seconds", excludeTestServices: true })((it) => {
     it.effect("composes three photos: the 2:3 one is shown cropped to 4:5, reordered, each with alt text, and published in that order", () =>
       run(async (base) => {
-        const context = await browser.newContext({ viewport: { width: 1100, height: 1100 } })
+        const context = await chromium.browser.newContext({ viewport: { width: 1100, height: 1100 } })
         page = await context.newPage()
         problems.push(...watch(page, "carol"))
         await page.goto(`${base}/signup`)
