@@ -6,6 +6,7 @@ import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
 import { plural } from "../shared/format.ts"
 import { LiveController } from "../shared/live.ts"
+import { gridStyles } from "../shared/grid.styles.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./profile.styles.ts"
 import "../sdk/dm.ts"
@@ -36,7 +37,7 @@ type Relation = "self" | "anonymous" | "following" | "requested" | "blocked" | "
  * @fires ap-error - Loading or an action failed.
  */
 export class ApProfile extends ApElement {
-  static override styles = [theme, styles]
+  static override styles = [theme, gridStyles, styles]
   static override properties = {
     ...ApElement.properties,
     username: { type: String },

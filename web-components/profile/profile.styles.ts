@@ -43,25 +43,6 @@ export const styles = css`
   .muted {
     color: var(--_muted);
   }
-  .grid {
-    display: grid;
-    grid-template-columns: repeat(3, 1fr);
-    gap: var(--ap-grid-gap, 4px);
-    list-style: none;
-    padding: 0;
-    margin: 0;
-  }
-  .grid a {
-    display: block;
-    aspect-ratio: 1;
-    background: var(--_surface) center / cover;
-  }
-  .grid img {
-    width: 100%;
-    height: 100%;
-    object-fit: cover;
-    display: block;
-  }
   .private {
     text-align: center;
     padding: 2em 1em;

@@ -2,6 +2,7 @@ import { html, nothing, type PropertyValues } from "lit"
 import type { Post } from "../../src/domain/Posts.ts"
 import { ApiError, describeError } from "../sdk/rest.ts"
 import { ApElement } from "../shared/base.ts"
+import { gridStyles } from "../shared/grid.styles.ts"
 import { theme } from "../shared/theme.ts"
 import { styles } from "./saved.styles.ts"
 
@@ -16,7 +17,7 @@ import { styles } from "./saved.styles.ts"
  * @fires ap-error - Loading failed.
  */
 export class ApSaved extends ApElement {
-  static override styles = [theme, styles]
+  static override styles = [theme, gridStyles, styles]
   static override properties = {
     ...ApElement.properties,
     posts: { state: true },
