@@ -1,5 +1,6 @@
 /** Sign-up and log-in failures in plain sentences, at the field they concern (`details.field`, or a decode error's path). */
 import { ApiError, describeError } from "../sdk/rest.ts"
+import { sentence } from "../shared/sentence.ts"
 
 export type AuthField = "username" | "email" | "password" | "displayName" | "login"
 
@@ -16,13 +17,6 @@ const RULES: Record<AuthField, string> = {
   password: "A password is 8–128 characters.",
   displayName: "A display name is at most 64 characters.",
   login: "Enter your username or email."
-}
-
-const sentence = (s: string) => {
-  const t = s.trim()
-  if (t === "") return t
-  const capital = t[0]!.toUpperCase() + t.slice(1)
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`
 }
 
 const fieldOf = (details: unknown): AuthField | undefined => {

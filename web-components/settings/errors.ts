@@ -1,5 +1,6 @@
 /** Turns a failed settings call into plain words and the field they belong to (the API's `details.field`). */
 import { ApiError, describeError } from "../sdk/rest.ts"
+import { sentence } from "../shared/sentence.ts"
 
 export interface FieldError {
   /** The form field the error is about, or undefined for the form as a whole. */
@@ -13,13 +14,6 @@ export const MAX_PASSWORD = 128
 const WORDS: Record<string, string> = {
   currentPassword: "Your current password is not right. Check it and try again.",
   newPassword: "That password is too easy to guess. Choose one that is not a common password and does not contain your username."
-}
-
-const sentence = (s: string) => {
-  const t = s.trim()
-  if (t === "") return t
-  const capital = t[0]!.toUpperCase() + t.slice(1)
-  return /[.!?]$/.test(capital) ? capital : `${capital}.`
 }
 
 /** `fallbackField` places a field-less 400 (a schema check failing) at the field the form validates. */
