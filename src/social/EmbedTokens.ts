@@ -23,8 +23,8 @@ import {
 } from "../domain/EmbedTokens.ts"
 import { type EmbedTokenRow, EmbedTokensRepo } from "../db/EmbedTokens.ts"
 import type { RateRule } from "../redis/RateLimiter.ts"
-import { Nats } from "../streams/Nats.ts"
 import { type Limited, limited, Limits, type RateLimitRefused } from "./Limits.ts"
+import { makeRevocableCache } from "./RevocableCache.ts"
 
 /** What a resolved embed token grants. */
 export interface EmbedGrant {
@@ -36,7 +36,6 @@ export interface EmbedGrant {
 }
 
 const CREATE_RULE: RateRule = { name: "embed-token-create", limit: 30, windowSeconds: 3600 }
-const CACHE_MAX = 50_000
 
 export const hashEmbedToken = (token: string): Uint8Array => createHash("sha256").update(token).digest()
 
@@ -63,21 +62,7 @@ export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const repo = yield* EmbedTokensRepo
   const limits = yield* Limits
-  const nats = yield* Nats
-  const cache = new Map<string, { readonly grant: EmbedGrant; readonly at: number }>()
-  const revokedSubject = nats.subject("embed-tokens.revoked")
-  // a revoked token never comes back: remembering the last ones keeps a lookup that was already
-  // in flight when the revocation arrived from caching it again
-  const revoked = new Set<string>()
-  const forget = (key: string) => {
-    cache.delete(key)
-    if (revoked.size >= CACHE_MAX) revoked.delete(revoked.values().next().value!)
-    revoked.add(key)
-  }
-  const subscription = nats.connection.subscribe(revokedSubject, {
-    callback: (_err, msg) => forget(msg.string())
-  })
-  yield* Effect.addFinalizer(() => Effect.sync(() => subscription.unsubscribe()))
+  const cache = yield* makeRevocableCache<EmbedGrant>("embed-tokens.revoked", config.sessions.cacheMillis)
   const keyOf = (tokenHash: Uint8Array) => Buffer.from(tokenHash).toString("hex")
 
   return EmbedTokens.of({
@@ -107,18 +92,16 @@ export const make = Effect.gen(function*() {
     revoke: Effect.fn("EmbedTokens.revoke")(function*(userId, id) {
       const gone = yield* repo.revoke(userId, id)
       if (Option.isNone(gone)) return yield* new NotFound({ message: "no such embed token (it may have been revoked already)" })
-      const key = keyOf(gone.value)
-      forget(key)
-      nats.connection.publish(revokedSubject, key)
+      cache.revoke(keyOf(gone.value))
       // answered once NATS has the message, so the next request to another node finds it dropped
-      yield* Effect.promise(() => nats.connection.flush()).pipe(Effect.timeout("1 second"), Effect.ignore)
+      yield* cache.flush
     }),
     resolve: (token) => {
       if (!isEmbedTokenShape(token)) return Effect.succeed(Option.none())
       const tokenHash = hashEmbedToken(token)
       const key = keyOf(tokenHash)
       const cached = cache.get(key)
-      if (cached !== undefined && Date.now() - cached.at < config.sessions.cacheMillis) return Effect.succeed(Option.some(cached.grant))
+      if (cached !== undefined) return Effect.succeed(Option.some(cached))
       return repo.find(tokenHash).pipe(
         Effect.map(Option.map((row): EmbedGrant => ({
           tokenId: row.id,
@@ -129,14 +112,7 @@ export const make = Effect.gen(function*() {
         }))),
         Effect.tap(Option.match({
           onNone: () => void cache.delete(key),
-          onSome: (grant) =>
-            repo.touch(tokenHash).pipe(
-              Effect.zipRight(Effect.sync(() => {
-                if (revoked.has(key)) return
-                if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!)
-                cache.set(key, { grant, at: Date.now() })
-              }))
-            )
+          onSome: (grant) => repo.touch(tokenHash).pipe(Effect.zipRight(Effect.sync(() => cache.set(key, grant))))
         }))
       )
     }

@@ -7,7 +7,7 @@
  *
  * Resolved sessions are kept in process for SESSION_CACHE_MS (30 s), so an authenticated read costs no database
  * round trip; a log-out removes the session here and, over core NATS `sessions.revoked`, from
- * every other node's cache at once.
+ * every other node's cache at once (`RevocableCache.ts`, shared with embed tokens).
  *
  * Tickets have no fallback: while Redis does not answer (within REDIS_COMMAND_TIMEOUT_MS) issuing
  * and redeeming one fail with ServiceUnavailable — "cannot tell" is not "no such ticket".
@@ -18,7 +18,7 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { ServiceUnavailable } from "../domain/ApiError.ts"
 import { SessionsRepo } from "../db/Sessions.ts"
 import { Redis, type RedisError } from "../redis/Redis.ts"
-import { Nats } from "../streams/Nats.ts"
+import { makeRevocableCache } from "./RevocableCache.ts"
 
 export const TICKET_TTL_SECONDS = 60
 const REFRESH_AFTER_SECONDS = 60 * 60
@@ -54,23 +54,12 @@ export class Sessions extends Context.Tag("Sessions")<Sessions, {
   readonly redeemTicket: (ticket: string) => Effect.Effect<Option.Option<SocketOwner>, ServiceUnavailable>
 }>() {}
 
-const CACHE_MAX = 50_000
-
 export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const repo = yield* SessionsRepo
   const redis = yield* Redis
-  const nats = yield* Nats
-  const cache = new Map<string, { readonly info: SessionInfo; readonly at: number }>()
-  const revokedSubject = nats.subject("sessions.revoked")
-  const subscription = nats.connection.subscribe(revokedSubject, {
-    callback: (_err, msg) => void cache.delete(msg.string())
-  })
-  yield* Effect.addFinalizer(() => Effect.sync(() => subscription.unsubscribe()))
-  const remember = (key: string, info: SessionInfo) => {
-    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!)
-    cache.set(key, { info, at: Date.now() })
-  }
+  // revoked on every node at once; a lookup in flight during a revocation cannot cache it again
+  const cache = yield* makeRevocableCache<SessionInfo>("sessions.revoked", config.sessions.cacheMillis)
   const ttl = config.sessions.ttlSeconds
   const ticketKey = (ticket: string) => `wsticket:${createHash("sha256").update(ticket).digest("hex")}`
   const ticketsUnavailable = (e: RedisError) =>
@@ -90,30 +79,21 @@ export const make = Effect.gen(function*() {
       const tokenHash = hashToken(token)
       const key = Buffer.from(tokenHash).toString("hex")
       const cached = cache.get(key)
-      const now = Date.now()
-      if (cached !== undefined && now - cached.at < config.sessions.cacheMillis && cached.info.expiresAt.getTime() > now) {
-        return Effect.succeed(Option.some(cached.info))
-      }
+      if (cached !== undefined && cached.expiresAt.getTime() > Date.now()) return Effect.succeed(Option.some(cached))
       return repo.touch(tokenHash, ttl, REFRESH_AFTER_SECONDS).pipe(
         Effect.map(Option.map((row) => ({ userId: row.userId, tokenHash, expiresAt: row.expiresAt }))),
-        Effect.tap(Option.match({ onNone: () => void cache.delete(key), onSome: (info) => remember(key, info) }))
+        Effect.tap(Option.match({ onNone: () => cache.delete(key), onSome: (info) => cache.set(key, info) }))
       )
     },
     revoke: (tokenHash) =>
       Effect.gen(function*() {
         yield* repo.revoke(tokenHash)
-        const key = Buffer.from(tokenHash).toString("hex")
-        cache.delete(key)
-        nats.connection.publish(revokedSubject, key)
+        cache.revoke(Buffer.from(tokenHash).toString("hex"))
       }),
     revokeOthers: (userId, keep) =>
       Effect.gen(function*() {
         const ended = yield* repo.revokeOthers(userId, keep)
-        for (const tokenHash of ended) {
-          const key = Buffer.from(tokenHash).toString("hex")
-          cache.delete(key)
-          nats.connection.publish(revokedSubject, key)
-        }
+        for (const tokenHash of ended) cache.revoke(Buffer.from(tokenHash).toString("hex"))
         return ended
       }),
     issueTicket: Effect.fn("Sessions.issueTicket")(function*(owner) {
