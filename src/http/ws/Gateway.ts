@@ -142,7 +142,8 @@ export const make = Effect.gen(function*() {
   /** Per watched post: the sockets on this node watching it, and the ring's unsubscribe. */
   const watched = new Map<string, { readonly sockets: Set<Socket>; readonly stop: () => void }>()
   const rung = new Set<string>()
-  let countsRead = false
+  /** A read of the rung posts is scheduled or running. */
+  let readPending = false
   metrics.gauge("aperture_ws_watched_posts", "Posts whose counts sockets on this node watch", Effect.sync(() => watched.size))
 
   const send = (conn: WsConnection, text: string): SendResult => {
@@ -440,24 +441,24 @@ export const make = Effect.gen(function*() {
         })
       ),
       Effect.catchAllCause((cause) => Effect.logWarning("could not read the counts of watched posts", cause)),
-      Effect.ensuring(Effect.suspend(() => {
-        countsRead = false
+      Effect.ensuring(Effect.sync(() => {
+        readPending = false
         // rung while reading: read again
-        return rung.size > 0 ? ring() : Effect.void
+        if (rung.size > 0) scheduleRead()
       }))
     )
   })
 
-  const ring = (): Effect.Effect<void> =>
-    Effect.sync(() => {
-      if (countsRead) return
-      countsRead = true
-      runFork(readCounts.pipe(Effect.delay(COUNTS_COALESCE_MS)))
-    })
+  /** One read COUNTS_COALESCE_MS from now, unless one is already coming. */
+  const scheduleRead = () => {
+    if (readPending) return
+    readPending = true
+    runFork(readCounts.pipe(Effect.delay(COUNTS_COALESCE_MS)))
+  }
 
   const onRing = (postId: string) => () => {
     rung.add(postId)
-    runFork(ring())
+    scheduleRead()
   }
 
   /** Sets what the socket watches; a post nobody here watches any more is unsubscribed. */
