@@ -9,7 +9,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import type { Page } from "playwright-core"
 import sharp from "sharp"
 import { TestApp } from "../support/app.ts"
-import { axe, screenshot, watch } from "./support/browser.ts"
+import { axe, screenshot, signUp, watch } from "./support/browser.ts"
 import { run, useChromium } from "./support/chromium.ts"
 
 const chromium = useChromium()
@@ -39,12 +39,7 @@ describe("carousels and the crop in Chromium", () => {
         const context = await chromium.browser.newContext({ viewport: { width: 1100, height: 1100 } })
         page = await context.newPage()
         problems.push(...watch(page, "carol"))
-        await page.goto(`${base}/signup`)
-        await page.getByLabel("Username", { exact: true }).fill(username)
-        await page.getByLabel("Email").fill(`${username}@example.com`)
-        await page.getByLabel("Password").fill("correct horse battery staple")
-        await page.getByRole("button", { name: "Sign up" }).click()
-        await page.getByRole("heading", { name: "Home" }).waitFor()
+        await signUp(page, base, username)
         await page.goto(`${base}/new`)
         await page.getByRole("heading", { name: "New post" }).waitFor()
         await page.locator("ap-composer input[type=file]").setInputFiles([

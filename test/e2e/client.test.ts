@@ -11,7 +11,7 @@ import sharp from "sharp"
 import { build } from "../../web-components/build.ts"
 import { baseUrl, signup, TestApp } from "../support/app.ts"
 import { freePort } from "../support/servers.ts"
-import { launchChromium, screenshot, servePage, watch } from "./support/browser.ts"
+import { launchChromium, screenshot, servePage, signUp, watch } from "./support/browser.ts"
 
 let widgetPort = 0
 /** The app, with the widget page's origin on the CORS allowlist. */
@@ -54,15 +54,6 @@ const userA = `alice_${stamp}`
 const userB = `bob_${stamp}`
 let pageA: Page
 let pageB: Page
-
-const signUp = async (page: Page, base: string, username: string) => {
-  await page.goto(`${base}/signup`)
-  await page.getByLabel("Username", { exact: true }).fill(username)
-  await page.getByLabel("Email").fill(`${username}@example.com`)
-  await page.getByLabel("Password").fill("correct horse battery staple")
-  await page.getByRole("button", { name: "Sign up" }).click()
-  await page.getByRole("heading", { name: "Home" }).waitFor()
-}
 
 const likeButton = (page: Page) => page.locator("ap-feed ap-post").first().locator("button.like")
 

@@ -10,7 +10,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Page } from "playwright-core"
 import { type Account, request, signup, TestApp } from "../support/app.ts"
-import { axe, screenshot, watch } from "./support/browser.ts"
+import { axe, screenshot, signUp, watch } from "./support/browser.ts"
 import { run, useChromium } from "./support/chromium.ts"
 
 const chrome = useChromium()
@@ -36,12 +36,7 @@ describe("the settings page in Chromium", () => {
           const context = await chrome.browser.newContext({ viewport: { width: 1280, height: 800 } })
           page = await context.newPage()
           problems.push(...watch(page, "settings"))
-          await page.goto(`${base}/signup`)
-          await page.getByLabel("Username", { exact: true }).fill(username)
-          await page.getByLabel("Email").fill(`${username}@example.com`)
-          await page.getByLabel("Password").fill(firstPassword)
-          await page.getByRole("button", { name: "Sign up" }).click()
-          await page.getByRole("heading", { name: "Home" }).waitFor()
+          await signUp(page, base, username, firstPassword)
           await page.getByRole("navigation", { name: "Main" }).getByRole("button", { name: "More" }).click()
           await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click()
           await page.getByRole("heading", { name: "Settings", level: 1 }).waitFor()

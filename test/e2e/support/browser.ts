@@ -62,3 +62,13 @@ export const axe = async (page: Page, path?: ReadonlyArray<string>): Promise<Arr
     return r.violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => `${v.id} (${v.impact}, ${v.nodes.length}) at ${JSON.stringify(v.nodes[0]?.target)}`)
   }, path === undefined ? null : [...path])
 }
+
+/** Signs a new person up through the app's form and waits for their home page. */
+export const signUp = async (page: Page, base: string, username: string, password = "correct horse battery staple") => {
+  await page.goto(`${base}/signup`)
+  await page.getByLabel("Username", { exact: true }).fill(username)
+  await page.getByLabel("Email").fill(`${username}@example.com`)
+  await page.getByLabel("Password").fill(password)
+  await page.getByRole("button", { name: "Sign up" }).click()
+  await page.getByRole("heading", { name: "Home" }).waitFor()
+}
